@@ -1,0 +1,162 @@
+/**
+ * The routing table: k-bucket's tree of k-buckets plus the rules Kademlia and our threat
+ * model add on top. Pure (no sockets): when a full bucket needs its oldest contact pinged,
+ * it asks its owner through `onBucketFull` and is told the outcome later.
+ *
+ * - Only contacts that answered us directly are added (the node enforces this).
+ * - A full bucket keeps its contacts; the least-recently-seen one is pinged and replaced
+ *   only if it fails to answer (old contacts that stay up are the most reliable).
+ * - At most `maxPerIpPerBucket` contacts from one IP share a bucket (bucket = the number of
+ *   leading bits shared with our ID), so one machine cannot fill a region of the table.
+ */
+import KBucket from 'k-bucket';
+import { type Contact, commonPrefixLength, compareDistance, ID_BITS, idsEqual, randomIdInBucket } from './id.js';
+
+/** A contact in the table, with what we know of its liveness. */
+export interface TableContact extends Contact {
+  lastSeen: number;
+  failures: number;
+  vectorClock: number;
+}
+
+export type AddOutcome = 'added' | 'updated' | 'bucket-full' | 'ip-limit' | 'self';
+
+export interface RoutingTableOptions {
+  k: number;
+  maxPerIpPerBucket: number;
+  /** Consecutive failed requests after which a contact is dropped. */
+  maxFailures: number;
+  /** Called when `candidate` wants into a full bucket whose least-recently-seen contact is `oldest`. */
+  onBucketFull: (oldest: TableContact, candidate: Contact) => void;
+}
+
+export class RoutingTable {
+  private readonly buckets: KBucket<TableContact>;
+  private readonly lastActivity = new Array<number>(ID_BITS + 1).fill(0);
+  private lastOutcome: AddOutcome = 'added';
+
+  constructor(
+    readonly localId: Uint8Array,
+    private readonly options: RoutingTableOptions,
+  ) {
+    this.buckets = new KBucket<TableContact>({
+      localNodeId: localId,
+      numberOfNodesPerKBucket: options.k,
+      numberOfNodesToPing: 1,
+      // The freshest sighting of a contact always wins.
+      arbiter: (_incumbent, candidate) => candidate,
+    });
+    this.buckets.on('ping', (oldContacts: TableContact[], candidate: TableContact) => {
+      this.lastOutcome = 'bucket-full';
+      const oldest = oldContacts[0];
+      if (oldest) this.options.onBucketFull(oldest, candidate);
+    });
+  }
+
+  /** Adds or refreshes a contact that has just answered us. */
+  add(contact: Contact, now: number): AddOutcome {
+    if (idsEqual(contact.id, this.localId)) return 'self';
+    const existing = this.buckets.get(contact.id);
+    const entry: TableContact = { id: contact.id, host: contact.host, port: contact.port, lastSeen: now, failures: 0, vectorClock: 0 };
+    this.touch(contact.id, now);
+    if (existing) {
+      this.buckets.add(entry);
+      return 'updated';
+    }
+    if (this.countSameIpInBucket(contact) >= this.options.maxPerIpPerBucket) return 'ip-limit';
+    this.lastOutcome = 'added';
+    this.buckets.add(entry);
+    return this.lastOutcome;
+  }
+
+  /** Whether adding `contact` could succeed right now without evicting anyone. */
+  wouldAccept(contact: Contact): boolean {
+    if (idsEqual(contact.id, this.localId) || this.buckets.get(contact.id)) return false;
+    return this.countSameIpInBucket(contact) < this.options.maxPerIpPerBucket;
+  }
+
+  get(id: Uint8Array): TableContact | undefined {
+    return this.buckets.get(id) ?? undefined;
+  }
+
+  has(id: Uint8Array): boolean {
+    return this.buckets.get(id) !== null;
+  }
+
+  remove(id: Uint8Array): void {
+    this.buckets.remove(id);
+  }
+
+  /** Records a failed request; drops the contact after `maxFailures` in a row. Returns true if dropped. */
+  recordFailure(id: Uint8Array): boolean {
+    const c = this.buckets.get(id);
+    if (!c) return false;
+    c.failures++;
+    if (c.failures >= this.options.maxFailures) {
+      this.buckets.remove(id);
+      return true;
+    }
+    return false;
+  }
+
+  /** The `n` known contacts closest to `target`, closest first (exact XOR order). */
+  closest(target: Uint8Array, n: number): TableContact[] {
+    // k-bucket collects whole buckets around the target; re-sort exactly since its numeric
+    // distance loses precision beyond 53 bits.
+    return this.buckets
+      .closest(target, Math.max(n * 2, n + 8))
+      .sort((a, b) => compareDistance(target, a.id, b.id))
+      .slice(0, n);
+  }
+
+  all(): TableContact[] {
+    return this.buckets.toArray();
+  }
+
+  get size(): number {
+    return this.buckets.count();
+  }
+
+  /** Marks the bucket that `id` falls into as recently used (a lookup went through it). */
+  touch(id: Uint8Array, now: number): void {
+    this.lastActivity[commonPrefixLength(this.localId, id)] = now;
+  }
+
+  /**
+   * Random targets, one per bucket that has seen no activity for `maxIdleMs`, for every
+   * bucket index up to just past the deepest one we have contacts in.
+   */
+  staleBucketTargets(now: number, maxIdleMs: number): Uint8Array[] {
+    let deepest = 0;
+    for (const c of this.buckets.toArray()) deepest = Math.max(deepest, commonPrefixLength(this.localId, c.id));
+    const targets: Uint8Array[] = [];
+    for (let i = 0; i <= Math.min(deepest + 1, ID_BITS - 1); i++) {
+      if (now - this.lastActivity[i]! >= maxIdleMs) {
+        targets.push(randomIdInBucket(this.localId, i));
+        this.lastActivity[i] = now;
+      }
+    }
+    return targets;
+  }
+
+  /** Number of contacts per bucket index (for diagnostics and tests). */
+  bucketSizes(): Map<number, number> {
+    const sizes = new Map<number, number>();
+    for (const c of this.buckets.toArray()) {
+      const i = commonPrefixLength(this.localId, c.id);
+      sizes.set(i, (sizes.get(i) ?? 0) + 1);
+    }
+    return sizes;
+  }
+
+  private countSameIpInBucket(contact: Contact): number {
+    if (!Number.isFinite(this.options.maxPerIpPerBucket)) return 0;
+    const index = commonPrefixLength(this.localId, contact.id);
+    let n = 0;
+    for (const c of this.buckets.toArray()) {
+      if (c.host === contact.host && commonPrefixLength(this.localId, c.id) === index) n++;
+    }
+    return n;
+  }
+}
+

@@ -1,0 +1,95 @@
+/**
+ * The values a node keeps for others: bounded in count and bytes, each with an expiry.
+ * Pure bookkeeping on an injected clock; the node decides what to store and when to sweep.
+ */
+import type { Clock } from '../util/clock.js';
+import { type DhtRecord, supersedes } from './records.js';
+import { toHex } from './id.js';
+
+export interface StoredValue {
+  key: Uint8Array;
+  record: DhtRecord;
+  expiresAt: number;
+  /** Last time any node stored this key here; replication skips keys refreshed recently. */
+  lastStoredAt: number;
+}
+
+export type StoreOutcome = 'stored' | 'SEQ_TOO_LOW' | 'SEQ_CONFLICT' | 'STORE_FULL';
+
+export interface ValueStoreLimits {
+  maxEntries: number;
+  maxBytes: number;
+}
+
+export class ValueStore {
+  private readonly entries = new Map<string, StoredValue>();
+  private bytes = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly limits: ValueStoreLimits = { maxEntries: 10_000, maxBytes: 16 * 2 ** 20 },
+  ) {}
+
+  get(key: Uint8Array): DhtRecord | undefined {
+    const entry = this.entries.get(toHex(key));
+    if (!entry) return undefined;
+    if (entry.expiresAt <= this.clock.now()) {
+      this.delete(toHex(key), entry);
+      return undefined;
+    }
+    return entry.record;
+  }
+
+  /** Stores `record` (already checked with checkRecord) for `ttlMs`, keeping the highest sequence. */
+  put(key: Uint8Array, record: DhtRecord, ttlMs: number): StoreOutcome {
+    const hex = toHex(key);
+    const now = this.clock.now();
+    const current = this.entries.get(hex);
+    const live = current && current.expiresAt > now ? current : undefined;
+    const order = supersedes(live?.record, record);
+    if (order === 'older') return 'SEQ_TOO_LOW';
+    if (order === 'conflict') return 'SEQ_CONFLICT';
+    const size = recordBytes(record);
+    const freed = current ? recordBytes(current.record) : 0;
+    if (!current && this.entries.size >= this.limits.maxEntries) return 'STORE_FULL';
+    if (this.bytes - freed + size > this.limits.maxBytes) return 'STORE_FULL';
+    const expiresAt = Math.max(live?.expiresAt ?? 0, now + ttlMs);
+    this.bytes += size - freed;
+    this.entries.set(hex, { key, record, expiresAt, lastStoredAt: now });
+    return 'stored';
+  }
+
+  /** Drops expired entries; returns how many. */
+  sweep(): number {
+    const now = this.clock.now();
+    let n = 0;
+    for (const [hex, entry] of this.entries) {
+      if (entry.expiresAt <= now) {
+        this.delete(hex, entry);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  all(): StoredValue[] {
+    return [...this.entries.values()];
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get totalBytes(): number {
+    return this.bytes;
+  }
+
+  private delete(hex: string, entry: StoredValue): void {
+    this.entries.delete(hex);
+    this.bytes -= recordBytes(entry.record);
+  }
+}
+
+function recordBytes(r: DhtRecord): number {
+  return r.value.length + (r.publicKey ? 32 + 64 + 8 : 0) + (r.salt?.length ?? 0);
+}

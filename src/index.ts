@@ -1,0 +1,31 @@
+/**
+ * distributed-backup-system: a peer-to-peer backup network.
+ *
+ * This entry point exports the public API. Today: the Kademlia DHT that peers use to find
+ * each other and to publish small signed records.
+ */
+export { DhtNode, type DhtNodeOptions, type DhtStats, type LookupReport, type PutResult } from './dht/node.js';
+export {
+  type Address,
+  type Contact,
+  nodeIdFromAddress,
+  formatAddress,
+  parseAddress,
+  xorDistance,
+  compareDistance,
+  commonPrefixLength,
+  sortByDistance,
+  toHex,
+  fromHex,
+} from './dht/id.js';
+export { type DhtRecord, immutableKey, mutableKey, MAX_VALUE_BYTES } from './dht/records.js';
+export { iterativeLookup, type LookupOptions, type LookupResult } from './dht/lookup.js';
+export { RoutingTable } from './dht/routing-table.js';
+export { type SigningKeyPair, generateSigningKeyPair, signingKeyPairFromSeed, signEd25519, verifyEd25519 } from './crypto/ed25519.js';
+export { RpcEndpoint, RpcError, type RpcStats } from './rpc/rpc.js';
+export { type Transport } from './transport/transport.js';
+export { UdpTransport } from './transport/udp.js';
+export { MemoryNetwork, MemoryTransport } from './transport/memory.js';
+export { type Clock, systemClock, ManualClock } from './util/clock.js';
+export { type RateLimit } from './util/rate-limiter.js';
+export { MalformedMessageError, MAX_DATAGRAM_BYTES, PROTOCOL_VERSION } from './wire/codec.js';

@@ -1,0 +1,290 @@
+/**
+ * Request/response over datagrams, shared by every UDP protocol of a peer (DHT, contracts).
+ *
+ * - Requests carry a random 8-byte transaction ID; a response is accepted only from the
+ *   address the request went to, with that ID, and of the expected type (or ERROR).
+ * - Each request has a per-attempt timeout and a number of retransmits (same ID, so a late
+ *   answer to the first attempt still counts), and at most `maxInFlight` are outstanding.
+ * - Every incoming datagram is decoded and validated first; malformed ones, ones whose claimed
+ *   sender ID is not SHA-1 of their source address, unexpected responses and requests over a
+ *   source's rate are dropped and counted. Nothing a peer sends can throw out of the handler.
+ */
+import { randomBytes } from 'node:crypto';
+import PQueue from 'p-queue';
+import { type Address, type Contact, contactFromAddress, formatAddress, idsEqual, toHex } from '../dht/id.js';
+import { decodeMessage, defineMessage, encodeMessage, type Envelope, type MessageSpec, TXID_BYTES } from '../wire/codec.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import { type RateLimit, RateLimiter } from '../util/rate-limiter.js';
+import type { Transport } from '../transport/transport.js';
+
+export interface ErrorBody {
+  code: number;
+  message: string;
+}
+
+/** The reply a node sends instead of the expected response when it refuses a request. */
+export const ErrorReply = defineMessage<ErrorBody>({
+  type: 15,
+  name: 'ERROR',
+  isResponse: true,
+  encode: (b) => ({ code: b.code, msg: b.message.slice(0, 120) }),
+  decode: (f) => ({ code: f.uint('code', 65535), message: f.string('msg', 120) }),
+});
+
+/** Why a request failed: `TIMEOUT`, `QUEUE_FULL`, `CLOSED`, or `REMOTE` (the peer sent ERROR). */
+export class RpcError extends Error {
+  constructor(
+    readonly code: 'TIMEOUT' | 'QUEUE_FULL' | 'CLOSED' | 'REMOTE',
+    message: string,
+    /** The peer's error code when `code` is `REMOTE`. */
+    readonly remoteCode?: number,
+  ) {
+    super(message);
+    this.name = 'RpcError';
+  }
+}
+
+export interface RpcOptions {
+  clock: Clock;
+  /** Time to wait for each attempt, in ms. */
+  timeoutMs: number;
+  /** Retransmits after the first attempt. */
+  retries: number;
+  maxInFlight: number;
+  /** Requests allowed to wait for a free in-flight slot before new ones are refused. */
+  maxQueued: number;
+  /** Per-source-IP limit on incoming requests; null for none. */
+  rateLimit: RateLimit | null;
+}
+
+export interface RpcStats {
+  sent: number;
+  received: number;
+  droppedMalformed: number;
+  droppedSpoofed: number;
+  droppedUnexpected: number;
+  rateLimited: number;
+  timeouts: number;
+  retransmits: number;
+  handlerErrors: number;
+  requestsInFlight: number;
+  requestsQueued: number;
+}
+
+export interface Reply {
+  spec: MessageSpec<any>;
+  body: unknown;
+}
+
+/** Answers one kind of request: return the reply, or undefined to stay silent. */
+export type RequestHandler<B> = (body: B, from: Contact, envelope: Envelope<B>) => Reply | undefined | Promise<Reply | undefined>;
+
+interface Pending {
+  expect: MessageSpec<unknown>;
+  resolve: (value: { body: unknown; from: Contact }) => void;
+  reject: (err: Error) => void;
+}
+
+export class RpcEndpoint {
+  private readonly handlers = new Map<number, RequestHandler<any>>();
+  private readonly pending = new Map<string, Pending>();
+  private readonly queue: PQueue;
+  private readonly limiter: RateLimiter | null;
+  private readonly contactListeners: ((contact: Contact, kind: 'request' | 'response') => void)[] = [];
+  private readonly counters: Omit<RpcStats, 'requestsInFlight' | 'requestsQueued'> = {
+    sent: 0,
+    received: 0,
+    droppedMalformed: 0,
+    droppedSpoofed: 0,
+    droppedUnexpected: 0,
+    rateLimited: 0,
+    timeouts: 0,
+    retransmits: 0,
+    handlerErrors: 0,
+  };
+  private closed = false;
+
+  constructor(
+    readonly transport: Transport,
+    readonly localId: Uint8Array,
+    private readonly options: RpcOptions,
+  ) {
+    this.queue = new PQueue({ concurrency: options.maxInFlight });
+    this.limiter = options.rateLimit ? new RateLimiter(options.rateLimit, options.clock) : null;
+    transport.onDatagram((datagram, from) => this.receive(datagram, from));
+  }
+
+  /** Registers the handler for requests of type `spec`. */
+  handle<B>(spec: MessageSpec<B>, handler: RequestHandler<B>): void {
+    this.handlers.set(spec.type, handler);
+  }
+
+  /** Called for every peer whose message passed validation and the address check. */
+  onContact(listener: (contact: Contact, kind: 'request' | 'response') => void): void {
+    this.contactListeners.push(listener);
+  }
+
+  /** Sends a request and resolves with the peer's response of type `expect`. */
+  request<Req, Res>(
+    to: Address,
+    spec: MessageSpec<Req>,
+    body: Req,
+    expect: MessageSpec<Res>,
+    opts: { timeoutMs?: number; retries?: number } = {},
+  ): Promise<{ body: Res; from: Contact }> {
+    if (this.closed) return Promise.reject(new RpcError('CLOSED', 'endpoint is closed'));
+    if (this.queue.size >= this.options.maxQueued) {
+      return Promise.reject(new RpcError('QUEUE_FULL', `more than ${this.options.maxQueued} requests waiting`));
+    }
+    const txid = randomBytes(TXID_BYTES);
+    const datagram = encodeMessage(spec, txid, this.localId, body);
+    return this.queue.add(() => this.exchange(txid, datagram, to, expect as MessageSpec<unknown>, opts)) as Promise<{
+      body: Res;
+      from: Contact;
+    }>;
+  }
+
+  private exchange(
+    txid: Uint8Array,
+    datagram: Uint8Array,
+    to: Address,
+    expect: MessageSpec<unknown>,
+    opts: { timeoutMs?: number; retries?: number },
+  ): Promise<{ body: unknown; from: Contact }> {
+    if (this.closed) return Promise.reject(new RpcError('CLOSED', 'endpoint closed'));
+    const key = pendingKey(txid, to);
+    const timeoutMs = opts.timeoutMs ?? this.options.timeoutMs;
+    let attemptsLeft = opts.retries ?? this.options.retries;
+    return new Promise<{ body: unknown; from: Contact }>((resolve, reject) => {
+      let timer: TimerHandle | undefined;
+      const finish = () => {
+        if (timer) this.options.clock.clearTimeout(timer);
+        this.pending.delete(key);
+      };
+      const attempt = () => {
+        this.transport.send(datagram, to);
+        this.counters.sent++;
+        timer = this.options.clock.setTimeout(() => {
+          if (this.closed) return;
+          if (attemptsLeft-- > 0) {
+            this.counters.retransmits++;
+            attempt();
+          } else {
+            finish();
+            this.counters.timeouts++;
+            reject(new RpcError('TIMEOUT', `no answer from ${formatAddress(to)}`));
+          }
+        }, timeoutMs);
+        timer.unref?.();
+      };
+      this.pending.set(key, {
+        expect,
+        resolve: (v) => {
+          finish();
+          resolve(v);
+        },
+        reject: (e) => {
+          finish();
+          reject(e);
+        },
+      });
+      attempt();
+    });
+  }
+
+  /** Sends a message outside any request (used for replies). */
+  private send(spec: MessageSpec<any>, txid: Uint8Array, body: unknown, to: Address): void {
+    try {
+      this.transport.send(encodeMessage(spec, txid, this.localId, body), to);
+      this.counters.sent++;
+    } catch {
+      this.counters.handlerErrors++;
+    }
+  }
+
+  private receive(datagram: Uint8Array, from: Address): void {
+    if (this.closed) return;
+    this.counters.received++;
+    let envelope: Envelope;
+    try {
+      envelope = decodeMessage(datagram);
+    } catch {
+      // Only MalformedMessageError is expected here, but nothing a peer sends may escape.
+      this.counters.droppedMalformed++;
+      return;
+    }
+    const sender = contactFromAddress(from);
+    if (!idsEqual(sender.id, envelope.senderId)) {
+      this.counters.droppedSpoofed++;
+      return;
+    }
+    if (envelope.spec.isResponse) {
+      const key = pendingKey(envelope.txid, sender);
+      const p = this.pending.get(key);
+      if (!p || (envelope.type !== p.expect.type && envelope.type !== ErrorReply.type)) {
+        this.counters.droppedUnexpected++;
+        return;
+      }
+      this.emitContact(sender, 'response');
+      if (envelope.type === ErrorReply.type) {
+        const e = envelope.body as ErrorBody;
+        p.reject(new RpcError('REMOTE', `${formatAddress(sender)} refused: ${e.message} (code ${e.code})`, e.code));
+      } else {
+        p.resolve({ body: envelope.body, from: sender });
+      }
+      return;
+    }
+    if (this.limiter && !this.limiter.take(sender.host)) {
+      this.counters.rateLimited++;
+      return;
+    }
+    const handler = this.handlers.get(envelope.type);
+    if (!handler) {
+      this.counters.droppedUnexpected++;
+      return;
+    }
+    this.emitContact(sender, 'request');
+    let reply: Reply | undefined | Promise<Reply | undefined>;
+    try {
+      reply = handler(envelope.body, sender, envelope);
+    } catch {
+      this.counters.handlerErrors++;
+      return;
+    }
+    Promise.resolve(reply).then(
+      (r) => {
+        if (r && !this.closed) this.send(r.spec, envelope.txid, r.body, sender);
+      },
+      () => {
+        this.counters.handlerErrors++;
+      },
+    );
+  }
+
+  private emitContact(contact: Contact, kind: 'request' | 'response'): void {
+    for (const l of this.contactListeners) {
+      try {
+        l(contact, kind);
+      } catch {
+        this.counters.handlerErrors++;
+      }
+    }
+  }
+
+  stats(): RpcStats {
+    return { ...this.counters, requestsInFlight: this.pending.size, requestsQueued: this.queue.size };
+  }
+
+  /** Fails every outstanding request with CLOSED and closes the transport. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Queued requests run, see `closed` and reject at once; outstanding ones fail here.
+    for (const p of [...this.pending.values()]) p.reject(new RpcError('CLOSED', 'endpoint closed'));
+    await this.transport.close();
+  }
+}
+
+function pendingKey(txid: Uint8Array, from: Address): string {
+  return `${toHex(txid)}|${formatAddress(from)}`;
+}

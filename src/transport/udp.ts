@@ -1,0 +1,63 @@
+/**
+ * UDP transport on node:dgram. The bound host must be the literal IP peers see, because
+ * our node ID is derived from it; wildcard addresses are refused with a clear error.
+ */
+import dgram from 'node:dgram';
+import { isIP } from 'node:net';
+import { type Address, canonicalHost } from '../dht/id.js';
+import type { Transport } from './transport.js';
+
+export class UdpTransport implements Transport {
+  private handler: (datagram: Uint8Array, from: Address) => void = () => {};
+  private closed = false;
+  /** Socket-level send errors (unreachable, no buffer space): counted, never thrown. */
+  sendErrors = 0;
+
+  private constructor(
+    private readonly socket: dgram.Socket,
+    readonly address: Address,
+  ) {
+    socket.on('message', (msg, rinfo) => {
+      this.handler(msg, { host: canonicalHost(rinfo.address), port: rinfo.port });
+    });
+    // A UDP socket reports ICMP errors asynchronously; they are lost packets to us.
+    socket.on('error', () => {
+      this.sendErrors++;
+    });
+  }
+
+  static async bind(host: string, port: number): Promise<UdpTransport> {
+    const family = isIP(host);
+    if (family === 0) throw new Error(`host "${host}" is not an IP address: give the address peers reach this node at`);
+    const canonical = canonicalHost(host);
+    if (canonical === '0.0.0.0' || canonical === '::') {
+      throw new Error(`host ${host} is a wildcard: give the address peers reach this node at (its ID is derived from it)`);
+    }
+    const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6 });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(port, host, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    return new UdpTransport(socket, { host: canonical, port: socket.address().port });
+  }
+
+  send(datagram: Uint8Array, to: Address): void {
+    if (this.closed) return;
+    this.socket.send(datagram, to.port, to.host, (err) => {
+      if (err) this.sendErrors++;
+    });
+  }
+
+  onDatagram(handler: (datagram: Uint8Array, from: Address) => void): void {
+    this.handler = handler;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await new Promise<void>((resolve) => this.socket.close(() => resolve()));
+  }
+}
