@@ -397,6 +397,11 @@ export class DhtNode {
     return best;
   }
 
+  /** Stops republishing a value this node put; it then expires on other nodes after its TTL. */
+  unpublish(key: Uint8Array): boolean {
+    return this.published.delete(toHex(key));
+  }
+
   private assertValueSize(value: Uint8Array): void {
     if (value.length > MAX_VALUE_BYTES) throw new Error(`DHT values are limited to ${MAX_VALUE_BYTES} bytes (got ${value.length})`);
   }

@@ -57,9 +57,16 @@ export interface RpcOptions {
   rateLimit: RateLimit | null;
 }
 
+/**
+ * Counters of an endpoint. Every received datagram is counted in `received` and in exactly
+ * one of: droppedMalformed, droppedSpoofed, droppedUnexpected, rateLimited, requestsHandled,
+ * responsesAccepted.
+ */
 export interface RpcStats {
   sent: number;
   received: number;
+  requestsHandled: number;
+  responsesAccepted: number;
   droppedMalformed: number;
   droppedSpoofed: number;
   droppedUnexpected: number;
@@ -94,6 +101,8 @@ export class RpcEndpoint {
   private readonly counters: Omit<RpcStats, 'requestsInFlight' | 'requestsQueued'> = {
     sent: 0,
     received: 0,
+    requestsHandled: 0,
+    responsesAccepted: 0,
     droppedMalformed: 0,
     droppedSpoofed: 0,
     droppedUnexpected: 0,
@@ -225,6 +234,7 @@ export class RpcEndpoint {
         this.counters.droppedUnexpected++;
         return;
       }
+      this.counters.responsesAccepted++;
       this.emitContact(sender, 'response');
       if (envelope.type === ErrorReply.type) {
         const e = envelope.body as ErrorBody;
@@ -243,6 +253,7 @@ export class RpcEndpoint {
       this.counters.droppedUnexpected++;
       return;
     }
+    this.counters.requestsHandled++;
     this.emitContact(sender, 'request');
     let reply: Reply | undefined | Promise<Reply | undefined>;
     try {

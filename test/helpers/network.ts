@@ -1,0 +1,93 @@
+/** Builds small real-UDP networks on 127.0.0.1 for tests, and tears them down. */
+import dgram from 'node:dgram';
+import { DhtNode, type DhtNodeOptions } from '../../src/dht/node.js';
+import { type Address, nodeIdFromAddress } from '../../src/dht/id.js';
+import { decodeMessage, encodeMessage, type Envelope, type MessageSpec } from '../../src/wire/codec.js';
+
+/** Options for single-host test networks: every node shares 127.0.0.1. */
+export const LOOPBACK: DhtNodeOptions = {
+  host: '127.0.0.1',
+  maxPerIpPerBucket: Infinity,
+  rateLimit: null,
+  lookupTimeoutMs: 300,
+  requestTimeoutMs: 300,
+  retries: 0,
+};
+
+/** Starts `n` nodes, each joining through the first. */
+export async function startNetwork(n: number, options: DhtNodeOptions = {}): Promise<DhtNode[]> {
+  const first = await DhtNode.create({ ...LOOPBACK, ...options });
+  const nodes = [first];
+  for (let i = 1; i < n; i++) {
+    nodes.push(await DhtNode.create({ ...LOOPBACK, ...options, bootstrap: [first.address] }));
+  }
+  return nodes;
+}
+
+export async function closeAll(nodes: Iterable<DhtNode>): Promise<void> {
+  await Promise.all([...nodes].map((n) => n.close()));
+}
+
+/** A bare UDP socket that speaks (or mangles) the wire format by hand. */
+export class RawPeer {
+  readonly received: { envelope: Envelope; from: Address }[] = [];
+  private waiters: (() => void)[] = [];
+  /** When set, answers each incoming request with what it returns (same transaction ID). */
+  autoReply: ((envelope: Envelope) => { spec: MessageSpec<any>; body: unknown } | undefined) | undefined;
+
+  private constructor(
+    readonly socket: dgram.Socket,
+    readonly address: Address,
+  ) {
+    socket.on('message', (msg, rinfo) => {
+      try {
+        const envelope = decodeMessage(msg);
+        const from = { host: rinfo.address, port: rinfo.port };
+        this.received.push({ envelope, from });
+        const reply = !envelope.spec.isResponse ? this.autoReply?.(envelope) : undefined;
+        if (reply) void this.send(encodeMessage(reply.spec, envelope.txid, this.id, reply.body), from);
+      } catch {
+        return;
+      }
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  /** The node ID that matches this socket's address. */
+  get id(): Uint8Array {
+    return nodeIdFromAddress(this.address);
+  }
+
+  /** Messages of one type received so far. */
+  ofType(spec: MessageSpec<any>): Envelope[] {
+    return this.received.filter((r) => r.envelope.type === spec.type).map((r) => r.envelope);
+  }
+
+  static async open(): Promise<RawPeer> {
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    return new RawPeer(socket, { host: '127.0.0.1', port: socket.address().port });
+  }
+
+  send(datagram: Uint8Array, to: Address): Promise<void> {
+    return new Promise((resolve) => this.socket.send(datagram, to.port, to.host, () => resolve()));
+  }
+
+  /** Resolves once `count` valid messages have arrived in total. */
+  async waitFor(count: number): Promise<void> {
+    while (this.received.length < count) await new Promise<void>((r) => this.waiters.push(r));
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.socket.close(() => resolve()));
+  }
+}
+
+/** Waits (without a fixed sleep) until `predicate` holds, checking after each I/O turn. */
+export async function until(predicate: () => boolean, what: string, maxTurns = 200_000): Promise<void> {
+  for (let i = 0; i < maxTurns; i++) {
+    if (predicate()) return;
+    await new Promise((r) => setImmediate(r));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}

@@ -1,0 +1,118 @@
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { iterativeLookup } from '../src/dht/lookup.js';
+import { type Contact, compareDistance, contactFromAddress, toHex } from '../src/dht/id.js';
+
+/** A synthetic network: each node knows only its `fanout` neighbours in ID order, so reaching the target takes many hops. */
+function chainNetwork(n: number) {
+  const nodes = Array.from({ length: n }, (_, i) => contactFromAddress({ host: `10.2.${i >> 8}.${i & 255}`, port: 7 }));
+  nodes.sort((a, b) => Buffer.compare(a.id, b.id));
+  return nodes;
+}
+
+describe('iterative lookup (no sockets)', function () {
+  this.timeout(5000);
+  const self = randomBytes(20);
+
+  it('follows referrals over many rounds until the k closest have answered', async () => {
+    const target = randomBytes(20);
+    // Ranked by distance to the target; the node of rank r only knows ranks r/2 .. r/2+2,
+    // so from the farthest seed the lookup must take about log2(200) hops.
+    const ranked = chainNetwork(200).sort((a, b) => compareDistance(target, a.id, b.id));
+    const rank = new Map(ranked.map((c, i) => [toHex(c.id), i]));
+    const result = await iterativeLookup({
+      target,
+      self,
+      seeds: [ranked[199]!],
+      k: 5,
+      alpha: 3,
+      query: async (c: Contact) => {
+        const half = Math.floor(rank.get(toHex(c.id))! / 2);
+        return { contacts: ranked.slice(half, half + 3) };
+      },
+    });
+    expect(result.rounds).to.be.at.least(8);
+    expect(result.contacts.map((c) => toHex(c.id))).to.deep.equal(ranked.slice(0, 5).map((c) => toHex(c.id)));
+  });
+
+  it('returns exactly the k closest of a fully known set and queries each at most once', async () => {
+    const nodes = chainNetwork(100);
+    const target = randomBytes(20);
+    const asked = new Map<string, number>();
+    const result = await iterativeLookup({
+      target,
+      self,
+      seeds: nodes.slice(0, 3),
+      k: 20,
+      alpha: 3,
+      query: async (c) => {
+        asked.set(toHex(c.id), (asked.get(toHex(c.id)) ?? 0) + 1);
+        return { contacts: [...nodes].sort((a, b) => compareDistance(target, a.id, b.id)).slice(0, 20) };
+      },
+    });
+    const truth = [...nodes].sort((a, b) => compareDistance(target, a.id, b.id)).slice(0, 20).map((c) => toHex(c.id));
+    expect(result.contacts.map((c) => toHex(c.id))).to.deep.equal(truth);
+    expect([...asked.values()].every((n) => n === 1)).to.equal(true);
+    expect(result.messages).to.equal(asked.size);
+  });
+
+  it('keeps α queries in flight and lets a failed or slow peer free its slot', async () => {
+    const nodes = chainNetwork(60);
+    const target = randomBytes(20);
+    const sorted = [...nodes].sort((a, b) => compareDistance(target, a.id, b.id));
+    const dead = new Set(sorted.slice(0, 3).map((c) => toHex(c.id)));
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const result = await iterativeLookup({
+      target,
+      self,
+      seeds: nodes,
+      k: 10,
+      alpha: 3,
+      query: async (c) => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await new Promise((r) => setImmediate(r));
+        inFlight--;
+        if (dead.has(toHex(c.id))) throw new Error('timeout');
+        return { contacts: [] };
+      },
+    });
+    expect(maxInFlight).to.equal(3);
+    expect(result.failures).to.equal(3);
+    expect(result.contacts.map((c) => toHex(c.id))).to.deep.equal(sorted.slice(3, 13).map((c) => toHex(c.id)));
+  });
+
+  it('never queries or returns itself', async () => {
+    const nodes = chainNetwork(10);
+    const me = nodes[0]!;
+    const result = await iterativeLookup({
+      target: randomBytes(20),
+      self: me.id,
+      seeds: nodes,
+      k: 20,
+      alpha: 3,
+      query: async (c) => {
+        expect(toHex(c.id)).not.to.equal(toHex(me.id));
+        return { contacts: [me] };
+      },
+    });
+    expect(result.contacts.map((c) => toHex(c.id))).not.to.include(toHex(me.id));
+    expect(result.contacts).to.have.length(9);
+  });
+
+  it('stops early when told a value is final', async () => {
+    const nodes = chainNetwork(50);
+    const result = await iterativeLookup<string>({
+      target: randomBytes(20),
+      self,
+      seeds: nodes,
+      k: 20,
+      alpha: 1,
+      query: async () => ({ contacts: [], value: 'found' }),
+      stopWhen: () => true,
+    });
+    expect(result.messages).to.equal(1);
+    expect(result.values).to.have.length(1);
+  });
+});
