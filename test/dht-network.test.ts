@@ -173,4 +173,23 @@ describe('DHT on real UDP sockets', function () {
       await until(() => raw.ofType(Pong).length === 30, '30 PONGs');
     });
   });
+
+  describe('IPv6', function () {
+    this.timeout(20_000);
+    let nodes: DhtNode[] = [];
+    after(() => closeAll(nodes));
+
+    it('runs a network on [::1] with IDs from the bracketed address', async function () {
+      try {
+        nodes = await startNetwork(6, { host: '::1' });
+      } catch (err) {
+        console.log(`      (skipped: no IPv6 loopback here: ${(err as Error).message})`);
+        this.skip();
+      }
+      for (const n of nodes) expect(toHex(n.id)).to.equal(toHex(nodeIdFromAddress({ host: '::1', port: n.address.port })));
+      const found = await nodes[4]!.findNode(nodes[1]!.id);
+      expect(toHex(found[0]!.id)).to.equal(toHex(nodes[1]!.id));
+      expect(found).to.have.length(5);
+    });
+  });
 });
