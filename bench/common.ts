@@ -6,6 +6,8 @@
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { compareDistance, toHex } from '../src/index.js';
 
 // --- command line ----------------------------------------------------------------------
@@ -105,6 +107,17 @@ export function quantile(values: number[], q: number): number {
 export const median = (values: number[]) => quantile(values, 0.5);
 export const mean = (values: number[]) => values.reduce((s, v) => s + v, 0) / values.length;
 export const max = (values: number[]) => values.reduce((m, v) => Math.max(m, v), -Infinity);
+
+// --- memory ----------------------------------------------------------------------------------
+
+/**
+ * A full garbage collection before reading memory figures, so they do not depend on when
+ * V8 last collected. `gc` is exposed at run time so that `npm run` needs no node flags.
+ */
+export const collectGarbage: () => void = (() => {
+  v8.setFlagsFromString('--expose-gc');
+  return vm.runInNewContext('gc') as () => void;
+})();
 
 // --- output --------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ function table(opts: Partial<ConstructorParameters<typeof RoutingTable>[1]> = {}
     k: 20,
     maxPerIpPerBucket: Infinity,
     maxFailures: 2,
+    freshForMs: 0,
     onBucketFull: (oldest, candidate) => full.push({ oldest, candidate }),
     ...opts,
   });
@@ -44,6 +45,19 @@ describe('routing table', function () {
     expect(full).to.have.length(1);
     expect(toHex(full[0]!.oldest.id)).to.equal(toHex(bucket0[1]!.id));
     expect(toHex(full[0]!.candidate.id)).to.equal(toHex(newcomer.id));
+  });
+
+  it('keeps a recently heard oldest contact without a challenge, and refuses to verify newcomers for a full bucket', () => {
+    const { t, full } = table({ k: 2, freshForMs: 1000 });
+    const [a, b, c] = Array.from({ length: 3 }, () => contactInBucket(t.localId, 0));
+    t.add(a!, 100);
+    t.add(b!, 200);
+    expect(t.wouldAccept(c!)).to.equal(false);
+    expect(t.add(c!, 900)).to.equal('bucket-full');
+    expect(full).to.have.length(0);
+    expect(t.add(c!, 1100)).to.equal('bucket-full');
+    expect(full.map((f) => toHex(f.oldest.id))).to.deep.equal([toHex(a!.id)]);
+    expect(t.bucketSizes().get(0)).to.equal(2);
   });
 
   it('limits contacts from one IP in one bucket', () => {

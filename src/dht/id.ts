@@ -47,9 +47,23 @@ export function parseAddress(text: string): Address {
   return { host, port };
 }
 
-/** SHA-1 of the canonical `host:port`: the node ID every peer computes for that address. */
+// Every received datagram and every address in a node list is hashed; most repeat.
+const ID_CACHE_LIMIT = 8192;
+const idCache = new Map<string, Uint8Array>();
+
+/**
+ * SHA-1 of the canonical `host:port`: the node ID every peer computes for that address.
+ * The returned array may be shared: do not modify it.
+ */
 export function nodeIdFromAddress(address: Address): Uint8Array {
-  return new Uint8Array(createHash('sha1').update(formatAddress(address)).digest());
+  const text = formatAddress(address);
+  let id = idCache.get(text);
+  if (!id) {
+    id = new Uint8Array(createHash('sha1').update(text).digest());
+    if (idCache.size >= ID_CACHE_LIMIT) idCache.delete(idCache.keys().next().value!);
+    idCache.set(text, id);
+  }
+  return id;
 }
 
 export function contactFromAddress(address: Address): Contact {

@@ -56,6 +56,8 @@ export interface DhtNodeOptions {
   maxPerIpPerBucket?: number;
   /** Failed requests in a row after which a contact leaves the table (default 2). */
   maxFailures?: number;
+  /** A contact heard from within this window is not pinged to make room for a newcomer (default 15 min). */
+  freshContactMs?: number;
   /** A bucket with no lookup through it for this long is refreshed (default 15 min). */
   refreshIntervalMs?: number;
   /** How often maintenance runs: expiry, refresh, republish (default 60 s). */
@@ -149,6 +151,7 @@ export class DhtNode {
       maxInFlight: options.maxInFlight ?? 128,
       maxPerIpPerBucket: options.maxPerIpPerBucket ?? 2,
       maxFailures: options.maxFailures ?? 2,
+      freshContactMs: options.freshContactMs ?? 15 * 60_000,
       refreshIntervalMs: options.refreshIntervalMs ?? 15 * 60_000,
       maintenanceIntervalMs: options.maintenanceIntervalMs ?? 60_000,
       valueTtlMs: options.valueTtlMs ?? 2 * 3600_000,
@@ -173,6 +176,7 @@ export class DhtNode {
       k: this.opts.k,
       maxPerIpPerBucket: this.opts.maxPerIpPerBucket,
       maxFailures: this.opts.maxFailures,
+      freshForMs: this.opts.freshContactMs,
       onBucketFull: (oldest, candidate) => this.challengeOldest(oldest, candidate),
     });
     this.values = new ValueStore(this.clock, { maxEntries: this.opts.maxValues, maxBytes: this.opts.maxValueStoreBytes });

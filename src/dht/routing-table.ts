@@ -24,6 +24,12 @@ export type AddOutcome = 'added' | 'updated' | 'bucket-full' | 'ip-limit' | 'sel
 export interface RoutingTableOptions {
   k: number;
   maxPerIpPerBucket: number;
+  /**
+   * A least-recently-seen contact that answered within this window is kept without a
+   * ping when a newcomer wants its bucket (BEP 5's "good node" rule), so a busy node does
+   * not answer every sighting with a challenge.
+   */
+  freshForMs: number;
   /** Consecutive failed requests after which a contact is dropped. */
   maxFailures: number;
   /** Called when `candidate` wants into a full bucket whose least-recently-seen contact is `oldest`. */
@@ -33,7 +39,11 @@ export interface RoutingTableOptions {
 export class RoutingTable {
   private readonly buckets: KBucket<TableContact>;
   private readonly lastActivity = new Array<number>(ID_BITS + 1).fill(0);
+  /** Contacts per bucket index, and per bucket index and IP, kept in step with k-bucket's events. */
+  private readonly perBucket = new Array<number>(ID_BITS + 1).fill(0);
+  private readonly perBucketIp = new Map<string, number>();
   private lastOutcome: AddOutcome = 'added';
+  private now = 0;
 
   constructor(
     readonly localId: Uint8Array,
@@ -49,13 +59,25 @@ export class RoutingTable {
     this.buckets.on('ping', (oldContacts: TableContact[], candidate: TableContact) => {
       this.lastOutcome = 'bucket-full';
       const oldest = oldContacts[0];
-      if (oldest) this.options.onBucketFull(oldest, candidate);
+      if (oldest && this.now - oldest.lastSeen >= this.options.freshForMs) this.options.onBucketFull(oldest, candidate);
     });
+    this.buckets.on('added', (c: TableContact) => this.count(c, +1));
+    this.buckets.on('removed', (c: TableContact) => this.count(c, -1));
+  }
+
+  private count(c: Contact, delta: number): void {
+    const index = commonPrefixLength(this.localId, c.id);
+    this.perBucket[index]! += delta;
+    const key = `${index}|${c.host}`;
+    const n = (this.perBucketIp.get(key) ?? 0) + delta;
+    if (n > 0) this.perBucketIp.set(key, n);
+    else this.perBucketIp.delete(key);
   }
 
   /** Adds or refreshes a contact that has just answered us. */
   add(contact: Contact, now: number): AddOutcome {
     if (idsEqual(contact.id, this.localId)) return 'self';
+    this.now = now;
     const existing = this.buckets.get(contact.id);
     const entry: TableContact = { id: contact.id, host: contact.host, port: contact.port, lastSeen: now, failures: 0, vectorClock: 0 };
     this.touch(contact.id, now);
@@ -69,9 +91,13 @@ export class RoutingTable {
     return this.lastOutcome;
   }
 
-  /** Whether adding `contact` could succeed right now without evicting anyone. */
+  /**
+   * Whether adding `contact` could succeed right now without evicting anyone. A bucket
+   * index holding k contacts is full for good: had it been splittable, it would have split.
+   */
   wouldAccept(contact: Contact): boolean {
     if (idsEqual(contact.id, this.localId) || this.buckets.get(contact.id)) return false;
+    if (this.perBucket[commonPrefixLength(this.localId, contact.id)]! >= this.options.k) return false;
     return this.countSameIpInBucket(contact) < this.options.maxPerIpPerBucket;
   }
 
@@ -128,7 +154,7 @@ export class RoutingTable {
    */
   staleBucketTargets(now: number, maxIdleMs: number): Uint8Array[] {
     let deepest = 0;
-    for (const c of this.buckets.toArray()) deepest = Math.max(deepest, commonPrefixLength(this.localId, c.id));
+    this.perBucket.forEach((n, i) => n > 0 && (deepest = i));
     const targets: Uint8Array[] = [];
     for (let i = 0; i <= Math.min(deepest + 1, ID_BITS - 1); i++) {
       if (now - this.lastActivity[i]! >= maxIdleMs) {
@@ -142,21 +168,12 @@ export class RoutingTable {
   /** Number of contacts per bucket index (for diagnostics and tests). */
   bucketSizes(): Map<number, number> {
     const sizes = new Map<number, number>();
-    for (const c of this.buckets.toArray()) {
-      const i = commonPrefixLength(this.localId, c.id);
-      sizes.set(i, (sizes.get(i) ?? 0) + 1);
-    }
+    this.perBucket.forEach((n, i) => n > 0 && sizes.set(i, n));
     return sizes;
   }
 
   private countSameIpInBucket(contact: Contact): number {
-    if (!Number.isFinite(this.options.maxPerIpPerBucket)) return 0;
-    const index = commonPrefixLength(this.localId, contact.id);
-    let n = 0;
-    for (const c of this.buckets.toArray()) {
-      if (c.host === contact.host && commonPrefixLength(this.localId, c.id) === index) n++;
-    }
-    return n;
+    return this.perBucketIp.get(`${commonPrefixLength(this.localId, contact.id)}|${contact.host}`) ?? 0;
   }
 }
 

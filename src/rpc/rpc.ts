@@ -9,7 +9,7 @@
  *   sender ID is not SHA-1 of their source address, unexpected responses and requests over a
  *   source's rate are dropped and counted. Nothing a peer sends can throw out of the handler.
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import PQueue from 'p-queue';
 import { type Address, type Contact, contactFromAddress, formatAddress, idsEqual, toHex } from '../dht/id.js';
 import { decodeMessage, defineMessage, encodeMessage, type Envelope, type MessageSpec, TXID_BYTES } from '../wire/codec.js';
@@ -145,7 +145,7 @@ export class RpcEndpoint {
     if (this.queue.size >= this.options.maxQueued) {
       return Promise.reject(new RpcError('QUEUE_FULL', `more than ${this.options.maxQueued} requests waiting`));
     }
-    const txid = randomBytes(TXID_BYTES);
+    const txid = newTxid();
     const datagram = encodeMessage(spec, txid, this.localId, body);
     return this.queue.add(() => this.exchange(txid, datagram, to, expect as MessageSpec<unknown>, opts)) as Promise<{
       body: Res;
@@ -294,6 +294,20 @@ export class RpcEndpoint {
     for (const p of [...this.pending.values()]) p.reject(new RpcError('CLOSED', 'endpoint closed'));
     await this.transport.close();
   }
+}
+
+// Transaction IDs come from a pooled buffer: one getrandom call per 512 requests.
+const txidPool = Buffer.alloc(TXID_BYTES * 512);
+let txidOffset = txidPool.length;
+
+function newTxid(): Uint8Array {
+  if (txidOffset >= txidPool.length) {
+    randomFillSync(txidPool);
+    txidOffset = 0;
+  }
+  const id = new Uint8Array(txidPool.subarray(txidOffset, txidOffset + TXID_BYTES));
+  txidOffset += TXID_BYTES;
+  return id;
 }
 
 function pendingKey(txid: Uint8Array, from: Address): string {
