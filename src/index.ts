@@ -29,3 +29,22 @@ export { MemoryNetwork, MemoryTransport } from './transport/memory.js';
 export { type Clock, systemClock, ManualClock } from './util/clock.js';
 export { type RateLimit } from './util/rate-limiter.js';
 export { MalformedMessageError, MAX_DATAGRAM_BYTES, PROTOCOL_VERSION } from './wire/codec.js';
+
+// Peers, identity and storage contracts.
+export { Peer, type PeerOptions, type PeerStatus, type ContractOptions, DEFAULT_CONTRACT_OPTIONS } from './peer/peer.js';
+export { type PeerRecord, findPeerRecord, peerRecordKey } from './peer/peer-record.js';
+export { type HelloInfo } from './peer/hello.js';
+export { formatRecoveryKey, parseRecoveryKey, deriveKeys, generateRecoverySecret, type PeerKeys } from './identity/recovery-key.js';
+export {
+  type Contract,
+  type ContractTerms,
+  type ContractProblem,
+  contractId,
+  encodeTerms,
+  decodeTerms,
+  propose,
+  verifyContract,
+} from './contracts/contract.js';
+export { type ContractInfo, type LedgerInfo } from './contracts/service.js';
+export { type NegotiationRequest, type NegotiationResult, type Refusal, NegotiationError } from './contracts/negotiation.js';
+export { RejectReason, decideProposal, networkPrefix, type Standing } from './contracts/policy.js';

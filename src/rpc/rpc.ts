@@ -87,8 +87,9 @@ export interface Reply {
 export type RequestHandler<B> = (body: B, from: Contact, envelope: Envelope<B>) => Reply | undefined | Promise<Reply | undefined>;
 
 interface Pending {
-  expect: MessageSpec<unknown>;
-  resolve: (value: { body: unknown; from: Contact }) => void;
+  /** Message types that answer this request (ERROR always does). */
+  expect: Set<number>;
+  resolve: (value: { spec: MessageSpec<unknown>; body: unknown; from: Contact }) => void;
   reject: (err: Error) => void;
 }
 
@@ -134,37 +135,47 @@ export class RpcEndpoint {
   }
 
   /** Sends a request and resolves with the peer's response of type `expect`. */
-  request<Req, Res>(
+  async request<Req, Res>(
     to: Address,
     spec: MessageSpec<Req>,
     body: Req,
     expect: MessageSpec<Res>,
     opts: { timeoutMs?: number; retries?: number } = {},
   ): Promise<{ body: Res; from: Contact }> {
+    const res = await this.requestAny(to, spec, body, [expect], opts);
+    return { body: res.body as Res, from: res.from };
+  }
+
+  /** Like `request`, for requests with several possible answers (e.g. ACCEPT or REJECT). */
+  requestAny<Req>(
+    to: Address,
+    spec: MessageSpec<Req>,
+    body: Req,
+    expect: MessageSpec<any>[],
+    opts: { timeoutMs?: number; retries?: number } = {},
+  ): Promise<{ spec: MessageSpec<unknown>; body: unknown; from: Contact }> {
     if (this.closed) return Promise.reject(new RpcError('CLOSED', 'endpoint is closed'));
     if (this.queue.size >= this.options.maxQueued) {
       return Promise.reject(new RpcError('QUEUE_FULL', `more than ${this.options.maxQueued} requests waiting`));
     }
     const txid = newTxid();
     const datagram = encodeMessage(spec, txid, this.localId, body);
-    return this.queue.add(() => this.exchange(txid, datagram, to, expect as MessageSpec<unknown>, opts)) as Promise<{
-      body: Res;
-      from: Contact;
-    }>;
+    const types = new Set(expect.map((e) => e.type));
+    return this.queue.add(() => this.exchange(txid, datagram, to, types, opts)) as Promise<{ spec: MessageSpec<unknown>; body: unknown; from: Contact }>;
   }
 
   private exchange(
     txid: Uint8Array,
     datagram: Uint8Array,
     to: Address,
-    expect: MessageSpec<unknown>,
+    expect: Set<number>,
     opts: { timeoutMs?: number; retries?: number },
-  ): Promise<{ body: unknown; from: Contact }> {
+  ): Promise<{ spec: MessageSpec<unknown>; body: unknown; from: Contact }> {
     if (this.closed) return Promise.reject(new RpcError('CLOSED', 'endpoint closed'));
     const key = pendingKey(txid, to);
     const timeoutMs = opts.timeoutMs ?? this.options.timeoutMs;
     let attemptsLeft = opts.retries ?? this.options.retries;
-    return new Promise<{ body: unknown; from: Contact }>((resolve, reject) => {
+    return new Promise<{ spec: MessageSpec<unknown>; body: unknown; from: Contact }>((resolve, reject) => {
       let timer: TimerHandle | undefined;
       const finish = () => {
         if (timer) this.options.clock.clearTimeout(timer);
@@ -230,7 +241,7 @@ export class RpcEndpoint {
     if (envelope.spec.isResponse) {
       const key = pendingKey(envelope.txid, sender);
       const p = this.pending.get(key);
-      if (!p || (envelope.type !== p.expect.type && envelope.type !== ErrorReply.type)) {
+      if (!p || (!p.expect.has(envelope.type) && envelope.type !== ErrorReply.type)) {
         this.counters.droppedUnexpected++;
         return;
       }
@@ -240,7 +251,7 @@ export class RpcEndpoint {
         const e = envelope.body as ErrorBody;
         p.reject(new RpcError('REMOTE', `${formatAddress(sender)} refused: ${e.message} (code ${e.code})`, e.code));
       } else {
-        p.resolve({ body: envelope.body, from: sender });
+        p.resolve({ spec: envelope.spec, body: envelope.body, from: sender });
       }
       return;
     }

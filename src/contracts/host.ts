@@ -1,0 +1,108 @@
+/**
+ * The host's side of a proposal: check it, apply the reciprocity policy, and either refuse
+ * with a reason or countersign and reserve the space. The whole decision runs synchronously
+ * against SQLite, so two proposals can never both take the last free bytes.
+ */
+import type { Clock } from '../util/clock.js';
+import { type Contact, formatAddress } from '../dht/id.js';
+import type { Reply } from '../rpc/rpc.js';
+import type { SigningKeyPair } from '../crypto/ed25519.js';
+import { type Contract, contractIdFromEncoded, decodeTerms, signAsHost, verifyContract } from './contract.js';
+import { Accept, Reject } from './messages.js';
+import { decideProposal, RejectReason, type RejectReasonName } from './policy.js';
+import type { ContractStore } from './store.js';
+
+export interface HostConfig {
+  /** Bytes this peer offers to keep for others. */
+  offered: number;
+  /** Credit a network prefix gets before it must keep data for us (see policy.ts). */
+  allowance: number;
+  /** How long an accepted proposal's space is held for the shard to arrive. */
+  uploadTimeoutMs: number;
+  /** Proposals older than this are refused as expired (bounds the replay window). */
+  proposalMaxAgeSeconds: number;
+}
+
+export interface HostCounters {
+  accepted: number;
+  rejected: Partial<Record<RejectReasonName, number>>;
+}
+
+export class ContractHost {
+  readonly counters: HostCounters = { accepted: 0, rejected: {} };
+
+  constructor(
+    private readonly store: ContractStore,
+    private readonly keys: SigningKeyPair,
+    private readonly clock: Clock,
+    private readonly config: HostConfig,
+  ) {}
+
+  /** Bytes offered and not yet promised to anyone. */
+  freeBytes(): number {
+    return Math.max(0, this.config.offered - this.store.hostedBytes());
+  }
+
+  get offered(): number {
+    return this.config.offered;
+  }
+
+  /** Answers a CONTRACT_PROPOSE. */
+  onPropose(body: { terms: Uint8Array; ownerSignature: Uint8Array }, from: Contact): Reply {
+    const id = contractIdFromEncoded(body.terms);
+    const refuse = (why: RejectReasonName): Reply => {
+      this.counters.rejected[why] = (this.counters.rejected[why] ?? 0) + 1;
+      return { spec: Reject, body: { contractId: id, reason: RejectReason[why] } };
+    };
+    let contract: Contract;
+    try {
+      contract = { terms: decodeTerms(body.terms), id, ownerSignature: body.ownerSignature };
+    } catch {
+      return refuse('BAD_TERMS');
+    }
+    const { terms } = contract;
+    if (!Buffer.from(terms.host).equals(this.keys.publicKey)) return refuse('NOT_FOR_ME');
+
+    // A retransmit of a proposal we accepted gets the same answer; anything else seen before is a replay.
+    const seen = this.store.get(id);
+    if (seen) {
+      if (seen.role === 'host' && seen.state === 'pending' && seen.contract.hostSignature) {
+        return { spec: Accept, body: { contractId: id, hostSignature: seen.contract.hostSignature } };
+      }
+      return refuse('REPLAYED');
+    }
+
+    const now = this.clock.now();
+    const nowSeconds = Math.floor(now / 1000);
+    const problem = verifyContract(contract, nowSeconds, false);
+    if (problem === 'BAD_OWNER_SIGNATURE') return refuse('BAD_SIGNATURE');
+    if (problem === 'EXPIRED' || problem === 'NOT_YET_VALID') return refuse('EXPIRED');
+    if (problem) return refuse('BAD_TERMS');
+    if (nowSeconds - terms.createdAt > this.config.proposalMaxAgeSeconds) return refuse('EXPIRED');
+
+    const address = formatAddress(from);
+    this.store.sawCounterpart(terms.owner, address, terms.ownerOffer, now);
+    const decision = decideProposal({
+      size: terms.shardSize,
+      ownerOffer: terms.ownerOffer,
+      ownerIsDefaulter: this.store.counterpart(terms.owner).defaulterSince !== null,
+      freeBytes: this.freeBytes(),
+      balance: this.store.balance(terms.owner),
+      prefixDebtOfOthers: this.store.prefixDebt(from.host, terms.owner),
+      allowance: this.config.allowance,
+    });
+    if (decision) return refuse(decision);
+
+    const hostSignature = signAsHost(this.keys, id);
+    this.store.insert({
+      contract: { ...contract, hostSignature },
+      role: 'host',
+      counterpartAddress: address,
+      state: 'pending',
+      reservedUntil: now + this.config.uploadTimeoutMs,
+      now,
+    });
+    this.counters.accepted++;
+    return { spec: Accept, body: { contractId: id, hostSignature } };
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Contract negotiation over UDP: PROPOSE (owner → host) answered by ACCEPT or REJECT, and
+ * CANCEL (either party → the other) answered by CANCELLED. docs/protocol.md describes them.
+ */
+import { defineMessage } from '../wire/codec.js';
+
+/** Longest canonical terms accepted on the wire (they are about 230 bytes). */
+export const MAX_TERMS_BYTES = 400;
+
+export const Propose = defineMessage<{ terms: Uint8Array; ownerSignature: Uint8Array }>({
+  type: 22,
+  name: 'CONTRACT_PROPOSE',
+  isResponse: false,
+  encode: (b) => ({ terms: b.terms, osig: b.ownerSignature }),
+  decode: (f) => ({ terms: f.bytes('terms', { max: MAX_TERMS_BYTES }), ownerSignature: f.bytes('osig', 64) }),
+});
+
+export const Accept = defineMessage<{ contractId: Uint8Array; hostSignature: Uint8Array }>({
+  type: 23,
+  name: 'CONTRACT_ACCEPT',
+  isResponse: true,
+  encode: (b) => ({ cid: b.contractId, hsig: b.hostSignature }),
+  decode: (f) => ({ contractId: f.bytes('cid', 32), hostSignature: f.bytes('hsig', 64) }),
+});
+
+export const Reject = defineMessage<{ contractId: Uint8Array; reason: number }>({
+  type: 24,
+  name: 'CONTRACT_REJECT',
+  isResponse: true,
+  encode: (b) => ({ cid: b.contractId, why: b.reason }),
+  decode: (f) => ({ contractId: f.bytes('cid', 32), reason: f.uint('why', 255) }),
+});
+
+export const Cancel = defineMessage<{ contractId: Uint8Array; signature: Uint8Array }>({
+  type: 25,
+  name: 'CONTRACT_CANCEL',
+  isResponse: false,
+  encode: (b) => ({ cid: b.contractId, sig: b.signature }),
+  decode: (f) => ({ contractId: f.bytes('cid', 32), signature: f.bytes('sig', 64) }),
+});
+
+export const Cancelled = defineMessage<{ contractId: Uint8Array }>({
+  type: 26,
+  name: 'CONTRACT_CANCELLED',
+  isResponse: true,
+  encode: (b) => ({ cid: b.contractId }),
+  decode: (f) => ({ contractId: f.bytes('cid', 32) }),
+});

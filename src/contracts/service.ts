@@ -1,0 +1,170 @@
+/**
+ * Contracts on a running peer: registers the HELLO, PROPOSE and CANCEL handlers on the
+ * peer's UDP endpoint, and runs the periodic bookkeeping: lapsed reservations are released,
+ * ended contracts expire, and counterparts whose strikes outlast the grace period become
+ * defaulters whose contracts we cancel.
+ */
+import { EventEmitter } from 'node:events';
+import type { Clock } from '../util/clock.js';
+import { type Contact, formatAddress, toHex } from '../dht/id.js';
+import type { DhtNode } from '../dht/node.js';
+import type { Reply } from '../rpc/rpc.js';
+import type { SigningKeyPair } from '../crypto/ed25519.js';
+import type { Db } from '../storage/database.js';
+import { Hello, HelloReply, signHello } from '../peer/hello.js';
+import { verifyCancel } from './contract.js';
+import { ContractHost, type HostConfig } from './host.js';
+import { Cancel, Cancelled, Propose } from './messages.js';
+import { ContractOwner, type NegotiationRequest, type NegotiationResult, type OwnerConfig } from './negotiation.js';
+import { evaluateStanding, recordHonoured, recordStrike } from './policy.js';
+import { ContractStore, type StoredContract } from './store.js';
+
+export interface ContractServiceConfig extends HostConfig, OwnerConfig {
+  /** How long strikes may stand before a counterpart is declared a defaulter. */
+  graceMs: number;
+}
+
+/** One contract as `peer.contracts()` shows it. */
+export interface ContractInfo {
+  id: string;
+  role: 'owner' | 'host';
+  counterpart: string;
+  counterpartAddress: string | null;
+  shardHash: string;
+  size: number;
+  state: StoredContract['state'];
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** One counterpart as `peer.ledger()` shows it. */
+export interface LedgerInfo {
+  counterpart: string;
+  lastAddress: string | null;
+  /** Bytes we keep for them (live contracts). */
+  keptForThem: number;
+  /** Bytes they keep for us (live contracts). */
+  keptByThem: number;
+  strikes: number;
+  /** ms since the epoch, or null. */
+  defaulterSince: number | null;
+}
+
+export interface ContractEvents {
+  /** The counterpart cancelled a contract (as host: our shard is no longer kept). */
+  cancelled: [StoredContract];
+  /** A counterpart became a defaulter; its contracts with us are being cancelled. */
+  defaulter: [Uint8Array];
+  /** A reservation lapsed or a contract ended: the shard may be deleted. */
+  ended: [StoredContract];
+}
+
+export class ContractService extends EventEmitter<ContractEvents> {
+  readonly store: ContractStore;
+  readonly host: ContractHost;
+  readonly owner: ContractOwner;
+
+  constructor(
+    dht: DhtNode,
+    db: Db,
+    keys: SigningKeyPair,
+    private readonly clock: Clock,
+    private readonly config: ContractServiceConfig,
+  ) {
+    super();
+    this.store = new ContractStore(db);
+    this.host = new ContractHost(this.store, keys, clock, config);
+    this.owner = new ContractOwner(
+      dht,
+      this.store,
+      keys,
+      clock,
+      config,
+      () => config.offered,
+      (key) => this.strike(key),
+      (key) => this.store.saveStanding(key, recordHonoured(this.store.counterpart(key)), this.clock.now()),
+    );
+    dht.rpc.handle(Hello, (body) => {
+      const free = this.host.freeBytes();
+      return {
+        spec: HelloReply,
+        body: { publicKey: keys.publicKey, offered: config.offered, free, signature: signHello(keys, body.challenge, dht.address, config.offered, free) },
+      };
+    });
+    dht.rpc.handle(Propose, (body, from) => this.host.onPropose(body, from));
+    dht.rpc.handle(Cancel, (body, from) => this.onCancel(body, from));
+  }
+
+  negotiate(req: NegotiationRequest): Promise<NegotiationResult> {
+    return this.owner.negotiate(req);
+  }
+
+  /** Records an unexcused refusal, an unanswered request or a failed audit by `key`. */
+  strike(key: Uint8Array): void {
+    this.store.saveStanding(key, recordStrike(this.store.counterpart(key), this.clock.now()), this.clock.now());
+  }
+
+  private onCancel(body: { contractId: Uint8Array; signature: Uint8Array }, from: Contact): Reply | undefined {
+    const stored = this.store.get(body.contractId);
+    // Unknown contracts and forged cancellations get no answer at all.
+    if (!stored || !verifyCancel(stored.counterpart, body.contractId, body.signature)) return undefined;
+    if (this.store.transition(body.contractId, ['pending', 'active'], 'cancelled', this.clock.now())) {
+      this.store.sawCounterpart(stored.counterpart, formatAddress(from), null, this.clock.now());
+      this.emit('cancelled', { ...stored, state: 'cancelled' });
+    }
+    return { spec: Cancelled, body: { contractId: body.contractId } };
+  }
+
+  /** Releases lapsed reservations, expires ended contracts, and deals with defaulters. */
+  async maintain(): Promise<void> {
+    const now = this.clock.now();
+    for (const c of this.store.lapsedReservations(now)) {
+      if (c.role === 'host' && this.store.transition(c.contract.id, ['pending'], 'released', now)) this.emit('ended', { ...c, state: 'released' });
+    }
+    for (const c of this.store.endedContracts(Math.floor(now / 1000))) {
+      if (this.store.transition(c.contract.id, ['pending', 'active'], 'expired', now)) this.emit('ended', { ...c, state: 'expired' });
+    }
+    for (const cp of this.store.counterparts()) {
+      const next = evaluateStanding(cp, now, this.config.graceMs);
+      if (next === cp || next.defaulterSince === null) continue;
+      this.store.saveStanding(cp.key, next, now);
+      this.emit('defaulter', cp.key);
+      for (const c of this.store.list({ counterpart: cp.key, role: 'host', live: true })) await this.cancelAsHost(c);
+    }
+  }
+
+  /** Stops keeping a shard for its owner: signed cancel, best effort. */
+  private async cancelAsHost(c: StoredContract): Promise<void> {
+    this.emit('ended', { ...c, state: 'cancelled' });
+    await this.owner.cancel(c);
+  }
+
+  contracts(): ContractInfo[] {
+    return this.store.list().map((c) => ({
+      id: toHex(c.contract.id),
+      role: c.role,
+      counterpart: toHex(c.counterpart),
+      counterpartAddress: c.counterpartAddress,
+      shardHash: toHex(c.contract.terms.shardHash),
+      size: c.contract.terms.shardSize,
+      state: c.state,
+      createdAt: c.contract.terms.createdAt,
+      expiresAt: c.contract.terms.expiresAt,
+    }));
+  }
+
+  ledger(): LedgerInfo[] {
+    const balances = new Map(this.store.ledger().map((l) => [toHex(l.counterpart), l]));
+    return this.store.counterparts().map((cp) => {
+      const b = balances.get(toHex(cp.key));
+      return {
+        counterpart: toHex(cp.key),
+        lastAddress: cp.lastAddress,
+        keptForThem: b?.keptForThem ?? 0,
+        keptByThem: b?.keptByThem ?? 0,
+        strikes: cp.strikes,
+        defaulterSince: cp.defaulterSince,
+      };
+    });
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * Contracts, counterparts and the ledger in SQLite. Each method is one statement or one
+ * transaction, so a crash never leaves a contract half-recorded.
+ */
+import type { Db } from '../storage/database.js';
+import { parseAddress } from '../dht/id.js';
+import { type Contract, decodeTerms, encodeTerms } from './contract.js';
+import { type Balance, debt, GOOD_STANDING, networkPrefix, type Standing } from './policy.js';
+
+export type ContractRole = 'owner' | 'host';
+/** pending: signed, shard not yet stored (host holds the space). active: shard stored. */
+export type ContractState = 'pending' | 'active' | 'cancelled' | 'expired' | 'released';
+
+export interface StoredContract {
+  contract: Contract;
+  role: ContractRole;
+  counterpart: Uint8Array;
+  counterpartAddress: string | null;
+  state: ContractState;
+  /** ms: when a pending contract's reservation lapses. */
+  reservedUntil: number | null;
+  updatedAt: number;
+}
+
+export interface CounterpartRow extends Standing {
+  key: Uint8Array;
+  lastAddress: string | null;
+  offered: number | null;
+}
+
+export interface LedgerRow extends Balance {
+  counterpart: Uint8Array;
+}
+
+interface ContractRowRaw {
+  id: Buffer;
+  role: ContractRole;
+  counterpart: Buffer;
+  counterpart_address: string | null;
+  terms: Buffer;
+  owner_signature: Buffer;
+  host_signature: Buffer;
+  state: ContractState;
+  reserved_until: number | null;
+  updated_at: number;
+}
+
+interface CounterpartRaw {
+  key: Buffer;
+  last_address: string | null;
+  offered: number | null;
+  strikes: number;
+  strike_since: number | null;
+  defaulter_since: number | null;
+}
+
+const LIVE = `state IN ('pending', 'active')`;
+
+export class ContractStore {
+  constructor(private readonly db: Db) {}
+
+  insert(c: { contract: Contract; role: ContractRole; counterpartAddress: string | null; state: ContractState; reservedUntil: number | null; now: number }): void {
+    const { terms } = c.contract;
+    if (!c.contract.hostSignature) throw new Error('only countersigned contracts are stored');
+    this.db
+      .prepare(
+        `INSERT INTO contracts (id, role, counterpart, counterpart_address, terms, owner_signature, host_signature,
+           shard_hash, size, state, created_at, expires_at, reserved_until, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        c.contract.id,
+        c.role,
+        c.role === 'host' ? terms.owner : terms.host,
+        c.counterpartAddress,
+        encodeTerms(terms),
+        c.contract.ownerSignature,
+        c.contract.hostSignature,
+        terms.shardHash,
+        terms.shardSize,
+        c.state,
+        terms.createdAt,
+        terms.expiresAt,
+        c.reservedUntil,
+        c.now,
+      );
+  }
+
+  get(id: Uint8Array): StoredContract | undefined {
+    const row = this.db.prepare('SELECT * FROM contracts WHERE id = ?').get(id) as ContractRowRaw | undefined;
+    return row ? toStored(row) : undefined;
+  }
+
+  /** Moves a contract to `state` if it is currently one of `from`. Returns whether it moved. */
+  transition(id: Uint8Array, from: ContractState[], state: ContractState, now: number): boolean {
+    const placeholders = from.map(() => '?').join(', ');
+    const res = this.db.prepare(`UPDATE contracts SET state = ?, updated_at = ? WHERE id = ? AND state IN (${placeholders})`).run(state, now, id, ...from);
+    return res.changes > 0;
+  }
+
+  list(filter: { role?: ContractRole; counterpart?: Uint8Array; live?: boolean } = {}): StoredContract[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.role) {
+      where.push('role = ?');
+      args.push(filter.role);
+    }
+    if (filter.counterpart) {
+      where.push('counterpart = ?');
+      args.push(filter.counterpart);
+    }
+    if (filter.live) where.push(LIVE);
+    const sql = `SELECT * FROM contracts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY updated_at DESC, id`;
+    return (this.db.prepare(sql).all(...args) as ContractRowRaw[]).map(toStored);
+  }
+
+  /** Bytes we have promised to keep for others (live host contracts). */
+  hostedBytes(): number {
+    const row = this.db.prepare(`SELECT COALESCE(SUM(size), 0) AS n FROM contracts WHERE role = 'host' AND ${LIVE}`).get() as { n: number };
+    return row.n;
+  }
+
+  balance(counterpart: Uint8Array): Balance {
+    const row = this.db.prepare('SELECT kept_for_them, kept_by_them FROM ledger WHERE counterpart = ?').get(counterpart) as
+      | { kept_for_them: number; kept_by_them: number }
+      | undefined;
+    return { keptForThem: row?.kept_for_them ?? 0, keptByThem: row?.kept_by_them ?? 0 };
+  }
+
+  ledger(): LedgerRow[] {
+    const rows = this.db.prepare('SELECT counterpart, kept_for_them, kept_by_them FROM ledger ORDER BY counterpart').all() as {
+      counterpart: Buffer;
+      kept_for_them: number;
+      kept_by_them: number;
+    }[];
+    return rows.map((r) => ({ counterpart: new Uint8Array(r.counterpart), keptForThem: r.kept_for_them, keptByThem: r.kept_by_them }));
+  }
+
+  /**
+   * Unreciprocated bytes we keep for keys other than `except` whose last address lies in the
+   * same network prefix as `host`: the share of the prefix's allowance already used.
+   */
+  prefixDebt(host: string, except: Uint8Array): number {
+    const prefix = networkPrefix(host);
+    const rows = this.db
+      .prepare(
+        `SELECT l.counterpart, l.kept_for_them, l.kept_by_them, c.last_address
+         FROM ledger l JOIN counterparts c ON c.key = l.counterpart
+         WHERE l.kept_for_them > l.kept_by_them AND l.counterpart != ?`,
+      )
+      .all(except) as { kept_for_them: number; kept_by_them: number; last_address: string | null }[];
+    let total = 0;
+    for (const r of rows) {
+      const h = r.last_address ? hostOf(r.last_address) : null;
+
+      if (h !== null && networkPrefix(h) === prefix) total += debt({ keptForThem: r.kept_for_them, keptByThem: r.kept_by_them });
+    }
+    return total;
+  }
+
+  counterpart(key: Uint8Array): CounterpartRow {
+    const row = this.db.prepare('SELECT * FROM counterparts WHERE key = ?').get(key) as CounterpartRaw | undefined;
+    if (!row) return { key, lastAddress: null, offered: null, ...GOOD_STANDING };
+    return {
+      key: new Uint8Array(row.key),
+      lastAddress: row.last_address,
+      offered: row.offered,
+      strikes: row.strikes,
+      strikeSince: row.strike_since,
+      defaulterSince: row.defaulter_since,
+    };
+  }
+
+  /** Counterparts last seen at `address` (host:port). */
+  counterpartsAt(address: string): CounterpartRow[] {
+    return (this.db.prepare('SELECT key FROM counterparts WHERE last_address = ?').all(address) as { key: Buffer }[]).map((r) => this.counterpart(new Uint8Array(r.key)));
+  }
+
+  counterparts(): CounterpartRow[] {
+    return (this.db.prepare('SELECT key FROM counterparts ORDER BY key').all() as { key: Buffer }[]).map((r) => this.counterpart(new Uint8Array(r.key)));
+  }
+
+  /** Records where a counterpart was last seen and what it offered. */
+  sawCounterpart(key: Uint8Array, address: string, offered: number | null, now: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO counterparts (key, last_address, offered, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET last_address = excluded.last_address,
+           offered = COALESCE(excluded.offered, counterparts.offered), updated_at = excluded.updated_at`,
+      )
+      .run(key, address, offered, now);
+  }
+
+  saveStanding(key: Uint8Array, s: Standing, now: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO counterparts (key, strikes, strike_since, defaulter_since, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET strikes = excluded.strikes, strike_since = excluded.strike_since,
+           defaulter_since = excluded.defaulter_since, updated_at = excluded.updated_at`,
+      )
+      .run(key, s.strikes, s.strikeSince, s.defaulterSince, now);
+  }
+
+  /** Pending contracts whose reservation lapsed at `now` (ms). */
+  lapsedReservations(now: number): StoredContract[] {
+    return (this.db.prepare(`SELECT * FROM contracts WHERE state = 'pending' AND reserved_until IS NOT NULL AND reserved_until <= ?`).all(now) as ContractRowRaw[]).map(toStored);
+  }
+
+  /** Live contracts whose term ended at `nowSeconds`. */
+  endedContracts(nowSeconds: number): StoredContract[] {
+    return (this.db.prepare(`SELECT * FROM contracts WHERE ${LIVE} AND expires_at <= ?`).all(nowSeconds) as ContractRowRaw[]).map(toStored);
+  }
+}
+
+function toStored(row: ContractRowRaw): StoredContract {
+  return {
+    contract: {
+      terms: decodeTerms(row.terms),
+      id: new Uint8Array(row.id),
+      ownerSignature: new Uint8Array(row.owner_signature),
+      hostSignature: new Uint8Array(row.host_signature),
+    },
+    role: row.role,
+    counterpart: new Uint8Array(row.counterpart),
+    counterpartAddress: row.counterpart_address,
+    state: row.state,
+    reservedUntil: row.reserved_until,
+    updatedAt: row.updated_at,
+  };
+}
+
+function hostOf(address: string): string | null {
+  try {
+    return parseAddress(address).host;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The peer's SQLite database (better-sqlite3): WAL mode, foreign keys, and numbered schema
+ * migrations applied in one transaction each, tracked in `PRAGMA user_version`. Anyone can
+ * open `peer.db` with the sqlite3 shell to inspect contracts and the ledger.
+ */
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+
+/** Schema migrations, in order. Never edit one that has shipped: append a new one. */
+export const MIGRATIONS: readonly string[] = [
+  // 1: contracts, counterparts and the ledger view.
+  `
+  CREATE TABLE contracts (
+    id              BLOB PRIMARY KEY,           -- SHA-256 of the canonical terms
+    role            TEXT NOT NULL CHECK (role IN ('owner', 'host')),
+    counterpart     BLOB NOT NULL,              -- the other party's public key
+    counterpart_address TEXT,                   -- host:port it was last reached at
+    terms           BLOB NOT NULL,              -- canonical encoding (see src/contracts/contract.ts)
+    owner_signature BLOB NOT NULL,
+    host_signature  BLOB NOT NULL,
+    shard_hash      BLOB NOT NULL,
+    size            INTEGER NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('pending', 'active', 'cancelled', 'expired', 'released')),
+    created_at      INTEGER NOT NULL,           -- Unix seconds, from the terms
+    expires_at      INTEGER NOT NULL,           -- Unix seconds, from the terms
+    reserved_until  INTEGER,                    -- ms: a pending contract's upload deadline
+    updated_at      INTEGER NOT NULL            -- ms
+  );
+  CREATE INDEX contracts_by_counterpart ON contracts (counterpart, state);
+  CREATE INDEX contracts_by_state ON contracts (state, reserved_until);
+  CREATE INDEX contracts_by_shard ON contracts (shard_hash);
+
+  CREATE TABLE counterparts (
+    key             BLOB PRIMARY KEY,           -- public key
+    last_address    TEXT,
+    offered         INTEGER,                    -- storage it last said it offers
+    strikes         INTEGER NOT NULL DEFAULT 0, -- refusals/failures since it last honoured us
+    strike_since    INTEGER,                    -- ms of the first of those
+    defaulter_since INTEGER,                    -- ms; set once, never cleared
+    updated_at      INTEGER NOT NULL
+  );
+
+  -- What we keep for each counterpart, and what it keeps for us: live contracts only.
+  CREATE VIEW ledger AS
+  SELECT counterpart,
+         SUM(CASE WHEN role = 'host'  THEN size ELSE 0 END) AS kept_for_them,
+         SUM(CASE WHEN role = 'owner' THEN size ELSE 0 END) AS kept_by_them
+  FROM contracts
+  WHERE state IN ('pending', 'active')
+  GROUP BY counterpart;
+  `,
+];
+
+export function openDatabase(file: string): Db {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return db;
+}
+
+export function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`database schema version ${current} is newer than this program knows (${MIGRATIONS.length}); upgrade distributed-backup-system`);
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
