@@ -12,13 +12,13 @@ describe('DHT value lifetime', function () {
   describe('value store (no sockets)', () => {
     it('expires values and respects its limits', () => {
       const clock = new ManualClock();
-      const store = new ValueStore(clock, { maxEntries: 2, maxBytes: 100 });
+      const store = new ValueStore(clock, { maxEntries: 2, maxBytes: 100, maxEntriesPerSource: 10 });
       const a = Buffer.from('a');
-      expect(store.put(immutableKey(a), { value: a }, 1000)).to.equal('stored');
+      expect(store.put(immutableKey(a), { value: a }, 1000, 'x')).to.equal('stored');
       const b = randomBytes(90);
-      expect(store.put(immutableKey(b), { value: b }, 1000)).to.equal('stored');
+      expect(store.put(immutableKey(b), { value: b }, 1000, 'x')).to.equal('stored');
       const c = Buffer.from('c');
-      expect(store.put(immutableKey(c), { value: c }, 1000)).to.equal('STORE_FULL');
+      expect(store.put(immutableKey(c), { value: c }, 1000, 'x')).to.equal('STORE_FULL');
       clock.advance(999);
       expect(store.get(immutableKey(a))).to.not.equal(undefined);
       clock.advance(1);
@@ -27,7 +27,11 @@ describe('DHT value lifetime', function () {
       expect(store.size).to.equal(0);
       expect(store.totalBytes).to.equal(0);
       const big = randomBytes(101);
-      expect(store.put(immutableKey(big), { value: big }, 1000)).to.equal('STORE_FULL');
+      // One source may hold only its share of the entries.
+      const shared = new ValueStore(clock, { maxEntries: 100, maxBytes: 10_000, maxEntriesPerSource: 2 });
+      const put = (v: string, source: string) => shared.put(immutableKey(Buffer.from(v)), { value: Buffer.from(v) }, 1000, source);
+      expect([put('1', 'a'), put('2', 'a'), put('3', 'a'), put('4', 'b')]).to.deep.equal(['stored', 'stored', 'STORE_FULL', 'stored']);
+      expect(store.put(immutableKey(big), { value: big }, 1000, 'x')).to.equal('STORE_FULL');
     });
   });
 

@@ -56,7 +56,7 @@ describe('iterative lookup (no sockets)', function () {
     expect(result.messages).to.equal(asked.size);
   });
 
-  it('keeps α queries in flight and lets a failed or slow peer free its slot', async () => {
+  it('keeps α queries in flight and lets a failed peer free its slot', async () => {
     const nodes = chainNetwork(60);
     const target = randomBytes(20);
     const sorted = [...nodes].sort((a, b) => compareDistance(target, a.id, b.id));
@@ -81,6 +81,64 @@ describe('iterative lookup (no sockets)', function () {
     expect(maxInFlight).to.equal(3);
     expect(result.failures).to.equal(3);
     expect(result.contacts.map((c) => toHex(c.id))).to.deep.equal(sorted.slice(3, 13).map((c) => toHex(c.id)));
+  });
+
+  it('does not let slow peers hold the α slots, and still uses their late answers', async () => {
+    const nodes = chainNetwork(40);
+    const target = randomBytes(20);
+    const sorted = [...nodes].sort((a, b) => compareDistance(target, a.id, b.id));
+    const slow = new Set(sorted.slice(0, 3).map((c) => toHex(c.id)));
+    const timers: (() => void)[] = [];
+    const releases: (() => void)[] = [];
+    let others = 0;
+    const turn = () => new Promise((r) => setImmediate(r));
+    const lookup = iterativeLookup({
+      target,
+      self,
+      seeds: nodes,
+      k: 10,
+      alpha: 3,
+      slowAfterMs: 100,
+      setTimer: (fn) => {
+        timers.push(fn);
+        return { cancel() {} };
+      },
+      query: async (c) => {
+        if (slow.has(toHex(c.id))) await new Promise<void>((r) => releases.push(r));
+        else others++;
+        return { contacts: [] };
+      },
+    });
+    await turn();
+    // The three closest are asked first and hang: nothing else is asked yet.
+    expect(releases).to.have.length(3);
+    expect(others).to.equal(0);
+    // Once they count as slow, the lookup goes on without them.
+    timers.splice(0).forEach((fire) => fire());
+    for (let i = 0; i < 20; i++) await turn();
+    expect(others).to.equal(7);
+    releases.forEach((release) => release());
+    const result = await lookup;
+    expect(result.contacts.map((c) => toHex(c.id))).to.deep.equal(sorted.slice(0, 10).map((c) => toHex(c.id)));
+    expect(result.messages).to.equal(10);
+  });
+
+  it('takes at most k referrals from any one reply', async () => {
+    const nodes = chainNetwork(60);
+    const seed = nodes[0]!;
+    const asked = new Set<string>();
+    await iterativeLookup({
+      target: randomBytes(20),
+      self,
+      seeds: [seed],
+      k: 5,
+      alpha: 3,
+      query: async (c) => {
+        asked.add(toHex(c.id));
+        return { contacts: c === seed ? nodes.slice(1) : [] };
+      },
+    });
+    expect(asked.size).to.be.at.most(6);
   });
 
   it('never queries or returns itself', async () => {

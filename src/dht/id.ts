@@ -4,6 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
+import { canonicalIp } from '../util/ip.js';
 
 /** Length of a node ID in bytes (160 bits). */
 export const ID_BYTES = 20;
@@ -22,12 +23,10 @@ export interface Contact extends Address {
 
 /**
  * Normalises an IP literal to the form Node reports for incoming packets, so the same
- * peer always hashes to the same ID (IPv4-mapped IPv6 becomes plain IPv4, IPv6 lower case).
+ * peer always hashes to the same ID (IPv4-mapped IPv6 becomes plain IPv4, IPv6 per RFC 5952).
  */
 export function canonicalHost(host: string): string {
-  const lower = host.toLowerCase();
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-  return mapped ? mapped[1]! : lower;
+  return canonicalIp(host);
 }
 
 /** `host:port`, with IPv6 in brackets: `[::1]:4000`. */
@@ -51,10 +50,7 @@ export function parseAddress(text: string): Address {
 const ID_CACHE_LIMIT = 8192;
 const idCache = new Map<string, Uint8Array>();
 
-/**
- * SHA-1 of the canonical `host:port`: the node ID every peer computes for that address.
- * The returned array may be shared: do not modify it.
- */
+/** SHA-1 of the canonical `host:port`: the node ID every peer computes for that address. */
 export function nodeIdFromAddress(address: Address): Uint8Array {
   const text = formatAddress(address);
   let id = idCache.get(text);
@@ -63,7 +59,8 @@ export function nodeIdFromAddress(address: Address): Uint8Array {
     if (idCache.size >= ID_CACHE_LIMIT) idCache.delete(idCache.keys().next().value!);
     idCache.set(text, id);
   }
-  return id;
+  // A copy: callers may keep or modify it without touching the cache.
+  return id.slice();
 }
 
 export function contactFromAddress(address: Address): Contact {

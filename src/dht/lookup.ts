@@ -1,10 +1,13 @@
 /**
  * Kademlia's iterative lookup, independent of sockets: it is given seed contacts and a
- * `query` function, keeps α queries in flight (p-queue), and finishes when the k closest
- * contacts it has seen have all answered. A query that fails or times out frees its slot
- * at once and its contact is never counted among the closest.
+ * `query` function, keeps α queries active, and finishes when the k closest contacts it has
+ * seen have all answered.
+ *
+ * Slow peers must not stall it: a query that fails frees its slot at once, and one that has
+ * not answered after `slowAfterMs` stops counting against α (its answer is still used if it
+ * comes), up to `maxOutstanding` queries in all. Each reply contributes at most k referrals,
+ * so one hostile peer cannot flood the candidate list.
  */
-import PQueue from 'p-queue';
 import { type Contact, compareDistance, idsEqual, toHex } from './id.js';
 
 export interface QueryResult<V> {
@@ -23,6 +26,12 @@ export interface LookupOptions<V> {
   query: (contact: Contact) => Promise<QueryResult<V>>;
   /** Return true to end the lookup early (e.g. an immutable value was found). */
   stopWhen?: (value: V) => boolean;
+  /** After this long an unanswered query no longer holds one of the α slots (default: never). */
+  slowAfterMs?: number;
+  /** Timer for `slowAfterMs` (defaults to the global one). */
+  setTimer?: (fn: () => void, ms: number) => { cancel(): void };
+  /** Queries in flight at most, slow ones included (default 3α). */
+  maxOutstanding?: number;
 }
 
 export interface LookupResult<V> {
@@ -42,14 +51,25 @@ interface Candidate {
   contact: Contact;
   state: 'new' | 'pending' | 'answered' | 'failed';
   hop: number;
+  slow: boolean;
 }
 
-export async function iterativeLookup<V>(opts: LookupOptions<V>): Promise<LookupResult<V>> {
+const defaultTimer = (fn: () => void, ms: number) => {
+  const t = setTimeout(fn, ms);
+  return { cancel: () => clearTimeout(t) };
+};
+
+export function iterativeLookup<V>(opts: LookupOptions<V>): Promise<LookupResult<V>> {
   const { target, self, k, alpha } = opts;
+  const maxOutstanding = opts.maxOutstanding ?? alpha * 3;
+  const setTimer = opts.setTimer ?? defaultTimer;
   const byId = new Map<string, Candidate>();
   let ordered: Candidate[] = [];
   const result: LookupResult<V> = { contacts: [], values: [], rounds: 0, messages: 0, failures: 0 };
   let stopped = false;
+  /** Queries holding an α slot, and all queries not yet settled. */
+  let active = 0;
+  let outstanding = 0;
 
   const consider = (contact: Contact, hop: number) => {
     if (idsEqual(contact.id, self)) return;
@@ -59,17 +79,13 @@ export async function iterativeLookup<V>(opts: LookupOptions<V>): Promise<Lookup
       existing.hop = Math.min(existing.hop, hop);
       return;
     }
-    const c: Candidate = { contact, state: 'new', hop };
+    const c: Candidate = { contact, state: 'new', hop, slow: false };
     byId.set(hex, c);
-    insertSorted(c);
-  };
-
-  const insertSorted = (c: Candidate) => {
     let lo = 0;
     let hi = ordered.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (compareDistance(target, ordered[mid]!.contact.id, c.contact.id) < 0) lo = mid + 1;
+      if (compareDistance(target, ordered[mid]!.contact.id, contact.id) < 0) lo = mid + 1;
       else hi = mid;
     }
     ordered.splice(lo, 0, c);
@@ -87,42 +103,66 @@ export async function iterativeLookup<V>(opts: LookupOptions<V>): Promise<Lookup
   };
 
   for (const s of opts.seeds) consider(s, 1);
-  const queue = new PQueue({ concurrency: alpha });
 
-  // Our own count, not the queue's: a finishing query refills its slot before p-queue
-  // has released it, so the lookup never goes idle while candidates remain.
-  let inFlight = 0;
-  const pump = () => {
-    while (!stopped && inFlight < alpha) {
-      const c = next();
-      if (!c) return;
+  return new Promise((resolve) => {
+    const finishIfDone = () => {
+      if (outstanding > 0) return;
+      result.contacts = ordered.filter((c) => c.state === 'answered').slice(0, k).map((c) => c.contact);
+      resolve(result);
+    };
+
+    const start = (c: Candidate) => {
       c.state = 'pending';
-      inFlight++;
+      active++;
+      outstanding++;
       result.messages++;
-      void queue.add(async () => {
-        try {
-          const res = await opts.query(c.contact);
+      const timer =
+        opts.slowAfterMs === undefined
+          ? undefined
+          : setTimer(() => {
+              if (c.state !== 'pending') return;
+              c.slow = true;
+              active--;
+              pump();
+            }, opts.slowAfterMs);
+      opts.query(c.contact).then(
+        (res) => {
           c.state = 'answered';
           result.rounds = Math.max(result.rounds, c.hop);
-          for (const found of res.contacts) consider(found, c.hop + 1);
+          for (const found of res.contacts.slice(0, k)) consider(found, c.hop + 1);
           if (res.value !== undefined) {
             result.values.push({ value: res.value, from: c.contact });
             if (opts.stopWhen?.(res.value)) stopped = true;
           }
-        } catch {
+          settle(c, timer);
+        },
+        () => {
           c.state = 'failed';
           result.failures++;
-        }
-        // Drop far candidates that can no longer matter, so the list stays bounded.
-        if (ordered.length > k * 8) ordered = ordered.filter((x, i) => i < k * 4 || x.state === 'pending');
-        inFlight--;
-        pump();
-      });
-    }
-  };
+          settle(c, timer);
+        },
+      );
+    };
 
-  pump();
-  await queue.onIdle();
-  result.contacts = ordered.filter((c) => c.state === 'answered').slice(0, k).map((c) => c.contact);
-  return result;
+    const settle = (c: Candidate, timer: { cancel(): void } | undefined) => {
+      timer?.cancel();
+      if (!c.slow) active--;
+      outstanding--;
+      // Drop far candidates that can no longer matter, so the list stays bounded.
+      if (ordered.length > k * 8) ordered = ordered.filter((x, i) => i < k * 4 || x.state === 'pending');
+      pump();
+      finishIfDone();
+    };
+
+    const pump = () => {
+      while (!stopped && active < alpha && outstanding < maxOutstanding) {
+        const c = next();
+        if (!c) return;
+        start(c);
+      }
+    };
+
+    pump();
+    finishIfDone();
+  });
 }

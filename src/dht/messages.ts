@@ -3,7 +3,7 @@
  * docs/protocol.md describes each one; keep the two in step.
  */
 import { defineMessage } from '../wire/codec.js';
-import type { Fields } from '../wire/fields.js';
+import { type Fields, MalformedMessageError } from '../wire/fields.js';
 import { packAddresses, unpackAddresses } from '../wire/addresses.js';
 import { type Address, ID_BYTES } from './id.js';
 import { type DhtRecord, MAX_SALT_BYTES, MAX_VALUE_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from './records.js';
@@ -130,9 +130,13 @@ export const Store = defineMessage<StoreBody>({
   decode: (f) => ({
     key: f.bytes('key', ID_BYTES),
     token: f.bytes('tok', TOKEN_BYTES),
-    ttl: f.uint('ttl', MAX_TTL_SECONDS),
+    ttl: f.uint('ttl', MAX_TTL_SECONDS) || fail('ttl must be at least 1 second'),
     record: decodeRecord(f),
   }),
 });
 
 export const Stored = defineMessage<Record<string, never>>({ type: MessageType.STORED, name: 'STORED', isResponse: true, ...empty });
+
+function fail(reason: string): never {
+  throw new MalformedMessageError(reason);
+}

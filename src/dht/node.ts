@@ -4,9 +4,11 @@
  */
 import { type Clock, every, systemClock } from '../util/clock.js';
 import type { RateLimit } from '../util/rate-limiter.js';
+import { sourceKey } from '../util/ip.js';
 import { type Transport } from '../transport/transport.js';
 import { UdpTransport } from '../transport/udp.js';
 import { ErrorReply, RpcEndpoint, RpcError, type RpcStats } from '../rpc/rpc.js';
+import type { MessageSpec } from '../wire/codec.js';
 import { type SigningKeyPair, signEd25519 } from '../crypto/ed25519.js';
 import {
   type Address,
@@ -22,7 +24,7 @@ import {
   toHex,
 } from './id.js';
 import { iterativeLookup, type LookupResult } from './lookup.js';
-import { ErrorCode, FindNode, FindValue, MAX_TTL_SECONDS, Nodes, Ping, Pong, Store, Stored, Value } from './messages.js';
+import { ErrorCode, FindNode, FindValue, MAX_NODES_PER_REPLY, MAX_TTL_SECONDS, Nodes, Ping, Pong, Store, Stored, Value } from './messages.js';
 import { checkRecord, type DhtRecord, immutableKey, isMutable, MAX_VALUE_BYTES, mutableKey, signedPayload } from './records.js';
 import { RoutingTable, type TableContact } from './routing-table.js';
 import { WriteTokens } from './tokens.js';
@@ -46,7 +48,10 @@ export interface DhtNodeOptions {
   requestTimeoutMs?: number;
   /** Retransmits of ordinary requests (default 1). */
   retries?: number;
-  /** Timeout of each lookup query; lookups do not retransmit, a silent node just frees its slot (default 1000 ms). */
+  /**
+   * Timeout of each lookup query (default 1000 ms). Lookups do not retransmit; a query
+   * unanswered after a quarter of this stops holding one of the α slots.
+   */
   lookupTimeoutMs?: number;
   /** Outstanding requests at most (default 128). */
   maxInFlight?: number;
@@ -162,6 +167,8 @@ export class DhtNode {
       refreshOnJoin: options.refreshOnJoin ?? true,
     };
     if (this.opts.valueTtlMs > MAX_TTL_SECONDS * 1000) throw new Error(`valueTtlMs may be at most ${MAX_TTL_SECONDS * 1000}`);
+    if (!Number.isInteger(this.opts.k) || this.opts.k < 1 || this.opts.k > MAX_NODES_PER_REPLY) throw new Error(`k must be between 1 and ${MAX_NODES_PER_REPLY}`);
+    if (!Number.isInteger(this.opts.alpha) || this.opts.alpha < 1) throw new Error('alpha must be a whole number of at least 1');
     this.address = transport.address;
     this.id = nodeIdFromAddress(this.address);
     this.rpc = new RpcEndpoint(transport, this.id, {
@@ -183,7 +190,7 @@ export class DhtNode {
     this.tokens = new WriteTokens(this.clock);
     this.rpc.onContact((contact, kind) => this.sawContact(contact, kind));
     this.registerHandlers();
-    this.stopMaintenance = every(this.clock, this.opts.maintenanceIntervalMs, () => void this.maintain());
+    this.stopMaintenance = every(this.clock, this.opts.maintenanceIntervalMs, () => void this.maintain().catch(() => {}));
   }
 
   // --- joining and the routing table -------------------------------------------------
@@ -218,17 +225,22 @@ export class DhtNode {
     return this.table.all().map(({ id, host, port }) => ({ id, host, port }));
   }
 
+  /**
+   * Only an answer to one of our requests proves a contact is alive at its address: a
+   * request's source may be forged. So answers add or refresh contacts; a request from a
+   * stranger earns it a verification PING (when its bucket has room), and a request from a
+   * known contact changes nothing, so forged packets cannot keep a dead contact looking fresh.
+   */
   private sawContact(contact: Contact, kind: 'request' | 'response'): void {
-    if (kind === 'response' || this.table.has(contact.id)) {
+    if (kind === 'response') {
       this.table.add(contact, this.clock.now());
       return;
     }
-    // A request's source address may be forged; the sender enters the table only once it
-    // has answered a PING of ours.
     const hex = toHex(contact.id);
     if (this.verifying.has(hex) || this.verifying.size >= MAX_PENDING_VERIFICATIONS || !this.table.wouldAccept(contact)) return;
     this.verifying.add(hex);
-    this.ping(contact)
+    // Short and without retransmits, so forged sources cannot hold verification slots long.
+    this.request(contact, Ping, {}, Pong, this.lookupRequestOptions())
       .catch(() => {})
       .finally(() => this.verifying.delete(hex));
   }
@@ -248,13 +260,13 @@ export class DhtNode {
   /** Every request goes through here so that silent contacts are counted and dropped. */
   private async request<Req, Res>(
     to: Address,
-    spec: Parameters<RpcEndpoint['request']>[1],
+    spec: MessageSpec<Req>,
     body: Req,
-    expect: Parameters<RpcEndpoint['request']>[3],
+    expect: MessageSpec<Res>,
     opts?: { timeoutMs?: number; retries?: number },
   ): Promise<{ body: Res; from: Contact }> {
     try {
-      return (await this.rpc.request(to, spec as never, body as never, expect as never, opts)) as { body: Res; from: Contact };
+      return await this.rpc.request(to, spec, body, expect, opts);
     } catch (err) {
       if (err instanceof RpcError && err.code === 'TIMEOUT') this.table.recordFailure(nodeIdFromAddress(to));
       throw err;
@@ -285,7 +297,7 @@ export class DhtNode {
       const invalid = checkRecord(body.key, body.record);
       if (invalid) return refuse(invalid);
       const ttlMs = Math.min(body.ttl * 1000, this.opts.valueTtlMs);
-      const outcome = this.values.put(body.key, body.record, ttlMs);
+      const outcome = this.values.put(body.key, body.record, ttlMs, sourceKey(from.host));
       return outcome === 'stored' ? { spec: Stored, body: {} } : refuse(outcome);
     });
   }
@@ -308,7 +320,7 @@ export class DhtNode {
   async lookup(target: Uint8Array): Promise<LookupReport> {
     const tokens = new Map<string, Uint8Array>();
     const result = await this.iterate<never>(target, async (contact) => {
-      const res = await this.request<{ target: Uint8Array }, { nodes: Address[]; token: Uint8Array }>(contact, FindNode, { target }, Nodes, this.lookupRequestOptions());
+      const res = await this.request(contact, FindNode, { target }, Nodes, this.lookupRequestOptions());
       tokens.set(toHex(contact.id), res.body.token);
       return { contacts: res.body.nodes.map(contactFromAddress) };
     });
@@ -333,6 +345,12 @@ export class DhtNode {
       seeds: this.table.closest(target, this.opts.k),
       k: this.opts.k,
       alpha: this.opts.alpha,
+      slowAfterMs: Math.max(1, Math.floor(this.opts.lookupTimeoutMs / 4)),
+      setTimer: (fn, ms) => {
+        const handle = this.clock.setTimeout(fn, ms);
+        handle.unref?.();
+        return { cancel: () => this.clock.clearTimeout(handle) };
+      },
       query,
       ...(stopWhen ? { stopWhen } : {}),
     });
@@ -384,7 +402,7 @@ export class DhtNode {
     const result = await this.iterate<DhtRecord>(
       key,
       async (contact) => {
-        const res = await this.request<{ key: Uint8Array }, { nodes: Address[]; record?: DhtRecord }>(contact, FindValue, { key }, Value, this.lookupRequestOptions());
+        const res = await this.request(contact, FindValue, { key }, Value, this.lookupRequestOptions());
         const { record } = res.body;
         if (record && checkRecord(key, record) !== null) {
           this.counters.invalidValues++;
@@ -410,18 +428,20 @@ export class DhtNode {
     if (value.length > MAX_VALUE_BYTES) throw new Error(`DHT values are limited to ${MAX_VALUE_BYTES} bytes (got ${value.length})`);
   }
 
-  private async storeRecord(key: Uint8Array, record: DhtRecord, ttlMs: number): Promise<PutResult> {
+  /**
+   * Sends `record` to the k nodes closest to `key`, asking them to keep it for `ttlMs`, and
+   * keeps a copy here when this node is among the closest (and `keepLocal` is set).
+   */
+  private async storeRecord(key: Uint8Array, record: DhtRecord, ttlMs: number, keepLocal = true): Promise<PutResult> {
     const { contacts, tokens } = await this.lookup(key);
-    const ttl = Math.max(1, Math.min(MAX_TTL_SECONDS, Math.ceil(ttlMs / 1000)));
+    const ttl = Math.max(1, Math.min(MAX_TTL_SECONDS, Math.floor(ttlMs / 1000)));
     const replies = await Promise.allSettled(
       contacts.map((c) => this.request(c, Store, { key, token: tokens.get(toHex(c.id))!, ttl, record }, Stored)),
     );
     let stored = replies.filter((r) => r.status === 'fulfilled').length;
-    // Keep a copy ourselves when we are among the k closest to the key.
     const farthest = contacts[contacts.length - 1];
-    if (contacts.length < this.opts.k || (farthest && compareDistance(key, this.id, farthest.id) < 0)) {
-      if (this.values.put(key, record, ttl * 1000) === 'stored') stored++;
-    }
+    const amongClosest = contacts.length < this.opts.k || (farthest !== undefined && compareDistance(key, this.id, farthest.id) < 0);
+    if (keepLocal && amongClosest && this.values.put(key, record, ttl * 1000, formatAddress(this.address)) === 'stored') stored++;
     return { key, stored, contacts };
   }
 
@@ -447,24 +467,20 @@ export class DhtNode {
         p.nextAt = now + this.opts.republishIntervalMs;
         await this.storeRecord(p.key, p.record, this.opts.valueTtlMs).catch(() => {});
       }
+      // Enough per pass that every value is handed on about once per replicate interval.
+      const perPass = Math.max(REPLICATIONS_PER_TICK, Math.ceil((2 * this.values.size * this.opts.maintenanceIntervalMs) / this.opts.replicateIntervalMs));
       let replicated = 0;
       for (const entry of this.values.all()) {
-        if (this.closed || replicated >= REPLICATIONS_PER_TICK) break;
+        if (this.closed || replicated >= perPass) break;
         if (entry.lastStoredAt + this.opts.replicateIntervalMs > now || entry.expiresAt <= now) continue;
         entry.lastStoredAt = now;
         replicated++;
-        await this.replicate(entry.key, entry.record, entry.expiresAt - now).catch(() => {});
+        // What remains of its lifetime goes with it, so values still die when their publisher stops.
+        await this.storeRecord(entry.key, entry.record, entry.expiresAt - now, false).catch(() => {});
       }
     } finally {
       this.maintaining = false;
     }
-  }
-
-  /** Hands a value we hold to the current k closest, with what remains of its lifetime. */
-  private async replicate(key: Uint8Array, record: DhtRecord, remainingMs: number): Promise<void> {
-    const { contacts, tokens } = await this.lookup(key);
-    const ttl = Math.max(1, Math.floor(remainingMs / 1000));
-    await Promise.allSettled(contacts.map((c) => this.request(c, Store, { key, token: tokens.get(toHex(c.id))!, ttl, record }, Stored)));
   }
 
   // --- the rest -----------------------------------------------------------------------

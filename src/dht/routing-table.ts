@@ -6,10 +6,12 @@
  * - Only contacts that answered us directly are added (the node enforces this).
  * - A full bucket keeps its contacts; the least-recently-seen one is pinged and replaced
  *   only if it fails to answer (old contacts that stay up are the most reliable).
- * - At most `maxPerIpPerBucket` contacts from one IP share a bucket (bucket = the number of
- *   leading bits shared with our ID), so one machine cannot fill a region of the table.
+ * - At most `maxPerIpPerBucket` contacts from one source (an IPv4 address or an IPv6 /64)
+ *   share a bucket (bucket = the number of leading bits shared with our ID), so one machine
+ *   cannot fill a region of the table.
  */
 import KBucket from 'k-bucket';
+import { sourceKey } from '../util/ip.js';
 import { type Contact, commonPrefixLength, compareDistance, ID_BITS, idsEqual, randomIdInBucket } from './id.js';
 
 /** A contact in the table, with what we know of its liveness. */
@@ -68,7 +70,7 @@ export class RoutingTable {
   private count(c: Contact, delta: number): void {
     const index = commonPrefixLength(this.localId, c.id);
     this.perBucket[index]! += delta;
-    const key = `${index}|${c.host}`;
+    const key = `${index}|${sourceKey(c.host)}`;
     const n = (this.perBucketIp.get(key) ?? 0) + delta;
     if (n > 0) this.perBucketIp.set(key, n);
     else this.perBucketIp.delete(key);
@@ -173,7 +175,7 @@ export class RoutingTable {
   }
 
   private countSameIpInBucket(contact: Contact): number {
-    return this.perBucketIp.get(`${commonPrefixLength(this.localId, contact.id)}|${contact.host}`) ?? 0;
+    return this.perBucketIp.get(`${commonPrefixLength(this.localId, contact.id)}|${sourceKey(contact.host)}`) ?? 0;
   }
 }
 

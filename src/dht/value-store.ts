@@ -9,6 +9,8 @@ import { toHex } from './id.js';
 export interface StoredValue {
   key: Uint8Array;
   record: DhtRecord;
+  /** Who stored it (a source key: IPv4 address or IPv6 /64). */
+  source: string;
   expiresAt: number;
   /** Last time any node stored this key here; replication skips keys refreshed recently. */
   lastStoredAt: number;
@@ -19,10 +21,13 @@ export type StoreOutcome = 'stored' | 'SEQ_TOO_LOW' | 'SEQ_CONFLICT' | 'STORE_FU
 export interface ValueStoreLimits {
   maxEntries: number;
   maxBytes: number;
+  /** Entries one source may hold (default a twentieth of maxEntries), so one flooder cannot fill the store. */
+  maxEntriesPerSource?: number;
 }
 
 export class ValueStore {
   private readonly entries = new Map<string, StoredValue>();
+  private readonly perSource = new Map<string, number>();
   private bytes = 0;
 
   constructor(
@@ -41,7 +46,7 @@ export class ValueStore {
   }
 
   /** Stores `record` (already checked with checkRecord) for `ttlMs`, keeping the highest sequence. */
-  put(key: Uint8Array, record: DhtRecord, ttlMs: number): StoreOutcome {
+  put(key: Uint8Array, record: DhtRecord, ttlMs: number, source: string): StoreOutcome {
     const hex = toHex(key);
     const now = this.clock.now();
     const current = this.entries.get(hex);
@@ -51,11 +56,17 @@ export class ValueStore {
     if (order === 'conflict') return 'SEQ_CONFLICT';
     const size = recordBytes(record);
     const freed = current ? recordBytes(current.record) : 0;
+
     if (!current && this.entries.size >= this.limits.maxEntries) return 'STORE_FULL';
     if (this.bytes - freed + size > this.limits.maxBytes) return 'STORE_FULL';
+    const perSourceLimit = this.limits.maxEntriesPerSource ?? Math.max(1, Math.floor(this.limits.maxEntries / 20));
+    if (!current && (this.perSource.get(source) ?? 0) >= perSourceLimit) return 'STORE_FULL';
     const expiresAt = Math.max(live?.expiresAt ?? 0, now + ttlMs);
-    this.bytes += size - freed;
-    this.entries.set(hex, { key, record, expiresAt, lastStoredAt: now });
+    if (current) this.delete(hex, current);
+    this.bytes += size;
+    this.perSource.set(source, (this.perSource.get(source) ?? 0) + 1);
+    // Copies: decoded fields are views into the datagram, which would otherwise stay alive.
+    this.entries.set(hex, { key: Uint8Array.from(key), record: copyRecord(record), source, expiresAt, lastStoredAt: now });
     return 'stored';
   }
 
@@ -87,7 +98,19 @@ export class ValueStore {
   private delete(hex: string, entry: StoredValue): void {
     this.entries.delete(hex);
     this.bytes -= recordBytes(entry.record);
+    const n = (this.perSource.get(entry.source) ?? 1) - 1;
+    if (n > 0) this.perSource.set(entry.source, n);
+    else this.perSource.delete(entry.source);
   }
+}
+
+function copyRecord(r: DhtRecord): DhtRecord {
+  const out: DhtRecord = { value: Uint8Array.from(r.value) };
+  if (r.publicKey) out.publicKey = Uint8Array.from(r.publicKey);
+  if (r.signature) out.signature = Uint8Array.from(r.signature);
+  if (r.seq !== undefined) out.seq = r.seq;
+  if (r.salt) out.salt = Uint8Array.from(r.salt);
+  return out;
 }
 
 function recordBytes(r: DhtRecord): number {

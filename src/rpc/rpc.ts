@@ -15,6 +15,7 @@ import { type Address, type Contact, contactFromAddress, formatAddress, idsEqual
 import { decodeMessage, defineMessage, encodeMessage, type Envelope, type MessageSpec, TXID_BYTES } from '../wire/codec.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { type RateLimit, RateLimiter } from '../util/rate-limiter.js';
+import { sourceKey } from '../util/ip.js';
 import type { Transport } from '../transport/transport.js';
 
 export interface ErrorBody {
@@ -159,7 +160,12 @@ export class RpcEndpoint {
       return Promise.reject(new RpcError('QUEUE_FULL', `more than ${this.options.maxQueued} requests waiting`));
     }
     const txid = newTxid();
-    const datagram = encodeMessage(spec, txid, this.localId, body);
+    let datagram: Uint8Array;
+    try {
+      datagram = encodeMessage(spec, txid, this.localId, body);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const types = new Set(expect.map((e) => e.type));
     return this.queue.add(() => this.exchange(txid, datagram, to, types, opts)) as Promise<{ spec: MessageSpec<unknown>; body: unknown; from: Contact }>;
   }
@@ -255,7 +261,7 @@ export class RpcEndpoint {
       }
       return;
     }
-    if (this.limiter && !this.limiter.take(sender.host)) {
+    if (this.limiter && !this.limiter.take(sourceKey(sender.host))) {
       this.counters.rateLimited++;
       return;
     }

@@ -46,9 +46,14 @@ export class UdpTransport implements Transport {
 
   send(datagram: Uint8Array, to: Address): void {
     if (this.closed) return;
-    this.socket.send(datagram, to.port, to.host, (err) => {
-      if (err) this.sendErrors++;
-    });
+    try {
+      this.socket.send(datagram, to.port, to.host, (err) => {
+        if (err) this.sendErrors++;
+      });
+    } catch {
+      // Synchronous refusals (a bad port, a closed socket) are lost packets too.
+      this.sendErrors++;
+    }
   }
 
   onDatagram(handler: (datagram: Uint8Array, from: Address) => void): void {

@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { type Address, canonicalHost } from '../dht/id.js';
+import { formatIPv6, ipv6Bytes } from '../util/ip.js';
 import { MalformedMessageError } from './fields.js';
 
 const V4 = 6;
@@ -24,7 +25,7 @@ export function packAddresses(addresses: Iterable<Address>): { v4: Uint8Array; v
       v4.push(b);
     } else if (kind === 6) {
       const b = Buffer.alloc(V6);
-      expandIPv6(host).copy(b, 0);
+      Buffer.from(ipv6Bytes(host)).copy(b, 0);
       b.writeUInt16BE(a.port, 16);
       v6.push(b);
     }
@@ -47,46 +48,4 @@ export function unpackAddresses(bytes: Uint8Array, family: 4 | 6, maxCount: numb
     out.push({ host: canonicalHost(host), port });
   }
   return out;
-}
-
-function expandIPv6(host: string): Buffer {
-  const out = Buffer.alloc(16);
-  let text = host;
-  // An embedded IPv4 tail (::ffff:1.2.3.4 style) is turned into two hex groups first.
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4) {
-    const p = v4[1]!.split('.').map(Number);
-    text = text.slice(0, -v4[1]!.length) + `${((p[0]! << 8) | p[1]!).toString(16)}:${((p[2]! << 8) | p[3]!).toString(16)}`;
-  }
-  const [head, tail] = text.split('::') as [string, string | undefined];
-  const headParts = head ? head.split(':') : [];
-  const tailParts = tail ? tail.split(':') : [];
-  const zeros = 8 - headParts.length - tailParts.length;
-  const groups = [...headParts, ...Array<string>(tail === undefined ? 0 : zeros).fill('0'), ...tailParts];
-  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
-  return out;
-}
-
-function formatIPv6(bytes: Uint8Array): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
-  // RFC 5952: compress the longest run (length >= 2) of zero groups.
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }

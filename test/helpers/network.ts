@@ -9,19 +9,24 @@ export const LOOPBACK: DhtNodeOptions = {
   host: '127.0.0.1',
   maxPerIpPerBucket: Infinity,
   rateLimit: null,
-  lookupTimeoutMs: 300,
-  requestTimeoutMs: 300,
+  // Generous: on a loaded 2-core machine a live node must never look dead. Tests that
+  // wait for a timeout set short ones themselves.
+  lookupTimeoutMs: 2000,
+  requestTimeoutMs: 2000,
   retries: 0,
 };
 
 /** Starts `n` nodes, each joining through the first. */
 export async function startNetwork(n: number, options: DhtNodeOptions = {}): Promise<DhtNode[]> {
-  const first = await DhtNode.create({ ...LOOPBACK, ...options });
-  const nodes = [first];
-  for (let i = 1; i < n; i++) {
-    nodes.push(await DhtNode.create({ ...LOOPBACK, ...options, bootstrap: [first.address] }));
+  const nodes: DhtNode[] = [];
+  try {
+    nodes.push(await DhtNode.create({ ...LOOPBACK, ...options }));
+    for (let i = 1; i < n; i++) nodes.push(await DhtNode.create({ ...LOOPBACK, ...options, bootstrap: [nodes[0]!.address] }));
+    return nodes;
+  } catch (err) {
+    await closeAll(nodes);
+    throw err;
   }
-  return nodes;
 }
 
 export async function closeAll(nodes: Iterable<DhtNode>): Promise<void> {
@@ -83,11 +88,11 @@ export class RawPeer {
   }
 }
 
-/** Waits (without a fixed sleep) until `predicate` holds, checking after each I/O turn. */
-export async function until(predicate: () => boolean, what: string, maxTurns = 200_000): Promise<void> {
-  for (let i = 0; i < maxTurns; i++) {
-    if (predicate()) return;
+/** Waits until `predicate` holds, checking after each I/O turn; gives up after `deadlineMs`. */
+export async function until(predicate: () => boolean, what: string, deadlineMs = 10_000): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  while (!predicate()) {
+    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
     await new Promise((r) => setImmediate(r));
   }
-  throw new Error(`gave up waiting for ${what}`);
 }
