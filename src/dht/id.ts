@@ -52,12 +52,13 @@ const idCache = new Map<string, Uint8Array>();
 
 /** SHA-1 of the canonical `host:port`: the node ID every peer computes for that address. */
 export function nodeIdFromAddress(address: Address): Uint8Array {
-  const text = formatAddress(address);
-  let id = idCache.get(text);
+  // Keyed on the text as given, so a repeat costs no canonicalisation either.
+  const raw = `${address.host}|${address.port}`;
+  let id = idCache.get(raw);
   if (!id) {
-    id = new Uint8Array(createHash('sha1').update(text).digest());
+    id = new Uint8Array(createHash('sha1').update(formatAddress(address)).digest());
     if (idCache.size >= ID_CACHE_LIMIT) idCache.delete(idCache.keys().next().value!);
-    idCache.set(text, id);
+    idCache.set(raw, id);
   }
   // A copy: callers may keep or modify it without touching the cache.
   return id.slice();

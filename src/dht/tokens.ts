@@ -8,8 +8,12 @@ import type { Clock } from '../util/clock.js';
 import { type Address, formatAddress } from './id.js';
 import { TOKEN_BYTES } from './messages.js';
 
+const CACHE_LIMIT = 4096;
+
 export class WriteTokens {
   private readonly secret = randomBytes(32);
+  /** Tokens already computed, by epoch and address: a busy node answers the same peers often. */
+  private readonly cache = new Map<string, Uint8Array>();
 
   /** Tokens stay valid for one to two `rotateMs` periods. */
   constructor(
@@ -27,7 +31,13 @@ export class WriteTokens {
   }
 
   private tokenFor(address: Address, epoch: number): Uint8Array {
-    const mac = createHmac('sha256', this.secret).update(`${epoch}|${formatAddress(address)}`).digest();
-    return new Uint8Array(mac.subarray(0, TOKEN_BYTES));
+    const input = `${epoch}|${formatAddress(address)}`;
+    let token = this.cache.get(input);
+    if (!token) {
+      token = new Uint8Array(createHmac('sha256', this.secret).update(input).digest().subarray(0, TOKEN_BYTES));
+      if (this.cache.size >= CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(input, token);
+    }
+    return token;
   }
 }

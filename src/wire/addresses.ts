@@ -45,7 +45,8 @@ export function unpackAddresses(bytes: Uint8Array, family: 4 | 6, maxCount: numb
     const host = family === 4 ? Array.from(buf.subarray(off, off + 4)).join('.') : formatIPv6(buf.subarray(off, off + 16));
     if (port === 0) throw new MalformedMessageError('node list contains port 0');
     if (host === '0.0.0.0' || host === '::') throw new MalformedMessageError('node list contains an unspecified address');
-    out.push({ host: canonicalHost(host), port });
+    // Both forms above are already canonical (dotted quad, RFC 5952).
+    out.push({ host, port });
   }
   return out;
 }
