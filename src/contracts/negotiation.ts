@@ -63,6 +63,8 @@ export class NegotiationError extends Error {
 
 export interface OwnerConfig {
   contractSeconds: number;
+  /** How long we wait for our own upload before the contract counts as released. */
+  uploadTimeoutMs: number;
   auditIntervalSeconds: number;
   auditSamples: number;
   /** Extra proposals per wave beyond the number still needed. */
@@ -229,7 +231,7 @@ export class ContractOwner {
     const signed: Contract = { ...proposal, hostSignature };
     if (!Buffer.from(contractId).equals(proposal.id) || verifyContract(signed, nowSeconds, true) !== null) return refuse('BAD_ANSWER', false);
     this.store.sawCounterpart(host, formatAddress(c.address), c.info.offered, now);
-    this.store.insert({ contract: signed, role: 'owner', counterpartAddress: formatAddress(c.address), state: 'pending', reservedUntil: null, now });
+    this.store.insert({ contract: signed, role: 'owner', counterpartAddress: formatAddress(c.address), state: 'pending', reservedUntil: now + this.config.uploadTimeoutMs, now });
     this.honoured(host);
     return { contract: this.store.get(proposal.id)! };
   }

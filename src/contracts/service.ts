@@ -119,7 +119,7 @@ export class ContractService extends EventEmitter<ContractEvents> {
   async maintain(): Promise<void> {
     const now = this.clock.now();
     for (const c of this.store.lapsedReservations(now)) {
-      if (c.role === 'host' && this.store.transition(c.contract.id, ['pending'], 'released', now)) this.emit('ended', { ...c, state: 'released' });
+      if (this.store.transition(c.contract.id, ['pending'], 'released', now)) this.emit('ended', { ...c, state: 'released' });
     }
     for (const c of this.store.endedContracts(Math.floor(now / 1000))) {
       if (this.store.transition(c.contract.id, ['pending', 'active'], 'expired', now)) this.emit('ended', { ...c, state: 'expired' });

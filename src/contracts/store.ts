@@ -114,6 +114,11 @@ export class ContractStore {
     return (this.db.prepare(sql).all(...args) as ContractRowRaw[]).map(toStored);
   }
 
+  /** Live host contracts for the shard with this hash (a shard file may serve several). */
+  liveHostContractsFor(shardHash: Uint8Array): StoredContract[] {
+    return (this.db.prepare(`SELECT * FROM contracts WHERE role = 'host' AND shard_hash = ? AND ${LIVE}`).all(shardHash) as ContractRowRaw[]).map(toStored);
+  }
+
   /** Bytes we have promised to keep for others (live host contracts). */
   hostedBytes(): number {
     const row = this.db.prepare(`SELECT COALESCE(SUM(size), 0) AS n FROM contracts WHERE role = 'host' AND ${LIVE}`).get() as { n: number };

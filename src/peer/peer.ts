@@ -3,7 +3,10 @@
  * contracts and ledger in SQLite, and its signed peer record. Later issues add shard
  * storage, transfer and backups on top of this.
  */
+import { createReadStream } from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
+import PQueue from 'p-queue';
 import { type Clock, every, systemClock } from '../util/clock.js';
 import { type Address, formatAddress, toHex } from '../dht/id.js';
 import { DhtNode, type DhtNodeOptions, type DhtStats } from '../dht/node.js';
@@ -11,7 +14,13 @@ import { openDatabase, type Db } from '../storage/database.js';
 import { deriveKeys, formatRecoveryKey, type PeerKeys } from '../identity/recovery-key.js';
 import { loadOrCreateIdentity } from '../identity/identity-store.js';
 import { type ContractInfo, ContractService, type LedgerInfo } from '../contracts/service.js';
-import type { NegotiationRequest, NegotiationResult } from '../contracts/negotiation.js';
+import type { NegotiationRequest, NegotiationResult, Refusal } from '../contracts/negotiation.js';
+import type { StoredContract } from '../contracts/store.js';
+import { ShardHasher } from '../storage/merkle.js';
+import { ShardStore } from '../storage/shard-store.js';
+import { TransferClient, type AuditOutcome } from '../transfer/client.js';
+import { TransferServer, type TransferCounters, type TransferServerOptions } from '../transfer/server.js';
+import { parseAddress } from '../dht/id.js';
 import type { HelloInfo } from './hello.js';
 import { findPeerRecord, type PeerRecord, publishPeerRecord } from './peer-record.js';
 
@@ -46,8 +55,24 @@ export interface PeerOptions {
   /** Extra DHT settings (timeouts, limits for single-host networks, ...). */
   dht?: Omit<DhtNodeOptions, 'host' | 'port' | 'bootstrap' | 'clock' | 'transport'>;
   contracts?: Partial<ContractOptions>;
+  /** Limits of the TCP shard server (header size, idle time, connections, minimum rate). */
+  transfer?: Partial<TransferServerOptions>;
+  /** Shard uploads this peer runs at once (default 4). */
+  uploadConcurrency?: number;
   /** How often the peer's bookkeeping runs (default 60 s). */
   maintenanceIntervalMs?: number;
+}
+
+/** A shard placed on hosts by `placeShard`. */
+export interface PlacedShard {
+  hash: Uint8Array;
+  size: number;
+  merkleRoot: Uint8Array;
+  /** Contracts whose upload completed (state active). */
+  contracts: StoredContract[];
+  /** Hosts that refused, and uploads that failed (their contracts were cancelled). */
+  refusals: Refusal[];
+  failedUploads: { host: Uint8Array; reason: string }[];
 }
 
 export interface PeerStatus {
@@ -57,6 +82,7 @@ export interface PeerStatus {
   storage: { offered: number; promised: number; free: number };
   contracts: { owner: number; host: number };
   dht: DhtStats;
+  transfer: TransferCounters;
 }
 
 export const DEFAULT_CONTRACT_OPTIONS: ContractOptions = {
@@ -73,6 +99,10 @@ export const DEFAULT_CONTRACT_OPTIONS: ContractOptions = {
 export class Peer {
   readonly dht: DhtNode;
   readonly contractService: ContractService;
+  readonly shards: ShardStore;
+  private transferServer!: TransferServer;
+  private readonly transferClient: TransferClient;
+  private readonly uploads: PQueue;
   /** True when this start created a new identity: show `recoveryKey` to the user once. */
   readonly identityCreated: boolean;
   /** Where this peer keeps its identity and database. */
@@ -84,8 +114,11 @@ export class Peer {
   private lastPublished = '';
   private stopped = false;
 
-  private constructor(args: { dht: DhtNode; db: Db; keys: PeerKeys; created: boolean; clock: Clock; options: PeerOptions }) {
+  private constructor(args: { dht: DhtNode; db: Db; keys: PeerKeys; created: boolean; clock: Clock; options: PeerOptions; shards: ShardStore }) {
     this.dht = args.dht;
+    this.shards = args.shards;
+    this.transferClient = new TransferClient(args.keys.signing);
+    this.uploads = new PQueue({ concurrency: args.options.uploadConcurrency ?? 4 });
     this.db = args.db;
     this.keys = args.keys;
     this.identityCreated = args.created;
@@ -96,29 +129,76 @@ export class Peer {
       ...args.options.contracts,
       offered: args.options.storage,
     });
+    // A contract that ended, lapsed or was cancelled no longer needs its shard here.
+    this.contractService.on('ended', (c) => void this.dropShardIfUnused(c.contract.terms.shardHash));
+    this.contractService.on('cancelled', (c) => {
+      if (c.role === 'host') void this.dropShardIfUnused(c.contract.terms.shardHash);
+    });
   }
 
-  /** Loads or creates the identity, opens the database, joins the DHT and publishes the peer record. */
+  /**
+   * Loads or creates the identity, opens the database and the shard store, binds UDP and TCP
+   * on the same port number, joins the DHT and publishes the peer record.
+   */
   static async start(options: PeerOptions): Promise<Peer> {
     if (!Number.isSafeInteger(options.storage) || options.storage < 0) throw new Error('storage must be a whole number of bytes, 0 or more');
     const clock = options.clock ?? systemClock;
     const { secret, created } = await loadOrCreateIdentity(options.dataDir, options.recoveryKey);
     const keys = deriveKeys(secret);
     const db = openDatabase(path.join(options.dataDir, 'peer.db'));
-    let dht: DhtNode | undefined;
+    let peer: Peer | undefined;
     try {
-      dht = await DhtNode.create({ ...options.dht, host: options.host ?? '127.0.0.1', port: options.port ?? 0, clock });
-      const peer = new Peer({ dht, db, keys, created, clock, options });
+      const shards = await ShardStore.open(path.join(options.dataDir, 'shards'));
+      peer = await Peer.bind(options, { db, keys, created, clock, shards });
+      await peer.removeOrphanShards();
       // Handlers are registered before joining, so peers that answer our join can HELLO us at once.
-      if (options.bootstrap && options.bootstrap.length > 0) await dht.bootstrap(options.bootstrap);
+      if (options.bootstrap && options.bootstrap.length > 0) await peer.dht.bootstrap(options.bootstrap);
       await peer.publishRecord();
-      peer.stopMaintenance = every(clock, options.maintenanceIntervalMs ?? 60_000, () => void peer.maintain().catch(() => {}));
+      const p = peer;
+      peer.stopMaintenance = every(clock, options.maintenanceIntervalMs ?? 60_000, () => void p.maintain().catch(() => {}));
       return peer;
     } catch (err) {
-      await dht?.close();
-      db.close();
+      if (peer) await peer.stop();
+      else db.close();
       throw err;
     }
+  }
+
+  /** Binds UDP, then TCP on the same port; with port 0, retries if TCP finds that port taken. */
+  private static async bind(options: PeerOptions, parts: { db: Db; keys: PeerKeys; created: boolean; clock: Clock; shards: ShardStore }): Promise<Peer> {
+    for (let attempt = 0; ; attempt++) {
+      const dht = await DhtNode.create({ ...options.dht, host: options.host ?? '127.0.0.1', port: options.port ?? 0, clock: parts.clock });
+      const peer = new Peer({ ...parts, dht, options });
+      try {
+        peer.transferServer = await TransferServer.listen(dht.address.host, dht.address.port, parts.shards, peer.shardLedger(), options.transfer);
+        return peer;
+      } catch (err) {
+        await dht.close();
+        const taken = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+        if (!taken || options.port || attempt >= 10) {
+          throw taken ? new Error(`TCP port ${dht.address.port} is already in use on ${dht.address.host}`) : err;
+        }
+      }
+    }
+  }
+
+  /** What the TCP server may ask about contracts, and how it reports a stored shard. */
+  private shardLedger() {
+    return {
+      get: (id: Uint8Array) => this.contractService.store.get(id),
+      stored: (c: StoredContract) => {
+        this.contractService.store.transition(c.contract.id, ['pending'], 'active', this.clock.now());
+      },
+    };
+  }
+
+  private async dropShardIfUnused(hash: Uint8Array): Promise<void> {
+    if (this.contractService.store.liveHostContractsFor(hash).length === 0) await this.shards.delete(hash).catch(() => {});
+  }
+
+  /** Shards on disk that no live contract needs (e.g. cancelled while we were down). */
+  private async removeOrphanShards(): Promise<void> {
+    for (const hash of await this.shards.list()) await this.dropShardIfUnused(hash);
   }
 
   /** The recovery key in its copyable text form. */
@@ -164,6 +244,56 @@ export class Peer {
     return { ...record, verified: answer !== null && Buffer.from(answer.publicKey).equals(publicKey) };
   }
 
+  /**
+   * Puts the shard in `file` on `replicas` hosts: hashes it (SHA-256 and Merkle tree, one
+   * streaming pass), gets contracts signed, and uploads to all of them in parallel (at most
+   * `uploadConcurrency` uploads at once across the peer). An upload that fails cancels its
+   * contract; the result says which hosts hold the shard.
+   */
+  async placeShard(file: string, options: { replicas: number; exclude?: Uint8Array[] }): Promise<PlacedShard> {
+    const hasher = new ShardHasher();
+    for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) hasher.update(chunk as Buffer);
+    const { hash, root, size } = hasher.digest();
+    const negotiation = await this.negotiate({ shardHash: hash, shardSize: size, merkleRoot: root, replicas: options.replicas, ...(options.exclude ? { exclude: options.exclude } : {}) });
+    const failedUploads: PlacedShard['failedUploads'] = [];
+    const uploaded = await Promise.all(
+      negotiation.contracts.map((c) =>
+        this.uploads.add(async () => {
+          try {
+            await this.upload(c, () => createReadStream(file, { highWaterMark: 1024 * 1024 }));
+            return this.contractService.store.get(c.contract.id)!;
+          } catch (err) {
+            failedUploads.push({ host: c.counterpart, reason: err instanceof Error ? err.message : String(err) });
+            await this.contractService.owner.cancel(c);
+            return null;
+          }
+        }),
+      ),
+    );
+    return { hash, size, merkleRoot: root, contracts: uploaded.filter((c): c is StoredContract => c !== null), refusals: negotiation.refusals, failedUploads };
+  }
+
+  /** Uploads the shard of one of our pending contracts to its host. */
+  async upload(contract: StoredContract, open: () => Readable): Promise<void> {
+    await this.transferClient.put(this.counterpartAddress(contract), contract.contract, open());
+    this.contractService.store.transition(contract.contract.id, ['pending'], 'active', this.clock.now());
+  }
+
+  /** Downloads the shard of one of our contracts; the stream errors at its end if it does not verify. */
+  fetchShard(contract: StoredContract): Promise<Readable> {
+    return this.transferClient.get(this.counterpartAddress(contract), contract.contract);
+  }
+
+  /** Audits the host of one of our contracts with fresh random leaves. Throws if the host is unreachable. */
+  audit(contract: StoredContract, samples = contract.contract.terms.auditSamples): Promise<AuditOutcome> {
+    return this.transferClient.audit(this.counterpartAddress(contract), contract.contract, Math.max(1, samples));
+  }
+
+  private counterpartAddress(contract: StoredContract): Address {
+    if (!contract.counterpartAddress) throw new Error('no known address for this contract\'s host');
+    return parseAddress(contract.counterpartAddress);
+  }
+
   status(): PeerStatus {
     const offered = this.contractService.host.offered;
     const free = this.contractService.host.freeBytes();
@@ -175,6 +305,7 @@ export class Peer {
       storage: { offered, promised: offered - free, free },
       contracts: { owner: live.filter((c) => c.role === 'owner').length, host: live.filter((c) => c.role === 'host').length },
       dht: this.dht.stats(),
+      transfer: this.transferServer.counters,
     };
   }
 
@@ -200,6 +331,8 @@ export class Peer {
     if (this.stopped) return;
     this.stopped = true;
     this.stopMaintenance();
+    this.uploads.clear();
+    await this.transferServer?.close();
     await this.dht.close();
     this.db.close();
   }

@@ -69,6 +69,15 @@ export class Fields {
     return this.has(key) ? this.string(key, maxLength) : undefined;
   }
 
+  /** A list of at most `maxItems` byte strings of exactly `itemSize` bytes each. */
+  bytesList(key: string, itemSize: number, maxItems: number): Uint8Array[] {
+    const v = this.get(key);
+    if (!Array.isArray(v) || v.length > maxItems || !v.every((item) => item instanceof Uint8Array && item.length === itemSize)) {
+      throw new MalformedMessageError(`field "${key}" is not a list of at most ${maxItems} ${itemSize}-byte strings`);
+    }
+    return v as Uint8Array[];
+  }
+
   boolean(key: string): boolean {
     const v = this.get(key);
     if (typeof v !== 'boolean') throw new MalformedMessageError(`field "${key}" is not a boolean`);

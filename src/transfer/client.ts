@@ -1,0 +1,176 @@
+/**
+ * The owner's TCP side of shard transfer: upload a shard, download it (verified as it
+ * streams), and audit a host with fresh random leaves checked against the Merkle root.
+ */
+import { randomInt } from 'node:crypto';
+import net, { type Socket } from 'node:net';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Address } from '../dht/id.js';
+import type { SigningKeyPair } from '../crypto/ed25519.js';
+import type { Contract } from '../contracts/contract.js';
+import { LEAF_SIZE, pickLeaves, ShardHasher, verifyLeaf } from '../storage/merkle.js';
+import type { Fields } from '../wire/fields.js';
+import { frame, NONCE_BYTES, Op, type OpCode, readFrame, signRequest, TransferError, type TransferErrorCode } from './frames.js';
+
+export interface TransferClientOptions {
+  connectTimeoutMs: number;
+  idleTimeoutMs: number;
+}
+
+export interface AuditOutcome {
+  /** True when every asked leaf came back and verified against the root. */
+  passed: boolean;
+  leaves: number[];
+  /** Why it failed: the host's error code, or what did not verify. */
+  reason?: string;
+}
+
+const SMALL_FRAME = 1024;
+
+export class TransferClient {
+  constructor(
+    private readonly keys: SigningKeyPair,
+    private readonly options: TransferClientOptions = { connectTimeoutMs: 10_000, idleTimeoutMs: 30_000 },
+  ) {}
+
+  /** Uploads the shard from `source`; resolves once the host says it is stored and verified. */
+  async put(address: Address, contract: Contract, source: Readable): Promise<void> {
+    const socket = await this.open(address, Op.PUT, contract);
+    try {
+      const answer = readFrame(socket, SMALL_FRAME);
+      answer.catch(() => {});
+      const sent = pipeline(source, socket).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      const reply = await answer.catch(async (err: unknown) => {
+        const sendError = await sent;
+        throw sendError instanceof TransferError ? sendError : err;
+      });
+      expectOk(reply);
+      const sendError = await sent;
+      if (sendError) throw sendError;
+    } finally {
+      socket.destroy();
+    }
+  }
+
+  /**
+   * Downloads a shard. The stream errors (TransferError VERIFY) at its end if the size,
+   * SHA-256 or Merkle root differ from the contract: consumers must not keep the bytes
+   * before the stream has ended cleanly.
+   */
+  async get(address: Address, contract: Contract): Promise<Readable> {
+    const socket = await this.open(address, Op.GET, contract);
+    try {
+      const reply = await readFrame(socket, SMALL_FRAME);
+      expectOk(reply);
+      const { terms } = contract;
+      const hasher = new ShardHasher();
+      const verify = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          hasher.update(chunk);
+          if (hasher.size > terms.shardSize) done(new TransferError('VERIFY', 'host sent more bytes than the shard has'));
+          else done(null, chunk);
+        },
+        flush(done) {
+          const got = hasher.digest();
+          if (got.size !== terms.shardSize) return done(new TransferError('VERIFY', `host sent ${got.size} of ${terms.shardSize} bytes`));
+          if (!Buffer.from(got.hash).equals(terms.shardHash) || !Buffer.from(got.root).equals(terms.merkleRoot)) {
+            return done(new TransferError('VERIFY', 'the shard the host sent does not match its hash'));
+          }
+          done();
+        },
+      });
+      socket.on('error', (err) => verify.destroy(err));
+      socket.on('close', () => {
+        if (!socket.readableEnded) verify.destroy(new TransferError('CONNECTION_LOST', 'connection cut during download'));
+      });
+      return socket.pipe(verify);
+    } catch (err) {
+      socket.destroy();
+      throw err;
+    }
+  }
+
+  /** Asks for `samples` random leaves (fresh each time) and checks each against the root. */
+  async audit(address: Address, contract: Contract, samples: number, random: (n: number) => number = (n) => randomInt(n)): Promise<AuditOutcome> {
+    const { terms } = contract;
+    const leaves = pickLeaves(terms.shardSize, samples, random);
+    const socket = await this.open(address, Op.AUDIT, contract, leaves);
+    try {
+      const reply = await readFrame(socket, SMALL_FRAME);
+      if (!reply.boolean('ok')) return { passed: false, leaves, reason: reply.optionalString('code', 40) ?? 'refused' };
+      const n = reply.uint('n', leaves.length);
+      if (n !== leaves.length) return { passed: false, leaves, reason: `host proved ${n} of ${leaves.length} leaves` };
+      for (const index of leaves) {
+        const leaf = await readFrame(socket, LEAF_SIZE + 8192);
+        const path = leaf.bytesList('p', 32, 64);
+        if (leaf.uint('i') !== index || !verifyLeaf(terms.merkleRoot, terms.shardSize, index, leaf.bytes('d', { max: LEAF_SIZE }), path)) {
+          return { passed: false, leaves, reason: `leaf ${index} does not verify` };
+        }
+      }
+      return { passed: true, leaves };
+    } catch (err) {
+      // A host that answers with garbage fails; one we could not reach is the caller's to judge.
+      if (err instanceof TransferError && err.code === 'CONNECTION_LOST') throw err;
+      return { passed: false, leaves, reason: err instanceof Error ? err.message : String(err) };
+    } finally {
+      socket.destroy();
+    }
+  }
+
+  private async open(address: Address, op: OpCode, contract: Contract, leaves?: number[]): Promise<Socket> {
+    const socket = await connect(address, this.options.connectTimeoutMs);
+    socket.setTimeout(this.options.idleTimeoutMs, () => socket.destroy(new TransferError('IDLE_TIMEOUT', 'host went silent')));
+    try {
+      const hello = await readFrame(socket, SMALL_FRAME);
+      const nonce = hello.bytes('nonce', NONCE_BYTES);
+      const { terms } = contract;
+      const header: Record<string, unknown> = {
+        op,
+        cid: contract.id,
+        hash: terms.shardHash,
+        size: terms.shardSize,
+        sig: signRequest(this.keys, op, contract.id, nonce, leaves),
+      };
+      if (leaves) header['idx'] = packLeaves(leaves);
+      socket.write(frame(header));
+      return socket;
+    } catch (err) {
+      socket.destroy();
+      throw err;
+    }
+  }
+}
+
+function connect(address: Address, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: address.host, port: address.port, noDelay: true, allowHalfOpen: true });
+    const timer = setTimeout(() => socket.destroy(new TransferError('CONNECTION_LOST', 'connect timed out')), timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.off('error', onError);
+      socket.on('error', () => {});
+      resolve(socket);
+    });
+    const onError = (err: Error) => {
+      clearTimeout(timer);
+      reject(err instanceof TransferError ? err : new TransferError('CONNECTION_LOST', `cannot connect to ${address.host}:${address.port}: ${err.message}`));
+    };
+    socket.once('error', onError);
+  });
+}
+
+function expectOk(reply: Fields): void {
+  if (reply.boolean('ok')) return;
+  const code = (reply.optionalString('code', 40) ?? 'INTERNAL') as TransferErrorCode;
+  throw new TransferError(code, reply.optionalString('message', 200) ?? code);
+}
+
+function packLeaves(leaves: number[]): Uint8Array {
+  const out = Buffer.alloc(leaves.length * 4);
+  leaves.forEach((l, i) => out.writeUInt32BE(l, i * 4));
+  return out;
+}
