@@ -313,6 +313,8 @@ export class Peer {
   async maintain(): Promise<void> {
     if (this.stopped) return;
     await this.contractService.maintain();
+    // Events delete shards as contracts end; this sweep makes sure, and waits for it.
+    await this.removeOrphanShards();
     await this.publishRecord();
   }
 
