@@ -48,3 +48,10 @@ export {
 export { type ContractInfo, type LedgerInfo } from './contracts/service.js';
 export { type NegotiationRequest, type NegotiationResult, type Refusal, NegotiationError } from './contracts/negotiation.js';
 export { RejectReason, decideProposal, networkPrefix, type Standing } from './contracts/policy.js';
+
+// Backups.
+export { type BackupProgress, type BackupResult, type RestoreProgress, type RestoreResult, type SnapshotInfo, type BackupEngineOptions } from './backup/engine.js';
+export { type ChunkSizes, DEFAULT_CHUNK_SIZES, Chunker } from './backup/chunker.js';
+export { type PlacedShard } from './peer/peer.js';
+export { type AuditOutcome } from './transfer/client.js';
+export { LEAF_SIZE, verifyLeaf } from './storage/merkle.js';

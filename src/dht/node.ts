@@ -419,6 +419,17 @@ export class DhtNode {
     return best;
   }
 
+  /**
+   * Stores someone else's record (checked first) on the nodes closest to its key, once. Used
+   * by hosts to keep an absent owner's signed root record alive: they can refresh it, never
+   * forge it.
+   */
+  async republish(key: Uint8Array, record: DhtRecord): Promise<PutResult> {
+    const invalid = checkRecord(key, record);
+    if (invalid) throw new Error(`refusing to republish an invalid record (${invalid})`);
+    return this.storeRecord(key, record, this.opts.valueTtlMs);
+  }
+
   /** Stops republishing a value this node put; it then expires on other nodes after its TTL. */
   unpublish(key: Uint8Array): boolean {
     return this.published.delete(toHex(key));

@@ -21,6 +21,12 @@ import { ShardStore } from '../storage/shard-store.js';
 import { TransferClient, type AuditOutcome } from '../transfer/client.js';
 import { TransferServer, type TransferCounters, type TransferServerOptions } from '../transfer/server.js';
 import { parseAddress } from '../dht/id.js';
+import { mutableKey } from '../dht/records.js';
+import { BackupEngine, type BackupEngineOptions, type BackupProgress, type BackupResult, type RestoreProgress, type RestoreResult, type SnapshotInfo } from '../backup/engine.js';
+import { deriveBackupKeys } from '../backup/crypto.js';
+import { DEFAULT_CHUNK_SIZES } from '../backup/chunker.js';
+import { ROOT_RECORD_SALT } from '../backup/formats.js';
+import type { ShardTarget } from '../transfer/client.js';
 import type { HelloInfo } from './hello.js';
 import { findPeerRecord, type PeerRecord, publishPeerRecord } from './peer-record.js';
 
@@ -57,6 +63,8 @@ export interface PeerOptions {
   contracts?: Partial<ContractOptions>;
   /** Limits of the TCP shard server (header size, idle time, connections, minimum rate). */
   transfer?: Partial<TransferServerOptions>;
+  /** Backup settings: shard size, chunk sizes, how long a host may be unreachable. */
+  backup?: Partial<BackupEngineOptions>;
   /** Shard uploads this peer runs at once (default 4). */
   uploadConcurrency?: number;
   /** How often the peer's bookkeeping runs (default 60 s). */
@@ -109,7 +117,9 @@ export class Peer {
   readonly dataDir: string;
   private readonly keys: PeerKeys;
   private readonly db: Db;
-  private readonly clock: Clock;
+  readonly clock: Clock;
+  private readonly backups: BackupEngine;
+  private lastRootRepublish = 0;
   private stopMaintenance: () => void = () => {};
   private lastPublished = '';
   private stopped = false;
@@ -128,6 +138,12 @@ export class Peer {
       ...DEFAULT_CONTRACT_OPTIONS,
       ...args.options.contracts,
       offered: args.options.storage,
+    });
+    this.backups = new BackupEngine(this, args.db, args.options.dataDir, deriveBackupKeys(args.keys.masterKey), {
+      shardSize: 16 * 2 ** 20,
+      chunkSizes: DEFAULT_CHUNK_SIZES,
+      hostGraceMs: args.options.contracts?.graceMs ?? DEFAULT_CONTRACT_OPTIONS.graceMs,
+      ...args.options.backup,
     });
     // A contract that ended, lapsed or was cancelled no longer needs its shard here.
     this.contractService.on('ended', (c) => void this.dropShardIfUnused(c.contract.terms.shardHash));
@@ -151,6 +167,7 @@ export class Peer {
       const shards = await ShardStore.open(path.join(options.dataDir, 'shards'));
       peer = await Peer.bind(options, { db, keys, created, clock, shards });
       await peer.removeOrphanShards();
+      await peer.backups.init();
       // Handlers are registered before joining, so peers that answer our join can HELLO us at once.
       if (options.bootstrap && options.bootstrap.length > 0) await peer.dht.bootstrap(options.bootstrap);
       await peer.publishRecord();
@@ -204,6 +221,11 @@ export class Peer {
   /** The recovery key in its copyable text form. */
   get recoveryKey(): string {
     return formatRecoveryKey(this.keys.secret);
+  }
+
+  /** The signing key of this peer's identity (used by the backup engine for its root record). */
+  get signing() {
+    return this.keys.signing;
   }
 
   /** This peer's durable identity (Ed25519 public key). */
@@ -284,6 +306,36 @@ export class Peer {
     return this.transferClient.get(this.counterpartAddress(contract), contract.contract);
   }
 
+  /** Downloads a shard from the host at `address` under the contract `target` (verified as it streams). */
+  fetchShardAt(address: Address, target: ShardTarget): Promise<Readable> {
+    return this.transferClient.get(address, target);
+  }
+
+  /**
+   * Backs up a file or a directory tree as a new snapshot: content-defined chunks, deduplicated
+   * and encrypted, packed into shards kept on `replicas` hosts (default 3). A second backup
+   * uploads only what changed. `shortfall` > 0 means fewer hosts than asked were found; the
+   * peer keeps trying in the background.
+   */
+  backup(source: string, options: { replicas?: number; onProgress?: (p: BackupProgress) => void } = {}): Promise<BackupResult> {
+    return this.backups.backup(source, options);
+  }
+
+  /** Runs the backup keep-alive now: due audits, cancellations, re-replication. */
+  backupsMaintain(): ReturnType<BackupEngine['maintain']> {
+    return this.backups.maintain();
+  }
+
+  /** Snapshots, newest first (recovered from the network on a new machine). */
+  snapshots(): Promise<SnapshotInfo[]> {
+    return this.backups.snapshots();
+  }
+
+  /** Restores a snapshot, or one path inside it, into `dest` (which must be empty or missing). */
+  restore(snapshotId: string, dest: string, options: { path?: string; onProgress?: (p: RestoreProgress) => void } = {}): Promise<RestoreResult> {
+    return this.backups.restore(snapshotId, dest, options);
+  }
+
   /** Audits the host of one of our contracts with fresh random leaves. Throws if the host is unreachable. */
   audit(contract: StoredContract, samples = contract.contract.terms.auditSamples): Promise<AuditOutcome> {
     return this.transferClient.audit(this.counterpartAddress(contract), contract.contract, Math.max(1, samples));
@@ -315,7 +367,26 @@ export class Peer {
     await this.contractService.maintain();
     // Events delete shards as contracts end; this sweep makes sure, and waits for it.
     await this.removeOrphanShards();
+    await this.backups.maintain();
     await this.publishRecord();
+    await this.republishOwnersRoots();
+  }
+
+  /**
+   * Hosts keep their owners' signed root records alive (hourly), so an owner who lost its
+   * machine can still find its backups long after its own republishing stopped.
+   */
+  private async republishOwnersRoots(): Promise<void> {
+    const now = this.clock.now();
+    if (now - this.lastRootRepublish < 3600_000) return;
+    this.lastRootRepublish = now;
+    const owners = new Map<string, Uint8Array>();
+    for (const c of this.contractService.store.list({ role: 'host', live: true })) owners.set(toHex(c.counterpart), c.counterpart);
+    for (const owner of owners.values()) {
+      const key = mutableKey(owner, ROOT_RECORD_SALT);
+      const record = await this.dht.get(key).catch(() => null);
+      if (record) await this.dht.republish(key, record).catch(() => {});
+    }
   }
 
   /** Publishes the peer record when what it says has changed. */
@@ -326,6 +397,11 @@ export class Peer {
     if (summary === this.lastPublished) return;
     this.lastPublished = summary;
     await publishPeerRecord(this.dht, this.keys.signing, { ...this.address, offered, free, publishedAt: this.clock.now() });
+  }
+
+  /** True once `stop()` was called. */
+  get isStopped(): boolean {
+    return this.stopped;
   }
 
   /** Stops timers, closes the socket and the database. State on disk stays consistent. */

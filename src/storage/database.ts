@@ -50,6 +50,40 @@ export const MIGRATIONS: readonly string[] = [
   WHERE state IN ('pending', 'active')
   GROUP BY counterpart;
   `,
+  // 2: the owner's backup index: shards it made, the chunks in them, snapshots, host health.
+  `
+  CREATE TABLE backup_shards (
+    hash        BLOB PRIMARY KEY,               -- SHA-256 of the shard
+    size        INTEGER NOT NULL,
+    merkle_root BLOB NOT NULL,
+    replicas    INTEGER NOT NULL,               -- hosts wanted
+    kind        TEXT NOT NULL CHECK (kind IN ('data', 'meta')),
+    local_path  TEXT,                           -- our own copy, if kept
+    created_at  INTEGER NOT NULL
+  );
+  CREATE TABLE chunks (
+    id     BLOB PRIMARY KEY,                    -- HMAC of the plaintext
+    shard  BLOB NOT NULL REFERENCES backup_shards (hash),
+    offset INTEGER NOT NULL,
+    length INTEGER NOT NULL
+  );
+  CREATE TABLE snapshots (
+    id          TEXT PRIMARY KEY,
+    created_at  INTEGER NOT NULL,
+    source      TEXT NOT NULL,
+    files       INTEGER NOT NULL,
+    bytes       INTEGER NOT NULL,
+    meta_shard  BLOB NOT NULL,
+    meta_offset INTEGER NOT NULL,
+    meta_length INTEGER NOT NULL,
+    meta_chunk  BLOB NOT NULL
+  );
+  CREATE TABLE host_health (
+    contract          BLOB PRIMARY KEY,
+    last_audit_at     INTEGER,
+    unreachable_since INTEGER
+  );
+  `,
 ];
 
 export function openDatabase(file: string): Db {

@@ -8,7 +8,13 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Address } from '../dht/id.js';
 import type { SigningKeyPair } from '../crypto/ed25519.js';
-import type { Contract } from '../contracts/contract.js';
+import type { ContractTerms } from '../contracts/contract.js';
+
+/** What the client needs of a contract: its ID and the shard it covers. */
+export interface ShardTarget {
+  id: Uint8Array;
+  terms: Pick<ContractTerms, 'shardHash' | 'shardSize' | 'merkleRoot'>;
+}
 import { LEAF_SIZE, pickLeaves, ShardHasher, verifyLeaf } from '../storage/merkle.js';
 import type { Fields } from '../wire/fields.js';
 import { frame, NONCE_BYTES, Op, type OpCode, readFrame, signRequest, TransferError, type TransferErrorCode } from './frames.js';
@@ -35,7 +41,7 @@ export class TransferClient {
   ) {}
 
   /** Uploads the shard from `source`; resolves once the host says it is stored and verified. */
-  async put(address: Address, contract: Contract, source: Readable): Promise<void> {
+  async put(address: Address, contract: ShardTarget, source: Readable): Promise<void> {
     const socket = await this.open(address, Op.PUT, contract);
     try {
       const answer = readFrame(socket, SMALL_FRAME);
@@ -61,7 +67,7 @@ export class TransferClient {
    * SHA-256 or Merkle root differ from the contract: consumers must not keep the bytes
    * before the stream has ended cleanly.
    */
-  async get(address: Address, contract: Contract): Promise<Readable> {
+  async get(address: Address, contract: ShardTarget): Promise<Readable> {
     const socket = await this.open(address, Op.GET, contract);
     try {
       const reply = await readFrame(socket, SMALL_FRAME);
@@ -95,7 +101,7 @@ export class TransferClient {
   }
 
   /** Asks for `samples` random leaves (fresh each time) and checks each against the root. */
-  async audit(address: Address, contract: Contract, samples: number, random: (n: number) => number = (n) => randomInt(n)): Promise<AuditOutcome> {
+  async audit(address: Address, contract: ShardTarget, samples: number, random: (n: number) => number = (n) => randomInt(n)): Promise<AuditOutcome> {
     const { terms } = contract;
     const leaves = pickLeaves(terms.shardSize, samples, random);
     const socket = await this.open(address, Op.AUDIT, contract, leaves);
@@ -121,7 +127,7 @@ export class TransferClient {
     }
   }
 
-  private async open(address: Address, op: OpCode, contract: Contract, leaves?: number[]): Promise<Socket> {
+  private async open(address: Address, op: OpCode, contract: ShardTarget, leaves?: number[]): Promise<Socket> {
     const socket = await connect(address, this.options.connectTimeoutMs);
     socket.setTimeout(this.options.idleTimeoutMs, () => socket.destroy(new TransferError('IDLE_TIMEOUT', 'host went silent')));
     try {

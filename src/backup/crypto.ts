@@ -1,0 +1,59 @@
+/**
+ * Backup encryption, on node:crypto (hardware AES and SHA): keys derived from the peer's
+ * master key, keyed chunk IDs, and sealed chunks.
+ *
+ * - Chunk ID = HMAC-SHA-256(idKey, plaintext): equal chunks deduplicate, and a host that sees
+ *   IDs learns nothing about contents (it cannot test a guess without the key).
+ * - Sealed chunk = nonce (12) ‖ AES-256-GCM(dataKey, plaintext, aad = chunk ID) ‖ tag (16).
+ *   Opening checks the tag and then that the plaintext hashes back to the ID, so a chunk can
+ *   be neither altered nor swapped for another.
+ * - The chunker's gear table is derived from the key too, so chunk boundaries (and sizes) do
+ *   not reveal which known file a backup contains.
+ */
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+
+export const CHUNK_ID_BYTES = 32;
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+export const SEAL_OVERHEAD = NONCE_BYTES + TAG_BYTES;
+
+export interface BackupKeys {
+  idKey: Uint8Array;
+  dataKey: Uint8Array;
+  chunkerSeed: Uint8Array;
+}
+
+export function deriveBackupKeys(masterKey: Uint8Array): BackupKeys {
+  const derive = (label: string) => new Uint8Array(hkdfSync('sha256', masterKey, 'dbs-backup-v1', label, 32));
+  return { idKey: derive('chunk-id'), dataKey: derive('chunk-data'), chunkerSeed: derive('chunker') };
+}
+
+export function chunkId(keys: BackupKeys, plaintext: Uint8Array): Uint8Array {
+  return new Uint8Array(createHmac('sha256', keys.idKey).update(plaintext).digest());
+}
+
+export function seal(keys: BackupKeys, id: Uint8Array, plaintext: Uint8Array): Buffer {
+  const nonce = randomBytes(NONCE_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', keys.dataKey, nonce);
+  cipher.setAAD(id);
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([nonce, body, cipher.getAuthTag()]);
+}
+
+/** Decrypts and checks a sealed chunk; throws if it was altered or is not the chunk `id`. */
+export function open(keys: BackupKeys, id: Uint8Array, sealed: Uint8Array): Buffer {
+  if (sealed.length < SEAL_OVERHEAD) throw new Error('sealed chunk is too short');
+  const nonce = sealed.subarray(0, NONCE_BYTES);
+  const tag = sealed.subarray(sealed.length - TAG_BYTES);
+  const decipher = createDecipheriv('aes-256-gcm', keys.dataKey, nonce);
+  decipher.setAAD(id);
+  decipher.setAuthTag(tag);
+  let plain: Buffer;
+  try {
+    plain = Buffer.concat([decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+  } catch {
+    throw new Error('chunk failed authentication (altered or wrong key)');
+  }
+  if (!Buffer.from(chunkId(keys, plain)).equals(id)) throw new Error('chunk content does not match its ID');
+  return plain;
+}

@@ -1,0 +1,616 @@
+/**
+ * Backups, restores and keeping them alive: the owner's side of the network.
+ *
+ * Backup: walk the tree; cut each file into content-defined chunks; skip chunks already
+ * stored (keyed IDs); seal the rest and pack them into shards; place each shard on
+ * `replicas` hosts. Then write a metadata shard holding the snapshot object and the catalog,
+ * place it too, and publish the signed root record that points to it.
+ *
+ * Restore: fetch the snapshot object, then each needed shard once from any live replica
+ * (failing over to the next), open and check every chunk, and write each file to a temporary
+ * name, fsync and rename. A file with a chunk no replica can supply is reported, never written.
+ *
+ * Keep-alive: audit every host on schedule; a failed audit, or silence beyond the grace
+ * period, cancels the contract; every shard with fewer live replicas than wanted gets new
+ * hosts, from our local copy or from a surviving replica.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Clock } from '../util/clock.js';
+import { fsyncDir } from '../util/atomic-file.js';
+import { type Address, formatAddress, parseAddress, toHex } from '../dht/id.js';
+import type { DhtNode } from '../dht/node.js';
+import { mutableKey } from '../dht/records.js';
+import type { SigningKeyPair } from '../crypto/ed25519.js';
+import type { ContractService } from '../contracts/service.js';
+import type { StoredContract } from '../contracts/store.js';
+import { NegotiationError, type Refusal } from '../contracts/negotiation.js';
+import type { AuditOutcome, ShardTarget } from '../transfer/client.js';
+import { Chunker, type ChunkSizes, DEFAULT_CHUNK_SIZES } from './chunker.js';
+import { type BackupKeys, chunkId, open, seal } from './crypto.js';
+import {
+  type BlobRef,
+  type Catalog,
+  type ChunkLocation,
+  decodeCatalog,
+  decodeRootRecord,
+  decodeSnapshot,
+  encodeCatalog,
+  encodeRootRecord,
+  encodeSnapshot,
+  ROOT_RECORD_SALT,
+  type SnapshotObject,
+  type SnapshotSummary,
+  type TreeEntry,
+} from './formats.js';
+import { BackupIndex, type ShardRow } from './index-db.js';
+import { ShardWriter } from './shard-writer.js';
+import { scanTree } from './tree.js';
+
+/** What the engine needs from the peer it runs in. */
+export interface PeerServices {
+  readonly dht: DhtNode;
+  readonly contractService: ContractService;
+  readonly signing: SigningKeyPair;
+  readonly clock: Clock;
+  placeShard(file: string, options: { replicas: number; exclude?: Uint8Array[] }): Promise<{ hash: Uint8Array; size: number; merkleRoot: Uint8Array; contracts: StoredContract[]; refusals: Refusal[] }>;
+  fetchShardAt(address: Address, target: ShardTarget): Promise<Readable>;
+  audit(contract: StoredContract): Promise<AuditOutcome>;
+  findPeer(publicKey: Uint8Array): Promise<{ host: string; port: number } | null>;
+}
+
+export interface BackupEngineOptions {
+  /** Target shard size (default 16 MiB). */
+  shardSize: number;
+  chunkSizes: ChunkSizes;
+  /** How long a host may stay unreachable before its contract is cancelled (default 24 h). */
+  hostGraceMs: number;
+}
+
+export interface BackupProgress {
+  phase: 'scanning' | 'uploading' | 'metadata' | 'done';
+  files: number;
+  bytes: number;
+  uploadedBytes: number;
+}
+
+export interface BackupResult {
+  id: string;
+  files: number;
+  bytes: number;
+  /** Sealed bytes sent to hosts (once per shard, not per replica); 0 when nothing changed. */
+  uploadedBytes: number;
+  shards: number;
+  /** Replicas asked for but not found; the peer keeps trying in the background. */
+  shortfall: number;
+}
+
+export interface RestoreProgress {
+  files: number;
+  bytes: number;
+  totalBytes: number;
+}
+
+export interface RestoreResult {
+  files: number;
+  bytes: number;
+  /** Files that could not be restored because no replica could supply a chunk. */
+  incomplete: string[];
+}
+
+export interface SnapshotInfo {
+  id: string;
+  createdAt: number;
+  source: string;
+  files: number;
+  bytes: number;
+}
+
+export class BackupEngine {
+  private readonly index: BackupIndex;
+  private readonly chunker: Chunker;
+  private readonly outbox: string;
+  private readonly own: string;
+  private readonly tmp: string;
+  private busy: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly peer: PeerServices,
+    db: ConstructorParameters<typeof BackupIndex>[0],
+    dataDir: string,
+    private readonly keys: BackupKeys,
+    private readonly options: BackupEngineOptions = { shardSize: 16 * 2 ** 20, chunkSizes: DEFAULT_CHUNK_SIZES, hostGraceMs: 24 * 3600_000 },
+  ) {
+    this.index = new BackupIndex(db);
+    this.chunker = new Chunker(keys.chunkerSeed, options.chunkSizes);
+    this.outbox = path.join(dataDir, 'backup', 'outbox');
+    this.own = path.join(dataDir, 'backup', 'shards');
+    this.tmp = path.join(dataDir, 'backup', 'tmp');
+  }
+
+  async init(): Promise<void> {
+    for (const dir of [this.outbox, this.own, this.tmp]) {
+      await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+      // Leftovers of an interrupted backup or restore: nothing refers to them.
+      if (dir !== this.own) for (const f of await fs.readdir(dir)) await fs.rm(path.join(dir, f), { recursive: true, force: true });
+    }
+  }
+
+  /** Runs one backup, restore or repair at a time. */
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.busy.then(task, task);
+    this.busy = run.catch(() => {});
+    return run;
+  }
+
+  // --- backup ---------------------------------------------------------------------------
+
+  backup(source: string, opts: { replicas?: number; onProgress?: (p: BackupProgress) => void } = {}): Promise<BackupResult> {
+    return this.exclusive(() => this.runBackup(path.resolve(source), opts.replicas ?? 3, opts.onProgress ?? (() => {})));
+  }
+
+  private async runBackup(source: string, replicas: number, onProgress: (p: BackupProgress) => void): Promise<BackupResult> {
+    if (!Number.isInteger(replicas) || replicas < 1) throw new Error('replicas must be a whole number of at least 1');
+    const progress: BackupProgress = { phase: 'scanning', files: 0, bytes: 0, uploadedBytes: 0 };
+    const entries: TreeEntry[] = [];
+    const used = new Map<string, ChunkLocation>();
+    let writer: ShardWriter | null = null;
+    let shards = 0;
+    let shortfall = 0;
+    const pending = new Map<string, ChunkLocation>();
+
+    const flush = async () => {
+      if (!writer || writer.chunks.length === 0) return;
+      const w = writer;
+      writer = null;
+      await w.finish();
+      const placed = await this.place(w, replicas, 'data');
+      shards++;
+      shortfall += replicas - placed.contracts;
+      progress.uploadedBytes += w.size;
+      onProgress({ ...progress });
+      for (const c of w.chunks) used.set(toHex(c.id), { shard: placed.hash, offset: c.offset, length: c.length });
+      pending.clear();
+    };
+
+    try {
+      for await (const { entry, absolute } of scanTree(source)) {
+        if (entry.type === 'file') {
+          entry.chunks = [];
+          for await (const plain of this.chunker.split(createReadStream(absolute, { highWaterMark: 1024 * 1024 }))) {
+            const id = chunkId(this.keys, plain);
+            const hex = toHex(id);
+            entry.chunks.push(id);
+            progress.bytes += plain.length;
+            if (used.has(hex) || pending.has(hex)) continue;
+            const known = this.index.chunk(id);
+            if (known) {
+              used.set(hex, known);
+              continue;
+            }
+            writer ??= new ShardWriter(this.outbox);
+            const packed = await writer.add(id, seal(this.keys, id, plain));
+            pending.set(hex, { shard: new Uint8Array(0), offset: packed.offset, length: packed.length });
+            if (writer.size >= this.options.shardSize) await flush();
+          }
+          progress.files++;
+          progress.phase = 'uploading';
+          onProgress({ ...progress });
+        }
+        entries.push(entry);
+      }
+      await flush();
+    } catch (err) {
+      await (writer as ShardWriter | null)?.discard();
+      throw err;
+    }
+
+    // Metadata: the snapshot object, then the catalog that lists every snapshot and shard.
+    progress.phase = 'metadata';
+    onProgress({ ...progress });
+    const id = `${new Date(this.peer.clock.now()).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+    const snapshot: SnapshotObject = { id, createdAt: this.peer.clock.now(), source, entries, index: used };
+    const meta = new ShardWriter(this.outbox);
+    const snapshotBlob = await this.addBlob(meta, encodeSnapshot(snapshot));
+    const summary: SnapshotSummary = { id, createdAt: snapshot.createdAt, source, files: progress.files, bytes: progress.bytes, meta: { ...snapshotBlob, shard: null } };
+    const catalogBlob = await this.addBlob(meta, encodeCatalog(this.catalog(summary)));
+    await meta.finish();
+    const placed = await this.place(meta, replicas, 'meta');
+    shortfall += replicas - placed.contracts;
+    this.index.addSnapshot({ ...summary, meta: { ...snapshotBlob, shard: placed.hash } });
+    await this.publishRoot(placed.hash, catalogBlob);
+    progress.phase = 'done';
+    onProgress({ ...progress });
+    return { id, files: progress.files, bytes: progress.bytes, uploadedBytes: progress.uploadedBytes, shards: shards + 1, shortfall };
+  }
+
+  private async addBlob(writer: ShardWriter, plain: Uint8Array): Promise<BlobRef> {
+    const id = chunkId(this.keys, plain);
+    const packed = await writer.add(id, seal(this.keys, id, plain));
+    return { shard: null, offset: packed.offset, length: packed.length, chunk: id };
+  }
+
+  /** Places a finished shard file and records it; keeps the file as our local copy. */
+  private async place(writer: ShardWriter, replicas: number, kind: 'data' | 'meta'): Promise<{ hash: Uint8Array; contracts: number }> {
+    let placed;
+    try {
+      placed = await this.peer.placeShard(writer.file, { replicas });
+    } catch (err) {
+      await writer.discard();
+      throw err;
+    }
+    if (placed.contracts.length === 0) {
+      await writer.discard();
+      throw new NegotiationError(`no host stored the shard: ${placed.refusals.map((r) => r.reason).join(', ') || 'every upload failed'}`, placed.refusals);
+    }
+    const localPath = path.join(this.own, toHex(placed.hash));
+    await fs.rename(writer.file, localPath);
+    await fsyncDir(this.own);
+    this.index.addShard({ hash: placed.hash, size: placed.size, merkleRoot: placed.merkleRoot, replicas, kind, localPath, createdAt: this.peer.clock.now() }, writer.chunks);
+    return { hash: placed.hash, contracts: placed.contracts.length };
+  }
+
+  private catalog(latest: SnapshotSummary): Catalog {
+    const store = this.peer.contractService.store;
+    const owner = store.list({ role: 'owner', live: true });
+    return {
+      snapshots: [latest, ...this.index.snapshots()],
+      shards: this.index.shards().map((s) => ({
+        hash: s.hash,
+        size: s.size,
+        merkleRoot: s.merkleRoot,
+        replicas: s.replicas,
+        kind: s.kind,
+        contracts: owner.filter((c) => Buffer.from(c.contract.terms.shardHash).equals(s.hash)).map((c) => ({ contract: c.contract, address: c.counterpartAddress })),
+      })),
+    };
+  }
+
+  private async publishRoot(metaShard: Uint8Array, catalog: BlobRef): Promise<void> {
+    const shard = this.index.shard(metaShard)!;
+    const hosts = this.liveContracts(metaShard).map((c) => ({ host: c.counterpart, contract: c.contract.id }));
+    const record = encodeRootRecord({ shard: metaShard, size: shard.size, merkleRoot: shard.merkleRoot, catalog, hosts, createdAt: this.peer.clock.now() });
+    const current = await this.peer.dht.get(mutableKey(this.peer.signing.publicKey, ROOT_RECORD_SALT));
+    const seq = Math.max(this.peer.clock.now(), (current?.seq ?? -1) + 1);
+    await this.peer.dht.putSigned(this.peer.signing, record, { salt: ROOT_RECORD_SALT, seq });
+  }
+
+  // --- listing and recovery ---------------------------------------------------------------
+
+  /**
+   * Snapshots, newest first. With no local record of any (a new machine with only the
+   * recovery key), they are recovered from the network through the root record first.
+   */
+  async snapshots(): Promise<SnapshotInfo[]> {
+    if (this.index.snapshots().length === 0) await this.exclusive(() => this.recover());
+    return this.index.snapshots().map(({ id, createdAt, source, files, bytes }) => ({ id, createdAt, source, files, bytes }));
+  }
+
+  /** Reads the root record and the catalog it points to, and imports shards, contracts and snapshots. */
+  private async recover(): Promise<void> {
+    const record = await this.peer.dht.get(mutableKey(this.peer.signing.publicKey, ROOT_RECORD_SALT));
+    if (!record) return;
+    const root = decodeRootRecord(record.value);
+    let shardFile: string | null = null;
+    for (const h of root.hosts) {
+      const address = await this.peer.findPeer(h.host).catch(() => null);
+      if (!address) continue;
+      try {
+        shardFile = await this.download(await this.peer.fetchShardAt(address, { id: h.contract, terms: { shardHash: root.shard, shardSize: root.size, merkleRoot: root.merkleRoot } }));
+        break;
+      } catch {
+        // Try the next host.
+      }
+    }
+    if (!shardFile) throw new Error('found the backup root record, but none of the hosts of its catalog answered');
+    try {
+      const catalog = decodeCatalog(await this.readBlob(shardFile, root.catalog));
+      const store = this.peer.contractService.store;
+      const now = this.peer.clock.now();
+      for (const s of catalog.shards) {
+        this.index.addShard({ hash: s.hash, size: s.size, merkleRoot: s.merkleRoot, replicas: s.replicas, kind: s.kind, localPath: null, createdAt: now }, []);
+        for (const { contract, address } of s.contracts) {
+          if (!store.get(contract.id)) store.insert({ contract, role: 'owner', counterpartAddress: address, state: 'active', reservedUntil: null, now });
+        }
+      }
+      this.index.addShard({ hash: root.shard, size: root.size, merkleRoot: root.merkleRoot, replicas: root.hosts.length, kind: 'meta', localPath: null, createdAt: now }, []);
+      for (const s of catalog.snapshots) this.index.addSnapshot({ ...s, meta: { ...s.meta, shard: s.meta.shard ?? root.shard } });
+      // The newest metadata shard is known only through the root record: keep its hosts reachable.
+      this.rootHosts = root.hosts;
+    } finally {
+      await fs.rm(shardFile, { force: true });
+    }
+  }
+
+  private rootHosts: { host: Uint8Array; contract: Uint8Array }[] = [];
+
+  // --- restore ----------------------------------------------------------------------------
+
+  restore(snapshotId: string, dest: string, opts: { path?: string; onProgress?: (p: RestoreProgress) => void } = {}): Promise<RestoreResult> {
+    return this.exclusive(() => this.runRestore(snapshotId, path.resolve(dest), opts.path, opts.onProgress ?? (() => {})));
+  }
+
+  private async runRestore(snapshotId: string, dest: string, only: string | undefined, onProgress: (p: RestoreProgress) => void): Promise<RestoreResult> {
+    if (this.index.snapshots().length === 0) await this.recover();
+    const summary = this.index.snapshots().find((s) => s.id === snapshotId);
+    if (!summary) throw new Error(`unknown snapshot ${snapshotId}`);
+    await assertEmptyOrMissing(dest);
+    const cache = new Map<string, string | null>();
+    const work = await fs.mkdtemp(path.join(this.tmp, 'restore-'));
+    try {
+      const metaFile = await this.shardFile(summary.meta.shard!, cache, work);
+      if (!metaFile) throw new Error('no host could supply the snapshot metadata');
+      const snapshot = decodeSnapshot(await this.readBlob(metaFile, { ...summary.meta }));
+      const prefix = only ? only.replace(/^\/+|\/+$/g, '') : '';
+      const selected = snapshot.entries.filter((e) => !prefix || e.path === prefix || e.path.startsWith(`${prefix}/`));
+      if (prefix && selected.length === 0) throw new Error(`no path "${only}" in snapshot ${snapshotId}`);
+      const totalBytes = selected.reduce((s, e) => s + (e.type === 'file' ? e.size : 0), 0);
+      const progress: RestoreProgress = { files: 0, bytes: 0, totalBytes };
+      const incomplete: string[] = [];
+      await fs.mkdir(dest, { recursive: true });
+      for (const e of selected.filter((x) => x.type === 'dir')) await fs.mkdir(path.join(dest, e.path), { recursive: true });
+      for (const e of selected) {
+        const target = path.join(dest, e.path);
+        if (e.type === 'symlink') {
+          await fs.mkdir(path.dirname(target), { recursive: true });
+          await fs.symlink(e.target!, target);
+          await fs.lutimes(target, e.mtimeMs / 1000, e.mtimeMs / 1000).catch(() => {});
+        } else if (e.type === 'file') {
+          await fs.mkdir(path.dirname(target), { recursive: true });
+          const ok = await this.restoreFile(snapshot, e, target, cache, work, (n) => {
+            progress.bytes += n;
+            onProgress({ ...progress });
+          });
+          if (ok) progress.files++;
+          else incomplete.push(e.path);
+          onProgress({ ...progress });
+        }
+      }
+      // Directory modes and times last, deepest first: writing into a directory changes its mtime.
+      for (const e of selected.filter((x) => x.type === 'dir').sort((a, b) => b.path.length - a.path.length)) {
+        const target = path.join(dest, e.path);
+        await fs.chmod(target, e.mode & 0o7777);
+        await fs.utimes(target, e.mtimeMs / 1000, e.mtimeMs / 1000);
+      }
+      return { files: progress.files, bytes: progress.bytes, incomplete };
+    } finally {
+      await fs.rm(work, { recursive: true, force: true });
+    }
+  }
+
+  /** Writes one file from its chunks to a temporary name, then renames it. False if a chunk is missing. */
+  private async restoreFile(snapshot: SnapshotObject, e: TreeEntry, target: string, cache: Map<string, string | null>, work: string, onBytes: (n: number) => void): Promise<boolean> {
+    const tmp = `${target}.dbs-restore-${randomBytes(4).toString('hex')}`;
+    const out = await fs.open(tmp, 'wx', 0o600);
+    try {
+      let offset = 0;
+      for (const id of e.chunks ?? []) {
+        const loc = snapshot.index.get(toHex(id));
+        const file = loc ? await this.shardFile(loc.shard, cache, work) : null;
+        if (!loc || !file) throw new MissingChunk();
+        const plain = open(this.keys, id, await readRange(file, loc.offset, loc.length));
+        await out.write(plain, 0, plain.length, offset);
+        offset += plain.length;
+        onBytes(plain.length);
+      }
+      await out.sync();
+      await out.close();
+      await fs.chmod(tmp, e.mode & 0o7777);
+      await fs.utimes(tmp, e.mtimeMs / 1000, e.mtimeMs / 1000);
+      await fs.rename(tmp, target);
+      return true;
+    } catch (err) {
+      await out.close().catch(() => {});
+      await fs.rm(tmp, { force: true });
+      if (err instanceof MissingChunk) return false;
+      throw err;
+    }
+  }
+
+  /** A verified copy of a shard: our own, or downloaded once from any live replica. Null if none can supply it. */
+  private async shardFile(hash: Uint8Array, cache: Map<string, string | null>, work: string): Promise<string | null> {
+    const key = toHex(hash);
+    if (cache.has(key)) return cache.get(key)!;
+    let file: string | null = null;
+    const row = this.index.shard(hash);
+    if (row?.localPath && (await exists(row.localPath))) file = row.localPath;
+    for (const c of file ? [] : this.replicaSources(hash)) {
+      try {
+        file = await this.download(await c.fetch(), work);
+        break;
+      } catch {
+        // Failed over to the next replica.
+      }
+    }
+    cache.set(key, file);
+    return file;
+  }
+
+  /** Ways to fetch a shard: every live contract for it, then the hosts named by the root record. */
+  private replicaSources(hash: Uint8Array): { fetch: () => Promise<Readable> }[] {
+    const row = this.index.shard(hash);
+    const sources = this.liveContracts(hash).map((c) => ({ fetch: () => this.fetchFrom(c) }));
+    if (row) {
+      for (const h of this.rootHosts) {
+        sources.push({
+          fetch: async () => {
+            const a = await this.peer.findPeer(h.host);
+            if (!a) throw new Error('host not found');
+            return this.peer.fetchShardAt(a, { id: h.contract, terms: { shardHash: hash, shardSize: row.size, merkleRoot: row.merkleRoot } });
+          },
+        });
+      }
+    }
+    return sources;
+  }
+
+  /**
+   * Where a host may be: its last known address first, then (looked up only when asked for)
+   * the address in its peer record, in case it moved.
+   */
+  private async *addressesOf(c: StoredContract): AsyncGenerator<Address> {
+    const known = c.counterpartAddress ? parseAddress(c.counterpartAddress) : null;
+    if (known) yield known;
+    const found = await this.peer.findPeer(c.counterpart).catch(() => null);
+    if (found && (!known || formatAddress(found) !== formatAddress(known))) yield found;
+  }
+
+  /** Fetches a shard from a host under contract `c`, trying each address it may be at. */
+  private async fetchFrom(c: StoredContract): Promise<Readable> {
+    let last: unknown = new Error('host address unknown');
+    for await (const address of this.addressesOf(c)) {
+      try {
+        return await this.peer.fetchShardAt(address, c.contract);
+      } catch (err) {
+        last = err;
+      }
+    }
+    throw last;
+  }
+
+  private async download(stream: Readable, dir = this.tmp): Promise<string> {
+    const file = path.join(dir, `${randomBytes(8).toString('hex')}.part`);
+    try {
+      // The stream verifies size, hash and Merkle root at its end; a bad copy rejects here.
+      await pipeline(stream, createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+      return file;
+    } catch (err) {
+      await fs.rm(file, { force: true });
+      throw err;
+    }
+  }
+
+  private async readBlob(file: string, ref: BlobRef): Promise<Buffer> {
+    return open(this.keys, ref.chunk, await readRange(file, ref.offset, ref.length));
+  }
+
+  // --- keeping backups alive ----------------------------------------------------------------
+
+  private liveContracts(hash: Uint8Array): StoredContract[] {
+    return this.peer.contractService.store.list({ role: 'owner', live: true }).filter((c) => Buffer.from(c.contract.terms.shardHash).equals(hash));
+  }
+
+  /**
+   * Audits hosts that are due, cancels contracts of hosts that failed or stayed away past the
+   * grace period, and re-replicates every shard that has fewer live replicas than wanted.
+   */
+  maintain(now = this.peer.clock.now()): Promise<{ audited: number; failed: number; cancelled: number; replaced: number }> {
+    return this.exclusive(async () => {
+      const report = { audited: 0, failed: 0, cancelled: 0, replaced: 0 };
+      const store = this.peer.contractService.store;
+      // Hosts found unreachable in this pass: their other contracts need no second try.
+      const unreachable = new Set<string>();
+      for (const c of store.list({ role: 'owner', live: true })) {
+        if (c.state !== 'active') continue;
+        const health = this.index.health(c.contract.id);
+        const interval = c.contract.terms.auditIntervalSeconds * 1000;
+        if (health.lastAuditAt !== null && now - health.lastAuditAt < interval) continue;
+        report.audited++;
+        const outcome = unreachable.has(toHex(c.counterpart)) ? null : await this.auditWherever(c);
+        if (outcome?.passed) {
+          this.index.setHealth(c.contract.id, now, null);
+          continue;
+        }
+        if (outcome) {
+          report.failed++;
+          this.peer.contractService.strike(c.counterpart);
+          await this.peer.contractService.owner.cancel(c);
+          report.cancelled++;
+          continue;
+        }
+        // Unreachable: short downtime costs nothing; past the grace period the contract goes.
+        unreachable.add(toHex(c.counterpart));
+        const since = health.unreachableSince ?? now;
+        this.index.setHealth(c.contract.id, health.lastAuditAt, since);
+        if (now - since >= this.options.hostGraceMs) {
+          await this.peer.contractService.owner.cancel(c);
+          report.cancelled++;
+        }
+      }
+      report.replaced += await this.repair();
+      return report;
+    });
+  }
+
+  /**
+   * Audits a host at its last known address and, if nothing answers there, at the address
+   * its peer record gives (it may have moved). Null when it cannot be reached at all.
+   */
+  private async auditWherever(c: StoredContract): Promise<AuditOutcome | null> {
+    for await (const address of this.addressesOf(c)) {
+      try {
+        return await this.peer.audit({ ...c, counterpartAddress: formatAddress(address) });
+      } catch {
+        // Unreachable there; try the next address.
+      }
+    }
+    return null;
+  }
+
+  /** Places new replicas for shards below their wanted count. Returns how many were placed. */
+  private async repair(): Promise<number> {
+    let placed = 0;
+    for (const shard of this.index.shards()) {
+      const live = this.liveContracts(shard.hash);
+      const missing = shard.replicas - live.length;
+      if (missing <= 0) continue;
+      const file = await this.sourceFor(shard, live);
+      if (!file) continue;
+      try {
+        const result = await this.peer.placeShard(file.path, { replicas: missing, exclude: live.map((c) => c.counterpart) });
+        placed += result.contracts.length;
+      } catch {
+        // Nobody available now; the next pass tries again.
+      } finally {
+        if (file.temporary) await fs.rm(file.path, { force: true });
+      }
+    }
+    return placed;
+  }
+
+  /** Our local copy of a shard, or one fetched from a surviving replica. */
+  private async sourceFor(shard: ShardRow, live: StoredContract[]): Promise<{ path: string; temporary: boolean } | null> {
+    if (shard.localPath && (await exists(shard.localPath))) return { path: shard.localPath, temporary: false };
+    for (const c of live.filter((x) => x.state === 'active')) {
+      try {
+        return { path: await this.download(await this.fetchFrom(c)), temporary: true };
+      } catch {
+        // Next replica.
+      }
+    }
+    return null;
+  }
+}
+
+class MissingChunk extends Error {}
+
+async function readRange(file: string, offset: number, length: number): Promise<Buffer> {
+  const handle = await fs.open(file, 'r');
+  try {
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buf, 0, length, offset);
+    if (bytesRead !== length) throw new Error('shard is shorter than its index says');
+    return buf;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function assertEmptyOrMissing(dest: string): Promise<void> {
+  const names = await fs.readdir(dest).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [];
+    if (err.code === 'ENOTDIR') throw new Error(`destination ${dest} is not a directory`);
+    throw err;
+  });
+  if (names.length > 0) throw new Error(`destination ${dest} is not empty`);
+}

@@ -1,0 +1,152 @@
+import { expect } from 'chai';
+import { existsSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeSync, closeSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Peer, type PeerOptions } from '../src/peer/peer.js';
+import { toHex } from '../src/dht/id.js';
+import { MiB, peerOptions, startPeers, stopAll, tempDir } from './helpers/peers.js';
+import { describeTree, makeSampleTree, MARKER } from './helpers/trees.js';
+
+/** Small chunks and shards so that a few MiB make several of each; audits every pass. */
+const FAST: Partial<PeerOptions> = {
+  // Hosts die in these tests: silent ones must cost little.
+  dht: { maxPerIpPerBucket: Infinity, rateLimit: null, lookupTimeoutMs: 300, requestTimeoutMs: 300, retries: 0 },
+  backup: { shardSize: 1 * MiB, chunkSizes: { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 }, hostGraceMs: 0 },
+  contracts: { auditIntervalSeconds: 0, auditSamples: 64 },
+};
+
+function liveReplicas(owner: Peer): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const c of owner.contracts()) if (c.role === 'owner' && (c.state === 'active' || c.state === 'pending')) counts.set(c.shardHash, (counts.get(c.shardHash) ?? 0) + 1);
+  return counts;
+}
+
+function allHostFiles(peers: Peer[]): string[] {
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    if (!existsSync(dir)) return;
+    for (const name of readdirSync(dir)) {
+      const p = path.join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else files.push(p);
+    }
+  };
+  for (const p of peers) walk(p.shards.dir);
+  return files;
+}
+
+describe('backup and restore across 8 real peers', function () {
+  this.timeout(120_000);
+  let peers: Peer[] = [];
+  let owner: Peer;
+  const source = tempDir('dbs-src-');
+  before(async () => {
+    makeSampleTree(source);
+    peers = await startPeers(8, FAST);
+    owner = peers[0]!;
+  });
+  after(() => stopAll(peers));
+
+  let first: Awaited<ReturnType<Peer['backup']>>;
+
+  it('restores a snapshot byte for byte, with modes, mtimes, symlinks and empty folders', async () => {
+    const phases = new Set<string>();
+    first = await owner.backup(source, { replicas: 3, onProgress: (p) => phases.add(p.phase) });
+    expect(first.files).to.equal(5);
+    expect(first.shortfall).to.equal(0);
+    expect(first.shards).to.be.greaterThan(2);
+    expect([...phases]).to.include.members(['uploading', 'metadata', 'done']);
+    for (const n of liveReplicas(owner).values()) expect(n).to.equal(3);
+
+    const dest = path.join(tempDir('dbs-dest-'), 'restored');
+    const result = await owner.restore(first.id, dest);
+    expect(result.incomplete).to.deep.equal([]);
+    expect(result.files).to.equal(5);
+    expect(describeTree(dest)).to.deep.equal(describeTree(source));
+  });
+
+  it('uploads only the changed chunks on the second backup, and restores one path', async () => {
+    const file = path.join(source, 'changing.bin');
+    const fd = openSync(file, 'r+');
+    writeSync(fd, Buffer.from('a small edit in the middle of a large file'), 0, 42, 1 * MiB);
+    closeSync(fd);
+    const second = await owner.backup(source, { replicas: 3 });
+    expect(second.id).to.not.equal(first.id);
+    expect(second.uploadedBytes).to.be.greaterThan(0);
+    // About one 64 KiB chunk changed, plus metadata: far less than the 5+ MiB of data.
+    expect(second.uploadedBytes).to.be.lessThan(first.uploadedBytes / 5);
+
+    const snaps = await owner.snapshots();
+    expect(snaps.map((s) => s.id)).to.deep.equal([second.id, first.id]);
+    const dest = path.join(tempDir('dbs-dest-'), 'one');
+    const one = await owner.restore(second.id, dest, { path: 'changing.bin' });
+    expect(one.files).to.equal(1);
+    expect(readFileSync(path.join(dest, 'changing.bin')).equals(readFileSync(file))).to.equal(true);
+    const old = path.join(tempDir('dbs-dest-'), 'old');
+    await owner.restore(first.id, old, { path: 'changing.bin' });
+    expect(readFileSync(path.join(old, 'changing.bin')).equals(readFileSync(file))).to.equal(false);
+  });
+
+  it('refuses a destination that is not empty, and an unknown snapshot', async () => {
+    const busy = tempDir('dbs-dest-');
+    mkdirSync(path.join(busy, 'x'));
+    expect(((await owner.restore(first.id, busy).catch((e: unknown) => e)) as Error).message).to.match(/not empty/);
+    expect(((await owner.restore('nope', path.join(busy, 'y')).catch((e: unknown) => e)) as Error).message).to.match(/unknown snapshot nope/);
+  });
+
+  it('shows hosts only ciphertext', () => {
+    const needles = [Buffer.from(MARKER), readFileSync(path.join(source, 'docs', 'deep', 'deeper', 'random.bin')).subarray(5000, 5064)];
+    const files = allHostFiles(peers.slice(1));
+    expect(files.length).to.be.greaterThan(5);
+    for (const f of files) for (const needle of needles) expect(readFileSync(f).includes(needle), f).to.equal(false);
+  });
+
+  it('catches flipped bytes with an audit, re-replicates, and still restores byte for byte', async () => {
+    const victim = peers.slice(1).find((p) => p.status().contracts.host > 0)!;
+    const hash = readdirSync(path.join(victim.shards.dir)).filter((d) => /^[0-9a-f]{2}$/.test(d))[0]!;
+    const sub = readdirSync(path.join(victim.shards.dir, hash))[0]!;
+    const shardFile = readdirSync(path.join(victim.shards.dir, hash, sub)).find((n) => !n.endsWith('.tree'))!;
+    const full = path.join(victim.shards.dir, hash, sub, shardFile);
+    const fd = openSync(full, 'r+');
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, 100);
+    writeSync(fd, Buffer.from([b[0]! ^ 0x55]), 0, 1, 100);
+    closeSync(fd);
+
+    const report = await owner.backupsMaintain();
+    expect(report.failed).to.equal(1);
+    expect(report.replaced).to.be.at.least(1);
+    const cancelled = owner.contracts().filter((c) => c.state === 'cancelled' && c.counterpart === toHex(victim.publicKey) && c.shardHash === shardFile);
+    expect(cancelled).to.have.length(1);
+    expect(liveReplicas(owner).get(shardFile)).to.equal(3);
+    const dest = path.join(tempDir('dbs-dest-'), 'after-audit');
+    expect((await owner.restore(first.id, dest)).incomplete).to.deep.equal([]);
+  });
+
+  it('re-replicates when two hosts die, and restores after two more die', async () => {
+    const hostsOf = () => new Set(owner.contracts().filter((c) => c.role === 'owner' && c.state === 'active').map((c) => c.counterpart));
+    const pickHosts = (n: number) => peers.slice(1).filter((p) => hostsOf().has(toHex(p.publicKey))).slice(0, n);
+    for (const p of pickHosts(2)) await p.stop();
+    await owner.backupsMaintain();
+    for (const n of liveReplicas(owner).values()) expect(n).to.equal(3);
+    for (const p of pickHosts(2).filter((p) => !p.isStopped)) await p.stop();
+    const dest = path.join(tempDir('dbs-dest-'), 'after-deaths');
+    const result = await owner.restore(first.id, dest);
+    expect(result.incomplete).to.deep.equal([]);
+    expect(describeTree(dest).filter((e) => e.path !== 'changing.bin')).to.deep.equal(describeTree(source).filter((e) => e.path !== 'changing.bin'));
+  });
+
+  it('lists and restores every snapshot on a new machine from the recovery key alone', async () => {
+    const key = owner.recoveryKey;
+    const bootstrap = peers.find((p) => p !== owner && !p.isStopped)!;
+    await owner.stop();
+    rmSync(owner.dataDir, { recursive: true, force: true });
+    const fresh = await Peer.start(peerOptions({ ...FAST, recoveryKey: key, bootstrap: [bootstrap.address] }));
+    peers.push(fresh);
+    const snaps = await fresh.snapshots();
+    expect(snaps).to.have.length(2);
+    const dest = path.join(tempDir('dbs-dest-'), 'recovered');
+    const result = await fresh.restore(snaps[1]!.id, dest);
+    expect(result.incomplete).to.deep.equal([]);
+    expect(describeTree(dest).filter((e) => e.path !== 'changing.bin')).to.deep.equal(describeTree(source).filter((e) => e.path !== 'changing.bin'));
+  });
+});
