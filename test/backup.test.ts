@@ -1,9 +1,10 @@
 import { expect } from 'chai';
-import { existsSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeSync, closeSync, mkdirSync } from 'node:fs';
+import { existsSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeSync, closeSync, mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { ManualClock } from '../src/util/clock.js';
 import path from 'node:path';
 import { Peer, type PeerOptions } from '../src/peer/peer.js';
 import { toHex } from '../src/dht/id.js';
-import { MiB, peerOptions, startPeers, stopAll, tempDir } from './helpers/peers.js';
+import { MiB, peerOptions, startPeers, stopAll, tempDir, withClock } from './helpers/peers.js';
 import { describeTree, makeSampleTree, MARKER } from './helpers/trees.js';
 
 /** Small chunks and shards so that a few MiB make several of each; audits every pass. */
@@ -115,8 +116,9 @@ describe('backup and restore across 8 real peers', function () {
     const report = await owner.backupsMaintain();
     expect(report.failed).to.equal(1);
     expect(report.replaced).to.be.at.least(1);
-    const cancelled = owner.contracts().filter((c) => c.state === 'cancelled' && c.counterpart === toHex(victim.publicKey) && c.shardHash === shardFile);
-    expect(cancelled).to.have.length(1);
+    const ofShard = owner.contracts().filter((c) => c.role === 'owner' && c.shardHash === shardFile);
+    expect(ofShard.filter((c) => c.state === 'cancelled' && c.counterpart === toHex(victim.publicKey))).to.have.length(1);
+    expect(ofShard.filter((c) => c.state === 'active').map((c) => c.counterpart)).not.to.include(toHex(victim.publicKey));
     expect(liveReplicas(owner).get(shardFile)).to.equal(3);
     const dest = path.join(tempDir('dbs-dest-'), 'after-audit');
     expect((await owner.restore(first.id, dest)).incomplete).to.deep.equal([]);
@@ -129,10 +131,41 @@ describe('backup and restore across 8 real peers', function () {
     await owner.backupsMaintain();
     for (const n of liveReplicas(owner).values()) expect(n).to.equal(3);
     for (const p of pickHosts(2).filter((p) => !p.isStopped)) await p.stop();
+    // Without the owner's local copies, so every shard really comes from a surviving host.
+    const localCopies = path.join(owner.dataDir, 'backup', 'shards');
+    const saved = tempDir('dbs-saved-');
+    for (const f of readdirSync(localCopies)) renameSync(path.join(localCopies, f), path.join(saved, f));
     const dest = path.join(tempDir('dbs-dest-'), 'after-deaths');
     const result = await owner.restore(first.id, dest);
     expect(result.incomplete).to.deep.equal([]);
     expect(describeTree(dest).filter((e) => e.path !== 'changing.bin')).to.deep.equal(describeTree(source).filter((e) => e.path !== 'changing.bin'));
+    for (const f of readdirSync(saved)) renameSync(path.join(saved, f), path.join(localCopies, f));
+  });
+
+  it('renews contracts before they expire', async () => {
+    const clock = new ManualClock();
+    const net = await startPeers(5, { ...FAST, clock, contracts: { ...FAST.contracts, contractSeconds: 10 * 86_400 } });
+    try {
+      const [me] = net as [Peer];
+      const small = tempDir('dbs-src-');
+      writeFileSync(path.join(small, 'f'), 'renew me');
+      await me.backup(small, { replicas: 2 });
+      const shards = new Set(me.contracts().filter((c) => c.role === 'owner').map((c) => c.shardHash));
+      // Nine days on: within the last tenth of the contracts' life.
+      clock.advance(9 * 86_400_000 + 1000);
+      // Every peer is up: nothing needs to time out, so the clock stays put during the pass.
+      await me.backupsMaintain();
+      const lasting = me.contracts().filter((c) => c.role === 'owner' && c.state === 'active' && c.expiresAt > Math.floor(clock.now() / 1000) + 9 * 86_400);
+      for (const shard of shards) {
+        const hosts = lasting.filter((c) => c.shardHash === shard).map((c) => c.counterpart);
+        expect(hosts, shard).to.have.length(2);
+        // The old contracts run out on their own; the new ones are on other hosts.
+        const old = me.contracts().filter((c) => c.shardHash === shard && c.state === 'active' && c.expiresAt <= Math.floor(clock.now() / 1000) + 86_400).map((c) => c.counterpart);
+        expect(hosts.filter((h) => old.includes(h))).to.deep.equal([]);
+      }
+    } finally {
+      await stopAll(net);
+    }
   });
 
   it('lists and restores every snapshot on a new machine from the recovery key alone', async () => {

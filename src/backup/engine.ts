@@ -68,6 +68,11 @@ export interface BackupEngineOptions {
   chunkSizes: ChunkSizes;
   /** How long a host may stay unreachable before its contract is cancelled (default 24 h). */
   hostGraceMs: number;
+  /**
+   * A contract this close to its end no longer counts as a replica, so a fresh one is placed
+   * before it lapses (default: a tenth of the contract's length).
+   */
+  renewBeforeFraction?: number;
 }
 
 export interface BackupProgress {
@@ -222,6 +227,7 @@ export class BackupEngine {
     shortfall += replicas - placed.contracts;
     this.index.addSnapshot({ ...summary, meta: { ...snapshotBlob, shard: placed.hash } });
     await this.publishRoot(placed.hash, catalogBlob);
+    await this.retireCatalogShards(placed.hash);
     progress.phase = 'done';
     onProgress({ ...progress });
     return { id, files: progress.files, bytes: progress.bytes, uploadedBytes: progress.uploadedBytes, shards: shards + 1, shortfall };
@@ -234,7 +240,7 @@ export class BackupEngine {
   }
 
   /** Places a finished shard file and records it; keeps the file as our local copy. */
-  private async place(writer: ShardWriter, replicas: number, kind: 'data' | 'meta'): Promise<{ hash: Uint8Array; contracts: number }> {
+  private async place(writer: ShardWriter, replicas: number, kind: 'data' | 'meta' | 'catalog'): Promise<{ hash: Uint8Array; contracts: number }> {
     let placed;
     try {
       placed = await this.peer.placeShard(writer.file, { replicas });
@@ -253,11 +259,11 @@ export class BackupEngine {
     return { hash: placed.hash, contracts: placed.contracts.length };
   }
 
-  private catalog(latest: SnapshotSummary): Catalog {
+  private catalog(latest: SnapshotSummary | null): Catalog {
     const store = this.peer.contractService.store;
     const owner = store.list({ role: 'owner', live: true });
     return {
-      snapshots: [latest, ...this.index.snapshots()],
+      snapshots: [...(latest ? [latest] : []), ...this.index.snapshots()],
       shards: this.index.shards().map((s) => ({
         hash: s.hash,
         size: s.size,
@@ -276,6 +282,28 @@ export class BackupEngine {
     const current = await this.peer.dht.get(mutableKey(this.peer.signing.publicKey, ROOT_RECORD_SALT));
     const seq = Math.max(this.peer.clock.now(), (current?.seq ?? -1) + 1);
     await this.peer.dht.putSigned(this.peer.signing, record, { salt: ROOT_RECORD_SALT, seq });
+  }
+
+  /** Writes the current catalog into a small shard of its own and points the root record at it. */
+  private async publishCatalog(): Promise<void> {
+    if (this.index.snapshots().length === 0) return;
+    const writer = new ShardWriter(this.outbox);
+    const catalogBlob = await this.addBlob(writer, encodeCatalog(this.catalog(null)));
+    await writer.finish();
+    const replicas = Math.max(1, ...this.index.shards().map((s) => s.replicas));
+    const placed = await this.place(writer, replicas, 'catalog');
+    await this.publishRoot(placed.hash, catalogBlob);
+    await this.retireCatalogShards(placed.hash);
+  }
+
+  /** Catalog-only shards older than the one the root record now names are no longer needed. */
+  private async retireCatalogShards(current: Uint8Array): Promise<void> {
+    for (const shard of this.index.shards()) {
+      if (shard.kind !== 'catalog' || Buffer.from(shard.hash).equals(current)) continue;
+      for (const c of this.liveContracts(shard.hash)) await this.peer.contractService.owner.cancel(c);
+      this.index.removeShard(shard.hash);
+      if (shard.localPath) await fs.rm(shard.localPath, { force: true });
+    }
   }
 
   // --- listing and recovery ---------------------------------------------------------------
@@ -316,7 +344,9 @@ export class BackupEngine {
           if (!store.get(contract.id)) store.insert({ contract, role: 'owner', counterpartAddress: address, state: 'active', reservedUntil: null, now });
         }
       }
-      this.index.addShard({ hash: root.shard, size: root.size, merkleRoot: root.merkleRoot, replicas: root.hosts.length, kind: 'meta', localPath: null, createdAt: now }, []);
+      if (!this.index.shard(root.shard)) {
+        this.index.addShard({ hash: root.shard, size: root.size, merkleRoot: root.merkleRoot, replicas: Math.max(1, root.hosts.length), kind: 'catalog', localPath: null, createdAt: now }, []);
+      }
       for (const s of catalog.snapshots) this.index.addSnapshot({ ...s, meta: { ...s.meta, shard: s.meta.shard ?? root.shard } });
       // The newest metadata shard is known only through the root record: keep its hosts reachable.
       this.rootHosts = root.hosts;
@@ -493,6 +523,13 @@ export class BackupEngine {
     return this.peer.contractService.store.list({ role: 'owner', live: true }).filter((c) => Buffer.from(c.contract.terms.shardHash).equals(hash));
   }
 
+  /** Live contracts that are not yet due for renewal. */
+  private lastingContracts(hash: Uint8Array): StoredContract[] {
+    const nowSeconds = this.peer.clock.now() / 1000;
+    const fraction = this.options.renewBeforeFraction ?? 0.1;
+    return this.liveContracts(hash).filter(({ contract: { terms } }) => terms.expiresAt - nowSeconds > (terms.expiresAt - terms.createdAt) * fraction);
+  }
+
   /**
    * Audits hosts that are due, cancels contracts of hosts that failed or stayed away past the
    * grace period, and re-replicates every shard that has fewer live replicas than wanted.
@@ -531,6 +568,9 @@ export class BackupEngine {
         }
       }
       report.replaced += await this.repair();
+      // Hosts changed: the catalog in the network must name the new ones, or a new machine
+      // would look for the shards where they no longer are.
+      if (report.cancelled > 0 || report.replaced > 0) await this.publishCatalog().catch(() => {});
       return report;
     });
   }
@@ -555,12 +595,20 @@ export class BackupEngine {
     let placed = 0;
     for (const shard of this.index.shards()) {
       const live = this.liveContracts(shard.hash);
-      const missing = shard.replicas - live.length;
+      const missing = shard.replicas - this.lastingContracts(shard.hash).length;
       if (missing <= 0) continue;
       const file = await this.sourceFor(shard, live);
       if (!file) continue;
       try {
-        const result = await this.peer.placeShard(file.path, { replicas: missing, exclude: live.map((c) => c.counterpart) });
+        // Excluded: hosts with a live contract for it (never two replicas on one host; an
+        // expiring one's renewal goes elsewhere), and hosts with strikes, e.g. a failed audit.
+        const store = this.peer.contractService.store;
+        const struck = store
+          .list({ role: 'owner' })
+          .filter((c) => Buffer.from(c.contract.terms.shardHash).equals(shard.hash) && store.counterpart(c.counterpart).strikes > 0)
+          .map((c) => c.counterpart);
+        const exclude = [...live.map((c) => c.counterpart), ...struck];
+        const result = await this.peer.placeShard(file.path, { replicas: missing, exclude });
         placed += result.contracts.length;
       } catch {
         // Nobody available now; the next pass tries again.

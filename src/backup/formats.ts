@@ -66,7 +66,7 @@ export interface CatalogShard {
   size: number;
   merkleRoot: Uint8Array;
   replicas: number;
-  kind: 'data' | 'meta';
+  kind: 'data' | 'meta' | 'catalog' | 'catalog';
   contracts: { contract: Contract; address: string | null }[];
 }
 
@@ -146,7 +146,7 @@ export function decodeCatalog(data: Uint8Array): Catalog {
       size: h[1] as number,
       merkleRoot: h[2] as Uint8Array,
       replicas: h[3] as number,
-      kind: h[4] as 'data' | 'meta',
+      kind: h[4] as 'data' | 'meta' | 'catalog',
       contracts: (h[5] as unknown[][]).map((k) => {
         const terms = decodeTerms(k[0] as Uint8Array);
         return { contract: { terms, id: contractIdFromEncoded(k[0] as Uint8Array), ownerSignature: k[1] as Uint8Array, hostSignature: k[2] as Uint8Array }, address: (k[3] as string | null) ?? null };

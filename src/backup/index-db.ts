@@ -11,7 +11,7 @@ export interface ShardRow {
   size: number;
   merkleRoot: Uint8Array;
   replicas: number;
-  kind: 'data' | 'meta';
+  kind: 'data' | 'meta' | 'catalog' | 'catalog';
   localPath: string | null;
   createdAt: number;
 }
@@ -21,7 +21,7 @@ interface ShardRaw {
   size: number;
   merkle_root: Buffer;
   replicas: number;
-  kind: 'data' | 'meta';
+  kind: 'data' | 'meta' | 'catalog' | 'catalog';
   local_path: string | null;
   created_at: number;
 }
@@ -47,6 +47,11 @@ export class BackupIndex {
       const insert = this.db.prepare('INSERT OR IGNORE INTO chunks (id, shard, offset, length) VALUES (?, ?, ?, ?)');
       for (const c of chunks) insert.run(c.id, shard.hash, c.offset, c.length);
     })();
+  }
+
+  /** Forgets a shard we no longer need (its chunks must not be referenced any more). */
+  removeShard(hash: Uint8Array): void {
+    this.db.prepare('DELETE FROM backup_shards WHERE hash = ?').run(hash);
   }
 
   shard(hash: Uint8Array): ShardRow | undefined {

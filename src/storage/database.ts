@@ -57,7 +57,7 @@ export const MIGRATIONS: readonly string[] = [
     size        INTEGER NOT NULL,
     merkle_root BLOB NOT NULL,
     replicas    INTEGER NOT NULL,               -- hosts wanted
-    kind        TEXT NOT NULL CHECK (kind IN ('data', 'meta')),
+    kind        TEXT NOT NULL CHECK (kind IN ('data', 'meta', 'catalog')), -- meta: snapshot + catalog; catalog: a catalog alone
     local_path  TEXT,                           -- our own copy, if kept
     created_at  INTEGER NOT NULL
   );
