@@ -47,7 +47,11 @@ export class TransferClient {
       const answer = readFrame(socket, SMALL_FRAME);
       answer.catch(() => {});
       const sent = pipeline(source, socket).then(
-        () => null,
+        () => {
+          // The host now verifies, fsyncs and renames: allow for that at 10 MiB/s at worst.
+          socket.setTimeout(Math.max(this.options.idleTimeoutMs, (contract.terms.shardSize / (10 * 2 ** 20)) * 1000));
+          return null;
+        },
         (err: unknown) => err,
       );
       const reply = await answer.catch(async (err: unknown) => {

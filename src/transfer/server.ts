@@ -176,6 +176,12 @@ export class TransferServer {
       windowBytes = 0;
     }, this.options.rateWindowMs);
     rateCheck.unref();
+    // Once the last byte is in, the wait is ours (verify, fsync, rename), not the sender's:
+    // neither the rate check nor the idle timer may cut a finished upload.
+    socket.once('end', () => {
+      clearInterval(rateCheck);
+      socket.setTimeout(0);
+    });
     // The store reads from `feed`, not from the socket: a refused upload destroys the feed,
     // and the socket stays open long enough to carry the error frame. A cut or destroyed
     // socket still ends the write, because `feed` is destroyed with it.

@@ -50,7 +50,10 @@ export async function withClock<T>(clock: ManualClock, promise: Promise<T>, step
     () => (settled = true),
   );
   for (let step = 0; !settled && step < maxSteps; step++) {
-    for (let turn = 0; turn < 20 && !settled; turn++) await new Promise((r) => setImmediate(r));
+    // Let pending I/O land first (at least 20 turns and 5 ms), so a loaded machine does not
+    // turn a slow answer into a timeout.
+    const quietUntil = Date.now() + 5;
+    for (let turn = 0; (turn < 20 || Date.now() < quietUntil) && !settled; turn++) await new Promise((r) => setImmediate(r));
     if (!settled) clock.advance(stepMs);
   }
   return promise;
