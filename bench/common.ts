@@ -3,6 +3,7 @@
  * statistics, exactness against the true closest nodes, tables, and the section of
  * docs/benchmarks.md each benchmark owns.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
@@ -118,6 +119,49 @@ export const collectGarbage: () => void = (() => {
   v8.setFlagsFromString('--expose-gc');
   return vm.runInNewContext('gc') as () => void;
 })();
+
+// --- other processes (Linux /proc) ---------------------------------------------------------
+
+/** Resets the kernel's peak-RSS mark (VmHWM) of `pid` (Linux 4.0 and later); false where it cannot. */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Peak RSS of `pid` since it started or since the last reset, in bytes (NaN without /proc). */
+export function peakRssBytes(pid: number): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+let clockTicks: number | undefined;
+
+/** CPU time (user + system) `pid` has used so far, in seconds (NaN without /proc). */
+export function cpuSecondsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at field 3; utime and stime are 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (clockTicks === undefined) {
+      try {
+        clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+      } catch {
+        clockTicks = 100;
+      }
+    }
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  } catch {
+    return NaN;
+  }
+}
 
 // --- output --------------------------------------------------------------------------------
 
