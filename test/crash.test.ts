@@ -6,11 +6,10 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { generateSigningKeyPair, signingKeyPairFromSeed } from '../src/crypto/ed25519.js';
-import { propose, signAsHost } from '../src/contracts/contract.js';
 import { ContractStore } from '../src/contracts/store.js';
 import { openDatabase } from '../src/storage/database.js';
 import { TransferClient } from '../src/transfer/client.js';
-import { describeShard } from './helpers/host-harness.js';
+import { describeShard, signedContract } from './helpers/host-harness.js';
 import { until } from './helpers/network.js';
 import { MiB, tempDir } from './helpers/peers.js';
 
@@ -50,18 +49,7 @@ describe('a host killed with SIGKILL during an upload', function () {
     const owner = generateSigningKeyPair();
     const data = randomBytes(32 * MiB);
     const d = describeShard(data);
-    const proposal = propose(owner, {
-      host: hostKeys.publicKey,
-      shardHash: d.hash,
-      shardSize: d.size,
-      merkleRoot: d.root,
-      durationSeconds: 86_400,
-      auditIntervalSeconds: 3600,
-      auditSamples: 8,
-      ownerOffer: 2 ** 30,
-      nowSeconds: Math.floor(Date.now() / 1000),
-    });
-    const contract = { ...proposal, hostSignature: signAsHost(hostKeys, proposal.id) };
+    const contract = signedContract(hostKeys, owner, d);
     const db = openDatabase(path.join(dir, 'peer.db'));
     new ContractStore(db).insert({ contract, role: 'host', counterpartAddress: null, state: 'pending', reservedUntil: Date.now() + 600_000, now: Date.now() });
     db.close();

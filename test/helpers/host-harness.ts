@@ -56,13 +56,12 @@ export function describeShard(data: Uint8Array) {
   return { hash: d.hash, root: d.root, size: d.size };
 }
 
-/** A contract for `data` between `owner` and the harness's host, countersigned and stored as pending on the host. */
-export function contractFor(host: Harness, owner: SigningKeyPair, data: Uint8Array, lie: Partial<{ hash: Uint8Array; size: number }> = {}): Contract {
-  const d = describeShard(data);
+/** A countersigned contract between `owner` and `hostKeys` for a shard with hash `d.hash`, size and root. */
+export function signedContract(hostKeys: SigningKeyPair, owner: SigningKeyPair, d: { hash: Uint8Array; root: Uint8Array; size: number }): Contract {
   const proposal = propose(owner, {
-    host: host.hostKeys.publicKey,
-    shardHash: lie.hash ?? d.hash,
-    shardSize: lie.size ?? d.size,
+    host: hostKeys.publicKey,
+    shardHash: d.hash,
+    shardSize: d.size,
     merkleRoot: d.root,
     durationSeconds: 86_400,
     auditIntervalSeconds: 3600,
@@ -70,7 +69,13 @@ export function contractFor(host: Harness, owner: SigningKeyPair, data: Uint8Arr
     ownerOffer: 2 ** 30,
     nowSeconds: Math.floor(Date.now() / 1000),
   });
-  const contract = { ...proposal, hostSignature: signAsHost(host.hostKeys, proposal.id) };
+  return { ...proposal, hostSignature: signAsHost(hostKeys, proposal.id) };
+}
+
+/** A contract for `data` between `owner` and the harness's host, countersigned and stored as pending on the host. */
+export function contractFor(host: Harness, owner: SigningKeyPair, data: Uint8Array, lie: Partial<{ hash: Uint8Array; size: number }> = {}): Contract {
+  const d = describeShard(data);
+  const contract = signedContract(host.hostKeys, owner, { ...d, hash: lie.hash ?? d.hash, size: lie.size ?? d.size });
   host.contracts.insert({ contract, role: 'host', counterpartAddress: '127.0.0.1:1', state: 'pending', reservedUntil: Date.now() + 600_000, now: Date.now() });
   return contract;
 }
