@@ -121,6 +121,8 @@ export class BackupEngine {
   private readonly own: string;
   private readonly tmp: string;
   private busy: Promise<unknown> = Promise.resolve();
+  /** `shardHex|hostHex` of hosts that failed an audit of that shard. */
+  private readonly failedHosts = new Set<string>();
 
   constructor(
     private readonly peer: PeerServices,
@@ -213,24 +215,22 @@ export class BackupEngine {
       throw err;
     }
 
-    // Metadata: the snapshot object, then the catalog that lists every snapshot and shard.
+    // Metadata: the snapshot object in a shard of its own; then the catalog, which can now
+    // list that shard's contracts too, in a catalog shard the root record points to.
     progress.phase = 'metadata';
     onProgress({ ...progress });
     const id = `${new Date(this.peer.clock.now()).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
     const snapshot: SnapshotObject = { id, createdAt: this.peer.clock.now(), source, entries, index: used };
     const meta = new ShardWriter(this.outbox);
     const snapshotBlob = await this.addBlob(meta, encodeSnapshot(snapshot));
-    const summary: SnapshotSummary = { id, createdAt: snapshot.createdAt, source, files: progress.files, bytes: progress.bytes, meta: { ...snapshotBlob, shard: null } };
-    const catalogBlob = await this.addBlob(meta, encodeCatalog(this.catalog(summary)));
     await meta.finish();
     const placed = await this.place(meta, replicas, 'meta');
     shortfall += replicas - placed.contracts;
-    this.index.addSnapshot({ ...summary, meta: { ...snapshotBlob, shard: placed.hash } });
-    await this.publishRoot(placed.hash, catalogBlob);
-    await this.retireCatalogShards(placed.hash);
+    this.index.addSnapshot({ id, createdAt: snapshot.createdAt, source, files: progress.files, bytes: progress.bytes, meta: { ...snapshotBlob, shard: placed.hash } });
+    shortfall += await this.publishCatalog(replicas);
     progress.phase = 'done';
     onProgress({ ...progress });
-    return { id, files: progress.files, bytes: progress.bytes, uploadedBytes: progress.uploadedBytes, shards: shards + 1, shortfall };
+    return { id, files: progress.files, bytes: progress.bytes, uploadedBytes: progress.uploadedBytes, shards: shards + 2, shortfall };
   }
 
   private async addBlob(writer: ShardWriter, plain: Uint8Array): Promise<BlobRef> {
@@ -259,12 +259,13 @@ export class BackupEngine {
     return { hash: placed.hash, contracts: placed.contracts.length };
   }
 
-  private catalog(latest: SnapshotSummary | null): Catalog {
+  private catalog(): Catalog {
     const store = this.peer.contractService.store;
     const owner = store.list({ role: 'owner', live: true });
     return {
-      snapshots: [...(latest ? [latest] : []), ...this.index.snapshots()],
-      shards: this.index.shards().map((s) => ({
+      snapshots: this.index.snapshots(),
+      // Catalog shards are not listed: only the newest matters, and the root record names it.
+      shards: this.index.shards().filter((s) => s.kind !== 'catalog').map((s) => ({
         hash: s.hash,
         size: s.size,
         merkleRoot: s.merkleRoot,
@@ -284,16 +285,19 @@ export class BackupEngine {
     await this.peer.dht.putSigned(this.peer.signing, record, { salt: ROOT_RECORD_SALT, seq });
   }
 
-  /** Writes the current catalog into a small shard of its own and points the root record at it. */
-  private async publishCatalog(): Promise<void> {
-    if (this.index.snapshots().length === 0) return;
+  /**
+   * Writes the current catalog into a small shard of its own, points the root record at it
+   * and retires older catalog shards. Returns how many replicas it is short of `replicas`.
+   */
+  private async publishCatalog(replicas = Math.max(1, ...this.index.shards().map((s) => s.replicas))): Promise<number> {
+    if (this.index.snapshots().length === 0) return 0;
     const writer = new ShardWriter(this.outbox);
-    const catalogBlob = await this.addBlob(writer, encodeCatalog(this.catalog(null)));
+    const catalogBlob = await this.addBlob(writer, encodeCatalog(this.catalog()));
     await writer.finish();
-    const replicas = Math.max(1, ...this.index.shards().map((s) => s.replicas));
     const placed = await this.place(writer, replicas, 'catalog');
     await this.publishRoot(placed.hash, catalogBlob);
     await this.retireCatalogShards(placed.hash);
+    return replicas - placed.contracts;
   }
 
   /** Catalog-only shards older than the one the root record now names are no longer needed. */
@@ -344,18 +348,12 @@ export class BackupEngine {
           if (!store.get(contract.id)) store.insert({ contract, role: 'owner', counterpartAddress: address, state: 'active', reservedUntil: null, now });
         }
       }
-      if (!this.index.shard(root.shard)) {
-        this.index.addShard({ hash: root.shard, size: root.size, merkleRoot: root.merkleRoot, replicas: Math.max(1, root.hosts.length), kind: 'catalog', localPath: null, createdAt: now }, []);
-      }
+      // Every snapshot's metadata shard is in the catalog, with its contracts.
       for (const s of catalog.snapshots) this.index.addSnapshot({ ...s, meta: { ...s.meta, shard: s.meta.shard ?? root.shard } });
-      // The newest metadata shard is known only through the root record: keep its hosts reachable.
-      this.rootHosts = root.hosts;
     } finally {
       await fs.rm(shardFile, { force: true });
     }
   }
-
-  private rootHosts: { host: Uint8Array; contract: Uint8Array }[] = [];
 
   // --- restore ----------------------------------------------------------------------------
 
@@ -459,22 +457,9 @@ export class BackupEngine {
     return file;
   }
 
-  /** Ways to fetch a shard: every live contract for it, then the hosts named by the root record. */
+  /** Ways to fetch a shard: one per live contract for it. */
   private replicaSources(hash: Uint8Array): { fetch: () => Promise<Readable> }[] {
-    const row = this.index.shard(hash);
-    const sources = this.liveContracts(hash).map((c) => ({ fetch: () => this.fetchFrom(c) }));
-    if (row) {
-      for (const h of this.rootHosts) {
-        sources.push({
-          fetch: async () => {
-            const a = await this.peer.findPeer(h.host);
-            if (!a) throw new Error('host not found');
-            return this.peer.fetchShardAt(a, { id: h.contract, terms: { shardHash: hash, shardSize: row.size, merkleRoot: row.merkleRoot } });
-          },
-        });
-      }
-    }
-    return sources;
+    return this.liveContracts(hash).map((c) => ({ fetch: () => this.fetchFrom(c) }));
   }
 
   /**
@@ -549,11 +534,15 @@ export class BackupEngine {
         const outcome = unreachable.has(toHex(c.counterpart)) ? null : await this.auditWherever(c);
         if (outcome?.passed) {
           this.index.setHealth(c.contract.id, now, null);
+          this.peer.contractService.honoured(c.counterpart);
           continue;
         }
-        if (outcome) {
+        if (outcome && !isTransient(outcome)) {
+          // The host lost or altered data (or no longer honours the contract): it goes, and
+          // it is not asked to keep this shard again.
           report.failed++;
-          this.peer.contractService.strike(c.counterpart);
+          if (outcome.reason !== 'WRONG_STATE' && outcome.reason !== 'UNKNOWN_CONTRACT') this.peer.contractService.strike(c.counterpart);
+          this.failedHosts.add(`${toHex(c.contract.terms.shardHash)}|${toHex(c.counterpart)}`);
           await this.peer.contractService.owner.cancel(c);
           report.cancelled++;
           continue;
@@ -601,13 +590,13 @@ export class BackupEngine {
       if (!file) continue;
       try {
         // Excluded: hosts with a live contract for it (never two replicas on one host; an
-        // expiring one's renewal goes elsewhere), and hosts with strikes, e.g. a failed audit.
-        const store = this.peer.contractService.store;
-        const struck = store
+        // expiring one's renewal goes elsewhere), and hosts that failed an audit of it.
+        const shardHex = toHex(shard.hash);
+        const failed = this.peer.contractService.store
           .list({ role: 'owner' })
-          .filter((c) => Buffer.from(c.contract.terms.shardHash).equals(shard.hash) && store.counterpart(c.counterpart).strikes > 0)
+          .filter((c) => this.failedHosts.has(`${shardHex}|${toHex(c.counterpart)}`))
           .map((c) => c.counterpart);
-        const exclude = [...live.map((c) => c.counterpart), ...struck];
+        const exclude = [...live.map((c) => c.counterpart), ...failed];
         const result = await this.peer.placeShard(file.path, { replicas: missing, exclude });
         placed += result.contracts.length;
       } catch {
@@ -634,6 +623,13 @@ export class BackupEngine {
 }
 
 class MissingChunk extends Error {}
+
+/** Audit answers that say nothing about the data: a full host, a hiccup, a dropped line. */
+const TRANSIENT = new Set(['BUSY', 'INTERNAL', 'IDLE_TIMEOUT', 'CONNECTION_LOST', 'SLOW_SENDER']);
+
+function isTransient(outcome: AuditOutcome): boolean {
+  return outcome.reason !== undefined && TRANSIENT.has(outcome.reason);
+}
 
 async function readRange(file: string, offset: number, length: number): Promise<Buffer> {
   const handle = await fs.open(file, 'r');

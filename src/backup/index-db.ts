@@ -11,7 +11,7 @@ export interface ShardRow {
   size: number;
   merkleRoot: Uint8Array;
   replicas: number;
-  kind: 'data' | 'meta' | 'catalog' | 'catalog';
+  kind: 'data' | 'meta' | 'catalog';
   localPath: string | null;
   createdAt: number;
 }
@@ -21,7 +21,7 @@ interface ShardRaw {
   size: number;
   merkle_root: Buffer;
   replicas: number;
-  kind: 'data' | 'meta' | 'catalog' | 'catalog';
+  kind: 'data' | 'meta' | 'catalog';
   local_path: string | null;
   created_at: number;
 }
@@ -49,9 +49,12 @@ export class BackupIndex {
     })();
   }
 
-  /** Forgets a shard we no longer need (its chunks must not be referenced any more). */
+  /** Forgets a shard we no longer need, with the chunk entries that point into it. */
   removeShard(hash: Uint8Array): void {
-    this.db.prepare('DELETE FROM backup_shards WHERE hash = ?').run(hash);
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM chunks WHERE shard = ?').run(hash);
+      this.db.prepare('DELETE FROM backup_shards WHERE hash = ?').run(hash);
+    })();
   }
 
   shard(hash: Uint8Array): ShardRow | undefined {

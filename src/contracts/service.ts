@@ -16,7 +16,7 @@ import { verifyCancel } from './contract.js';
 import { ContractHost, type HostConfig } from './host.js';
 import { Cancel, Cancelled, Propose } from './messages.js';
 import { ContractOwner, type NegotiationRequest, type NegotiationResult, type OwnerConfig } from './negotiation.js';
-import { evaluateStanding, recordHonoured, recordStrike } from './policy.js';
+import { debt, evaluateStanding, recordHonoured, recordStrike } from './policy.js';
 import { ContractStore, type StoredContract } from './store.js';
 
 export interface ContractServiceConfig extends HostConfig, OwnerConfig {
@@ -82,7 +82,7 @@ export class ContractService extends EventEmitter<ContractEvents> {
       config,
       () => config.offered,
       (key) => this.strike(key),
-      (key) => this.store.saveStanding(key, recordHonoured(this.store.counterpart(key)), this.clock.now()),
+      (key) => this.honoured(key),
     );
     dht.rpc.handle(Hello, (body) => {
       const free = this.host.freeBytes();
@@ -97,6 +97,12 @@ export class ContractService extends EventEmitter<ContractEvents> {
 
   negotiate(req: NegotiationRequest): Promise<NegotiationResult> {
     return this.owner.negotiate(req);
+  }
+
+  /** `key` honoured us (accepted a proposal, passed an audit): its strikes are forgiven. */
+  honoured(key: Uint8Array): void {
+    const standing = this.store.counterpart(key);
+    if (standing.strikes > 0) this.store.saveStanding(key, recordHonoured(standing), this.clock.now());
   }
 
   /** Records an unexcused refusal, an unanswered request or a failed audit by `key`. */
@@ -125,6 +131,11 @@ export class ContractService extends EventEmitter<ContractEvents> {
       if (this.store.transition(c.contract.id, ['pending', 'active'], 'expired', now)) this.emit('ended', { ...c, state: 'expired' });
     }
     for (const cp of this.store.counterparts()) {
+      if (cp.defaulterSince === null && cp.strikes > 0 && debt(this.store.balance(cp.key)) === 0) {
+        // It owes us nothing (any more): its refusals were its right, not a default.
+        this.store.saveStanding(cp.key, { ...cp, strikes: 0, strikeSince: null }, now);
+        continue;
+      }
       const next = evaluateStanding(cp, now, this.config.graceMs);
       if (next === cp || next.defaulterSince === null) continue;
       this.store.saveStanding(cp.key, next, now);

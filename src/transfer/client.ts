@@ -17,7 +17,7 @@ export interface ShardTarget {
 }
 import { LEAF_SIZE, pickLeaves, ShardHasher, verifyLeaf } from '../storage/merkle.js';
 import type { Fields } from '../wire/fields.js';
-import { frame, NONCE_BYTES, Op, type OpCode, readFrame, signRequest, TransferError, type TransferErrorCode } from './frames.js';
+import { frame, MAX_AUDIT_LEAVES, NONCE_BYTES, Op, type OpCode, readFrame, signRequest, TransferError, type TransferErrorCode } from './frames.js';
 
 export interface TransferClientOptions {
   connectTimeoutMs: number;
@@ -107,7 +107,8 @@ export class TransferClient {
   /** Asks for `samples` random leaves (fresh each time) and checks each against the root. */
   async audit(address: Address, contract: ShardTarget, samples: number, random: (n: number) => number = (n) => randomInt(n)): Promise<AuditOutcome> {
     const { terms } = contract;
-    const leaves = pickLeaves(terms.shardSize, samples, random);
+    // Hosts answer at most MAX_AUDIT_LEAVES leaves per audit.
+    const leaves = pickLeaves(terms.shardSize, Math.min(samples, MAX_AUDIT_LEAVES), random);
     const socket = await this.open(address, Op.AUDIT, contract, leaves);
     try {
       const reply = await readFrame(socket, SMALL_FRAME);

@@ -10,6 +10,8 @@ import { signEd25519, type SigningKeyPair, verifyEd25519 } from '../crypto/ed255
 
 export const TRANSFER_VERSION = 1;
 export const NONCE_BYTES = 32;
+/** Most leaves one audit may ask for. */
+export const MAX_AUDIT_LEAVES = 64;
 
 export const Op = { PUT: 1, GET: 2, AUDIT: 3 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];

@@ -21,7 +21,7 @@ import type { Fields } from '../wire/fields.js';
 import { toHex } from '../dht/id.js';
 import type { StoredContract } from '../contracts/store.js';
 import { ShardError, type ShardStore } from '../storage/shard-store.js';
-import { frame, NONCE_BYTES, Op, type OpCode, readFrame, TRANSFER_VERSION, TransferError, type TransferErrorCode, verifyRequest } from './frames.js';
+import { frame, MAX_AUDIT_LEAVES, NONCE_BYTES, Op, type OpCode, readFrame, TRANSFER_VERSION, TransferError, type TransferErrorCode, verifyRequest } from './frames.js';
 
 export interface TransferServerOptions {
   maxHeaderBytes: number;
@@ -42,7 +42,7 @@ export const DEFAULT_TRANSFER_OPTIONS: TransferServerOptions = {
   maxConnectionsPerSource: 8,
   minBytesPerSecond: 32 * 1024,
   rateWindowMs: 10_000,
-  maxAuditLeaves: 64,
+  maxAuditLeaves: MAX_AUDIT_LEAVES,
 };
 
 /** What the server needs to know about contracts. */
