@@ -182,6 +182,21 @@ describe('contract host (SQLite in memory, no sockets)', function () {
     expect(reason(send(propose(owner, nowParams({ shardSize: 101 * MiB }))))).to.equal(RejectReason.NO_SPACE);
   });
 
+  it('keeps charging a key to the prefix it took credit from, even after it moves', () => {
+    const home = contactFromAddress({ host: '10.0.0.7', port: 4000 });
+    const away = contactFromAddress({ host: '10.9.9.9', port: 4000 });
+    const mover = generateSigningKeyPair();
+    const at = (keys: typeof mover, from: typeof home, size: number) => {
+      const c = propose(keys, nowParams({ shardSize: size }));
+      return h.onPropose({ terms: encodeTerms(c.terms), ownerSignature: c.ownerSignature }, from).spec === Accept ? 'ACCEPT' : 'REJECT';
+    };
+    expect(at(mover, home, 30 * MiB)).to.equal('ACCEPT');
+    expect(at(mover, away, 10 * MiB)).to.equal('ACCEPT');
+    // The mover's 40 MiB of debt still weighs on its home network's 64 MiB allowance.
+    expect(at(generateSigningKeyPair(), home, 30 * MiB)).to.equal('REJECT');
+    expect(at(generateSigningKeyPair(), home, 20 * MiB)).to.equal('ACCEPT');
+  });
+
   it('does not let many keys on one machine multiply the allowance', () => {
     const reasons = Array.from({ length: 5 }, () => {
       const sybil = generateSigningKeyPair();

@@ -83,7 +83,7 @@ describe('shard transfer over real TCP', function () {
     const contract = contractFor(host, owner, data);
     const { socket, nonce } = await rawSession(host);
     const sig = signRequest(owner, Op.PUT, contract.id, nonce);
-    socket.write(frame({ op: Op.PUT, cid: contract.id, hash: contract.terms.shardHash, size: contract.terms.shardSize, sig }));
+    socket.write(frame({ op: Op.PUT, cid: contract.id, hash: contract.terms.shardHash, size: contract.terms.shardSize, sig, hsig: contract.hostSignature }));
     socket.write(data.subarray(0, 3 * MiB));
     await until(() => readdirSync(path.join(host.dir, 'shards', 'tmp')).length === 1, 'partial file');
     socket.destroy();
@@ -102,6 +102,9 @@ describe('shard transfer over real TCP', function () {
     const stranger = new TransferClient(generateSigningKeyPair());
     expect(codeOf(await stranger.get(host.address, contract).catch((e: unknown) => e))).to.equal('NOT_OWNER');
     expect(codeOf(await stranger.put(host.address, contract, Readable.from([data])).catch((e: unknown) => e))).to.equal('NOT_OWNER');
+    // The owner itself, without the host's countersignature (a PROPOSE from a forged address), may not upload.
+    const { hostSignature: _h, ...unsigned } = contractFor(host, owner, Buffer.from('another shard'));
+    expect(codeOf(await client.put(host.address, unsigned, Readable.from([Buffer.from('another shard')])).catch((e: unknown) => e))).to.equal('NOT_OWNER');
     // A signature is bound to the host's nonce: replaying one on a new connection fails.
     const first = await rawSession(host);
     const sig = signRequest(owner, Op.GET, contract.id, first.nonce);
@@ -160,7 +163,7 @@ describe('shard transfer over real TCP', function () {
     const { data } = randomFile(work, 4 * MiB);
     const contract = contractFor(host, owner, data);
     const { socket, nonce } = await rawSession(host);
-    socket.write(frame({ op: Op.PUT, cid: contract.id, hash: contract.terms.shardHash, size: contract.terms.shardSize, sig: signRequest(owner, Op.PUT, contract.id, nonce) }));
+    socket.write(frame({ op: Op.PUT, cid: contract.id, hash: contract.terms.shardHash, size: contract.terms.shardSize, sig: signRequest(owner, Op.PUT, contract.id, nonce), hsig: contract.hostSignature }));
     let off = 0;
     const drip = setInterval(() => socket.write(data.subarray(off, (off += 1000))), 20);
     await until(() => host.server.counters.refused.SLOW_SENDER === 1, 'slow sender cut');

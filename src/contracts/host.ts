@@ -81,7 +81,6 @@ export class ContractHost {
     if (nowSeconds - terms.createdAt > this.config.proposalMaxAgeSeconds) return refuse('EXPIRED');
 
     const address = formatAddress(from);
-    this.store.sawCounterpart(terms.owner, address, terms.ownerOffer, now);
     const decision = decideProposal({
       size: terms.shardSize,
       ownerOffer: terms.ownerOffer,
@@ -93,6 +92,8 @@ export class ContractHost {
     });
     if (decision) return refuse(decision);
 
+    // Only an accepted proposal updates where the owner is: a refused one moves nothing.
+    this.store.sawCounterpart(terms.owner, address, terms.ownerOffer, now);
     const hostSignature = signAsHost(this.keys, id);
     this.store.insert({
       contract: { ...contract, hostSignature },

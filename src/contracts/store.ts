@@ -142,23 +142,28 @@ export class ContractStore {
   }
 
   /**
-   * Unreciprocated bytes we keep for keys other than `except` whose last address lies in the
-   * same network prefix as `host`: the share of the prefix's allowance already used.
+   * Unreciprocated bytes we keep for keys other than `except` that proposed from the same
+   * network prefix as `host`: the share of the prefix's allowance already used. A key counts
+   * against every prefix it has live contracts from (the address each proposal was accepted
+   * from), so moving a key elsewhere later frees nothing.
    */
   prefixDebt(host: string, except: Uint8Array): number {
     const prefix = networkPrefix(host);
     const rows = this.db
       .prepare(
-        `SELECT l.counterpart, l.kept_for_them, l.kept_by_them, c.last_address
-         FROM ledger l JOIN counterparts c ON c.key = l.counterpart
-         WHERE l.kept_for_them > l.kept_by_them AND l.counterpart != ?`,
+        `SELECT DISTINCT c.counterpart, c.counterpart_address, l.kept_for_them, l.kept_by_them
+         FROM contracts c JOIN ledger l ON l.counterpart = c.counterpart
+         WHERE c.role = 'host' AND c.state IN ('pending', 'active') AND l.kept_for_them > l.kept_by_them AND c.counterpart != ?`,
       )
-      .all(except) as { kept_for_them: number; kept_by_them: number; last_address: string | null }[];
+      .all(except) as { counterpart: Buffer; counterpart_address: string | null; kept_for_them: number; kept_by_them: number }[];
+    const counted = new Set<string>();
     let total = 0;
     for (const r of rows) {
-      const h = r.last_address ? hostOf(r.last_address) : null;
-
-      if (h !== null && networkPrefix(h) === prefix) total += debt({ keptForThem: r.kept_for_them, keptByThem: r.kept_by_them });
+      const h = r.counterpart_address ? hostOf(r.counterpart_address) : null;
+      const key = r.counterpart.toString('hex');
+      if (h === null || networkPrefix(h) !== prefix || counted.has(key)) continue;
+      counted.add(key);
+      total += debt({ keptForThem: r.kept_for_them, keptByThem: r.kept_by_them });
     }
     return total;
   }

@@ -203,9 +203,7 @@ export class Peer {
   private shardLedger() {
     return {
       get: (id: Uint8Array) => this.contractService.store.get(id),
-      stored: (c: StoredContract) => {
-        this.contractService.store.transition(c.contract.id, ['pending'], 'active', this.clock.now());
-      },
+      stored: (c: StoredContract) => this.contractService.store.transition(c.contract.id, ['pending'], 'active', this.clock.now()),
     };
   }
 
@@ -298,7 +296,9 @@ export class Peer {
   /** Uploads the shard of one of our pending contracts to its host. */
   async upload(contract: StoredContract, open: () => Readable): Promise<void> {
     await this.transferClient.put(this.counterpartAddress(contract), contract.contract, open());
-    this.contractService.store.transition(contract.contract.id, ['pending'], 'active', this.clock.now());
+    if (!this.contractService.store.transition(contract.contract.id, ['pending'], 'active', this.clock.now())) {
+      throw new Error('the contract lapsed or was cancelled while uploading');
+    }
   }
 
   /** Downloads the shard of one of our contracts; the stream errors at its end if it does not verify. */

@@ -89,7 +89,8 @@ export const MIGRATIONS: readonly string[] = [
 export function openDatabase(file: string): Db {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
+  // FULL: an upload acknowledged to its owner must survive a power cut, not only a crash.
+  db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db);

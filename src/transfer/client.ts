@@ -14,6 +14,8 @@ import type { ContractTerms } from '../contracts/contract.js';
 export interface ShardTarget {
   id: Uint8Array;
   terms: Pick<ContractTerms, 'shardHash' | 'shardSize' | 'merkleRoot'>;
+  /** The host's countersignature: a PUT must show it (proof the ACCEPT reached us). */
+  hostSignature?: Uint8Array;
 }
 import { LEAF_SIZE, pickLeaves, ShardHasher, verifyLeaf } from '../storage/merkle.js';
 import type { Fields } from '../wire/fields.js';
@@ -147,6 +149,7 @@ export class TransferClient {
         sig: signRequest(this.keys, op, contract.id, nonce, leaves),
       };
       if (leaves) header['idx'] = packLeaves(leaves);
+      if (op === Op.PUT && contract.hostSignature) header['hsig'] = contract.hostSignature;
       socket.write(frame(header));
       return socket;
     } catch (err) {

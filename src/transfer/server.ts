@@ -48,8 +48,8 @@ export const DEFAULT_TRANSFER_OPTIONS: TransferServerOptions = {
 /** What the server needs to know about contracts. */
 export interface ContractLedger {
   get(id: Uint8Array): StoredContract | undefined;
-  /** The shard of a pending host contract arrived whole. */
-  stored(contract: StoredContract): void;
+  /** The shard of a pending host contract arrived whole; false if the contract is no longer pending. */
+  stored(contract: StoredContract): boolean;
 }
 
 export interface TransferCounters {
@@ -160,6 +160,14 @@ export class TransferServer {
     const { terms } = contract.contract;
     if (!Buffer.from(terms.shardHash).equals(hash) || terms.shardSize !== size) throw new TransferError('BAD_HEADER', 'hash or size differ from the contract');
     if (!verifyRequest(terms.owner, op as OpCode, id, nonce, signature, leaves)) throw new TransferError('NOT_OWNER', "not signed by the contract's owner");
+    if (op === Op.PUT) {
+      // Only a proposer that received our ACCEPT knows our countersignature: a PROPOSE sent
+      // from a forged address cannot be followed by an upload.
+      const shown = header.optionalBytes('hsig', 64);
+      if (!shown || !contract.contract.hostSignature || !Buffer.from(shown).equals(contract.contract.hostSignature)) {
+        throw new TransferError('NOT_OWNER', 'the upload does not show the host countersignature');
+      }
+    }
     return { op: op as OpCode, contract, leaves };
   }
 
@@ -203,7 +211,8 @@ export class TransferServer {
       clearInterval(rateCheck);
       this.uploading.delete(key);
     }
-    this.contracts.stored(contract);
+    // The reservation may have lapsed (or the owner cancelled) while the bytes were arriving.
+    if (!this.contracts.stored(contract)) throw new TransferError('WRONG_STATE', 'the contract ended during the upload');
     this.counters.puts++;
     socket.end(frame({ ok: true }));
   }
