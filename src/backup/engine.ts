@@ -121,6 +121,8 @@ export class BackupEngine {
   private readonly own: string;
   private readonly tmp: string;
   private busy: Promise<unknown> = Promise.resolve();
+  /** The catalog in the network names hosts that changed since; republish it. */
+  private catalogStale = false;
   /** `shardHex|hostHex` of hosts that failed an audit of that shard. */
   private readonly failedHosts = new Set<string>();
 
@@ -558,8 +560,15 @@ export class BackupEngine {
       }
       report.replaced += await this.repair();
       // Hosts changed: the catalog in the network must name the new ones, or a new machine
-      // would look for the shards where they no longer are.
-      if (report.cancelled > 0 || report.replaced > 0) await this.publishCatalog().catch(() => {});
+      // would look for the shards where they no longer are. Until that succeeds, every pass
+      // tries again.
+      if (report.cancelled > 0 || report.replaced > 0) this.catalogStale = true;
+      if (this.catalogStale) {
+        await this.publishCatalog().then(
+          () => (this.catalogStale = false),
+          () => {},
+        );
+      }
       return report;
     });
   }
