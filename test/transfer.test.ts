@@ -145,6 +145,17 @@ describe('shard transfer over real TCP', function () {
     await until(() => host.server.counters.refused.IDLE_TIMEOUT === 1, 'idle timeout counted');
   });
 
+  it('frees the connection slot as soon as a download ends', async () => {
+    await host.close();
+    host = await startHost({ maxConnectionsPerSource: 2, idleTimeoutMs: 30_000 });
+    const { data } = randomFile(work, 3 * LEAF_SIZE);
+    const contract = contractFor(host, owner, data);
+    await client.put(host.address, contract, Readable.from([data]));
+    // Five downloads in a row through two slots: each must give its slot back when done.
+    for (let i = 0; i < 5; i++) expect((await collect(await client.get(host.address, contract))).equals(data)).to.equal(true);
+    expect(host.server.counters.refused.BUSY ?? 0).to.equal(0);
+  });
+
   it('caps connections per source', async () => {
     await host.close();
     host = await startHost({ maxConnectionsPerSource: 2, idleTimeoutMs: 2000 });

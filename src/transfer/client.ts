@@ -96,6 +96,9 @@ export class TransferClient {
         },
       });
       socket.on('error', (err) => verify.destroy(err));
+      // The host has sent everything: close our side too, or its connection slot stays taken
+      // until its idle timeout (the socket allows half-open connections).
+      socket.once('end', () => socket.end());
       socket.on('close', () => {
         if (!socket.readableEnded) verify.destroy(new TransferError('CONNECTION_LOST', 'connection cut during download'));
       });
