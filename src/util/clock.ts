@@ -14,10 +14,13 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
+/** Node fires a timer longer than this after 1 ms instead; longer waits are clamped to it (~24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** The real clock: `Date.now()` and Node's timers. */
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  setTimeout: (fn, ms) => setTimeout(fn, Math.min(Math.max(0, ms), MAX_TIMER_MS)),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
