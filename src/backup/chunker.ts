@@ -36,22 +36,34 @@ export class Chunker {
   /** Splits a stream into chunks. */
   async *split(stream: AsyncIterable<Buffer> | Readable): AsyncGenerator<Buffer> {
     const { min, max } = this.sizes;
+    // The hash shifts left one bit per byte in 32 bits, so it depends on the last 32 bytes
+    // only: the first min - 32 bytes of a chunk need no hashing, and boundaries stay the same.
+    const skip = Math.max(0, min - 32);
+    const gear = this.gear;
+    const mask = this.mask;
     let parts: Buffer[] = [];
     let length = 0;
     let hash = 0;
     for await (const data of stream as AsyncIterable<Buffer>) {
       let start = 0;
-      for (let i = 0; i < data.length; i++) {
-        hash = ((hash << 1) + this.gear[data[i]!]!) >>> 0;
-        const size = length + (i - start + 1);
-        if ((size >= min && (hash & this.mask) === 0) || size >= max) {
+      let i = 0;
+      while (i < data.length) {
+        const before = length + (i - start);
+        if (before < skip) {
+          i = Math.min(data.length, i + (skip - before));
+          continue;
+        }
+        hash = ((hash << 1) + gear[data[i]!]!) >>> 0;
+        const size = before + 1;
+        if ((size >= min && (hash & mask) === 0) || size >= max) {
           parts.push(data.subarray(start, i + 1));
-          yield Buffer.concat(parts);
+          yield parts.length === 1 ? Buffer.from(parts[0]!) : Buffer.concat(parts);
           parts = [];
           length = 0;
           hash = 0;
           start = i + 1;
         }
+        i++;
       }
       if (start < data.length) {
         // Copied: the stream may reuse its buffer.

@@ -1,0 +1,61 @@
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { Chunker } from '../src/backup/chunker.js';
+
+const sizes = { min: 2048, avg: 8192, max: 32768 };
+
+/** The plain rolling-hash definition, byte by byte, as the reference for the optimised one. */
+function referenceBoundaries(chunker: Chunker, data: Buffer): number[] {
+  const gear = (chunker as unknown as { gear: Uint32Array }).gear;
+  const mask = (chunker as unknown as { mask: number }).mask;
+  const cuts: number[] = [];
+  let hash = 0;
+  let size = 0;
+  for (let i = 0; i < data.length; i++) {
+    hash = ((hash << 1) + gear[data[i]!]!) >>> 0;
+    size++;
+    if ((size >= sizes.min && (hash & mask) === 0) || size >= sizes.max) {
+      cuts.push(i + 1);
+      hash = 0;
+      size = 0;
+    }
+  }
+  if (size > 0) cuts.push(data.length);
+  return cuts;
+}
+
+async function boundaries(chunker: Chunker, data: Buffer, piece: number): Promise<number[]> {
+  const pieces: Buffer[] = [];
+  for (let off = 0; off < data.length; off += piece) pieces.push(data.subarray(off, off + piece));
+  const cuts: number[] = [];
+  let at = 0;
+  for await (const chunk of chunker.split((async function* () { yield* pieces; })())) cuts.push((at += chunk.length));
+  return cuts;
+}
+
+describe('content-defined chunker', function () {
+  this.timeout(10_000);
+  const chunker = new Chunker(randomBytes(32), sizes);
+  const data = randomBytes(600_000);
+
+  it('cuts where the plain rolling hash says, however the stream is split', async () => {
+    const expected = referenceBoundaries(chunker, data);
+    for (const piece of [1000, 4096, 65536, data.length]) expect(await boundaries(chunker, data, piece)).to.deep.equal(expected);
+    const lengths = expected.map((c, i) => c - (expected[i - 1] ?? 0));
+    expect(lengths.slice(0, -1).every((l) => l >= sizes.min && l <= sizes.max)).to.equal(true);
+  });
+
+  it('changes only the chunks near an edit in the middle', async () => {
+    const edited = Buffer.from(data);
+    edited.write('an edit in the middle', 300_000);
+    const a = await boundaries(chunker, data, 65536);
+    const b = await boundaries(chunker, edited, 65536);
+    const same = a.filter((c) => b.includes(c) && (c < 290_000 || c > 340_000));
+    expect(same.length).to.be.greaterThan(a.length - 8);
+  });
+
+  it('depends on the key: another key cuts elsewhere', async () => {
+    const other = new Chunker(randomBytes(32), sizes);
+    expect(await boundaries(other, data, 65536)).to.not.deep.equal(await boundaries(chunker, data, 65536));
+  });
+});
