@@ -24,6 +24,7 @@
  * bench/cpuprofile-summary.ts). `--host-connections-per-source N` sets the hosts' TransferServer
  * `maxConnectionsPerSource` (default: the library's), e.g. to get past a connection leak.
  */
+import type { BackupResult, RestoreResult } from '../src/index.js';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, mkdtempSync, promises as fs, readFileSync, rmSync } from 'node:fs';
@@ -546,21 +547,6 @@ function filesystemOf(dir: string): string {
 }
 
 // --- the run ---------------------------------------------------------------------------------------
-
-interface BackupResult {
-  id: string;
-  files: number;
-  bytes: number;
-  uploadedBytes: number;
-  shards: number;
-  shortfall: number;
-}
-
-interface RestoreResult {
-  files: number;
-  bytes: number;
-  incomplete: string[];
-}
 
 interface Row {
   tool: 'ours' | 'restic';

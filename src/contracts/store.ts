@@ -170,24 +170,16 @@ export class ContractStore {
 
   counterpart(key: Uint8Array): CounterpartRow {
     const row = this.db.prepare('SELECT * FROM counterparts WHERE key = ?').get(key) as CounterpartRaw | undefined;
-    if (!row) return { key, lastAddress: null, offered: null, ...GOOD_STANDING };
-    return {
-      key: new Uint8Array(row.key),
-      lastAddress: row.last_address,
-      offered: row.offered,
-      strikes: row.strikes,
-      strikeSince: row.strike_since,
-      defaulterSince: row.defaulter_since,
-    };
+    return row ? toCounterpart(row) : { key, lastAddress: null, offered: null, ...GOOD_STANDING };
   }
 
   /** Counterparts last seen at `address` (host:port). */
   counterpartsAt(address: string): CounterpartRow[] {
-    return (this.db.prepare('SELECT key FROM counterparts WHERE last_address = ?').all(address) as { key: Buffer }[]).map((r) => this.counterpart(new Uint8Array(r.key)));
+    return (this.db.prepare('SELECT * FROM counterparts WHERE last_address = ?').all(address) as CounterpartRaw[]).map(toCounterpart);
   }
 
   counterparts(): CounterpartRow[] {
-    return (this.db.prepare('SELECT key FROM counterparts ORDER BY key').all() as { key: Buffer }[]).map((r) => this.counterpart(new Uint8Array(r.key)));
+    return (this.db.prepare('SELECT * FROM counterparts ORDER BY key').all() as CounterpartRaw[]).map(toCounterpart);
   }
 
   /** Records where a counterpart was last seen and what it offered. */
@@ -220,6 +212,17 @@ export class ContractStore {
   endedContracts(nowSeconds: number): StoredContract[] {
     return (this.db.prepare(`SELECT * FROM contracts WHERE ${LIVE} AND expires_at <= ?`).all(nowSeconds) as ContractRowRaw[]).map(toStored);
   }
+}
+
+function toCounterpart(row: CounterpartRaw): CounterpartRow {
+  return {
+    key: new Uint8Array(row.key),
+    lastAddress: row.last_address,
+    offered: row.offered,
+    strikes: row.strikes,
+    strikeSince: row.strike_since,
+    defaulterSince: row.defaulter_since,
+  };
 }
 
 function toStored(row: ContractRowRaw): StoredContract {
