@@ -521,7 +521,7 @@ export class BackupEngine {
    * Audits hosts that are due, cancels contracts of hosts that failed or stayed away past the
    * grace period, and re-replicates every shard that has fewer live replicas than wanted.
    */
-  maintain(now = this.peer.clock.now()): Promise<{ audited: number; failed: number; cancelled: number; replaced: number }> {
+  maintain(now = this.peer.clock.now(), opts: { auditAll?: boolean } = {}): Promise<{ audited: number; failed: number; cancelled: number; replaced: number }> {
     return this.exclusive(async () => {
       const report = { audited: 0, failed: 0, cancelled: 0, replaced: 0 };
       const store = this.peer.contractService.store;
@@ -531,7 +531,7 @@ export class BackupEngine {
         if (c.state !== 'active') continue;
         const health = this.index.health(c.contract.id);
         const interval = c.contract.terms.auditIntervalSeconds * 1000;
-        if (health.lastAuditAt !== null && now - health.lastAuditAt < interval) continue;
+        if (!opts.auditAll && health.lastAuditAt !== null && now - health.lastAuditAt < interval) continue;
         report.audited++;
         const outcome = unreachable.has(toHex(c.counterpart)) ? null : await this.auditWherever(c);
         if (outcome?.passed) {

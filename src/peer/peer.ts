@@ -3,6 +3,7 @@
  * contracts and ledger in SQLite, and its signed peer record. Later issues add shard
  * storage, transfer and backups on top of this.
  */
+import { EventEmitter } from 'node:events';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -92,6 +93,18 @@ export interface PeerStatus {
   transfer: TransferCounters;
 }
 
+/** What a running peer reports as it works (the CLI logs these). */
+export interface PeerEvents {
+  /** As host: an owner's shard arrived whole and verified; the contract is active. */
+  stored: [{ contract: string; owner: string; size: number }];
+  /** A contract ended: expired, lapsed before its upload, or cancelled by either side. */
+  ended: [{ contract: string; role: 'owner' | 'host'; counterpart: string; state: string }];
+  /** A counterpart became a defaulter (it stopped honouring its side past the grace period). */
+  defaulter: [{ counterpart: string }];
+  /** A maintenance pass of our backups audited, cancelled or re-replicated something. */
+  maintenance: [{ audited: number; failed: number; cancelled: number; replaced: number }];
+}
+
 export const DEFAULT_CONTRACT_OPTIONS: ContractOptions = {
   allowance: 256 * 2 ** 20,
   graceMs: 24 * 3600_000,
@@ -103,7 +116,7 @@ export const DEFAULT_CONTRACT_OPTIONS: ContractOptions = {
   spare: 1,
 };
 
-export class Peer {
+export class Peer extends EventEmitter<PeerEvents> {
   readonly dht: DhtNode;
   readonly contractService: ContractService;
   readonly shards: ShardStore;
@@ -124,6 +137,7 @@ export class Peer {
   private stopped = false;
 
   private constructor(args: { dht: DhtNode; db: Db; keys: PeerKeys; created: boolean; clock: Clock; options: PeerOptions; shards: ShardStore }) {
+    super();
     this.dht = args.dht;
     this.shards = args.shards;
     this.transferClient = new TransferClient(args.keys.signing);
@@ -145,10 +159,15 @@ export class Peer {
       ...args.options.backup,
     });
     // A contract that ended, lapsed or was cancelled no longer needs its shard here.
-    this.contractService.on('ended', (c) => void this.dropShardIfUnused(c.contract.terms.shardHash));
+    this.contractService.on('ended', (c) => {
+      void this.dropShardIfUnused(c.contract.terms.shardHash);
+      this.emitEnded(c);
+    });
     this.contractService.on('cancelled', (c) => {
       if (c.role === 'host') void this.dropShardIfUnused(c.contract.terms.shardHash);
+      this.emitEnded(c);
     });
+    this.contractService.on('defaulter', (key) => this.emit('defaulter', { counterpart: toHex(key) }));
   }
 
   /**
@@ -164,7 +183,7 @@ export class Peer {
     let peer: Peer | undefined;
     try {
       const shards = await ShardStore.open(path.join(options.dataDir, 'shards'));
-      peer = await Peer.bind(options, { db, keys, created, clock, shards });
+      peer = await Peer.bindSockets(options, { db, keys, created, clock, shards });
       await peer.removeOrphanShards();
       await peer.backups.init();
       // Handlers are registered before joining, so peers that answer our join can HELLO us at once.
@@ -181,7 +200,7 @@ export class Peer {
   }
 
   /** Binds UDP, then TCP on the same port; with port 0, retries if TCP finds that port taken. */
-  private static async bind(options: PeerOptions, parts: { db: Db; keys: PeerKeys; created: boolean; clock: Clock; shards: ShardStore }): Promise<Peer> {
+  private static async bindSockets(options: PeerOptions, parts: { db: Db; keys: PeerKeys; created: boolean; clock: Clock; shards: ShardStore }): Promise<Peer> {
     for (let attempt = 0; ; attempt++) {
       const dht = await DhtNode.create({ ...options.dht, host: options.host ?? '127.0.0.1', port: options.port ?? 0, clock: parts.clock });
       const peer = new Peer({ ...parts, dht, options });
@@ -202,8 +221,16 @@ export class Peer {
   private shardLedger() {
     return {
       get: (id: Uint8Array) => this.contractService.store.get(id),
-      stored: (c: StoredContract) => this.contractService.store.transition(c.contract.id, ['pending'], 'active', this.clock.now()),
+      stored: (c: StoredContract) => {
+        const ok = this.contractService.store.transition(c.contract.id, ['pending'], 'active', this.clock.now());
+        if (ok) this.emit('stored', { contract: toHex(c.contract.id), owner: toHex(c.counterpart), size: c.contract.terms.shardSize });
+        return ok;
+      },
     };
+  }
+
+  private emitEnded(c: StoredContract): void {
+    this.emit('ended', { contract: toHex(c.contract.id), role: c.role, counterpart: toHex(c.counterpart), state: c.state });
   }
 
   private async dropShardIfUnused(hash: Uint8Array): Promise<void> {
@@ -321,8 +348,26 @@ export class Peer {
   }
 
   /** Runs the backup keep-alive now: due audits, cancellations, re-replication. */
-  backupsMaintain(): ReturnType<BackupEngine['maintain']> {
-    return this.backups.maintain();
+  async backupsMaintain(): ReturnType<BackupEngine['maintain']> {
+    return this.reportMaintenance(await this.backups.maintain());
+  }
+
+  /**
+   * Audits every host of our backups now, whether due or not, then cancels and re-replicates
+   * what failed (what `dbs check` runs).
+   */
+  async check(): ReturnType<BackupEngine['maintain']> {
+    return this.reportMaintenance(await this.backups.maintain(this.clock.now(), { auditAll: true }));
+  }
+
+  private reportMaintenance<T extends { audited: number; failed: number; cancelled: number; replaced: number }>(report: T): T {
+    if (report.audited + report.cancelled + report.replaced > 0) this.emit('maintenance', { ...report });
+    return report;
+  }
+
+  /** The DHT contacts this peer knows (its routing table), closest to its own ID first. */
+  peers(): Array<{ nodeId: string; address: string }> {
+    return this.dht.contacts().map((c) => ({ nodeId: toHex(c.id), address: formatAddress(c) }));
   }
 
   /** Snapshots, newest first (recovered from the network on a new machine). */
@@ -366,7 +411,7 @@ export class Peer {
     await this.contractService.maintain();
     // Events delete shards as contracts end; this sweep makes sure, and waits for it.
     await this.removeOrphanShards();
-    await this.backups.maintain();
+    await this.backupsMaintain();
     await this.publishRecord();
     await this.republishOwnersRoots();
   }

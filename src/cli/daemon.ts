@@ -1,0 +1,274 @@
+/**
+ * `dbs start`: runs one peer in the foreground. It owns the peer, the control socket that the
+ * other commands talk to, the log, the optional tracker subscription and folder watches, and
+ * stops cleanly on SIGINT/SIGTERM (sockets closed, database closed, socket file removed).
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { Peer, type PeerOptions } from '../peer/peer.js';
+import { fromHex, toHex } from '../dht/id.js';
+import { NegotiationError } from '../contracts/negotiation.js';
+import { every, systemClock } from '../util/clock.js';
+import type { BackupProgress, RestoreProgress, SnapshotInfo } from '../backup/engine.js';
+import { FolderWatcher } from '../backup/watcher.js';
+import { TrackerClient } from '../tracker/client.js';
+import { ControlServer } from '../control/server.js';
+import { CONTROL_SOCKET, type ControlHandler } from '../control/protocol.js';
+import { CliError, ExitCode, classify } from './errors.js';
+import { describeRefusals } from './explain.js';
+import { openPeerLog, type PeerLog } from './log.js';
+import { formatBytes, formatDuration } from './units.js';
+
+export interface DaemonOptions {
+  dataDir: string;
+  host: string;
+  port: number;
+  storage: number;
+  bootstrap: string[];
+  tracker?: string;
+  recoveryKey?: string;
+  watch: string[];
+  /** Quiet time before a watched folder is backed up. */
+  quietMs: number;
+  replicas: number;
+  /** Extra library settings (timeouts, shard sizes...): the demo and tests use fast ones. */
+  tuning?: Partial<PeerOptions> & { trackerPingMs?: number };
+  /** Where the human lines go (the terminal). */
+  print: (line: string) => void;
+}
+
+const short = (hex: string) => hex.slice(0, 8);
+
+/** Starts the peer and resolves with a handle once it is reachable; `done` settles when it stopped. */
+export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer; stop: () => Promise<void>; done: Promise<void> }> {
+  await fs.mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  const log = openPeerLog(options.dataDir, options.print);
+  const { trackerPingMs, ...tuning } = options.tuning ?? {};
+  const tracker = options.tracker ? new TrackerClient(options.tracker) : null;
+  let peer: Peer;
+  try {
+    const bootstrap = [...options.bootstrap];
+    peer = await Peer.start({
+      ...tuning,
+      dataDir: options.dataDir,
+      host: options.host,
+      port: options.port,
+      storage: options.storage,
+      ...(options.recoveryKey ? { recoveryKey: options.recoveryKey } : {}),
+      bootstrap,
+    });
+  } catch (err) {
+    log.close();
+    throw err;
+  }
+  const address = `${peer.address.host}:${peer.address.port}`;
+  log.info('started', { address, publicKey: toHex(peer.publicKey), nodeId: toHex(peer.dht.id), offered: options.storage, dataDir: options.dataDir },
+    `peer ${short(toHex(peer.publicKey))} listening on ${address} (UDP and TCP), offering ${formatBytes(options.storage)}; data in ${options.dataDir}`);
+  if (peer.identityCreated) {
+    options.print('');
+    options.print('  A new identity was created. Its recovery key is the ONLY way to restore your backups');
+    options.print('  if this machine is lost. Write it down and keep it somewhere safe:');
+    options.print('');
+    options.print(`    ${peer.recoveryKey}`);
+    options.print('');
+    options.print('  (`dbs key` prints it again.)');
+    options.print('');
+  }
+  wirePeerEvents(peer, log);
+
+  const stops: Array<() => void | Promise<void>> = [];
+  if (tracker) {
+    const join = async () => {
+      await tracker.subscribe(peer.dht.id, peer.address);
+      const contacts = await tracker.nodes(peer.dht.id);
+      if (contacts.length > 0) await peer.dht.bootstrap(contacts);
+      log.info('tracker', { url: tracker.url, contacts: contacts.length }, `tracker ${tracker.url}: ${contacts.length} contact(s)`);
+    };
+    await join().catch((err: Error) => log.warn('tracker-failed', { url: tracker.url, error: err.message }, `tracker ${tracker.url} unreachable (${err.message}); the DHT works without it`));
+    let trackerDown = false;
+    stops.push(every(systemClock, trackerPingMs ?? 60_000, () => {
+      void tracker.ping(peer.dht.id, peer.address).then(
+        () => { trackerDown = false; },
+        (err: Error) => {
+          if (!trackerDown) log.warn('tracker-failed', { url: tracker.url, error: err.message }, `tracker unreachable (${err.message}); carrying on with the DHT`);
+          trackerDown = true;
+        },
+      );
+    }));
+  }
+
+  const watchers = new Map<string, FolderWatcher>();
+  const watchFolder = async (dir: string, quietMs: number) => {
+    const abs = path.resolve(dir);
+    const st = await fs.stat(abs).catch(() => null);
+    if (!st?.isDirectory()) throw new CliError(`cannot watch ${abs}: not a folder`, ExitCode.notFound);
+    if (watchers.has(abs)) return { watching: abs, already: true };
+    const watcher = new FolderWatcher(abs, {
+      clock: systemClock,
+      quietMs,
+      backup: async () => {
+        try {
+          const result = await peer.backup(abs, { replicas: options.replicas });
+          log.info('watch-backup', { path: abs, ...result }, `watched ${abs}: snapshot ${result.id}, ${result.files} files, ${formatBytes(result.uploadedBytes)} uploaded${result.shortfall ? `, ${result.shortfall} replica(s) short` : ''}`);
+        } catch (err) {
+          log.warn('watch-backup-failed', { path: abs, error: (err as Error).message }, `backup of watched ${abs} failed: ${(err as Error).message}`);
+        }
+      },
+    });
+    watchers.set(abs, watcher);
+    watcher.poke();
+    log.info('watch', { path: abs, quietMs }, `watching ${abs} (backs up ${formatDuration(quietMs)} after changes stop)`);
+    return { watching: abs, already: false };
+  };
+  stops.push(() => {
+    for (const w of watchers.values()) w.close();
+  });
+
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      log.info('stopping', {}, 'stopping: closing sockets and saving state');
+      for (const s of stops.reverse()) await s();
+      await control.close().catch(() => {});
+      await peer.stop();
+      log.info('stopped', {}, 'stopped');
+      log.close();
+      resolveDone();
+    })();
+    return stopping;
+  };
+
+  let control: ControlServer;
+  try {
+    control = await ControlServer.listen(path.join(options.dataDir, CONTROL_SOCKET), controlRoutes(peer, options, log, watchFolder, () => void stop()), {
+      exitCodeOf: (err) => {
+        const e = err instanceof NegotiationError ? new CliError(`no peer accepted the backup: ${describeRefusals(err.refusals)}`, ExitCode.shortfall) : classify(err);
+        return { message: e.message, exitCode: e.exitCode };
+      },
+    });
+  } catch (err) {
+    for (const s of stops) await s();
+    await peer.stop();
+    log.close();
+    throw err;
+  }
+  for (const dir of options.watch) await watchFolder(dir, options.quietMs);
+  return { peer, stop, done };
+}
+
+function wirePeerEvents(peer: Peer, log: PeerLog): void {
+  peer.on('stored', (e) => log.info('stored', e, `stored a ${formatBytes(e.size)} shard for ${short(e.owner)} (contract ${short(e.contract)})`));
+  peer.on('ended', (e) => log.info('contract-ended', e, `contract ${short(e.contract)} (${e.role === 'owner' ? 'our shard on' : 'we host for'} ${short(e.counterpart)}) ${e.state}`));
+  peer.on('defaulter', (e) => log.warn('defaulter', e, `${short(e.counterpart)} stopped honouring its contracts: its shards here are dropped`));
+  peer.on('maintenance', (e) => {
+    const line = e.failed + e.cancelled + e.replaced > 0 ? `audited ${e.audited} host(s): ${e.failed} failed, ${e.cancelled} contract(s) cancelled, ${e.replaced} replica(s) re-created` : undefined;
+    log.info('maintenance', e, line);
+  });
+}
+
+type Watch = (dir: string, quietMs: number) => Promise<{ watching: string; already: boolean }>;
+
+/** Accepts a full snapshot ID, a unique prefix of one, or `latest`. */
+export function resolveSnapshot(snapshots: SnapshotInfo[], wanted: string): SnapshotInfo {
+  if (wanted === 'latest') {
+    if (snapshots.length === 0) throw new CliError('there are no snapshots yet', ExitCode.notFound);
+    return snapshots[0]!;
+  }
+  const matches = snapshots.filter((s) => s.id.toLowerCase().startsWith(wanted.toLowerCase()));
+  if (matches.length === 0 || wanted.length < 4) throw new CliError(`unknown snapshot ${wanted} (\`dbs snapshots\` lists them)`, ExitCode.notFound);
+  if (matches.length > 1) throw new CliError(`snapshot prefix ${wanted} is ambiguous (${matches.length} match); give more of the ID`, ExitCode.usage);
+  return matches[0]!;
+}
+
+/** Throttles progress lines to a few a second; the last state is always sent. */
+function throttled<T>(report: (p: unknown) => void, intervalMs = 200): { send: (p: T) => void; flush: () => void } {
+  let last = 0;
+  let pending: T | null = null;
+  return {
+    send(p) {
+      const now = Date.now();
+      if (now - last >= intervalMs) {
+        last = now;
+        pending = null;
+        report(p);
+      } else pending = p;
+    },
+    flush() {
+      if (pending) report(pending);
+      pending = null;
+    },
+  };
+}
+
+function str(body: Record<string, unknown>, key: string, required = true): string | undefined {
+  const v = body[key];
+  if (v === undefined && !required) return undefined;
+  if (typeof v !== 'string' || v.length === 0) throw new CliError(`missing ${key}`, ExitCode.usage);
+  return v;
+}
+
+function controlRoutes(peer: Peer, options: DaemonOptions, log: PeerLog, watch: Watch, requestStop: () => void): Record<string, ControlHandler> {
+  const started = Date.now();
+  return {
+    'GET /status': async () => ({ ...peer.status(), dataDir: options.dataDir, uptimeMs: Date.now() - started, pid: process.pid }),
+    'GET /peers': async () => peer.peers(),
+    'GET /contracts': async () => peer.contracts(),
+    'GET /ledger': async () => peer.ledger(),
+    'GET /snapshots': async () => peer.snapshots(),
+    'GET /key': async () => ({ recoveryKey: peer.recoveryKey }),
+    'POST /lookup': async (body) => {
+      const id = str(body, 'id')!.toLowerCase();
+      if (/^[0-9a-f]{64}$/.test(id)) {
+        const record = await peer.findPeer(fromHex(id));
+        if (!record) throw new CliError(`no peer record for public key ${id} in the DHT`, ExitCode.notFound);
+        return { kind: 'peer', publicKey: id, ...record };
+      }
+      if (/^[0-9a-f]{40}$/.test(id)) {
+        const report = await peer.dht.lookup(fromHex(id));
+        return { kind: 'node', target: id, rounds: report.rounds, messages: report.messages, closest: report.contacts.map((c) => ({ nodeId: toHex(c.id), address: `${c.host}:${c.port}` })) };
+      }
+      throw new CliError('an ID is a node ID (40 hex digits) or a peer\'s public key (64 hex digits)', ExitCode.usage);
+    },
+    'POST /backup': async (body, report) => {
+      const source = path.resolve(str(body, 'path')!);
+      await fs.lstat(source).catch(() => {
+        throw new CliError(`${source} does not exist`, ExitCode.notFound);
+      });
+      const replicas = body.replicas === undefined ? options.replicas : Number(body.replicas);
+      if (!Number.isInteger(replicas) || replicas < 1) throw new CliError('--replicas must be a whole number of at least 1', ExitCode.usage);
+      const t0 = Date.now();
+      log.info('backup-start', { path: source, replicas }, `backing up ${source} (replicas = ${replicas})`);
+      const progress = throttled<BackupProgress>(report);
+      const result = await peer.backup(source, { replicas, onProgress: (p) => progress.send(p) });
+      progress.flush();
+      log.info('backup-done', { path: source, ...result, ms: Date.now() - t0 },
+        `snapshot ${result.id}: ${result.files} files, ${formatBytes(result.bytes)}, ${formatBytes(result.uploadedBytes)} uploaded in ${formatDuration(Date.now() - t0)}${result.shortfall ? `; ${result.shortfall} replica(s) short, retrying in the background` : ''}`);
+      return result;
+    },
+    'POST /restore': async (body, report) => {
+      const snapshot = resolveSnapshot(await peer.snapshots(), str(body, 'snapshot')!);
+      const dest = path.resolve(str(body, 'dest')!);
+      const only = str(body, 'path', false);
+      const t0 = Date.now();
+      log.info('restore-start', { snapshot: snapshot.id, dest, path: only }, `restoring snapshot ${snapshot.id} to ${dest}`);
+      const progress = throttled<RestoreProgress>(report);
+      const result = await peer.restore(snapshot.id, dest, { ...(only ? { path: only } : {}), onProgress: (p) => progress.send(p) });
+      progress.flush();
+      log.info('restore-done', { snapshot: snapshot.id, dest, ...result, ms: Date.now() - t0 },
+        `restored ${result.files} files, ${formatBytes(result.bytes)} in ${formatDuration(Date.now() - t0)}${result.incomplete.length ? `; ${result.incomplete.length} file(s) incomplete` : ''}`);
+      return { snapshot: snapshot.id, dest, ...result };
+    },
+    'POST /check': async () => peer.check(),
+    'POST /watch': async (body) => {
+      const quietMs = body.quietMs === undefined ? options.quietMs : Number(body.quietMs);
+      if (!Number.isFinite(quietMs) || quietMs < 0) throw new CliError('--quiet must be a duration of 0 or more', ExitCode.usage);
+      return watch(str(body, 'path')!, quietMs);
+    },
+    'POST /stop': async () => {
+      setImmediate(requestStop);
+      return { stopping: true };
+    },
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * What the command line tells a person when something goes wrong: one readable line and an exit
+ * code a script can test. Stack traces only with `--debug`.
+ */
+
+/** Exit codes of `dbs` (documented in the README). */
+export const ExitCode = {
+  ok: 0,
+  /** Anything unexpected (a bug, a disk error): the message says what. */
+  failure: 1,
+  /** Bad usage: unknown option, bad size syntax, missing argument. */
+  usage: 2,
+  /** No peer is running for this data directory (or one already is, for `dbs start`). */
+  noPeer: 3,
+  /** The thing asked for does not exist: unknown snapshot, path not in the snapshot, missing source. */
+  notFound: 4,
+  /** The backup is stored on fewer hosts than asked, or on none (the message says why). */
+  shortfall: 5,
+  /** The restore could not recover every file (the incomplete files are listed). */
+  incomplete: 6,
+  /** The destination of a restore is not empty. */
+  destinationNotEmpty: 7,
+} as const;
+
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** An error meant for the person at the terminal: `message` is the whole story. */
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode: ExitCodeValue = ExitCode.failure) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+/**
+ * Maps errors the library throws to an exit code, by what their message says (the library's
+ * messages are part of its interface: tests pin them).
+ */
+export function classify(err: unknown): CliError {
+  if (err instanceof CliError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (/^unknown snapshot|^no path ".*" in snapshot|ENOENT: no such file or directory/.test(message)) return new CliError(message.replace(/^ENOENT: /, ''), ExitCode.notFound);
+  if (/is not empty/.test(message)) return new CliError(message, ExitCode.destinationNotEmpty);
+  if (err instanceof RangeError) return new CliError(message, ExitCode.usage);
+  return new CliError(message, ExitCode.failure);
+}

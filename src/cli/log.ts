@@ -1,0 +1,37 @@
+/**
+ * What a running peer writes down: structured JSON lines (pino) in `dbs.log` in the data
+ * directory for later digging, and one short human line per event on the terminal.
+ */
+import path from 'node:path';
+import { pino, type Logger } from 'pino';
+
+export interface PeerLog {
+  /** Records an event: `fields` go to the log file, `line` (if any) to the terminal too. */
+  info(event: string, fields: Record<string, unknown>, line?: string): void;
+  warn(event: string, fields: Record<string, unknown>, line?: string): void;
+  close(): void;
+}
+
+export const LOG_FILE = 'dbs.log';
+
+export function openPeerLog(dataDir: string, terminal: (line: string) => void): PeerLog {
+  // Synchronous writes: a few lines a minute, and the last lines before a crash are the ones
+  // that matter.
+  const destination = pino.destination({ dest: path.join(dataDir, LOG_FILE), sync: true, mkdir: true });
+  const logger: Logger = pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+  const stamp = () => new Date().toTimeString().slice(0, 8);
+  return {
+    info(event, fields, line) {
+      logger.info({ event, ...fields });
+      if (line) terminal(`${stamp()} ${line}`);
+    },
+    warn(event, fields, line) {
+      logger.warn({ event, ...fields });
+      if (line) terminal(`${stamp()} ${line}`);
+    },
+    close() {
+      destination.flushSync();
+      destination.end();
+    },
+  };
+}

@@ -1,0 +1,319 @@
+#!/usr/bin/env node
+/**
+ * `dbs`: the command line. `dbs start` runs a peer in the foreground; the other commands talk
+ * to it over the control socket in its data directory. Errors are one line and an exit code
+ * (see errors.ts); `--debug` adds the stack trace.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { controlRequest, ControlError, NoPeerError } from '../control/client.js';
+import { AlreadyRunningError } from '../control/server.js';
+import { IDENTITY_FILE } from '../identity/identity-store.js';
+import { parseRecoveryKey } from '../identity/recovery-key.js';
+import type { BackupProgress, BackupResult, RestoreProgress, RestoreResult, SnapshotInfo } from '../backup/engine.js';
+import { TrackerServer } from '../tracker/server.js';
+import { startDaemon } from './daemon.js';
+import { CliError, ExitCode, classify } from './errors.js';
+import { controlSocketPath, defaultDataDir } from './paths.js';
+import { progressView } from './progress.js';
+import { renderContracts, renderLedger, renderSnapshots, renderStatus, table } from './render.js';
+import { formatBytes, formatDuration, parseDuration, parseSize } from './units.js';
+import { runDemo } from './demo.js';
+
+interface Common {
+  data?: string;
+  json?: boolean;
+  debug?: boolean;
+}
+
+const out = (text: string) => process.stdout.write(`${text}\n`);
+
+function withCommon(cmd: Command): Command {
+  return cmd
+    .option('--data <dir>', 'the peer\'s data directory (default: $DBS_DATA or ~/.local/share/dbs)')
+    .option('--json', 'print the result as JSON')
+    .option('--debug', 'print stack traces of errors');
+}
+
+function dataDir(opts: Common): string {
+  return path.resolve(opts.data ?? defaultDataDir());
+}
+
+/** One request to the running peer of `opts.data`. */
+async function ask<T>(opts: Common, method: 'GET' | 'POST', route: string, body?: unknown, onProgress?: (p: unknown) => void): Promise<T> {
+  const dir = dataDir(opts);
+  try {
+    return await controlRequest<T>(controlSocketPath(dir), method, route, body, onProgress);
+  } catch (err) {
+    if (err instanceof NoPeerError) throw new CliError(`no peer is running for ${dir} (start one with: dbs start --data ${dir})`, ExitCode.noPeer);
+    if (err instanceof ControlError) throw new CliError(err.message, err.exitCode as ExitCode);
+    throw err;
+  }
+}
+
+function print(opts: Common, value: unknown, human: () => string): void {
+  out(opts.json ? JSON.stringify(value, null, 2) : human());
+}
+
+function size(text: string): number {
+  try {
+    return parseSize(text);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+function duration(text: string): number {
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+function wholeNumber(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`"${text}" is not a whole number`);
+  return n;
+}
+
+/** Bytes under `p` (files only), for the backup's progress bar: a quick stat walk. */
+async function treeBytes(p: string): Promise<number> {
+  const st = await fs.lstat(p).catch(() => null);
+  if (!st) return 0;
+  if (st.isFile()) return st.size;
+  if (!st.isDirectory()) return 0;
+  let total = 0;
+  for (const name of await fs.readdir(p).catch(() => [])) total += await treeBytes(path.join(p, name));
+  return total;
+}
+
+type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export function buildProgram(): Command {
+  const program = new Command('dbs')
+    .description('Peer-to-peer backup: keep your files on your friends\' disks, encrypted, and theirs on yours.')
+    .version('0.1.0')
+    .showHelpAfterError('(run `dbs --help` for usage)')
+    .exitOverride();
+
+  withCommon(program.command('start'))
+    .description('run a peer in the foreground (Ctrl-C stops it cleanly)')
+    .option('--host <host>', 'the IP address other peers reach this one at', '127.0.0.1')
+    .option('--port <port>', 'UDP and TCP port (0: any free port)', wholeNumber, 7001)
+    .option('--storage <size>', 'space offered to other peers, e.g. 10GiB (0 means you cannot back up)', size, 2 ** 30)
+    .option('--bootstrap <host:port...>', 'peers to join through')
+    .option('--tracker <url>', 'an optional tracker to find bootstrap peers through')
+    .option('--recover <key>', 'start with an existing recovery key (a new machine)')
+    .option('--watch <dir...>', 'back up these folders whenever they change')
+    .option('--quiet <duration>', 'how long a watched folder must stay unchanged before its backup', duration, 10_000)
+    .option('--replicas <n>', 'replicas for watched folders', wholeNumber, 3)
+    .addOption(new Option('--tuning <json>', 'library settings for tests and the demo').hideHelp())
+    .action(async (opts: Common & { host: string; port: number; storage: number; bootstrap?: string[]; tracker?: string; recover?: string; watch?: string[]; quiet: number; replicas: number; tuning?: string }) => {
+      if (opts.recover) {
+        try {
+          parseRecoveryKey(opts.recover);
+        } catch (err) {
+          throw new CliError(`--recover: ${(err as Error).message}`, ExitCode.usage);
+        }
+      }
+      let tuning: object | undefined;
+      if (opts.tuning) {
+        try {
+          tuning = JSON.parse(opts.tuning) as object;
+        } catch {
+          throw new CliError('--tuning must be JSON', ExitCode.usage);
+        }
+      }
+      let daemon;
+      try {
+        daemon = await startDaemon({
+          dataDir: dataDir(opts),
+          host: opts.host,
+          port: opts.port,
+          storage: opts.storage,
+          bootstrap: opts.bootstrap ?? [],
+          ...(opts.tracker ? { tracker: opts.tracker } : {}),
+          ...(opts.recover ? { recoveryKey: opts.recover } : {}),
+          watch: opts.watch ?? [],
+          quietMs: opts.quiet,
+          replicas: opts.replicas,
+          ...(tuning ? { tuning } : {}),
+          print: out,
+        });
+      } catch (err) {
+        if (err instanceof AlreadyRunningError) throw new CliError(err.message, ExitCode.noPeer);
+        throw err;
+      }
+      let signals = 0;
+      const onSignal = (signal: string) => {
+        if (++signals > 1) process.exit(1);
+        out(`${signal} received`);
+        void daemon.stop();
+      };
+      process.on('SIGINT', () => onSignal('SIGINT'));
+      process.on('SIGTERM', () => onSignal('SIGTERM'));
+      await daemon.done;
+    });
+
+  withCommon(program.command('backup <path>'))
+    .description('back up a file or folder as a new snapshot')
+    .option('--replicas <n>', 'how many hosts keep each shard', wholeNumber, 3)
+    .action(async (target: string, opts: Common & { replicas: number }) => {
+      const abs = path.resolve(target);
+      const total = opts.json ? 0 : await treeBytes(abs);
+      const view = opts.json ? null : progressView('backup');
+      let result: BackupResult;
+      try {
+        result = await ask<BackupResult>(opts, 'POST', '/backup', { path: abs, replicas: opts.replicas }, (p) => {
+          const pr = p as BackupProgress;
+          view?.update(pr.bytes, total, `${pr.files} files, ${formatBytes(pr.uploadedBytes)} uploaded (${pr.phase})`);
+        });
+      } finally {
+        view?.stop();
+      }
+      print(opts, result, () => `snapshot ${result.id}\n${result.files} files, ${formatBytes(result.bytes)}; ${formatBytes(result.uploadedBytes)} new data in ${result.shards} shard(s), each on ${opts.replicas} host(s)`);
+      if (result.shortfall > 0) {
+        throw new CliError(`the backup is stored, but ${result.shortfall} replica(s) short of ${opts.replicas} per shard (too few peers accepted); the peer keeps trying in the background`, ExitCode.shortfall);
+      }
+    });
+
+  withCommon(program.command('restore <snapshot> <dest>'))
+    .description('restore a snapshot (ID, unique prefix or "latest") into an empty or new folder')
+    .option('--path <path>', 'restore only this file or folder of the snapshot')
+    .action(async (snapshot: string, dest: string, opts: Common & { path?: string }) => {
+      const view = opts.json ? null : progressView('restore');
+      let result: RestoreResult & { snapshot: string; dest: string };
+      try {
+        result = await ask(opts, 'POST', '/restore', { snapshot, dest: path.resolve(dest), ...(opts.path ? { path: opts.path } : {}) }, (p) => {
+          const pr = p as RestoreProgress;
+          view?.update(pr.bytes, pr.totalBytes, `${pr.files} files`);
+        });
+      } finally {
+        view?.stop();
+      }
+      print(opts, result, () => `restored ${result.files} files, ${formatBytes(result.bytes)} from snapshot ${result.snapshot} into ${result.dest}`);
+      if (result.incomplete.length > 0) {
+        throw new CliError(`${result.incomplete.length} file(s) could not be restored (no replica could supply them): ${result.incomplete.slice(0, 5).join(', ')}${result.incomplete.length > 5 ? ', ...' : ''}`, ExitCode.incomplete);
+      }
+    });
+
+  withCommon(program.command('snapshots')).description('list snapshots, newest first').action(async (opts: Common) => {
+    const list = await ask<SnapshotInfo[]>(opts, 'GET', '/snapshots');
+    print(opts, list, () => renderSnapshots(list));
+  });
+
+  withCommon(program.command('status')).description('what the running peer is doing').action(async (opts: Common) => {
+    const status = await ask<Parameters<typeof renderStatus>[0]>(opts, 'GET', '/status');
+    print(opts, status, () => renderStatus(status));
+  });
+
+  withCommon(program.command('peers')).description('the peers this one knows (its DHT routing table)').action(async (opts: Common) => {
+    const list = await ask<Array<{ nodeId: string; address: string }>>(opts, 'GET', '/peers');
+    print(opts, list, () => (list.length ? table(['NODE ID', 'ADDRESS'], list.map((p) => [p.nodeId, p.address])) : 'no peers known yet'));
+  });
+
+  withCommon(program.command('contracts')).description('storage contracts, as owner and as host').action(async (opts: Common) => {
+    const list = await ask<Parameters<typeof renderContracts>[0]>(opts, 'GET', '/contracts');
+    print(opts, list, () => renderContracts(list));
+  });
+
+  withCommon(program.command('ledger')).description('what each counterpart keeps for us and we for it').action(async (opts: Common) => {
+    const list = await ask<Parameters<typeof renderLedger>[0]>(opts, 'GET', '/ledger');
+    print(opts, list, () => renderLedger(list));
+  });
+
+  withCommon(program.command('check')).description('audit every host of our backups now, and repair what failed').action(async (opts: Common) => {
+    const r = await ask<{ audited: number; failed: number; cancelled: number; replaced: number }>(opts, 'POST', '/check');
+    print(opts, r, () => `audited ${r.audited} contract(s): ${r.failed} failed, ${r.cancelled} cancelled, ${r.replaced} replica(s) re-created`);
+  });
+
+  withCommon(program.command('key')).description('print the recovery key (works without a running peer)').action(async (opts: Common) => {
+    const dir = dataDir(opts);
+    let text: string;
+    try {
+      text = (await fs.readFile(path.join(dir, IDENTITY_FILE), 'utf8')).trim();
+    } catch {
+      throw new CliError(`no identity in ${dir} (\`dbs start --data ${dir}\` creates one)`, ExitCode.notFound);
+    }
+    print(opts, { recoveryKey: text }, () => `${text}\n\nAnyone with this key can read and delete your backups; without it, nobody can restore them. Keep it offline.`);
+  });
+
+  withCommon(program.command('lookup <id>'))
+    .description('find a node ID (40 hex) in the DHT, or a peer by its public key (64 hex)')
+    .action(async (id: string, opts: Common) => {
+      const r = await ask<Record<string, unknown>>(opts, 'POST', '/lookup', { id });
+      print(opts, r, () => {
+        if (r.kind === 'peer') return `peer ${String(r.publicKey)} is at ${String(r.host)}:${String(r.port)} (${r.verified ? 'answered HELLO with that key' : 'did not answer HELLO'}); offers ${formatBytes(Number(r.offered))}, ${formatBytes(Number(r.free))} free`;
+        const closest = r.closest as Array<{ nodeId: string; address: string }>;
+        return `${closest.length} closest nodes to ${String(r.target)} (${String(r.rounds)} rounds, ${String(r.messages)} queries):\n${table(['NODE ID', 'ADDRESS'], closest.map((c) => [c.nodeId, c.address]))}`;
+      });
+    });
+
+  withCommon(program.command('watch <dir>'))
+    .description('have the running peer back up a folder whenever it changes')
+    .option('--quiet <duration>', 'how long the folder must stay unchanged first', duration, 10_000)
+    .action(async (dir: string, opts: Common & { quiet: number }) => {
+      const r = await ask<{ watching: string; already: boolean }>(opts, 'POST', '/watch', { path: path.resolve(dir), quietMs: opts.quiet });
+      print(opts, r, () => (r.already ? `already watching ${r.watching}` : `watching ${r.watching}: it is backed up ${formatDuration(opts.quiet)} after changes stop`));
+    });
+
+  withCommon(program.command('stop')).description('stop the running peer').action(async (opts: Common) => {
+    const r = await ask(opts, 'POST', '/stop');
+    print(opts, r, () => 'the peer is stopping');
+  });
+
+  program
+    .command('tracker')
+    .description('run the optional HTTP tracker that helps peers find bootstrap contacts')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'TCP port', wholeNumber, 7000)
+    .option('--debug', 'print stack traces of errors')
+    .action(async (opts: { host: string; port: number }) => {
+      const tracker = await TrackerServer.listen({ host: opts.host, port: opts.port });
+      out(`tracker listening on ${tracker.url} (POST /subscribe, GET /nodes, POST /ping)`);
+      await new Promise<void>((resolve) => {
+        const stop = () => void tracker.close().then(resolve);
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+
+  program
+    .command('demo')
+    .description('run ~8 peers as processes on 127.0.0.1: back up, kill two hosts, repair, restore, verify')
+    .option('--peers <n>', 'how many peers', wholeNumber, 8)
+    .option('--keep', 'keep the temporary folder (logs, data) afterwards')
+    .option('--debug', 'print stack traces of errors')
+    .action(async (opts: { peers: number; keep?: boolean }) => {
+      await runDemo({ peers: opts.peers, keep: opts.keep ?? false, print: out });
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  const debug = argv.includes('--debug');
+  try {
+    await program.parseAsync(argv);
+    return ExitCode.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander already printed its message (or the help / version).
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
+      return ExitCode.usage;
+    }
+    const e = classify(err);
+    process.stderr.write(`dbs: ${e.message}\n`);
+    if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    return e.exitCode;
+  }
+}
+
+// Run when executed (also through the npm bin symlink), not when imported by tests.
+const invoked = process.argv[1] ? await fs.realpath(process.argv[1]).catch(() => process.argv[1]) : '';
+if (invoked === new URL(import.meta.url).pathname) {
+  process.exitCode = await main(process.argv);
+}

@@ -1,0 +1,53 @@
+/** Plain-text tables and one-screen summaries of what the running peer reports. */
+import type { ContractInfo, LedgerInfo } from '../contracts/service.js';
+import type { PeerStatus } from '../peer/peer.js';
+import type { SnapshotInfo } from '../backup/engine.js';
+import { formatBytes, formatDuration } from './units.js';
+
+/** Left-aligned columns separated by two spaces; numbers are right-aligned. */
+export function table(headers: string[], rows: Array<Array<string | number>>): string {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
+  return cells
+    .map((r) => r.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd())
+    .join('\n');
+}
+
+const short = (hex: string, n = 12) => hex.slice(0, n);
+const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
+
+export function renderSnapshots(list: SnapshotInfo[]): string {
+  if (list.length === 0) return 'no snapshots yet (`dbs backup PATH` makes one)';
+  return table(['ID', 'CREATED (UTC)', 'FILES', 'SIZE', 'SOURCE'], list.map((s) => [s.id, when(s.createdAt), s.files, formatBytes(s.bytes), s.source]));
+}
+
+export function renderContracts(list: ContractInfo[]): string {
+  if (list.length === 0) return 'no contracts';
+  return table(
+    ['ID', 'ROLE', 'COUNTERPART', 'ADDRESS', 'SHARD', 'SIZE', 'STATE', 'EXPIRES (UTC)'],
+    list.map((c) => [short(c.id), c.role, short(c.counterpart), c.counterpartAddress ?? '-', short(c.shardHash), formatBytes(c.size), c.state, when(c.expiresAt * (c.expiresAt < 1e12 ? 1000 : 1))]),
+  );
+}
+
+export function renderLedger(list: LedgerInfo[]): string {
+  if (list.length === 0) return 'no counterparts yet';
+  return table(
+    ['COUNTERPART', 'LAST ADDRESS', 'WE KEEP FOR THEM', 'THEY KEEP FOR US', 'STRIKES', 'DEFAULTER SINCE'],
+    list.map((l) => [short(l.counterpart), l.lastAddress ?? '-', formatBytes(l.keptForThem), formatBytes(l.keptByThem), l.strikes, l.defaulterSince ? when(l.defaulterSince) : '-']),
+  );
+}
+
+export function renderStatus(s: PeerStatus & { dataDir: string; uptimeMs: number; pid: number }): string {
+  const t = s.transfer;
+  const refused = Object.entries(t.refused).map(([code, n]) => `${code} ${n}`).join(', ');
+  return [
+    `peer       ${s.publicKey}`,
+    `address    ${s.address} (UDP and TCP), node ID ${s.nodeId}`,
+    `data       ${s.dataDir} (pid ${s.pid}, up ${formatDuration(s.uptimeMs)})`,
+    `storage    offered ${formatBytes(s.storage.offered)}, promised to others ${formatBytes(s.storage.promised)}, free ${formatBytes(s.storage.free)}`,
+    `contracts  ${s.contracts.owner} as owner, ${s.contracts.host} as host`,
+    `dht        ${s.dht.contacts} contacts, ${s.dht.values} stored values`,
+    `transfer   ${t.connections} connections: ${t.puts} uploads (${formatBytes(t.bytesIn)} in), ${t.gets} downloads (${formatBytes(t.bytesOut)} out), ${t.audits} audits; refused: ${refused || 'none'}`,
+  ].join('\n');
+}

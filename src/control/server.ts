@@ -1,0 +1,132 @@
+/**
+ * The running peer's side of the control channel: an HTTP server on a Unix socket that only
+ * the data directory's owner can reach (the directory is 0700 and the socket 0600). It
+ * refuses to start while another peer answers on the same socket, so two peers never share
+ * one data directory, and it removes a stale socket left by a peer that crashed.
+ */
+import { promises as fs } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { type ControlHandler, type ControlLine, MAX_REQUEST_BYTES } from './protocol.js';
+
+/** Thrown when another process already serves this control socket. */
+export class AlreadyRunningError extends Error {
+  constructor(readonly socketPath: string) {
+    super(`a peer is already running for this data directory (${socketPath})`);
+    this.name = 'AlreadyRunningError';
+  }
+}
+
+/** Longest path a Unix socket address can hold on Linux (sun_path is 108 bytes with the NUL). */
+const MAX_SOCKET_PATH = 107;
+
+export interface ControlServerOptions {
+  /** Maps an error a handler threw to the exit code the command should end with. */
+  exitCodeOf: (err: unknown) => { message: string; exitCode: number };
+}
+
+export class ControlServer {
+  private constructor(
+    private readonly server: http.Server,
+    readonly socketPath: string,
+  ) {}
+
+  /** Listens on `socketPath` with `routes` (`'POST /backup'` → handler). */
+  static async listen(socketPath: string, routes: Record<string, ControlHandler>, options: ControlServerOptions): Promise<ControlServer> {
+    if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
+      throw new Error(`the data directory path is too long for its control socket (${socketPath}); use a shorter --data path`);
+    }
+    await removeStaleSocket(socketPath);
+    const server = http.createServer((req, res) => void handle(req, res, routes, options));
+    // A job such as a restore can run for hours: no request timeout on a local socket.
+    server.requestTimeout = 0;
+    server.headersTimeout = 10_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      // 0600 from the first moment: the umask applies when the socket file is created.
+      const oldMask = process.umask(0o177);
+      try {
+        server.listen(socketPath, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      } finally {
+        process.umask(oldMask);
+      }
+    });
+    await fs.chmod(socketPath, 0o600);
+    return new ControlServer(server, socketPath);
+  }
+
+  /** Stops accepting requests, ends open ones and removes the socket file. */
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    await fs.rm(this.socketPath, { force: true });
+  }
+}
+
+async function removeStaleSocket(socketPath: string): Promise<void> {
+  try {
+    await fs.lstat(socketPath);
+  } catch {
+    return;
+  }
+  const alive = await new Promise<boolean>((resolve) => {
+    const probe = net.connect(socketPath);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (alive) throw new AlreadyRunningError(socketPath);
+  await fs.rm(socketPath, { force: true });
+}
+
+async function handle(req: http.IncomingMessage, res: http.ServerResponse, routes: Record<string, ControlHandler>, options: ControlServerOptions): Promise<void> {
+  const send = (line: ControlLine) => {
+    if (!res.writableEnded && !res.destroyed) res.write(`${JSON.stringify(line)}\n`);
+  };
+  const route = `${req.method ?? ''} ${(req.url ?? '').split('?')[0]}`;
+  const handler = Object.hasOwn(routes, route) ? routes[route] : undefined;
+  if (!handler) {
+    res.writeHead(404, { 'content-type': 'application/x-ndjson' });
+    send({ error: { message: `unknown control request ${route}`, exitCode: 2 } });
+    res.end();
+    return;
+  }
+  let body: Record<string, unknown>;
+  try {
+    body = await readJson(req);
+  } catch (err) {
+    res.writeHead(400, { 'content-type': 'application/x-ndjson' });
+    send({ error: { message: (err as Error).message, exitCode: 2 } });
+    res.end();
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+  try {
+    const result = await handler(body, (progress) => send({ progress }));
+    send({ result: result ?? null });
+  } catch (err) {
+    send({ error: options.exitCodeOf(err) });
+  }
+  res.end();
+}
+
+async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+  let size = 0;
+  const parts: Buffer[] = [];
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_REQUEST_BYTES) throw new Error('control request too large');
+    parts.push(chunk as Buffer);
+  }
+  if (size === 0) return {};
+  const value: unknown = JSON.parse(Buffer.concat(parts).toString('utf8'));
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('control request body must be a JSON object');
+  return value as Record<string, unknown>;
+}
