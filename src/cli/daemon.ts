@@ -42,12 +42,26 @@ const short = (hex: string) => hex.slice(0, 8);
 /** Starts the peer and resolves with a handle once it is reachable; `done` settles when it stopped. */
 export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer; stop: () => Promise<void>; done: Promise<void> }> {
   await fs.mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  // The directory holds the recovery key and the control socket: only its owner may enter.
+  const mode = (await fs.stat(options.dataDir)).mode & 0o777;
+  if (mode & 0o077) await fs.chmod(options.dataDir, 0o700);
+  for (const dir of options.watch) {
+    if (!(await fs.stat(dir).catch(() => null))?.isDirectory()) throw new CliError(`cannot watch ${path.resolve(dir)}: not a folder`, ExitCode.notFound);
+  }
+  // The control socket is taken first: it is the lock that keeps a second peer out of this directory.
+  const routes: Record<string, ControlHandler> = {};
+  const control = await ControlServer.listen(path.join(options.dataDir, CONTROL_SOCKET), routes, {
+    exitCodeOf: (err) => {
+      const e = err instanceof NegotiationError ? new CliError(`no peer accepted the backup: ${describeRefusals(err.refusals)}`, ExitCode.shortfall) : classify(err);
+      return { message: e.message, exitCode: e.exitCode };
+    },
+  });
   const log = openPeerLog(options.dataDir, options.print);
   const { trackerPingMs, ...tuning } = options.tuning ?? {};
-  const tracker = options.tracker ? new TrackerClient(options.tracker) : null;
   let peer: Peer;
+  let tracker: TrackerClient | null = null;
   try {
-    const bootstrap = [...options.bootstrap];
+    tracker = options.tracker ? new TrackerClient(options.tracker) : null;
     peer = await Peer.start({
       ...tuning,
       dataDir: options.dataDir,
@@ -55,10 +69,11 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
       port: options.port,
       storage: options.storage,
       ...(options.recoveryKey ? { recoveryKey: options.recoveryKey } : {}),
-      bootstrap,
+      bootstrap: options.bootstrap,
     });
   } catch (err) {
     log.close();
+    await control.close();
     throw err;
   }
   const address = `${peer.address.host}:${peer.address.port}`;
@@ -78,19 +93,20 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
 
   const stops: Array<() => void | Promise<void>> = [];
   if (tracker) {
+    const tr = tracker;
     const join = async () => {
-      await tracker.subscribe(peer.dht.id, peer.address);
-      const contacts = await tracker.nodes(peer.dht.id);
+      await tr.subscribe(peer.dht.id, peer.address);
+      const contacts = await tr.nodes(peer.dht.id);
       if (contacts.length > 0) await peer.dht.bootstrap(contacts);
-      log.info('tracker', { url: tracker.url, contacts: contacts.length }, `tracker ${tracker.url}: ${contacts.length} contact(s)`);
+      log.info('tracker', { url: tr.url, contacts: contacts.length }, `tracker ${tr.url}: ${contacts.length} contact(s)`);
     };
-    await join().catch((err: Error) => log.warn('tracker-failed', { url: tracker.url, error: err.message }, `tracker ${tracker.url} unreachable (${err.message}); the DHT works without it`));
+    await join().catch((err: Error) => log.warn('tracker-failed', { url: tr.url, error: err.message }, `tracker ${tr.url} unreachable (${err.message}); the DHT works without it`));
     let trackerDown = false;
     stops.push(every(systemClock, trackerPingMs ?? 60_000, () => {
-      void tracker.ping(peer.dht.id, peer.address).then(
+      void tr.ping(peer.dht.id, peer.address).then(
         () => { trackerDown = false; },
         (err: Error) => {
-          if (!trackerDown) log.warn('tracker-failed', { url: tracker.url, error: err.message }, `tracker unreachable (${err.message}); carrying on with the DHT`);
+          if (!trackerDown) log.warn('tracker-failed', { url: tr.url, error: err.message }, `tracker unreachable (${err.message}); carrying on with the DHT`);
           trackerDown = true;
         },
       );
@@ -131,8 +147,9 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
     stopping ??= (async () => {
       log.info('stopping', {}, 'stopping: closing sockets and saving state');
       for (const s of stops.reverse()) await s();
-      await control.close().catch(() => {});
       await peer.stop();
+      // Last: the socket is the directory's lock, held until the database is closed.
+      await control.close().catch(() => {});
       log.info('stopped', {}, 'stopped');
       log.close();
       resolveDone();
@@ -140,21 +157,13 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
     return stopping;
   };
 
-  let control: ControlServer;
+  Object.assign(routes, controlRoutes(peer, options, log, watchFolder, () => void stop()));
   try {
-    control = await ControlServer.listen(path.join(options.dataDir, CONTROL_SOCKET), controlRoutes(peer, options, log, watchFolder, () => void stop()), {
-      exitCodeOf: (err) => {
-        const e = err instanceof NegotiationError ? new CliError(`no peer accepted the backup: ${describeRefusals(err.refusals)}`, ExitCode.shortfall) : classify(err);
-        return { message: e.message, exitCode: e.exitCode };
-      },
-    });
+    for (const dir of options.watch) await watchFolder(dir, options.quietMs);
   } catch (err) {
-    for (const s of stops) await s();
-    await peer.stop();
-    log.close();
+    await stop();
     throw err;
   }
-  for (const dir of options.watch) await watchFolder(dir, options.quietMs);
   return { peer, stop, done };
 }
 

@@ -31,7 +31,11 @@ export class ControlServer {
     readonly socketPath: string,
   ) {}
 
-  /** Listens on `socketPath` with `routes` (`'POST /backup'` → handler). */
+  /**
+   * Listens on `socketPath` with `routes` (`'POST /backup'` → handler). `routes` may start
+   * empty and be filled once the peer is up: listening first makes the socket the data
+   * directory's lock, taken before anything else opens the directory's files.
+   */
   static async listen(socketPath: string, routes: Record<string, ControlHandler>, options: ControlServerOptions): Promise<ControlServer> {
     if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
       throw new Error(`the data directory path is too long for its control socket (${socketPath}); use a shorter --data path`);
@@ -92,6 +96,12 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, route
   };
   const route = `${req.method ?? ''} ${(req.url ?? '').split('?')[0]}`;
   const handler = Object.hasOwn(routes, route) ? routes[route] : undefined;
+  if (!handler && Object.keys(routes).length === 0) {
+    res.writeHead(503, { 'content-type': 'application/x-ndjson' });
+    send({ error: { message: 'the peer is still starting; try again in a moment', exitCode: 3 } });
+    res.end();
+    return;
+  }
   if (!handler) {
     res.writeHead(404, { 'content-type': 'application/x-ndjson' });
     send({ error: { message: `unknown control request ${route}`, exitCode: 2 } });
