@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { type ControlHandler, type ControlLine, MAX_REQUEST_BYTES } from './protocol.js';
+import { readJsonBody } from '../util/json-body.js';
 
 /** Thrown when another process already serves this control socket. */
 export class AlreadyRunningError extends Error {
@@ -110,7 +111,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, route
   }
   let body: Record<string, unknown>;
   try {
-    body = await readJson(req);
+    body = await readJsonBody(req, MAX_REQUEST_BYTES);
   } catch (err) {
     res.writeHead(400, { 'content-type': 'application/x-ndjson' });
     send({ error: { message: (err as Error).message, exitCode: 2 } });
@@ -125,18 +126,4 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, route
     send({ error: options.exitCodeOf(err) });
   }
   res.end();
-}
-
-async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
-  let size = 0;
-  const parts: Buffer[] = [];
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_REQUEST_BYTES) throw new Error('control request too large');
-    parts.push(chunk as Buffer);
-  }
-  if (size === 0) return {};
-  const value: unknown = JSON.parse(Buffer.concat(parts).toString('utf8'));
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('control request body must be a JSON object');
-  return value as Record<string, unknown>;
 }

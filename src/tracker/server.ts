@@ -13,6 +13,7 @@ import { formatAddress, nodeIdFromAddress, parseAddress, toHex } from '../dht/id
 import { canonicalIp } from '../util/ip.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { DEFAULT_REGISTRY_OPTIONS, type RegistryOptions, TrackerRegistry } from './registry.js';
+import { readJsonBody } from '../util/json-body.js';
 
 const MAX_BODY_BYTES = 4096;
 
@@ -67,7 +68,7 @@ export class TrackerServer {
         return reply(200, { nodes: this.registry.nodes(except).map(({ nodeId, address }) => ({ nodeId, address })) });
       }
       if (route !== 'POST /subscribe' && route !== 'POST /ping') return reply(404, { error: `no such endpoint: ${route}` });
-      const body = await readBody(req);
+      const body = await readJsonBody(req, MAX_BODY_BYTES);
       const nodeId = typeof body.nodeId === 'string' ? body.nodeId.toLowerCase() : '';
       if (!/^[0-9a-f]{40}$/.test(nodeId)) return reply(400, { error: 'nodeId must be 40 hex digits' });
       if (route === 'POST /ping') {
@@ -82,17 +83,4 @@ export class TrackerServer {
       return reply(400, { error: err instanceof Error ? err.message : 'bad request' });
     }
   }
-}
-
-async function readBody(req: http.IncomingMessage): Promise<Record<string, unknown>> {
-  let size = 0;
-  const parts: Buffer[] = [];
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new Error('request too large');
-    parts.push(chunk as Buffer);
-  }
-  const value: unknown = JSON.parse(Buffer.concat(parts).toString('utf8') || '{}');
-  if (typeof value !== 'object' || value === null) throw new Error('body must be a JSON object');
-  return value as Record<string, unknown>;
 }
