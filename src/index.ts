@@ -1,8 +1,9 @@
 /**
  * distributed-backup-system: a peer-to-peer backup network.
  *
- * This entry point exports the public API. Today: the Kademlia DHT that peers use to find
- * each other and to publish small signed records.
+ * This entry point exports the public API: `Peer` (back up, restore, keep backups alive) and
+ * the parts it is built from (the Kademlia DHT, contracts, Merkle proofs), the folder watcher,
+ * and the optional tracker. The `dbs` command line is built on the same API.
  */
 export { DhtNode, type DhtNodeOptions, type DhtStats, type LookupReport, type PutResult } from './dht/node.js';
 export {
@@ -31,7 +32,7 @@ export { type RateLimit } from './util/rate-limiter.js';
 export { MalformedMessageError, MAX_DATAGRAM_BYTES, PROTOCOL_VERSION } from './wire/codec.js';
 
 // Peers, identity and storage contracts.
-export { Peer, type PeerOptions, type PeerStatus, type ContractOptions, DEFAULT_CONTRACT_OPTIONS } from './peer/peer.js';
+export { Peer, type PeerOptions, type PeerStatus, type PeerEvents, type ContractOptions, DEFAULT_CONTRACT_OPTIONS } from './peer/peer.js';
 export { type PeerRecord, findPeerRecord, peerRecordKey } from './peer/peer-record.js';
 export { type HelloInfo } from './peer/hello.js';
 export { formatRecoveryKey, parseRecoveryKey, deriveKeys, generateRecoverySecret, type PeerKeys } from './identity/recovery-key.js';
@@ -55,3 +56,8 @@ export { type ChunkSizes, DEFAULT_CHUNK_SIZES, Chunker } from './backup/chunker.
 export { type PlacedShard } from './peer/peer.js';
 export { type AuditOutcome } from './transfer/client.js';
 export { LEAF_SIZE, verifyLeaf } from './storage/merkle.js';
+
+// Folder watching and the optional tracker.
+export { FolderWatcher, type FolderWatcherOptions, QuietTrigger } from './backup/watcher.js';
+export { TrackerServer, type TrackerServerOptions } from './tracker/server.js';
+export { TrackerClient } from './tracker/client.js';
