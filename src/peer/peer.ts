@@ -4,11 +4,12 @@
  * storage, transfer and backups on top of this.
  */
 import { EventEmitter } from 'node:events';
-import { createReadStream } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import PQueue from 'p-queue';
 import { type Clock, every, systemClock } from '../util/clock.js';
+import { lockDataDir } from '../util/dir-lock.js';
 import { type Address, formatAddress, parseAddress, toHex } from '../dht/id.js';
 import { DhtNode, type DhtNodeOptions, type DhtStats } from '../dht/node.js';
 import { openDatabase, type Db } from '../storage/database.js';
@@ -135,6 +136,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   private stopMaintenance: () => void = () => {};
   private lastPublished = '';
   private stopped = false;
+  /** Releases the data directory's lock (set once the peer owns it). */
+  private unlock: () => Promise<void> = async () => {};
 
   private constructor(args: { dht: DhtNode; db: Db; keys: PeerKeys; created: boolean; clock: Clock; options: PeerOptions; shards: ShardStore }) {
     super();
@@ -177,13 +180,25 @@ export class Peer extends EventEmitter<PeerEvents> {
   static async start(options: PeerOptions): Promise<Peer> {
     if (!Number.isSafeInteger(options.storage) || options.storage < 0) throw new Error('storage must be a whole number of bytes, 0 or more');
     const clock = options.clock ?? systemClock;
-    const { secret, created } = await loadOrCreateIdentity(options.dataDir, options.recoveryKey);
-    const keys = deriveKeys(secret);
-    const db = openDatabase(path.join(options.dataDir, 'peer.db'));
+    await fs.mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+    const unlock = await lockDataDir(options.dataDir);
+    let db: Db;
+    let keys: PeerKeys;
+    let created: boolean;
+    try {
+      const identity = await loadOrCreateIdentity(options.dataDir, options.recoveryKey);
+      keys = deriveKeys(identity.secret);
+      created = identity.created;
+      db = openDatabase(path.join(options.dataDir, 'peer.db'));
+    } catch (err) {
+      await unlock();
+      throw err;
+    }
     let peer: Peer | undefined;
     try {
       const shards = await ShardStore.open(path.join(options.dataDir, 'shards'));
       peer = await Peer.bindSockets(options, { db, keys, created, clock, shards });
+      peer.unlock = unlock;
       await peer.removeOrphanShards();
       await peer.backups.init();
       // Handlers are registered before joining, so peers that answer our join can HELLO us at once.
@@ -194,7 +209,10 @@ export class Peer extends EventEmitter<PeerEvents> {
       return peer;
     } catch (err) {
       if (peer) await peer.stop();
-      else db.close();
+      else {
+        db.close();
+        await unlock();
+      }
       throw err;
     }
   }
@@ -457,5 +475,6 @@ export class Peer extends EventEmitter<PeerEvents> {
     await this.transferServer?.close();
     await this.dht.close();
     this.db.close();
+    await this.unlock();
   }
 }
