@@ -59,6 +59,9 @@ export interface ContractEvents {
   ended: [StoredContract];
 }
 
+/** How long ended contracts stay in the database (for `dbs contracts` and debugging). */
+export const ENDED_CONTRACT_RETENTION_MS = 7 * 86_400_000;
+
 export class ContractService extends EventEmitter<ContractEvents> {
   readonly store: ContractStore;
   readonly host: ContractHost;
@@ -121,9 +124,13 @@ export class ContractService extends EventEmitter<ContractEvents> {
     return { spec: Cancelled, body: { contractId: body.contractId } };
   }
 
-  /** Releases lapsed reservations, expires ended contracts, and deals with defaulters. */
+  /**
+   * Releases lapsed reservations, expires ended contracts, deals with defaulters, and forgets
+   * contracts that ended more than a week ago (so the database does not grow with every repair).
+   */
   async maintain(): Promise<void> {
     const now = this.clock.now();
+    this.store.purgeEnded(now - ENDED_CONTRACT_RETENTION_MS);
     for (const c of this.store.lapsedReservations(now)) {
       if (this.store.transition(c.contract.id, ['pending'], 'released', now)) this.emit('ended', { ...c, state: 'released' });
     }

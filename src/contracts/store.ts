@@ -208,6 +208,19 @@ export class ContractStore {
     return (this.db.prepare(`SELECT * FROM contracts WHERE state = 'pending' AND reserved_until IS NOT NULL AND reserved_until <= ?`).all(now) as ContractRowRaw[]).map(toStored);
   }
 
+  /**
+   * Deletes contracts that ended (cancelled, expired, released) before `before` (ms), with
+   * their audit records; returns how many. Their proposals are long past the replay window,
+   * so a replay is refused as expired without the row.
+   */
+  purgeEnded(before: number): number {
+    return this.db.transaction(() => {
+      const ended = `SELECT id FROM contracts WHERE state IN ('cancelled', 'expired', 'released') AND updated_at < ?`;
+      this.db.prepare(`DELETE FROM host_health WHERE contract IN (${ended})`).run(before);
+      return this.db.prepare(`DELETE FROM contracts WHERE id IN (${ended})`).run(before).changes;
+    })();
+  }
+
   /** Live contracts whose term ended at `nowSeconds`. */
   endedContracts(nowSeconds: number): StoredContract[] {
     return (this.db.prepare(`SELECT * FROM contracts WHERE ${LIVE} AND expires_at <= ?`).all(nowSeconds) as ContractRowRaw[]).map(toStored);
