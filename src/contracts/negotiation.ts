@@ -161,6 +161,12 @@ export class ContractOwner {
       const key = toHex(a.info.publicKey);
       if (exclude.has(key) || seenKeys.has(key)) continue;
       seenKeys.add(key);
+      // Found by test/faults/lies-contracts.test.ts: a peer we declared a defaulter was still
+      // asked to keep our data (and refused again). It is not trusted with anything any more.
+      if (this.store.counterpart(a.info.publicKey).defaulterSince !== null) {
+        refusals.push({ address: a.address, host: a.info.publicKey, reason: 'DEFAULTER' });
+        continue;
+      }
       if (a.info.free < req.shardSize) {
         refusals.push({ address: a.address, host: a.info.publicKey, reason: 'TOO_LITTLE_SPACE' });
         continue;
