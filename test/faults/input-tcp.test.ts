@@ -320,8 +320,11 @@ describe('bad input: malformed TCP transfer sessions against a live peer process
     expect(after.status.contracts.host).to.equal(3);
     // The slow ones were cut by the idle timeout and the header deadline, not left hanging.
     const kindCount = (k: Kind) => [...got].filter(([key]) => key.startsWith(`${k}:`)).reduce((a, [, n]) => a + n, 0);
-    expect((t.refused.IDLE_TIMEOUT ?? 0) - (b.refused.IDLE_TIMEOUT ?? 0)).to.be.at.least(kindCount('silent'));
-    expect((t.refused.SLOW_SENDER ?? 0) - (b.refused.SLOW_SENDER ?? 0)).to.be.at.least(kindCount('slowloris'));
+    // (A drip delayed past the idle timeout on a loaded machine ends as IDLE_TIMEOUT instead.)
+    const cutIdle = (t.refused.IDLE_TIMEOUT ?? 0) - (b.refused.IDLE_TIMEOUT ?? 0);
+    const cutSlow = (t.refused.SLOW_SENDER ?? 0) - (b.refused.SLOW_SENDER ?? 0);
+    expect(cutIdle + cutSlow).to.be.at.least(kindCount('silent') + kindCount('slowloris'));
+    expect(cutSlow).to.be.at.least(1);
     const rss = after.memory.rss - before.memory.rss;
     expect(rss).to.be.lessThan(64 * MiB);
     const refused = Object.fromEntries(Object.entries(t.refused).map(([k, n]) => [k, (n ?? 0) - (b.refused[k as keyof typeof b.refused] ?? 0)]));

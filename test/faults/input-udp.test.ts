@@ -141,9 +141,11 @@ describe('bad input: random and mutated UDP datagrams against a live peer proces
         void inFlight.finally(() => (inFlight = null));
       }
       // Let the target drain the batch before the next one, so the kernel drops nothing.
+      const giveUp = Date.now() + 60_000;
       for (;;) {
         const now = await target.received();
         if (fromFuzzers(now) - fuzzBefore >= sent) break;
+        if (Date.now() > giveUp) throw new Error(`the target saw ${fromFuzzers(now) - fuzzBefore} of ${sent} datagrams (lost, or the target is stuck)`);
       }
     }
     await inFlight;
