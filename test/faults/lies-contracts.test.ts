@@ -250,7 +250,7 @@ describe('lies: identities and contracts over real UDP', function () {
       const later = await owner.negotiate(shard());
       expect(toHex(later.contracts[0]!.counterpart)).to.equal(toHex(honest.publicKey));
       expect(liar.ofType(Propose)).to.have.length(asked);
-      expect(later.refusals.map((r) => r.reason)).to.deep.equal(['DEFAULTER']);
+      expect(later.refusals.map((r) => r.reason)).to.deep.equal(['HOST_IS_DEFAULTER']);
     });
   });
 });
