@@ -123,8 +123,12 @@ export class BackupEngine {
   private busy: Promise<unknown> = Promise.resolve();
   /** The catalog in the network names hosts that changed since; republish it. */
   private catalogStale = false;
-  /** `shardHex|hostHex` of hosts that failed an audit of that shard. */
-  private readonly failedHosts = new Set<string>();
+  /**
+   * Hosts that failed an audit (lost or altered data), by hex key: no shard is placed on them
+   * again. Found by test/faults/lies-shards.test.ts: keyed by shard alone, a host that had just
+   * failed an audit of one shard was given another one by the same repair pass.
+   */
+  private readonly failedHosts = new Map<string, Uint8Array>();
 
   constructor(
     private readonly peer: PeerServices,
@@ -245,7 +249,7 @@ export class BackupEngine {
   private async place(writer: ShardWriter, replicas: number, kind: 'data' | 'meta' | 'catalog'): Promise<{ hash: Uint8Array; contracts: number }> {
     let placed;
     try {
-      placed = await this.peer.placeShard(writer.file, { replicas });
+      placed = await this.peer.placeShard(writer.file, { replicas, exclude: [...this.failedHosts.values()] });
     } catch (err) {
       await writer.discard();
       throw err;
@@ -544,7 +548,7 @@ export class BackupEngine {
           // it is not asked to keep this shard again.
           report.failed++;
           if (outcome.reason !== 'WRONG_STATE' && outcome.reason !== 'UNKNOWN_CONTRACT') this.peer.contractService.strike(c.counterpart);
-          this.failedHosts.add(`${toHex(c.contract.terms.shardHash)}|${toHex(c.counterpart)}`);
+          this.failedHosts.set(toHex(c.counterpart), c.counterpart);
           await this.peer.contractService.owner.cancel(c);
           report.cancelled++;
           continue;
@@ -599,13 +603,8 @@ export class BackupEngine {
       if (!file) continue;
       try {
         // Excluded: hosts with a live contract for it (never two replicas on one host; an
-        // expiring one's renewal goes elsewhere), and hosts that failed an audit of it.
-        const shardHex = toHex(shard.hash);
-        const failed = this.peer.contractService.store
-          .list({ role: 'owner' })
-          .filter((c) => this.failedHosts.has(`${shardHex}|${toHex(c.counterpart)}`))
-          .map((c) => c.counterpart);
-        const exclude = [...live.map((c) => c.counterpart), ...failed];
+        // expiring one's renewal goes elsewhere), and hosts that failed any audit.
+        const exclude = [...live.map((c) => c.counterpart), ...this.failedHosts.values()];
         const result = await this.peer.placeShard(file.path, { replicas: missing, exclude });
         placed += result.contracts.length;
       } catch {

@@ -34,7 +34,7 @@ export interface NegotiationRequest {
   candidates?: Address[];
 }
 
-export type RefusalReason = RejectReasonName | `UNKNOWN_${number}` | 'NO_ANSWER' | 'BAD_ANSWER' | 'TOO_LITTLE_SPACE';
+export type RefusalReason = RejectReasonName | `UNKNOWN_${number}` | 'NO_ANSWER' | 'BAD_ANSWER' | 'TOO_LITTLE_SPACE' | 'HOST_IS_DEFAULTER';
 
 export interface Refusal {
   address: Address;
@@ -161,6 +161,12 @@ export class ContractOwner {
       const key = toHex(a.info.publicKey);
       if (exclude.has(key) || seenKeys.has(key)) continue;
       seenKeys.add(key);
+      // Found by test/faults/lies-contracts.test.ts: a peer we declared a defaulter was still
+      // asked to keep our data (and refused again). It is not trusted with anything any more.
+      if (this.store.counterpart(a.info.publicKey).defaulterSince !== null) {
+        refusals.push({ address: a.address, host: a.info.publicKey, reason: 'HOST_IS_DEFAULTER' });
+        continue;
+      }
       if (a.info.free < req.shardSize) {
         refusals.push({ address: a.address, host: a.info.publicKey, reason: 'TOO_LITTLE_SPACE' });
         continue;
@@ -271,5 +277,6 @@ function describe(reason: string): string {
   if (reason === 'NO_ANSWER') return ' (did not answer)';
   if (reason === 'TOO_LITTLE_SPACE') return ' (not enough free space)';
   if (reason === 'BAD_ANSWER') return ' (invalid countersignature)';
+  if (reason === 'HOST_IS_DEFAULTER') return ' (a defaulter: not asked to keep our data)';
   return reason in RejectReason ? ` (${reasonText(RejectReason[reason as RejectReasonName])})` : '';
 }

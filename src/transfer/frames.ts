@@ -75,15 +75,21 @@ export function readFrame(socket: Socket, maxBytes: number): Promise<Fields> {
     };
     const onEnd = () => fail(new TransferError('CONNECTION_LOST', 'connection closed before a whole frame arrived'));
     const onError = (err: Error) => fail(new TransferError('CONNECTION_LOST', err.message));
+    // Found by test/faults/input-tcp.test.ts: once the peer has half-closed, read(n) returns
+    // whatever is left even if shorter than n. A 1-3 byte remainder made readUInt32BE throw
+    // out of this event handler and crash the process; a short body was parsed as a frame.
+    const cut = () => fail(new TransferError('CONNECTION_LOST', 'connection closed in the middle of a frame'));
     const onReadable = () => {
       if (length < 0) {
         const prefix = socket.read(4) as Buffer | null;
         if (!prefix) return;
+        if (prefix.length < 4) return cut();
         length = prefix.readUInt32BE(0);
         if (length > maxBytes) return fail(new TransferError('HEADER_TOO_LARGE', `a ${length}-byte frame is over the ${maxBytes}-byte limit`));
       }
       const body = length === 0 ? Buffer.alloc(0) : (socket.read(length) as Buffer | null);
       if (!body) return;
+      if (body.length < length) return cut();
       cleanup();
       try {
         resolve(new Fields(unpackr.unpack(body)));

@@ -25,6 +25,11 @@ import { frame, MAX_AUDIT_LEAVES, NONCE_BYTES, Op, type OpCode, readFrame, TRANS
 
 export interface TransferServerOptions {
   maxHeaderBytes: number;
+  /**
+   * The whole header must arrive within this time of connecting. The idle timeout alone is
+   * not enough: a client dripping one byte just under it would hold a slot for hours.
+   */
+  headerTimeoutMs: number;
   idleTimeoutMs: number;
   maxConnections: number;
   maxConnectionsPerSource: number;
@@ -37,6 +42,7 @@ export interface TransferServerOptions {
 
 export const DEFAULT_TRANSFER_OPTIONS: TransferServerOptions = {
   maxHeaderBytes: 4096,
+  headerTimeoutMs: 10_000,
   idleTimeoutMs: 30_000,
   maxConnections: 64,
   maxConnectionsPerSource: 8,
@@ -127,9 +133,18 @@ export class TransferServer {
     try {
       const nonce = randomBytes(NONCE_BYTES);
       socket.write(frame({ v: TRANSFER_VERSION, nonce }));
-      const header = await readFrame(socket, this.options.maxHeaderBytes).catch((err: unknown) => {
-        throw socket.errored instanceof TransferError ? socket.errored : err;
-      });
+      // Found by test/faults/input-tcp.test.ts: without a deadline for the header, a slowloris
+      // client (one byte per idle period) held its connection slot indefinitely.
+      const deadline = setTimeout(
+        () => socket.destroy(new TransferError('SLOW_SENDER', `header not complete within ${this.options.headerTimeoutMs} ms`)),
+        this.options.headerTimeoutMs,
+      );
+      deadline.unref();
+      const header = await readFrame(socket, this.options.maxHeaderBytes)
+        .catch((err: unknown) => {
+          throw socket.errored instanceof TransferError ? socket.errored : err;
+        })
+        .finally(() => clearTimeout(deadline));
       const request = this.authorize(header, nonce);
       if (request.op === Op.PUT) await this.put(socket, request.contract);
       else if (request.op === Op.GET) await this.get(socket, request.contract);
