@@ -16,18 +16,21 @@
  * - maintain: `peer.maintain()` (contracts, orphan shards, audits and repair, records);
  * - repair: `peer.backupsMaintain()` alone, answers its report;
  * - status, contracts, shards (hashes in the shard store), gc;
+ * - backupShards: the owner's backup index, [{hash, kind, replicas}];
  * - advance {ms}: moves this peer's clock forward (see `clockOffsetMs`);
- * - release: lets uploads held by `holdUploadsAfter` go on;
+ * - release: lets uploads held by `holdUploads` go on;
  * - faults: the counters of the lossy transport (`faults`);
  * - stop: stops the peer and exits (so do SIGTERM and the end of stdin).
  *
  * While a backup or restore runs it prints {"progress": {...}} lines, at most one every
  * `progressEveryMs`.
  */
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { pipeline, Transform } from 'node:stream';
 import v8 from 'node:v8';
+import Database from 'better-sqlite3';
 import vm from 'node:vm';
 import { Peer, type PeerOptions } from '../../src/peer/peer.js';
 import { toHex } from '../../src/dht/id.js';
@@ -73,25 +76,35 @@ const options: PeerOptions = {
 };
 const peer = await Peer.start(options);
 
-// Uploads held after `holdUploadsAfter` bytes until `release`: a slow link the test controls,
-// so a process can be killed while a shard is half sent, every time.
-let released = config.holdUploadsAfter === undefined;
+// Uploads held after `holdUploads.afterBytes` bytes until `release` (all but the first
+// `skip` uploads): a slow link the test controls, so a process can be killed while a shard
+// is half sent, every time.
+let released = config.holdUploads === undefined;
 const waiting: (() => void)[] = [];
-if (config.holdUploadsAfter !== undefined) {
-  const limit = config.holdUploadsAfter;
+if (config.holdUploads) {
+  const { afterBytes, skip = 0 } = config.holdUploads;
+  let started = 0;
   const upload = peer.upload.bind(peer);
   peer.upload = (contract, open) =>
     upload(contract, () => {
+      if (started++ < skip) return open();
       let sent = 0;
       const gate = new Transform({
         transform(chunk: Buffer, _enc, done) {
-          const pass = () => {
+          if (released || sent + chunk.length <= afterBytes) {
             sent += chunk.length;
-            done(null, chunk);
-          };
-          if (released || sent + chunk.length <= limit) return pass();
-          say({ held: { contract: toHex(contract.contract.id), host: toHex(contract.counterpart), sent } });
-          waiting.push(pass);
+            return done(null, chunk);
+          }
+          // Send up to the limit now (reads are 1 MiB, a shard may be one read), hold the rest.
+          const head = chunk.subarray(0, Math.max(0, afterBytes - sent));
+          const rest = chunk.subarray(head.length);
+          if (head.length > 0) this.push(head);
+          sent += head.length;
+          say({ held: { contract: toHex(contract.contract.id), host: contract.counterpartAddress, sent } });
+          waiting.push(() => {
+            sent += rest.length;
+            done(null, rest);
+          });
         },
       });
       // pipeline, not pipe: a read error of the shard file must still fail the upload.
@@ -139,6 +152,15 @@ async function handle(c: Command): Promise<unknown> {
       return peer.contracts();
     case 'shards':
       return (await peer.shards.list()).map(toHex);
+    case 'backupShards': {
+      // The owner's own record of the shards it wants kept, read beside the peer's connection.
+      const db = new Database(path.join(config.dataDir, 'peer.db'), { readonly: true });
+      try {
+        return db.prepare("SELECT lower(hex(hash)) AS hash, kind, replicas FROM backup_shards").all();
+      } finally {
+        db.close();
+      }
+    }
     case 'gc':
       gc();
       return true;

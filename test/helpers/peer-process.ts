@@ -45,8 +45,8 @@ export interface PeerChildConfig {
   clockOffsetMs?: number;
   /** Wrap the UDP socket in a FaultyTransport. */
   faults?: Faults;
-  /** Hold every upload after this many bytes until the `release` command. */
-  holdUploadsAfter?: number;
+  /** Hold each upload after `afterBytes` until the `release` command, all but the first `skip` uploads. */
+  holdUploads?: { afterBytes: number; skip?: number };
   /** At most one progress line this often (default 5 s). */
   progressEveryMs?: number;
   /** Free text, for benchmarks that label their processes. */
