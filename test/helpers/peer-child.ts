@@ -15,7 +15,7 @@
  * - backup {path, replicas}, snapshots, restore {snapshot, dest}: the Peer's methods;
  * - maintain: `peer.maintain()` (contracts, orphan shards, audits and repair, records);
  * - repair: `peer.backupsMaintain()` alone, answers its report;
- * - status, contracts, shards (hashes in the shard store), gc;
+ * - status, contracts, dhtContacts (the routing table), shards (hashes in the shard store), gc;
  * - backupShards: the owner's backup index, [{hash, kind, replicas}];
  * - advance {ms}: moves this peer's clock forward (see `clockOffsetMs`);
  * - release: lets uploads held by `holdUploads` go on;
@@ -150,6 +150,8 @@ async function handle(c: Command): Promise<unknown> {
       return peer.status();
     case 'contracts':
       return peer.contracts();
+    case 'dhtContacts':
+      return peer.dht.contacts().map((c) => ({ id: toHex(c.id), host: c.host, port: c.port }));
     case 'shards':
       return (await peer.shards.list()).map(toHex);
     case 'backupShards': {
