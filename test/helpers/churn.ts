@@ -53,6 +53,8 @@ export interface KillReport {
   /** Wall time of the owner's passes after the grace period, until every shard had 3 again. */
   repairSeconds: number;
   passes: number;
+  /** The owner's RPC requests that timed out in those passes (asking the dead host, mostly). */
+  timeouts: number;
   restarted: boolean;
 }
 
@@ -153,6 +155,8 @@ export async function runChurn(size: ChurnSize, log: (line: string) => void = ()
       if (noticed.cancelled !== 0) throw new Error(`a host silent for less than the grace period lost ${noticed.cancelled} contracts`);
       await advanceAll(GRACE_MS + 1000);
 
+      const timeouts = async () => (await owner.ask<{ dht: { timeouts: number } }>({ cmd: 'status' })).dht.timeouts;
+      const timeouts0 = await timeouts();
       const t0 = performance.now();
       let replaced = 0;
       let passes = 0;
@@ -163,6 +167,7 @@ export async function runChurn(size: ChurnSize, log: (line: string) => void = ()
         missing = await underReplicated();
       }
       const repairSeconds = (performance.now() - t0) / 1000;
+      const repairTimeouts = (await timeouts()) - timeouts0;
       if (missing.length > 0) throw new Error(`after ${passes} repair passes, ${missing.length} shards still have fewer than ${REPLICAS} live replicas`);
 
       let restarted = false;
@@ -173,8 +178,8 @@ export async function runChurn(size: ChurnSize, log: (line: string) => void = ()
         restartsLeft--;
         restarted = true;
       }
-      kills.push({ host: victim.name, lostReplicas, replaced, repairSeconds, passes, restarted });
-      log(`kill ${k + 1}/${size.kills}: ${victim.name} held ${lostReplicas} replicas; ${replaced} placed again in ${passes} passes, ${repairSeconds.toFixed(1)} s${restarted ? '; restarted' : ''}`);
+      kills.push({ host: victim.name, lostReplicas, replaced, repairSeconds, passes, timeouts: repairTimeouts, restarted });
+      log(`kill ${k + 1}/${size.kills}: ${victim.name} held ${lostReplicas} replicas; ${replaced} placed again in ${passes} passes, ${repairSeconds.toFixed(1)} s, ${repairTimeouts} timeouts${restarted ? '; restarted' : ''}`);
     }
     const under = await underReplicated();
 
