@@ -62,7 +62,8 @@ describe(`a lossy network: ${PEERS} peers, ${LOSS.drop * 100}% of datagrams drop
 
   it('DHT values stored by every peer are found by the others', async () => {
     const puts = await Promise.all(peers.map((p) => p.dht.put(randomBytes(64))));
-    for (const put of puts) expect(put.stored, 'STORE confirmations').to.be.greaterThan(0);
+    // Confirmed by at least one other node, not only by the putting node itself.
+    for (const put of puts) expect(put.stored, 'STORE confirmations').to.be.greaterThan(1);
     const keys = puts.map((p) => p.key);
     const misses: string[] = [];
     await Promise.all(
