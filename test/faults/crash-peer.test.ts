@@ -31,7 +31,8 @@ function config(dataDir: string, bootstrap: string[], over: Partial<PeerChildCon
     storage: GiB,
     bootstrap,
     allowance: 1024 * GiB,
-    dht: { lookupTimeoutMs: 1500, requestTimeoutMs: 1500, retries: 1 },
+    // Dead peers cost a timeout per request: short ones, but not so short a loaded machine trips them.
+    dht: { lookupTimeoutMs: 1000, requestTimeoutMs: 1000, retries: 1 },
     backup: { shardSize: 1 * MiB, chunkSizes: { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 }, hostGraceMs: 0 },
     contracts: { auditIntervalSeconds: 0, auditSamples: 16, uploadTimeoutMs: UPLOAD_TIMEOUT_MS },
     ...over,
