@@ -9,7 +9,7 @@
  * 1. Writes the data set into a temp dir (pseudo-random, the same from run to run): a few large random
  *    files, thousands of small text-like files, compressible log files, and duplicates (one large file
  *    and many small ones copied), `--size-mib` in all. Hashes every file (SHA-256, streaming).
- * 2. Starts four host processes and an owner process (bench/peer-process.ts); the owner backs the data
+ * 2. Starts four host processes and an owner process (test/helpers/peer-child.ts); the owner backs the data
  *    set up (timed), restores it into an empty dir (timed), and a second owner process started from the
  *    recovery key with an empty data dir (a new machine) restores it again, from the hosts (timed).
  *    Every restore is compared with the source file by file (hashes, outside the timed part).
@@ -31,8 +31,6 @@ import { createReadStream, existsSync, mkdirSync, mkdtempSync, promises as fs, r
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { Chunker } from '../src/backup/chunker.js';
 import { chunkId, deriveBackupKeys, open, seal } from '../src/backup/crypto.js';
 import { ShardHasher } from '../src/storage/merkle.js';
@@ -48,11 +46,11 @@ import {
   seededRandom,
   writeSection,
 } from './common.js';
+import { killAllProcesses, type PeerChildConfig, PeerProcess } from '../test/helpers/peer-process.js';
 
 const KiB = 1024;
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
-const PEER_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'peer-process.js');
 const HOSTS = 4;
 /** What every peer offers to keep for others. */
 const STORAGE = 8 * GiB;
@@ -319,99 +317,18 @@ function track(child: ChildProcess): ChildProcess {
   return child;
 }
 
-interface PeerConfig {
-  role: 'host' | 'owner';
-  dataDir: string;
-  storage: number;
-  bootstrap: string[];
-  allowance: number;
-  recoveryKey?: string;
+/** Prints a peer's progress lines (at most one every 5 s, the peer's default). */
+function printProgress(name: string): (p: Record<string, unknown>) => void {
+  return (p) => {
+    const pr = p as { kind: string; bytes: number; files: number; totalBytes?: number };
+    const of = pr.totalBytes ? ` of ${(pr.totalBytes / MiB).toFixed(0)}` : '';
+    console.log(`  [${name}] ${pr.kind}: ${pr.files} files, ${(pr.bytes / MiB).toFixed(0)}${of} MiB`);
+  };
 }
 
-interface Answer {
-  ok: boolean;
-  result?: unknown;
-  error?: string;
-  ms: number;
-}
-
-class PeerProcess {
-  readonly pid: number;
-  port = 0;
-  publicKey = '';
-  recoveryKey = '';
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (a: Answer) => void; reject: (e: Error) => void }>();
-  private readonly exited: Promise<void>;
-
-  private constructor(
-    readonly name: string,
-    private readonly child: ChildProcess,
-  ) {
-    this.pid = child.pid!;
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-  }
-
-  static async start(name: string, config: PeerConfig, nodeArgs: string[] = []): Promise<PeerProcess> {
-    mkdirSync(config.dataDir, { recursive: true });
-    const child = track(spawn(process.execPath, [...nodeArgs, PEER_SCRIPT, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'inherit'] }));
-    const p = new PeerProcess(name, child);
-    const ready = new Promise<void>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        let msg: Record<string, unknown>;
-        try {
-          msg = JSON.parse(line) as Record<string, unknown>;
-        } catch {
-          console.log(`  [${name}] ${line}`);
-          return;
-        }
-        if (msg.ready) {
-          p.port = msg.port as number;
-          p.publicKey = msg.publicKey as string;
-          p.recoveryKey = msg.recoveryKey as string;
-          resolve();
-        } else if (msg.progress) {
-          const pr = msg.progress as { kind: string; bytes: number; files: number; totalBytes?: number; uploadedBytes?: number };
-          const of = pr.totalBytes ? ` of ${(pr.totalBytes / MiB).toFixed(0)}` : '';
-          console.log(`  [${name}] ${pr.kind}: ${pr.files} files, ${(pr.bytes / MiB).toFixed(0)}${of} MiB`);
-        } else if (typeof msg.id === 'number') {
-          const waiter = p.pending.get(msg.id);
-          p.pending.delete(msg.id);
-          waiter?.resolve(msg as unknown as Answer);
-        }
-      });
-      child.once('exit', (code, signal) => {
-        const err = new Error(`${name} (pid ${p.pid}) exited (${signal ?? `code ${code}`})`);
-        reject(err);
-        for (const w of p.pending.values()) w.reject(err);
-        p.pending.clear();
-      });
-    });
-    await ready;
-    return p;
-  }
-
-  get address(): string {
-    return `127.0.0.1:${this.port}`;
-  }
-
-  /** Sends a command; resolves with its result, throws with the peer's error. */
-  async ask<T = unknown>(command: Record<string, unknown>): Promise<T> {
-    const id = this.nextId++;
-    const answer = new Promise<Answer>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-    this.child.stdin!.write(`${JSON.stringify({ ...command, id })}\n`);
-    const a = await answer;
-    if (!a.ok) throw new Error(`${this.name}: ${command.cmd} failed: ${a.error}`);
-    return a.result as T;
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    this.child.stdin!.write(`${JSON.stringify({ cmd: 'stop' })}\n`);
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 30_000);
-    await this.exited;
-    clearTimeout(timer);
-  }
+/** A peer process of the shared test helper (test/helpers/peer-child.ts), printing its progress. */
+function startPeer(name: string, config: PeerChildConfig, nodeArgs: string[] = []): Promise<PeerProcess> {
+  return PeerProcess.start(name, config, { nodeArgs, onProgress: printProgress(name) });
 }
 
 // --- measuring -------------------------------------------------------------------------------------
@@ -617,10 +534,10 @@ async function run(
   for (let i = 0; i < HOSTS; i++) {
     const bootstrap = hosts.length > 0 ? [hosts[0]!.address] : [];
     const transfer = opts.connectionsPerSource ? { transfer: { maxConnectionsPerSource: opts.connectionsPerSource } } : {};
-    hosts.push(await PeerProcess.start(`host${i}`, { role: 'host', dataDir: path.join(root, `host${i}`), storage: STORAGE, bootstrap, allowance: ALLOWANCE, ...transfer }));
+    hosts.push(await startPeer(`host${i}`, { role: 'host', dataDir: path.join(root, `host${i}`), storage: STORAGE, bootstrap, allowance: ALLOWANCE, ...transfer }));
   }
   const ownerDir = path.join(root, 'owner');
-  const owner = await PeerProcess.start('owner', { role: 'owner', dataDir: ownerDir, storage: STORAGE, bootstrap: [hosts[0]!.address], allowance: ALLOWANCE }, ownerArgs);
+  const owner = await startPeer('owner', { role: 'owner', dataDir: ownerDir, storage: STORAGE, bootstrap: [hosts[0]!.address], allowance: ALLOWANCE }, ownerArgs);
   const peakResets = resetPeakRss(owner.pid);
   await owner.ask({ cmd: 'gc' });
   await hosts[1]!.ask({ cmd: 'gc' });
@@ -648,7 +565,7 @@ async function run(
     rmSync(destLocal, { recursive: true, force: true });
 
     console.log('ours: restore on a new machine (recovery key, empty data dir, shards from the hosts) ...');
-    const fresh = await PeerProcess.start(
+    const fresh = await startPeer(
       'owner2',
       { role: 'owner', dataDir: path.join(root, 'owner2'), storage: STORAGE, bootstrap: [hosts[0]!.address], allowance: ALLOWANCE, recoveryKey: owner.recoveryKey },
       ownerArgs,
@@ -873,7 +790,7 @@ function section(r: Results, totalSeconds: number): string {
     '',
     ...d.parts.map((p) => `- ${p.kind}: ${p.files} files, ${fixed(p.bytes / MiB, 1)} MiB`),
     '',
-    `Ours: ${HOSTS} hosts and one owner, each a \`Peer\` in its own process (\`bench/peer-process.ts\`), all on 127.0.0.1 and sharing`,
+    `Ours: ${HOSTS} hosts and one owner, each a \`Peer\` in its own process (\`test/helpers/peer-child.ts\`), all on 127.0.0.1 and sharing`,
     `the machine's ${cores} cores; default shard size (16 MiB) and chunk sizes (256 KiB / 1 MiB / 4 MiB), DHT limits for single-host`,
     `networks lifted (\`maxPerIpPerBucket: Infinity, rateLimit: null\`), every peer offering ${STORAGE / GiB} GiB. The hosts' reciprocity`,
     `allowance is raised to ${ALLOWANCE / GiB} GiB: all processes share 127.0.0.0/24, and the default 256 MiB would refuse the owner`,
@@ -949,6 +866,7 @@ async function main(): Promise<void> {
     if (cleaned) return;
     cleaned = true;
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    killAllProcesses();
     rmSync(root, { recursive: true, force: true });
   };
   const onSignal = () => {

@@ -110,6 +110,8 @@ interface Published {
 
 const MAX_PENDING_VERIFICATIONS = 64;
 const REPLICATIONS_PER_TICK = 32;
+/** Retransmits of the PINGs to bootstrap nodes, at least. */
+const BOOTSTRAP_RETRIES = 3;
 
 export class DhtNode {
   /** SHA-1 of `address`. */
@@ -203,7 +205,11 @@ export class DhtNode {
     const targets = addresses.map((a) => (typeof a === 'string' ? parseAddress(a) : a)).filter((a) => !idsEqual(nodeIdFromAddress(a), this.id));
     this.bootstrapAddresses = targets;
     if (targets.length === 0) return;
-    const answers = await Promise.allSettled(targets.map((a) => this.ping(a)));
+    // Joining happens once and everything after it depends on it: on a lossy link, the usual
+    // single retransmit loses the join about once in 30 at 10% loss each way (fault tests,
+    // test/faults/net-join.test.ts). A few more attempts cost nothing when the node answers.
+    const retries = Math.max(this.opts.retries, BOOTSTRAP_RETRIES);
+    const answers = await Promise.allSettled(targets.map((a) => this.request(a, Ping, {}, Pong, { retries })));
     if (!answers.some((a) => a.status === 'fulfilled')) {
       throw new Error(`no bootstrap node answered (tried ${targets.map(formatAddress).join(', ')})`);
     }
@@ -332,6 +338,19 @@ export class DhtNode {
     return { timeoutMs: this.opts.lookupTimeoutMs, retries: 0 };
   }
 
+  /**
+   * The contacts a lookup starts from: the closest in the table or, when the table is empty,
+   * the bootstrap nodes again. On a lossy link a node that knows few peers can see each of
+   * them time out twice in a row and drop them all; without this every lookup would find
+   * nothing until maintenance re-bootstraps it, up to a minute later (found by the fault
+   * tests at 10% loss; test/faults/net-join.test.ts).
+   */
+  private lookupSeeds(target: Uint8Array): Contact[] {
+    const closest = this.table.closest(target, this.opts.k);
+    if (closest.length > 0) return closest;
+    return this.bootstrapAddresses.map(contactFromAddress);
+  }
+
   private async iterate<V>(
     target: Uint8Array,
     query: (c: Contact) => Promise<{ contacts: Contact[]; value?: V }>,
@@ -339,21 +358,31 @@ export class DhtNode {
   ): Promise<LookupResult<V>> {
     this.counters.lookups++;
     this.table.touch(target, this.clock.now());
-    return iterativeLookup<V>({
-      target,
-      self: this.id,
-      seeds: this.table.closest(target, this.opts.k),
-      k: this.opts.k,
-      alpha: this.opts.alpha,
-      slowAfterMs: Math.max(1, Math.floor(this.opts.lookupTimeoutMs / 4)),
-      setTimer: (fn, ms) => {
-        const handle = this.clock.setTimeout(fn, ms);
-        handle.unref?.();
-        return { cancel: () => this.clock.clearTimeout(handle) };
-      },
-      query,
-      ...(stopWhen ? { stopWhen } : {}),
-    });
+    const run = () =>
+      iterativeLookup<V>({
+        target,
+        self: this.id,
+        seeds: this.lookupSeeds(target),
+        k: this.opts.k,
+        alpha: this.opts.alpha,
+        slowAfterMs: Math.max(1, Math.floor(this.opts.lookupTimeoutMs / 4)),
+        setTimer: (fn, ms) => {
+          const handle = this.clock.setTimeout(fn, ms);
+          handle.unref?.();
+          return { cancel: () => this.clock.clearTimeout(handle) };
+        },
+        query,
+        ...(stopWhen ? { stopWhen } : {}),
+      });
+    const result = await run();
+    // Lookup queries are not retransmitted, so a node that knows one or two peers loses a
+    // whole lookup (a join, a STORE) to a single lost datagram. When nobody answered at all,
+    // try once more: cheap, and only ever on a node that is nearly cut off.
+    if (result.contacts.length === 0 && result.failures > 0 && !this.closed) {
+      const again = await run();
+      return { ...again, messages: result.messages + again.messages, failures: result.failures + again.failures };
+    }
+    return result;
   }
 
   // --- values -------------------------------------------------------------------------

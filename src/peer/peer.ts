@@ -12,6 +12,8 @@ import { type Clock, every, systemClock } from '../util/clock.js';
 import { lockDataDir } from '../util/dir-lock.js';
 import { type Address, formatAddress, parseAddress, toHex } from '../dht/id.js';
 import { DhtNode, type DhtNodeOptions, type DhtStats } from '../dht/node.js';
+import type { Transport } from '../transport/transport.js';
+import { UdpTransport } from '../transport/udp.js';
 import { openDatabase, type Db } from '../storage/database.js';
 import { deriveKeys, formatRecoveryKey, type PeerKeys } from '../identity/recovery-key.js';
 import { loadOrCreateIdentity } from '../identity/identity-store.js';
@@ -70,6 +72,12 @@ export interface PeerOptions {
   uploadConcurrency?: number;
   /** How often the peer's bookkeeping runs (default 60 s). */
   maintenanceIntervalMs?: number;
+  /**
+   * Wraps the bound UDP socket before the DHT and the contract protocol use it: metering, or a
+   * lossy network in fault tests (test/helpers/faulty-transport.ts). The wrapper must forward
+   * `close`. TCP is not affected.
+   */
+  wrapTransport?: (udp: Transport) => Transport;
 }
 
 /** A shard placed on hosts by `placeShard`. */
@@ -220,7 +228,9 @@ export class Peer extends EventEmitter<PeerEvents> {
   /** Binds UDP, then TCP on the same port; with port 0, retries if TCP finds that port taken. */
   private static async bindSockets(options: PeerOptions, parts: { db: Db; keys: PeerKeys; created: boolean; clock: Clock; shards: ShardStore }): Promise<Peer> {
     for (let attempt = 0; ; attempt++) {
-      const dht = await DhtNode.create({ ...options.dht, host: options.host ?? '127.0.0.1', port: options.port ?? 0, clock: parts.clock });
+      const udp = await UdpTransport.bind(options.host ?? '127.0.0.1', options.port ?? 0);
+      const transport = options.wrapTransport ? options.wrapTransport(udp) : udp;
+      const dht = await DhtNode.create({ ...options.dht, transport, clock: parts.clock });
       const peer = new Peer({ ...parts, dht, options });
       try {
         peer.transferServer = await TransferServer.listen(dht.address.host, dht.address.port, parts.shards, peer.shardLedger(), options.transfer);
