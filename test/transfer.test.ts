@@ -69,6 +69,28 @@ describe('shard transfer over real TCP', function () {
     expect(readdirSync(path.join(host.dir, 'shards', 'tmp'))).to.deep.equal([]);
   });
 
+  it('refuses a multi-megabyte upload with one flipped byte in its last write, and keeps nothing', async () => {
+    // Spans several 1 MiB writes on the host; the flipped byte is in the final partial one.
+    const { data } = randomFile(work, 5 * MiB + 1234);
+    const contract = contractFor(host, owner, data);
+    const other = Buffer.from(data);
+    other[other.length - 10]! ^= 1;
+    const err = await client.put(host.address, contract, Readable.from([other.subarray(0, 3 * MiB + 5), other.subarray(3 * MiB + 5)])).catch((e: unknown) => e);
+    expect(codeOf(err)).to.equal('HASH_MISMATCH');
+    expect(stateOf(host, contract)).to.equal('pending');
+    expect(await host.shards.has(contract.terms.shardHash)).to.equal(false);
+    expect(readdirSync(path.join(host.dir, 'shards', 'tmp'))).to.deep.equal([]);
+  });
+
+  it('refuses a stream longer than the contract after several full writes', async () => {
+    const { data } = randomFile(work, 3 * MiB);
+    const contract = contractFor(host, owner, data);
+    const err = await client.put(host.address, contract, Readable.from([data, randomFile(work, 2 * MiB).data])).catch((e: unknown) => e);
+    expect(codeOf(err)).to.equal('SIZE_MISMATCH');
+    expect(stateOf(host, contract)).to.equal('pending');
+    expect(readdirSync(path.join(host.dir, 'shards', 'tmp'))).to.deep.equal([]);
+  });
+
   it('refuses a short stream and a long one', async () => {
     const { data } = randomFile(work, 2 * LEAF_SIZE);
     const contract = contractFor(host, owner, data);

@@ -21,7 +21,7 @@ import { isExcusedRefusal, owesUs, reasonName, RejectReason, type RejectReasonNa
 import type { ContractStore, StoredContract } from './store.js';
 
 export interface NegotiationRequest {
-  /** SHA-256 of the shard. */
+  /** The shard's ID (see storage/merkle.ts shardId). */
   shardHash: Uint8Array;
   shardSize: number;
   /** Merkle root of the shard's leaves (for audits). */

@@ -17,7 +17,8 @@ export interface ShardTarget {
   /** The host's countersignature: a PUT must show it (proof the ACCEPT reached us). */
   hostSignature?: Uint8Array;
 }
-import { LEAF_SIZE, pickLeaves, ShardHasher, verifyLeaf } from '../storage/merkle.js';
+import { LEAF_SIZE, pickLeaves, verifyLeaf } from '../storage/merkle.js';
+import { ParallelShardHasher } from '../storage/parallel-hasher.js';
 import type { Fields } from '../wire/fields.js';
 import { frame, MAX_AUDIT_LEAVES, NONCE_BYTES, Op, type OpCode, readFrame, signRequest, TransferError, type TransferErrorCode } from './frames.js';
 
@@ -70,7 +71,7 @@ export class TransferClient {
 
   /**
    * Downloads a shard. The stream errors (TransferError VERIFY) at its end if the size,
-   * SHA-256 or Merkle root differ from the contract: consumers must not keep the bytes
+   * shard ID or Merkle root differ from the contract: consumers must not keep the bytes
    * before the stream has ended cleanly.
    */
   async get(address: Address, contract: ShardTarget): Promise<Readable> {
@@ -79,20 +80,21 @@ export class TransferClient {
       const reply = await readFrame(socket, SMALL_FRAME);
       expectOk(reply);
       const { terms } = contract;
-      const hasher = new ShardHasher();
+      // Leaves are hashed on a worker thread while the next bytes arrive; the bytes pass on at once.
+      const hasher = new ParallelShardHasher();
       const verify = new Transform({
         transform(chunk: Buffer, _enc, done) {
-          hasher.update(chunk);
-          if (hasher.size > terms.shardSize) done(new TransferError('VERIFY', 'host sent more bytes than the shard has'));
-          else done(null, chunk);
+          if (hasher.size + chunk.length > terms.shardSize) return done(new TransferError('VERIFY', 'host sent more bytes than the shard has'));
+          hasher.write(chunk).then(() => done(null, chunk), done);
         },
         flush(done) {
-          const got = hasher.digest();
-          if (got.size !== terms.shardSize) return done(new TransferError('VERIFY', `host sent ${got.size} of ${terms.shardSize} bytes`));
-          if (!Buffer.from(got.hash).equals(terms.shardHash) || !Buffer.from(got.root).equals(terms.merkleRoot)) {
-            return done(new TransferError('VERIFY', 'the shard the host sent does not match its hash'));
-          }
-          done();
+          hasher.digest().then((got) => {
+            if (got.size !== terms.shardSize) return done(new TransferError('VERIFY', `host sent ${got.size} of ${terms.shardSize} bytes`));
+            if (!Buffer.from(got.hash).equals(terms.shardHash) || !Buffer.from(got.root).equals(terms.merkleRoot)) {
+              return done(new TransferError('VERIFY', 'the shard the host sent does not match its hash'));
+            }
+            done();
+          }, done);
         },
       });
       socket.on('error', (err) => verify.destroy(err));

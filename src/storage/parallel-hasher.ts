@@ -1,0 +1,162 @@
+/**
+ * Hashes a shard as it streams by with the leaf hashing on a worker thread, so the main thread
+ * only copies bytes and the socket keeps flowing while the previous megabytes are hashed.
+ *
+ * Bytes are copied into a few shared slots (whole leaves each). A full slot goes to the worker
+ * and, if a `sink` is given, to the sink at its offset in the shard (the shard store writes
+ * it to the file: one large write instead of one per socket chunk). A slot is reused once both
+ * are done; when every slot is busy, `write` waits, which is the backpressure. Memory: slots x
+ * slotBytes. The digest equals `ShardHasher`'s.
+ */
+import { Worker } from 'node:worker_threads';
+import { digestFromLeaves, HASH_BYTES, LEAF_SIZE, type ShardDigest } from './merkle.js';
+
+/** Receives each full slot (and the last partial one) with its offset in the shard; must not keep `data` past its promise. */
+export type SlotSink = (data: Buffer, position: number) => Promise<void>;
+
+export interface ParallelHasherOptions {
+  /** Bytes per slot, a multiple of the leaf size (default 1 MiB). */
+  slotBytes: number;
+  /** Slots in flight (default 4). */
+  slots: number;
+  sink?: SlotSink;
+}
+
+interface Slot {
+  shared: SharedArrayBuffer;
+  view: Buffer;
+  /** Settles (never rejects) once the slot's hashing and sink are done. */
+  done: Promise<void> | null;
+}
+
+export class ParallelShardHasher {
+  /** Bytes taken in so far. */
+  size = 0;
+  private readonly slots: Slot[];
+  private readonly sink: SlotSink | undefined;
+  private next = 0;
+  private current: Slot | null = null;
+  private fill = 0;
+  private position = 0;
+  /** Leaf hashes of each dispatched slot, in shard order. */
+  private readonly parts: Uint8Array[] = [];
+  private failure: { error: unknown } | null = null;
+
+  constructor(options: Partial<ParallelHasherOptions> = {}) {
+    const slotBytes = options.slotBytes ?? 1024 * 1024;
+    if (slotBytes <= 0 || slotBytes % LEAF_SIZE !== 0) throw new Error('slotBytes must be a positive multiple of the leaf size');
+    this.slots = Array.from({ length: Math.max(1, options.slots ?? 4) }, () => {
+      const shared = new SharedArrayBuffer(slotBytes);
+      return { shared, view: Buffer.from(shared), done: null };
+    });
+    this.sink = options.sink;
+  }
+
+  /** Takes `chunk` in (copied: the caller may reuse it once this resolves). Rejects if hashing or the sink failed. */
+  async write(chunk: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < chunk.length) {
+      const slot = this.current ?? (await this.acquire());
+      const n = Math.min(slot.view.length - this.fill, chunk.length - off);
+      slot.view.set(chunk.subarray(off, off + n), this.fill);
+      this.fill += n;
+      this.size += n;
+      off += n;
+      if (this.fill === slot.view.length) this.dispatch();
+    }
+  }
+
+  /** Hashes (and sinks) what is left and returns the digest. Call once, at the end. */
+  async digest(): Promise<ShardDigest> {
+    if (this.current && this.fill > 0) this.dispatch();
+    await this.settle();
+    if (this.failure) throw this.failure.error;
+    const leaves: Uint8Array[] = [];
+    for (const part of this.parts) for (let off = 0; off < part.length; off += HASH_BYTES) leaves.push(part.subarray(off, off + HASH_BYTES));
+    return digestFromLeaves(leaves, this.size);
+  }
+
+  /** Waits for every slot in flight, whatever its outcome (before closing the sink's file, say). */
+  async settle(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.done));
+  }
+
+  private async acquire(): Promise<Slot> {
+    const slot = this.slots[this.next]!;
+    this.next = (this.next + 1) % this.slots.length;
+    if (slot.done) await slot.done;
+    if (this.failure) throw this.failure.error;
+    this.current = slot;
+    this.fill = 0;
+    return slot;
+  }
+
+  private dispatch(): void {
+    const slot = this.current!;
+    const length = this.fill;
+    const position = this.position;
+    const index = this.parts.length;
+    this.parts.push(new Uint8Array(0));
+    this.position += length;
+    this.current = null;
+    this.fill = 0;
+    slot.done = Promise.all([
+      leafHashPool.hash(slot.shared, length).then((hashes) => {
+        this.parts[index] = hashes;
+      }),
+      this.sink?.(slot.view.subarray(0, length), position),
+    ]).then(
+      () => {},
+      (error: unknown) => {
+        this.failure ??= { error };
+      },
+    );
+  }
+}
+
+/**
+ * One worker per process, started on first use. It is unref'd while idle, so it never keeps
+ * the process alive; a crashed worker fails its jobs and the next job starts a fresh one.
+ */
+class LeafHashPool {
+  private worker: Worker | null = null;
+  private nextId = 0;
+  private readonly waiting = new Map<number, { worker: Worker; resolve: (h: Uint8Array) => void; reject: (e: Error) => void }>();
+
+  hash(buffer: SharedArrayBuffer, length: number): Promise<Uint8Array> {
+    const worker = this.start();
+    const id = this.nextId++;
+    worker.ref();
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { worker, resolve, reject });
+      worker.postMessage({ id, buffer, length });
+    });
+  }
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(new URL('./leaf-hash-worker.js', import.meta.url));
+    worker.unref();
+    worker.on('message', (m: { id: number; hashes?: Uint8Array; error?: string }) => {
+      const job = this.waiting.get(m.id);
+      this.waiting.delete(m.id);
+      if (![...this.waiting.values()].some((j) => j.worker === worker)) worker.unref();
+      if (m.hashes) job?.resolve(m.hashes);
+      else job?.reject(new Error(`leaf hashing failed: ${m.error}`));
+    });
+    const fail = (err: Error) => {
+      if (this.worker === worker) this.worker = null;
+      for (const [id, job] of this.waiting) {
+        if (job.worker !== worker) continue;
+        this.waiting.delete(id);
+        job.reject(err);
+      }
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`leaf hashing worker exited (${code})`)));
+    this.worker = worker;
+    return worker;
+  }
+}
+
+const leafHashPool = new LeafHashPool();
