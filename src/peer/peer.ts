@@ -16,7 +16,8 @@ import { loadOrCreateIdentity } from '../identity/identity-store.js';
 import { type ContractInfo, ContractService, type LedgerInfo } from '../contracts/service.js';
 import type { NegotiationRequest, NegotiationResult, Refusal } from '../contracts/negotiation.js';
 import type { StoredContract } from '../contracts/store.js';
-import { ShardHasher } from '../storage/merkle.js';
+import { type ShardDigest } from '../storage/merkle.js';
+import { ParallelShardHasher } from '../storage/parallel-hasher.js';
 import { ShardStore } from '../storage/shard-store.js';
 import { TransferClient, type AuditOutcome } from '../transfer/client.js';
 import { TransferServer, type TransferCounters, type TransferServerOptions } from '../transfer/server.js';
@@ -44,6 +45,8 @@ export interface ContractOptions {
   auditSamples: number;
   /** Extra proposals per wave beyond the number still needed (default 1). */
   spare: number;
+  /** How long negotiation waits for more HELLO answers once it has enough for the replicas (default 200 ms). */
+  helloGraceMs: number;
 }
 
 export interface PeerOptions {
@@ -101,6 +104,7 @@ export const DEFAULT_CONTRACT_OPTIONS: ContractOptions = {
   auditIntervalSeconds: 3600,
   auditSamples: 8,
   spare: 1,
+  helloGraceMs: 200,
 };
 
 export class Peer {
@@ -264,15 +268,13 @@ export class Peer {
   }
 
   /**
-   * Puts the shard in `file` on `replicas` hosts: hashes it (SHA-256 and Merkle tree, one
-   * streaming pass), gets contracts signed, and uploads to all of them in parallel (at most
+   * Puts the shard in `file` on `replicas` hosts: hashes it (Merkle leaves, one streaming
+   * pass, unless the caller hashed it while writing it and passes `digest`), gets contracts signed, and uploads to all of them in parallel (at most
    * `uploadConcurrency` uploads at once across the peer). An upload that fails cancels its
    * contract; the result says which hosts hold the shard.
    */
-  async placeShard(file: string, options: { replicas: number; exclude?: Uint8Array[] }): Promise<PlacedShard> {
-    const hasher = new ShardHasher();
-    for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) hasher.update(chunk as Buffer);
-    const { hash, root, size } = hasher.digest();
+  async placeShard(file: string, options: { replicas: number; exclude?: Uint8Array[]; digest?: ShardDigest }): Promise<PlacedShard> {
+    const { hash, root, size } = options.digest ?? (await digestFile(file));
     const negotiation = await this.negotiate({ shardHash: hash, shardSize: size, merkleRoot: root, replicas: options.replicas, ...(options.exclude ? { exclude: options.exclude } : {}) });
     const failedUploads: PlacedShard['failedUploads'] = [];
     const uploaded = await Promise.all(
@@ -413,4 +415,11 @@ export class Peer {
     await this.dht.close();
     this.db.close();
   }
+}
+
+/** The digest of a shard file, read in 1 MiB pieces and hashed on the worker thread. */
+async function digestFile(file: string): Promise<ShardDigest> {
+  const hasher = new ParallelShardHasher();
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) await hasher.write(chunk as Buffer);
+  return hasher.digest();
 }

@@ -14,6 +14,7 @@ import { type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { toHex } from '../dht/id.js';
 import { fsyncDir, writeFileAtomic } from '../util/atomic-file.js';
+import { writeFully } from '../util/write-fully.js';
 import { buildLevels, HASH_BYTES, LEAF_SIZE, leafCount, proofFor, type ShardDigest } from './merkle.js';
 import { ParallelShardHasher } from './parallel-hasher.js';
 
@@ -47,16 +48,6 @@ export interface ProvenLeaf {
   index: number;
   data: Uint8Array;
   path: Uint8Array[];
-}
-
-/** Short writes happen (a full disk, a signal): loop until the whole buffer is written. */
-async function writeFully(file: fs.FileHandle, data: Uint8Array, position: number): Promise<void> {
-  let done = 0;
-  while (done < data.length) {
-    const { bytesWritten } = await file.write(data, done, data.length - done, position + done);
-    if (bytesWritten <= 0) throw new Error('the disk accepted no bytes');
-    done += bytesWritten;
-  }
 }
 
 /**
