@@ -223,7 +223,11 @@ export class BackupEngine {
       for await (const { entry, absolute } of scanTree(source)) {
         if (entry.type === 'file') {
           entry.chunks = [];
-          for await (const plain of this.chunker.split(createReadStream(absolute, { highWaterMark: 1024 * 1024 }))) {
+          // A read stream allocates a whole highWaterMark per read, also for the read that finds
+          // the end: 1 MiB reads of a 4 KiB file would allocate 2 MiB (and thousands of small
+          // files keep the garbage collector busy). Size the reads to the file, up to 1 MiB.
+          const readSize = Math.min(1024 * 1024, Math.max(16 * 1024, entry.size + 1));
+          for await (const plain of this.chunker.split(createReadStream(absolute, { highWaterMark: readSize }))) {
             const id = chunkId(this.keys, plain);
             const hex = toHex(id);
             entry.chunks.push(id);
@@ -472,13 +476,16 @@ export class BackupEngine {
     const tmp = `${target}.dbs-restore-${randomBytes(4).toString('hex')}`;
     const out = await fs.open(tmp, 'wx', 0o600);
     let writing: Promise<void> = Promise.resolve();
+    // Sealed chunks are read into one buffer per file, reused: open() copies out of it.
+    let sealed = Buffer.alloc(0);
     try {
       let offset = 0;
       for (const id of e.chunks ?? []) {
         const loc = snapshot.index.get(toHex(id));
         const file = loc ? await shards.file(loc.shard) : null;
         if (!loc || !file) throw new MissingChunk();
-        const plain = open(this.keys, id, await shards.read(file, loc.offset, loc.length));
+        if (sealed.length < loc.length) sealed = Buffer.allocUnsafe(loc.length);
+        const plain = open(this.keys, id, await shards.read(file, loc.offset, loc.length, sealed));
         await writing;
         writing = writeFully(out, plain, offset);
         offset += plain.length;

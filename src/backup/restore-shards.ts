@@ -53,12 +53,12 @@ export class RestoreShards {
     return file;
   }
 
-  /** `length` bytes at `offset` of a located shard file. */
-  async read(file: string, offset: number, length: number): Promise<Buffer> {
+  /** `length` bytes at `offset` of a located shard file, in `into` if it is large enough (a reused buffer). */
+  async read(file: string, offset: number, length: number, into?: Buffer): Promise<Buffer> {
     const entry = this.acquire(file);
     try {
       const handle = await entry.handle;
-      const buf = Buffer.allocUnsafe(length);
+      const buf = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
       const { bytesRead } = await handle.read(buf, 0, length, offset);
       if (bytesRead !== length) throw new Error('shard is shorter than its index says');
       return buf;

@@ -29,10 +29,25 @@ interface Slot {
   done: Promise<void> | null;
 }
 
+/**
+ * Slots of finished hashers, for the next one: a shared buffer is freed only once both this
+ * thread and the worker have collected it, so making new ones per shard piles them up.
+ */
+const spareSlots: SharedArrayBuffer[] = [];
+const MAX_SPARE_SLOTS = 8;
+
+function takeSlot(bytes: number): SharedArrayBuffer {
+  const i = spareSlots.findIndex((s) => s.byteLength === bytes);
+  return i >= 0 ? spareSlots.splice(i, 1)[0]! : new SharedArrayBuffer(bytes);
+}
+
 export class ParallelShardHasher {
   /** Bytes taken in so far. */
   size = 0;
-  private readonly slots: Slot[];
+  private readonly slots: Slot[] = [];
+  private readonly slotBytes: number;
+  private readonly slotCount: number;
+  private released = false;
   private readonly sink: SlotSink | undefined;
   private next = 0;
   private current: Slot | null = null;
@@ -45,10 +60,8 @@ export class ParallelShardHasher {
   constructor(options: Partial<ParallelHasherOptions> = {}) {
     const slotBytes = options.slotBytes ?? 1024 * 1024;
     if (slotBytes <= 0 || slotBytes % LEAF_SIZE !== 0) throw new Error('slotBytes must be a positive multiple of the leaf size');
-    this.slots = Array.from({ length: Math.max(1, options.slots ?? 4) }, () => {
-      const shared = new SharedArrayBuffer(slotBytes);
-      return { shared, view: Buffer.from(shared), done: null };
-    });
+    this.slotBytes = slotBytes;
+    this.slotCount = Math.max(1, options.slots ?? 4);
     this.sink = options.sink;
   }
 
@@ -76,14 +89,26 @@ export class ParallelShardHasher {
     return digestFromLeaves(leaves, this.size);
   }
 
-  /** Waits for every slot in flight, whatever its outcome (before closing the sink's file, say). */
+  /**
+   * Waits for every slot in flight, whatever its outcome (before closing the sink's file, say),
+   * and gives the slots back: the hasher takes no more bytes after this.
+   */
   async settle(): Promise<void> {
     await Promise.all(this.slots.map((s) => s.done));
+    if (this.released) return;
+    this.released = true;
+    for (const s of this.slots) if (spareSlots.length < MAX_SPARE_SLOTS) spareSlots.push(s.shared);
+    this.slots.length = 0;
   }
 
   private async acquire(): Promise<Slot> {
+    if (this.released) throw new Error('the hasher has finished');
+    if (this.slots.length < this.slotCount) {
+      const shared = takeSlot(this.slotBytes);
+      this.slots.push({ shared, view: Buffer.from(shared), done: null });
+    }
     const slot = this.slots[this.next]!;
-    this.next = (this.next + 1) % this.slots.length;
+    this.next = (this.next + 1) % this.slotCount;
     if (slot.done) await slot.done;
     if (this.failure) throw this.failure.error;
     this.current = slot;
@@ -116,15 +141,20 @@ export class ParallelShardHasher {
 
 /**
  * One worker per process, started on first use. It is unref'd while idle, so it never keeps
- * the process alive; a crashed worker fails its jobs and the next job starts a fresh one.
+ * the process alive, and stopped (spare slots dropped too) after IDLE_MS without work, so an
+ * idle process does not carry its memory; a crashed worker fails its jobs and the next job
+ * starts a fresh one.
  */
 class LeafHashPool {
   private worker: Worker | null = null;
   private nextId = 0;
   private readonly waiting = new Map<number, { worker: Worker; resolve: (h: Uint8Array) => void; reject: (e: Error) => void }>();
+  private idleTimer: NodeJS.Timeout | null = null;
 
   hash(buffer: SharedArrayBuffer, length: number): Promise<Uint8Array> {
     const worker = this.start();
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
     const id = this.nextId++;
     worker.ref();
     return new Promise((resolve, reject) => {
@@ -140,7 +170,10 @@ class LeafHashPool {
     worker.on('message', (m: { id: number; hashes?: Uint8Array; error?: string }) => {
       const job = this.waiting.get(m.id);
       this.waiting.delete(m.id);
-      if (![...this.waiting.values()].some((j) => j.worker === worker)) worker.unref();
+      if (![...this.waiting.values()].some((j) => j.worker === worker)) {
+        worker.unref();
+        this.idleTimer ??= setTimeout(() => this.stopIdle(worker), IDLE_MS).unref();
+      }
       if (m.hashes) job?.resolve(m.hashes);
       else job?.reject(new Error(`leaf hashing failed: ${m.error}`));
     });
@@ -157,6 +190,15 @@ class LeafHashPool {
     this.worker = worker;
     return worker;
   }
+
+  private stopIdle(worker: Worker): void {
+    this.idleTimer = null;
+    if (this.worker !== worker || [...this.waiting.values()].some((j) => j.worker === worker)) return;
+    this.worker = null;
+    spareSlots.length = 0;
+    void worker.terminate();
+  }
 }
 
+const IDLE_MS = 2000;
 const leafHashPool = new LeafHashPool();
