@@ -845,8 +845,9 @@ function costLines(r: Results): string[] {
     '  that each hash its leaves on a worker thread and fsync it) in the background while the next fills, at most 2 at a time:',
     `  ${fixed(b.cpu + (b.hostCpu ?? 0), 1)} CPU s in ${fixed(b.seconds, 1)} s (${fixed((b.cpu + (b.hostCpu ?? 0)) / b.seconds, 1)} of ${os.cpus().length} cores busy).`,
     `  Every shard is written ${r.replicas + 1} times (owner's copy + replicas), uncompressed, and the owner uploads it ${r.replicas} times.`,
-    `- Restore: 4 files at a time, each fsynced before its rename; the shard files stay open while chunks are read from them. On a new`,
-    '  machine the shards are downloaded 3 at a time (verified as they stream) to temp files, ahead of the files that need them.',
+    `- Restore: files under 1 MiB 4 at a time, larger ones one at a time beside them, each fsynced before its rename; the shard`,
+    '  files stay open while chunks are read from them. On a new machine the shards are downloaded 3 at a time (verified as',
+    '  they stream) to temp files, ahead of the files that need them.',
   ];
   if (restic) {
     lines.push(

@@ -424,8 +424,11 @@ export class BackupEngine {
       for (const e of selected.filter((x) => x.type === 'dir')) await fs.mkdir(path.join(dest, e.path), { recursive: true });
       // Shards are fetched in the order the files need them, a few at a time, ahead of the writers.
       shards.prefetch(shardsInOrder(snapshot, selected));
-      // Files are written a few at a time (their fsyncs overlap); results keep the snapshot's order.
-      const files = new PQueue({ concurrency: RESTORE_FILES });
+      // Small files are written a few at a time (their fsyncs overlap), large ones one at a time
+      // beside them (each holds up to three chunks of up to 4 MiB in memory); results keep the
+      // snapshot's order.
+      const small = new PQueue({ concurrency: RESTORE_FILES });
+      const large = new PQueue({ concurrency: 1 });
       const outcomes: Promise<boolean>[] = [];
       const fileEntries: TreeEntry[] = [];
       for (const e of selected) {
@@ -436,7 +439,7 @@ export class BackupEngine {
           await fs.lutimes(target, e.mtimeMs / 1000, e.mtimeMs / 1000).catch(() => {});
         } else if (e.type === 'file') {
           fileEntries.push(e);
-          const outcome = files.add(async () => {
+          const outcome = (e.size >= LARGE_FILE ? large : small).add(async () => {
             await fs.mkdir(path.dirname(target), { recursive: true });
             const ok = await this.restoreFile(snapshot, e, target, shards, (n) => {
               progress.bytes += n;
@@ -700,6 +703,8 @@ const PLACING_AT_ONCE = 2;
 /** Shards a restore downloads at once, and files it writes at once. */
 const RESTORE_DOWNLOADS = 3;
 const RESTORE_FILES = 4;
+/** Files at least this large are restored one at a time. */
+const LARGE_FILE = 1024 * 1024;
 
 /** The shards the selected files need, each once, in the order the files first need them. */
 function shardsInOrder(snapshot: SnapshotObject, selected: TreeEntry[]): Uint8Array[] {
