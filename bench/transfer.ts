@@ -329,7 +329,8 @@ function measurements(s: Setup): Measurement[] {
       ours: true,
       // A host never receives a shard it already has; without this the rename would also unlink the old copy.
       before: () => s.store.delete(shard.hash),
-      run: (i, t) => s.client.put(address, s.contracts[i]!, readShard(shard, t)),
+      // From the file path, as Peer.placeShard uploads (send-file.ts: 1 MiB reads into two reused buffers).
+      run: (i, t) => s.client.put(address, s.contracts[i]!, shard.file, () => (t.lastByteRead = performance.now())),
     },
     { direction: 'download', path: 'raw pipe', work: 'owner counts bytes', reference: true, run: () => rawDownload(host.raw.get, shard, 'count') },
     { direction: 'download', path: 'raw pipe + SHA-256', work: 'owner: one SHA-256 pass', run: () => rawDownload(host.raw.get, shard, 'sha256') },
@@ -470,7 +471,7 @@ function costLines(results: Result[], size: number): string[] {
       `leaf hashes plus the file, on the main thread, without our protocol, ${of('upload', 'raw pipe, verify + file')}; our PUT ${ours('upload')}.`,
     `- Download: one SHA-256 pass on the owner ${of('download', 'raw pipe + SHA-256')}; leaf hashes on the main thread, without our protocol, ` +
       `${of('download', 'raw pipe, verify')}; our GET ${ours('download')}.`,
-    '- "Answer after last byte": from the sender reading the last byte of the file to the receiver\'s answer, i.e. what',
+    '- "Answer after last byte": from the sender reading the last byte of the file (ours: handing it to the socket) to the receiver\'s answer, i.e. what',
     '  the receiver still had to do (the bytes still in socket buffers, and for the file rows the fsync of what the page',
     '  cache had not written yet).',
     '- Rows that write the file depend on the disk and on when the kernel throttles a writer that dirties pages',
@@ -499,8 +500,9 @@ function section(c: Context, results: Result[]): string {
     `One shard of ${c.size / MiB} MiB (pseudo-random) between this process, the owner, and a host in its own process`,
     '(`bench/host-process.ts`: SQLite contract store, `ShardStore`, `TransferServer`; no UDP side) on 127.0.0.1,',
     'against plain TCP pipes of the same bytes between the same two processes, in the same run. Uploads read the',
-    'shard file with 1 MiB reads; the raw download server reads the stored shard with 1 MiB reads too (our GET:',
-    `\`ShardStore.read\`, 256 KiB). Each row ran ${c.runs} times, interleaved with the others; MiB/s is the shard size over`,
+    'shard file with 1 MiB reads (raw rows: a read stream; our PUT: `TransferClient.put` from the file path, two reused',
+    '1 MiB buffers); the raw download server reads the stored shard with a 1 MiB read stream, our GET the same way as',
+    `our PUT (\`send-file.ts\`). Each row ran ${c.runs} times, interleaved with the others; MiB/s is the shard size over`,
     `the ${c.runs % 2 === 0 ? 'lower median' : 'median'} time, from connect to the receiver's answer (uploads) or to the last byte (downloads).`,
     'Before each measurement: `sync`, and a full GC in both processes. Both processes share the machine\'s cores.',
     '',

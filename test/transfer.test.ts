@@ -57,6 +57,22 @@ describe('shard transfer over real TCP', function () {
     });
   }
 
+  it('uploads straight from a file path (two reused buffers) and refuses a file that is not the shard', async () => {
+    const { file, data } = randomFile(work, 3 * MiB + 5);
+    const contract = contractFor(host, owner, data);
+    // A file with one byte changed in its second megabyte: sent whole, refused by the host.
+    const altered = path.join(work, 'altered.bin');
+    const copy = Buffer.from(data);
+    copy[MiB + 7]! ^= 1;
+    writeFileSync(altered, copy);
+    expect(codeOf(await client.put(host.address, contract, altered).catch((e: unknown) => e))).to.equal('HASH_MISMATCH');
+    expect(stateOf(host, contract)).to.equal('pending');
+    await client.put(host.address, contract, file);
+    expect(stateOf(host, contract)).to.equal('active');
+    expect(readFileSync(host.shards.shardPath(contract.terms.shardHash)).equals(data)).to.equal(true);
+    expect(host.server.counters.bytesIn).to.equal(2 * data.length);
+  });
+
   it('refuses bytes whose hash differs from the contract, and keeps nothing', async () => {
     const { data } = randomFile(work, 3 * LEAF_SIZE);
     const contract = contractFor(host, owner, data);

@@ -281,7 +281,7 @@ export class Peer {
       negotiation.contracts.map((c) =>
         this.uploads.add(async () => {
           try {
-            await this.upload(c, () => createReadStream(file, { highWaterMark: 1024 * 1024 }));
+            await this.upload(c, file);
             return this.contractService.store.get(c.contract.id)!;
           } catch (err) {
             failedUploads.push({ host: c.counterpart, reason: err instanceof Error ? err.message : String(err) });
@@ -294,9 +294,9 @@ export class Peer {
     return { hash, size, merkleRoot: root, contracts: uploaded.filter((c): c is StoredContract => c !== null), refusals: negotiation.refusals, failedUploads };
   }
 
-  /** Uploads the shard of one of our pending contracts to its host. */
-  async upload(contract: StoredContract, open: () => Readable): Promise<void> {
-    await this.transferClient.put(this.counterpartAddress(contract), contract.contract, open());
+  /** Uploads the shard of one of our pending contracts to its host, from a file or a stream. */
+  async upload(contract: StoredContract, source: string | (() => Readable)): Promise<void> {
+    await this.transferClient.put(this.counterpartAddress(contract), contract.contract, typeof source === 'string' ? source : source());
     if (!this.contractService.store.transition(contract.contract.id, ['pending'], 'active', this.clock.now())) {
       throw new Error('the contract lapsed or was cancelled while uploading');
     }

@@ -183,14 +183,18 @@ export class ShardStore {
 
   /** A stream of the stored shard; throws NOT_STORED if it is not here. */
   async read(hash: Uint8Array): Promise<{ stream: Readable; size: number }> {
+    const { file, size } = await this.locate(hash);
+    return { stream: createReadStream(file, { highWaterMark: READ_BYTES }), size };
+  }
+
+  /** The stored shard's file and size; throws NOT_STORED if it is not here. */
+  async locate(hash: Uint8Array): Promise<{ file: string; size: number }> {
     const file = this.shardPath(hash);
-    let size: number;
     try {
-      size = (await fs.stat(file)).size;
+      return { file, size: (await fs.stat(file)).size };
     } catch {
       throw new ShardError('NOT_STORED', 'the shard is not stored here');
     }
-    return { stream: createReadStream(file, { highWaterMark: READ_BYTES }), size };
   }
 
   /** The given leaves of a stored shard with their Merkle paths (what an audit asks for). */

@@ -19,6 +19,7 @@ export interface ShardTarget {
 }
 import { LEAF_SIZE, pickLeaves, verifyLeaf } from '../storage/merkle.js';
 import { ParallelShardHasher } from '../storage/parallel-hasher.js';
+import { sendFile } from './send-file.js';
 import type { Fields } from '../wire/fields.js';
 import { frame, MAX_AUDIT_LEAVES, NONCE_BYTES, Op, type OpCode, readFrame, signRequest, TransferError, type TransferErrorCode } from './frames.js';
 
@@ -43,14 +44,20 @@ export class TransferClient {
     private readonly options: TransferClientOptions = { connectTimeoutMs: 10_000, idleTimeoutMs: 30_000 },
   ) {}
 
-  /** Uploads the shard from `source`; resolves once the host says it is stored and verified. */
-  async put(address: Address, contract: ShardTarget, source: Readable): Promise<void> {
+  /**
+   * Uploads the shard from `source`, a stream or the path of a file (sent with two reused
+   * buffers, see send-file.ts); resolves once the host says it is stored and verified.
+   * `onSent` is called once the last byte is handed to the socket.
+   */
+  async put(address: Address, contract: ShardTarget, source: Readable | string, onSent: () => void = () => {}): Promise<void> {
     const socket = await this.open(address, Op.PUT, contract);
     try {
       const answer = readFrame(socket, SMALL_FRAME);
       answer.catch(() => {});
-      const sent = pipeline(source, socket).then(
+      const sending = typeof source === 'string' ? sendFile(socket, source).then(() => void socket.end()) : pipeline(source, socket);
+      const sent = sending.then(
         () => {
+          onSent();
           // The host now verifies, fsyncs and renames: allow for that at 10 MiB/s at worst.
           socket.setTimeout(Math.max(this.options.idleTimeoutMs, (contract.terms.shardSize / (10 * 2 ** 20)) * 1000));
           return null;
