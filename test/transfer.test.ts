@@ -73,6 +73,26 @@ describe('shard transfer over real TCP', function () {
     expect(host.server.counters.bytesIn).to.equal(2 * data.length);
   });
 
+  it('downloads into a new file, verified, and removes a copy that does not verify', async () => {
+    const { file, data } = randomFile(work, 2 * MiB + 333);
+    const contract = contractFor(host, owner, data);
+    await client.put(host.address, contract, file);
+    const good = path.join(work, `good-${Date.now()}.part`);
+    await client.getFile(host.address, contract, good);
+    expect(readFileSync(good).equals(data)).to.equal(true);
+    // An existing file is never overwritten (and not removed either).
+    expect(await client.getFile(host.address, contract, good).catch((e: unknown) => e)).to.be.instanceOf(Error);
+    expect(readFileSync(good).equals(data)).to.equal(true);
+    // The host's copy rots: the download fails verification and leaves no file behind.
+    const stored = host.shards.shardPath(contract.terms.shardHash);
+    const fd = openSync(stored, 'r+');
+    writeSync(fd, Buffer.from([data[MiB + 1]! ^ 0xff]), 0, 1, MiB + 1);
+    closeSync(fd);
+    const bad = path.join(work, `bad-${Date.now()}.part`);
+    expect(codeOf(await client.getFile(host.address, contract, bad).catch((e: unknown) => e))).to.equal('VERIFY');
+    expect(existsSync(bad)).to.equal(false);
+  });
+
   it('refuses bytes whose hash differs from the contract, and keeps nothing', async () => {
     const { data } = randomFile(work, 3 * LEAF_SIZE);
     const contract = contractFor(host, owner, data);

@@ -15,10 +15,8 @@
  * hosts, from our local copy or from a surviving replica.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Clock } from '../util/clock.js';
 import { fsyncDir } from '../util/atomic-file.js';
 import { type Address, formatAddress, parseAddress, toHex } from '../dht/id.js';
@@ -61,7 +59,8 @@ export interface PeerServices {
   readonly signing: SigningKeyPair;
   readonly clock: Clock;
   placeShard(file: string, options: { replicas: number; exclude?: Uint8Array[]; digest?: ShardDigest }): Promise<{ hash: Uint8Array; size: number; merkleRoot: Uint8Array; contracts: StoredContract[]; refusals: Refusal[] }>;
-  fetchShardAt(address: Address, target: ShardTarget): Promise<Readable>;
+  /** Downloads a verified shard into a new file (removed again if it does not verify). */
+  fetchShardToFile(address: Address, target: ShardTarget, file: string): Promise<void>;
   audit(contract: StoredContract): Promise<AuditOutcome>;
   findPeer(publicKey: Uint8Array): Promise<{ host: string; port: number } | null>;
 }
@@ -374,7 +373,8 @@ export class BackupEngine {
       const address = await this.peer.findPeer(h.host).catch(() => null);
       if (!address) continue;
       try {
-        shardFile = await this.download(await this.peer.fetchShardAt(address, { id: h.contract, terms: { shardHash: root.shard, shardSize: root.size, merkleRoot: root.merkleRoot } }));
+        const target = { id: h.contract, terms: { shardHash: root.shard, shardSize: root.size, merkleRoot: root.merkleRoot } };
+        shardFile = await this.download((file) => this.peer.fetchShardToFile(address, target, file));
         break;
       } catch {
         // Try the next host.
@@ -516,7 +516,7 @@ export class BackupEngine {
     if (row?.localPath && (await exists(row.localPath))) return row.localPath;
     for (const c of this.replicaSources(hash)) {
       try {
-        return await this.download(await c.fetch(), work);
+        return await this.download(c.fetch, work);
       } catch {
         // Failed over to the next replica.
       }
@@ -525,8 +525,8 @@ export class BackupEngine {
   }
 
   /** Ways to fetch a shard: one per live contract for it. */
-  private replicaSources(hash: Uint8Array): { fetch: () => Promise<Readable> }[] {
-    return this.liveContracts(hash).map((c) => ({ fetch: () => this.fetchFrom(c) }));
+  private replicaSources(hash: Uint8Array): { fetch: (file: string) => Promise<void> }[] {
+    return this.liveContracts(hash).map((c) => ({ fetch: (file: string) => this.fetchFrom(c, file) }));
   }
 
   /**
@@ -540,12 +540,12 @@ export class BackupEngine {
     if (found && (!known || formatAddress(found) !== formatAddress(known))) yield found;
   }
 
-  /** Fetches a shard from a host under contract `c`, trying each address it may be at. */
-  private async fetchFrom(c: StoredContract): Promise<Readable> {
+  /** Fetches a shard from a host under contract `c` into `file`, trying each address it may be at. */
+  private async fetchFrom(c: StoredContract, file: string): Promise<void> {
     let last: unknown = new Error('host address unknown');
     for await (const address of this.addressesOf(c)) {
       try {
-        return await this.peer.fetchShardAt(address, c.contract);
+        return await this.peer.fetchShardToFile(address, c.contract, file);
       } catch (err) {
         last = err;
       }
@@ -553,11 +553,11 @@ export class BackupEngine {
     throw last;
   }
 
-  private async download(stream: Readable, dir = this.tmp): Promise<string> {
+  /** Runs `fetch` into a new temporary file in `dir`; a bad copy (size, ID, root) rejects and leaves nothing. */
+  private async download(fetch: (file: string) => Promise<void>, dir = this.tmp): Promise<string> {
     const file = path.join(dir, `${randomBytes(8).toString('hex')}.part`);
     try {
-      // The stream verifies size, hash and Merkle root at its end; a bad copy rejects here.
-      await pipeline(stream, createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+      await fetch(file);
       return file;
     } catch (err) {
       await fs.rm(file, { force: true });
@@ -687,7 +687,7 @@ export class BackupEngine {
     if (shard.localPath && (await exists(shard.localPath))) return { path: shard.localPath, temporary: false };
     for (const c of live.filter((x) => x.state === 'active')) {
       try {
-        return { path: await this.download(await this.fetchFrom(c)), temporary: true };
+        return { path: await this.download((file) => this.fetchFrom(c, file)), temporary: true };
       } catch {
         // Next replica.
       }

@@ -307,6 +307,11 @@ export class Peer {
     return this.transferClient.get(this.counterpartAddress(contract), contract.contract);
   }
 
+  /** Downloads a shard from the host at `address` into a new file, verified; the file is removed if it does not verify. */
+  fetchShardToFile(address: Address, target: ShardTarget, file: string): Promise<void> {
+    return this.transferClient.getFile(address, target, file);
+  }
+
   /** Downloads a shard from the host at `address` under the contract `target` (verified as it streams). */
   fetchShardAt(address: Address, target: ShardTarget): Promise<Readable> {
     return this.transferClient.get(address, target);

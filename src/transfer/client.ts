@@ -4,7 +4,8 @@
  */
 import { randomInt } from 'node:crypto';
 import net, { type Socket } from 'node:net';
-import { Transform, type Readable } from 'node:stream';
+import { promises as fs } from 'node:fs';
+import { Transform, type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Address } from '../dht/id.js';
 import type { SigningKeyPair } from '../crypto/ed25519.js';
@@ -20,6 +21,7 @@ export interface ShardTarget {
 import { LEAF_SIZE, pickLeaves, verifyLeaf } from '../storage/merkle.js';
 import { ParallelShardHasher } from '../storage/parallel-hasher.js';
 import { sendFile } from './send-file.js';
+import { writeFully } from '../util/write-fully.js';
 import type { Fields } from '../wire/fields.js';
 import { frame, MAX_AUDIT_LEAVES, NONCE_BYTES, Op, type OpCode, readFrame, signRequest, TransferError, type TransferErrorCode } from './frames.js';
 
@@ -115,6 +117,53 @@ export class TransferClient {
     } catch (err) {
       socket.destroy();
       throw err;
+    }
+  }
+
+  /**
+   * Downloads a shard into a new file `file` (created, never overwritten), verifying it as it
+   * arrives: the bytes go into 1 MiB writes while their leaves are hashed on the worker thread.
+   * Resolves once size, shard ID and root match the contract; on any failure the file is removed.
+   */
+  async getFile(address: Address, contract: ShardTarget, file: string): Promise<void> {
+    const socket = await this.open(address, Op.GET, contract);
+    let handle: fs.FileHandle | null = null;
+    let hasher: ParallelShardHasher | null = null;
+    try {
+      expectOk(await readFrame(socket, SMALL_FRAME));
+      const out = (handle = await fs.open(file, 'wx', 0o600));
+      const { terms } = contract;
+      const h = (hasher = new ParallelShardHasher({ sink: (data, position) => writeFully(out, data, position) }));
+      // The host has sent everything: close our side too (see get).
+      socket.once('end', () => socket.end());
+      const sink = new Writable({
+        highWaterMark: 1024 * 1024,
+        write(chunk: Buffer, _enc, done) {
+          if (h.size + chunk.length > terms.shardSize) return done(new TransferError('VERIFY', 'host sent more bytes than the shard has'));
+          h.write(chunk).then(() => done(), done);
+        },
+        final(done) {
+          h.digest().then((got) => {
+            if (got.size !== terms.shardSize) return done(new TransferError('VERIFY', `host sent ${got.size} of ${terms.shardSize} bytes`));
+            if (!Buffer.from(got.hash).equals(terms.shardHash) || !Buffer.from(got.root).equals(terms.merkleRoot)) {
+              return done(new TransferError('VERIFY', 'the shard the host sent does not match its hash'));
+            }
+            done();
+          }, done);
+        },
+      });
+      await pipeline(socket, sink).catch((err: unknown) => {
+        throw err instanceof TransferError ? err : new TransferError('CONNECTION_LOST', `download cut: ${err instanceof Error ? err.message : String(err)}`);
+      });
+      await out.close();
+      handle = null;
+    } catch (err) {
+      await hasher?.settle();
+      await handle?.close().catch(() => {});
+      if (handle || hasher) await fs.rm(file, { force: true });
+      throw err;
+    } finally {
+      socket.destroy();
     }
   }
 
