@@ -52,6 +52,25 @@ describe('parallel shard hasher (worker thread)', function () {
     expect((err as Error)?.message).to.equal('disk full');
   });
 
+  it('refuses a write that was waiting for a slot when settle came, and sinks nothing more', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let sunk = 0;
+    // One slot of one leaf: the second leaf of the write must wait for the first to be sunk.
+    const hasher = new ParallelShardHasher({ slotBytes: LEAF_SIZE, slots: 1, sink: async () => {
+      sunk++;
+      await gate;
+    } });
+    const writing = hasher.write(randomBytes(3 * LEAF_SIZE)).then(() => null, (e: unknown) => e);
+    await new Promise((r) => setImmediate(r));
+    const settling = hasher.settle();
+    release();
+    await settling;
+    expect(((await writing) as Error)?.message).to.equal('the hasher has finished');
+    expect(sunk).to.equal(1);
+    expect(await hasher.digest().then(() => null, (e: unknown) => e)).to.be.instanceOf(Error);
+  });
+
   it('binds the size into the shard ID', () => {
     const { root, size, hash } = syncDigest(randomBytes(LEAF_SIZE));
     expect(Buffer.from(shardId(root, size)).equals(hash)).to.equal(true);

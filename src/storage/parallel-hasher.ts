@@ -47,6 +47,8 @@ export class ParallelShardHasher {
   private readonly slots: Slot[] = [];
   private readonly slotBytes: number;
   private readonly slotCount: number;
+  /** Set by settle: no slot may be filled or dispatched again. */
+  private closing = false;
   private released = false;
   private readonly sink: SlotSink | undefined;
   private next = 0;
@@ -65,7 +67,10 @@ export class ParallelShardHasher {
     this.sink = options.sink;
   }
 
-  /** Takes `chunk` in (copied: the caller may reuse it once this resolves). Rejects if hashing or the sink failed. */
+  /**
+   * Takes `chunk` in (copied: the caller may reuse it once this resolves). One call at a time:
+   * await it before the next. Rejects if hashing or the sink failed, or after `settle`.
+   */
   async write(chunk: Uint8Array): Promise<void> {
     let off = 0;
     while (off < chunk.length) {
@@ -81,6 +86,7 @@ export class ParallelShardHasher {
 
   /** Hashes (and sinks) what is left and returns the digest. Call once, at the end. */
   async digest(): Promise<ShardDigest> {
+    if (this.closing) throw new Error('the hasher has finished');
     if (this.current && this.fill > 0) this.dispatch();
     await this.settle();
     if (this.failure) throw this.failure.error;
@@ -94,15 +100,23 @@ export class ParallelShardHasher {
    * and gives the slots back: the hasher takes no more bytes after this.
    */
   async settle(): Promise<void> {
-    await Promise.all(this.slots.map((s) => s.done));
+    this.closing = true;
+    // A write that was waiting for a slot fails once it resumes (see acquire); wait until no
+    // slot is in flight, then the slots are ours to give back.
+    let waited: (Promise<void> | null)[];
+    do {
+      waited = this.slots.map((s) => s.done);
+      await Promise.all(waited);
+    } while (this.slots.some((s, i) => s.done !== waited[i]));
     if (this.released) return;
     this.released = true;
+    this.current = null;
     for (const s of this.slots) if (spareSlots.length < MAX_SPARE_SLOTS) spareSlots.push(s.shared);
     this.slots.length = 0;
   }
 
   private async acquire(): Promise<Slot> {
-    if (this.released) throw new Error('the hasher has finished');
+    if (this.closing) throw new Error('the hasher has finished');
     if (this.slots.length < this.slotCount) {
       const shared = takeSlot(this.slotBytes);
       this.slots.push({ shared, view: Buffer.from(shared), done: null });
@@ -111,6 +125,8 @@ export class ParallelShardHasher {
     this.next = (this.next + 1) % this.slotCount;
     if (slot.done) await slot.done;
     if (this.failure) throw this.failure.error;
+    // Settled while we waited: the slot may soon serve another hasher.
+    if (this.closing) throw new Error('the hasher has finished');
     this.current = slot;
     this.fill = 0;
     return slot;

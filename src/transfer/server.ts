@@ -15,6 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import net, { type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { sourceKey } from '../util/ip.js';
 import type { Fields } from '../wire/fields.js';
 import { toHex } from '../dht/id.js';
@@ -224,10 +225,8 @@ export class TransferServer {
     });
     socket.write(frame({ ok: true, size }));
     await sendFile(socket, file, (n) => (this.counters.bytesOut += n));
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.end(resolve);
-    });
+    socket.end();
+    await finished(socket, { readable: false });
     this.counters.gets++;
   }
 
