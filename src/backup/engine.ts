@@ -430,17 +430,24 @@ export class BackupEngine {
       const small = new PQueue({ concurrency: RESTORE_FILES });
       const large = new PQueue({ concurrency: 1 });
       const outcomes: Promise<boolean>[] = [];
+      // Directories known to exist: one mkdir per directory, not one per file.
+      const made = new Set([dest, ...selected.filter((x) => x.type === 'dir').map((x) => path.join(dest, x.path))]);
+      const ensureDir = async (dir: string) => {
+        if (made.has(dir)) return;
+        await fs.mkdir(dir, { recursive: true });
+        made.add(dir);
+      };
       const fileEntries: TreeEntry[] = [];
       for (const e of selected) {
         const target = path.join(dest, e.path);
         if (e.type === 'symlink') {
-          await fs.mkdir(path.dirname(target), { recursive: true });
+          await ensureDir(path.dirname(target));
           await fs.symlink(e.target!, target);
           await fs.lutimes(target, e.mtimeMs / 1000, e.mtimeMs / 1000).catch(() => {});
         } else if (e.type === 'file') {
           fileEntries.push(e);
           const outcome = (e.size >= LARGE_FILE ? large : small).add(async () => {
-            await fs.mkdir(path.dirname(target), { recursive: true });
+            await ensureDir(path.dirname(target));
             const ok = await this.restoreFile(snapshot, e, target, shards, (n) => {
               progress.bytes += n;
               onProgress({ ...progress });
@@ -702,7 +709,7 @@ class MissingChunk extends Error {}
 const PLACING_AT_ONCE = 2;
 /** Shards a restore downloads at once, and files it writes at once. */
 const RESTORE_DOWNLOADS = 3;
-const RESTORE_FILES = 4;
+const RESTORE_FILES = 8;
 /** Files at least this large are restored one at a time. */
 const LARGE_FILE = 1024 * 1024;
 
