@@ -709,7 +709,7 @@ class MissingChunk extends Error {}
 const PLACING_AT_ONCE = 2;
 /** Shards a restore downloads at once, and files it writes at once. */
 const RESTORE_DOWNLOADS = 3;
-const RESTORE_FILES = 8;
+const RESTORE_FILES = 4;
 /** Files at least this large are restored one at a time. */
 const LARGE_FILE = 1024 * 1024;
 

@@ -157,7 +157,7 @@ export class ParallelShardHasher {
 
 /**
  * One worker per process, started on first use. It is unref'd while idle, so it never keeps
- * the process alive, and stopped (spare slots dropped too) after IDLE_MS without work, so an
+ * the process alive, and stopped (spare slots dropped too) after IDLE_MS without work (a restart costs 30-60 ms), so an
  * idle process does not carry its memory; a crashed worker fails its jobs and the next job
  * starts a fresh one.
  */
@@ -216,5 +216,5 @@ class LeafHashPool {
   }
 }
 
-const IDLE_MS = 2000;
+const IDLE_MS = 1000;
 const leafHashPool = new LeafHashPool();
