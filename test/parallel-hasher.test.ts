@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { LEAF_SIZE, ShardHasher, shardId } from '../src/storage/merkle.js';
-import { ParallelShardHasher } from '../src/storage/parallel-hasher.js';
+import { ParallelShardHasher, releaseHashWorker } from '../src/storage/parallel-hasher.js';
 
 function syncDigest(data: Uint8Array) {
   const h = new ShardHasher();
@@ -69,6 +69,20 @@ describe('parallel shard hasher (worker thread)', function () {
     expect(((await writing) as Error)?.message).to.equal('the hasher has finished');
     expect(sunk).to.equal(1);
     expect(await hasher.digest().then(() => null, (e: unknown) => e)).to.be.instanceOf(Error);
+  });
+
+  it('hashes correctly again after the worker was released, also when released mid-hash', async () => {
+    const data = randomBytes(3 * LEAF_SIZE + 9);
+    const first = new ParallelShardHasher();
+    await first.write(data);
+    // A release while a job is in flight leaves the worker running for it.
+    const digesting = first.digest();
+    releaseHashWorker();
+    expect(Buffer.from((await digesting).hash).equals(syncDigest(data).hash)).to.equal(true);
+    releaseHashWorker();
+    const second = new ParallelShardHasher();
+    await second.write(data);
+    expect(Buffer.from((await second.digest()).root).equals(syncDigest(data).root)).to.equal(true);
   });
 
   it('binds the size into the shard ID', () => {

@@ -30,6 +30,7 @@ import type { AuditOutcome, ShardTarget } from '../transfer/client.js';
 import { Chunker, type ChunkSizes, DEFAULT_CHUNK_SIZES } from './chunker.js';
 import { type BackupKeys, chunkId, open, sealParts } from './crypto.js';
 import type { ShardDigest } from '../storage/merkle.js';
+import { releaseHashWorker } from '../storage/parallel-hasher.js';
 import PQueue from 'p-queue';
 import {
   type BlobRef,
@@ -161,7 +162,8 @@ export class BackupEngine {
   // --- backup ---------------------------------------------------------------------------
 
   backup(source: string, opts: { replicas?: number; onProgress?: (p: BackupProgress) => void } = {}): Promise<BackupResult> {
-    return this.exclusive(() => this.runBackup(path.resolve(source), opts.replicas ?? 3, opts.onProgress ?? (() => {})));
+    // The hash worker's memory goes back as soon as the backup is over (see releaseHashWorker).
+    return this.exclusive(() => this.runBackup(path.resolve(source), opts.replicas ?? 3, opts.onProgress ?? (() => {})).finally(releaseHashWorker));
   }
 
   private async runBackup(source: string, replicas: number, onProgress: (p: BackupProgress) => void): Promise<BackupResult> {
@@ -401,7 +403,7 @@ export class BackupEngine {
   // --- restore ----------------------------------------------------------------------------
 
   restore(snapshotId: string, dest: string, opts: { path?: string; onProgress?: (p: RestoreProgress) => void } = {}): Promise<RestoreResult> {
-    return this.exclusive(() => this.runRestore(snapshotId, path.resolve(dest), opts.path, opts.onProgress ?? (() => {})));
+    return this.exclusive(() => this.runRestore(snapshotId, path.resolve(dest), opts.path, opts.onProgress ?? (() => {})).finally(releaseHashWorker));
   }
 
   private async runRestore(snapshotId: string, dest: string, only: string | undefined, onProgress: (p: RestoreProgress) => void): Promise<RestoreResult> {

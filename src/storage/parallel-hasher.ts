@@ -207,7 +207,13 @@ class LeafHashPool {
     return worker;
   }
 
+  /** Stops the worker now if it has nothing to do (a caller that knows a burst of work is over). */
+  release(): void {
+    if (this.worker) this.stopIdle(this.worker);
+  }
+
   private stopIdle(worker: Worker): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
     if (this.worker !== worker || [...this.waiting.values()].some((j) => j.worker === worker)) return;
     this.worker = null;
@@ -218,3 +224,12 @@ class LeafHashPool {
 
 const IDLE_MS = 1000;
 const leafHashPool = new LeafHashPool();
+
+/**
+ * Stops the hash worker and drops the spare slots if no hashing is under way, instead of
+ * after the idle delay: for the end of a backup or restore, so the memory goes back at once.
+ * The next hasher starts a fresh worker.
+ */
+export function releaseHashWorker(): void {
+  leafHashPool.release();
+}
