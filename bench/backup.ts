@@ -570,8 +570,8 @@ async function run(
       { role: 'owner', dataDir: path.join(root, 'owner2'), storage: STORAGE, bootstrap: [hosts[0]!.address], allowance: ALLOWANCE, recoveryKey: owner.recoveryKey },
       ownerArgs,
     );
-    // Kept running to the end: a stopped peer stays in the others' routing tables, and every later
-    // shard placement would wait for it to time out (HELLO: 2 x 2 s), which is not what this measures.
+    // Kept running to the end: a stopped peer stays in the others' routing tables, and a later
+    // shard placement short of live candidates would wait for the HELLO grace, not what this measures.
     extra.push(fresh);
     const withFresh = [fresh, ...hosts];
     const recover = await measure(withFresh, () => fresh.ask<{ id: string }[]>({ cmd: 'snapshots' }));
@@ -755,14 +755,16 @@ function costLines(r: Results): string[] {
     'Where the time goes:',
     '',
     `- One core here: \`Chunker.split\` ${fixed(s.chunker, 0)} MiB/s, chunk IDs (HMAC-SHA-256) ${fixed(s.chunkId, 0)} MiB/s, sealing (AES-256-GCM) ${fixed(s.seal, 0)} MiB/s,`,
-    `  opening ${fixed(s.open, 0)} MiB/s, \`ShardHasher\` (SHA-256 + leaf hashes) ${fixed(s.shardHasher, 0)} MiB/s (256 MiB in memory, this process).`,
-    `- Backup: the owner chunks, hashes, seals and writes on its main thread, one step after the other; chunking alone is`,
-    `  about ${fixed(chunking, 1)} s of the ${fixed(b.seconds, 1)} s (${fixed((chunking / b.seconds) * 100, 0)}%), all per-byte steps on the owner about ${fixed(perByte, 1)} s (at the speeds above). Each full shard is placed`,
-    '  (hashed again, negotiated, uploaded to 3 hosts that each hash it twice and fsync it) before the next chunk is read,',
-    `  so owner and hosts mostly wait for each other: ${fixed(b.cpu + (b.hostCpu ?? 0), 1)} CPU s in ${fixed(b.seconds, 1)} s (${fixed((b.cpu + (b.hostCpu ?? 0)) / b.seconds, 1)} of ${os.cpus().length} cores busy).`,
-    `  Every shard is written ${r.replicas + 1} times (owner's copy + replicas), uncompressed.`,
-    `- Restore: files are written one at a time, each fsynced before the next; chunks are read with one open/read/close of the shard`,
-    '  file each. On a new machine every shard is first downloaded (one at a time, verified as it streams) to a temp file.',
+    `  opening ${fixed(s.open, 0)} MiB/s, \`ShardHasher\` (the Merkle leaf hashes, which also give the shard ID) ${fixed(s.shardHasher, 0)} MiB/s (256 MiB in memory, this process).`,
+    `- Backup: the owner chunks, computes chunk IDs, seals and writes on its main thread, one step after the other; chunking alone is`,
+    `  about ${fixed(chunking, 1)} s of the ${fixed(b.seconds, 1)} s (${fixed((chunking / b.seconds) * 100, 0)}%), all per-byte steps on the owner about ${fixed(perByte, 1)} s (at the speeds above). The shard's`,
+    '  leaf hashes are computed on a worker thread as it is written; each full shard is placed (negotiated, uploaded to 3 hosts',
+    '  that each hash its leaves on a worker thread and fsync it) in the background while the next fills, at most 2 at a time:',
+    `  ${fixed(b.cpu + (b.hostCpu ?? 0), 1)} CPU s in ${fixed(b.seconds, 1)} s (${fixed((b.cpu + (b.hostCpu ?? 0)) / b.seconds, 1)} of ${os.cpus().length} cores busy).`,
+    `  Every shard is written ${r.replicas + 1} times (owner's copy + replicas), uncompressed, and the owner uploads it ${r.replicas} times.`,
+    `- Restore: files under 1 MiB 4 at a time, larger ones one at a time beside them, each fsynced before its rename; the shard`,
+    '  files stay open while chunks are read from them. On a new machine the shards are downloaded 3 at a time (verified as',
+    '  they stream) to temp files, ahead of the files that need them.',
   ];
   if (restic) {
     lines.push(
@@ -799,8 +801,8 @@ function section(r: Results, totalSeconds: number): string {
     "empty dir; the owner keeps a local copy of every shard it placed, so no byte comes from the hosts. Restore on a new machine:",
     'a second owner process started from the recovery key with an empty data dir; it recovers the catalog from the network',
     '(`peer.snapshots()`, timed apart) and fetches every shard from the hosts. It keeps running to the end of the run: a stopped',
-    "peer stays in the others' routing tables, and every later shard placement then waits for its HELLO to time out (2 x 2 s;",
-    'in development this made a 64 MiB backup take 8.3 s instead of 2.2 s). Every restore (restic\'s too) is checked file by',
+    "peer stays in the others' routing tables, and a shard placement that finds fewer than replicas + 1 live hosts among its",
+    'candidates waits up to the HELLO grace (200 ms) for it. Every restore (restic\'s too) is checked file by',
     'file against the source (SHA-256, outside the timed part).',
     ...(r.connectionsPerSource
       ? [

@@ -10,10 +10,10 @@
  * - discard:    reads everything, answers "ok" once the sender half-closes;
  * - sha256:     the same, with one SHA-256 pass over the bytes; answers the hex digest;
  * - file:       writes everything to RAW_FILE, fsyncs it, answers "ok";
- * - sha256File: one SHA-256 pass, written to RAW_FILE and fsynced; answers the hex digest
- *               (what a PUT would cost if the shard were hashed once, not twice);
- * - verifyFile: the host's work for a PUT without the protocol: SHA-256 and the Merkle leaf
- *               hashes (ShardHasher), written to RAW_FILE and fsynced; answers hash + root;
+ * - sha256File: one SHA-256 pass, written to RAW_FILE and fsynced; answers the hex digest;
+ * - verifyFile: the host's hashing for a PUT without the protocol, on the main thread: the
+ *               Merkle leaf hashes (ShardHasher), written to RAW_FILE and fsynced; answers
+ *               shard ID + root;
  * - get:        streams SHARD_FILE (the stored shard) to whoever connects, then closes.
  *
  * Prints one JSON line {port, raw: {name: port}} once listening. Commands on stdin, one a

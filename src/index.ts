@@ -55,7 +55,10 @@ export { type BackupProgress, type BackupResult, type RestoreProgress, type Rest
 export { type ChunkSizes, DEFAULT_CHUNK_SIZES, Chunker } from './backup/chunker.js';
 export { type PlacedShard } from './peer/peer.js';
 export { type AuditOutcome } from './transfer/client.js';
-export { LEAF_SIZE, verifyLeaf } from './storage/merkle.js';
+/** Merkle leaves and shard IDs: `shardId(root, size)` is a shard's content address. */
+export { LEAF_SIZE, verifyLeaf, shardId, ShardHasher, type ShardDigest } from './storage/merkle.js';
+/** The same digest as ShardHasher, with the leaf hashing on a worker thread. */
+export { ParallelShardHasher, type ParallelHasherOptions, type SlotSink } from './storage/parallel-hasher.js';
 
 // Folder watching and the optional tracker.
 export { FolderWatcher, type FolderWatcherOptions, QuietTrigger } from './backup/watcher.js';

@@ -51,6 +51,19 @@ describe('content-defined chunker', function () {
     expect(lengths.slice(0, -1).every((l) => l >= sizes.min && l <= sizes.max)).to.equal(true);
   });
 
+  it('cuts at max where the hash never matches, at buffer edges too, like the reference', async () => {
+    // Constant bytes: the hash settles on one value, so (for most keys) only max cuts; pieces
+    // of 32768 make max fall exactly on buffer ends, odd pieces make it fall anywhere.
+    const flat = Buffer.alloc(200_000, 7);
+    const expected = referenceBoundaries(chunker, flat);
+    for (const piece of [32768, 4096, 999, flat.length]) expect(await boundaries(chunker, flat, piece)).to.deep.equal(expected);
+    // Mixed: random, then flat, then random, fed one byte at a time for the first part.
+    const mixed = Buffer.concat([data.subarray(0, 50_000), flat.subarray(0, 70_000), data.subarray(50_000, 120_000)]);
+    const want = referenceBoundaries(chunker, mixed);
+    expect(await boundaries(chunker, mixed, 1)).to.deep.equal(want);
+    expect(await boundaries(chunker, mixed, 32767)).to.deep.equal(want);
+  });
+
   it('changes only the chunks near an edit in the middle', async () => {
     const edited = Buffer.from(data);
     edited.write('an edit in the middle', 300_000);

@@ -121,6 +121,25 @@ describe('peers negotiating contracts over real UDP', function () {
       expect((again as NegotiationError).refusals.map((r) => r.reason)).to.deep.equal(['DEFAULTER']);
     });
 
+    it('goes ahead without waiting for a dead candidate to time out', async () => {
+      peers = await startPeers(4, options);
+      const [owner, a, b, dead] = peers as [Peer, Peer, Peer, Peer];
+      const deadAddress = dead.address;
+      await stopAll([dead]);
+      peers = [owner, a, b];
+      const candidates = [deadAddress, a.address, b.address];
+      // replicas + spare usable hosts answered: no wait at all. The clock never moves here, so
+      // the dead peer's HELLO cannot time out; waiting for it would hang this test.
+      const one = await owner.negotiate({ ...shard(), replicas: 1, candidates });
+      expect(one.contracts).to.have.length(1);
+      expect(one.refusals.map((r) => r.reason)).not.to.include('NO_ANSWER');
+      // Only `replicas` usable hosts: it goes ahead once the grace (200 ms) is over, long before
+      // the HELLO timeout (2 s), and the contracts land on the two live hosts.
+      const two = await withClock(clock, owner.negotiate({ ...shard(), replicas: 2, candidates }), 250);
+      expect(two.contracts.map((c) => hex(c.counterpart)).sort()).to.deep.equal([hex(a.publicKey), hex(b.publicKey)].sort());
+      expect(two.refusals.map((r) => r.reason)).not.to.include('NO_ANSWER');
+    });
+
     it('does not punish an honest peer that was briefly offline', async () => {
       peers = await startPeers(2, options);
       const [host, honest] = peers as [Peer, Peer];

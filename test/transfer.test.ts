@@ -57,6 +57,42 @@ describe('shard transfer over real TCP', function () {
     });
   }
 
+  it('uploads straight from a file path (two reused buffers) and refuses a file that is not the shard', async () => {
+    const { file, data } = randomFile(work, 3 * MiB + 5);
+    const contract = contractFor(host, owner, data);
+    // A file with one byte changed in its second megabyte: sent whole, refused by the host.
+    const altered = path.join(work, 'altered.bin');
+    const copy = Buffer.from(data);
+    copy[MiB + 7]! ^= 1;
+    writeFileSync(altered, copy);
+    expect(codeOf(await client.put(host.address, contract, altered).catch((e: unknown) => e))).to.equal('HASH_MISMATCH');
+    expect(stateOf(host, contract)).to.equal('pending');
+    await client.put(host.address, contract, file);
+    expect(stateOf(host, contract)).to.equal('active');
+    expect(readFileSync(host.shards.shardPath(contract.terms.shardHash)).equals(data)).to.equal(true);
+    expect(host.server.counters.bytesIn).to.equal(2 * data.length);
+  });
+
+  it('downloads into a new file, verified, and removes a copy that does not verify', async () => {
+    const { file, data } = randomFile(work, 2 * MiB + 333);
+    const contract = contractFor(host, owner, data);
+    await client.put(host.address, contract, file);
+    const good = path.join(work, `good-${Date.now()}.part`);
+    await client.getFile(host.address, contract, good);
+    expect(readFileSync(good).equals(data)).to.equal(true);
+    // An existing file is never overwritten (and not removed either).
+    expect(await client.getFile(host.address, contract, good).catch((e: unknown) => e)).to.be.instanceOf(Error);
+    expect(readFileSync(good).equals(data)).to.equal(true);
+    // The host's copy rots: the download fails verification and leaves no file behind.
+    const stored = host.shards.shardPath(contract.terms.shardHash);
+    const fd = openSync(stored, 'r+');
+    writeSync(fd, Buffer.from([data[MiB + 1]! ^ 0xff]), 0, 1, MiB + 1);
+    closeSync(fd);
+    const bad = path.join(work, `bad-${Date.now()}.part`);
+    expect(codeOf(await client.getFile(host.address, contract, bad).catch((e: unknown) => e))).to.equal('VERIFY');
+    expect(existsSync(bad)).to.equal(false);
+  });
+
   it('refuses bytes whose hash differs from the contract, and keeps nothing', async () => {
     const { data } = randomFile(work, 3 * LEAF_SIZE);
     const contract = contractFor(host, owner, data);
@@ -66,6 +102,28 @@ describe('shard transfer over real TCP', function () {
     expect(codeOf(err)).to.equal('HASH_MISMATCH');
     expect(stateOf(host, contract)).to.equal('pending');
     expect(await host.shards.has(contract.terms.shardHash)).to.equal(false);
+    expect(readdirSync(path.join(host.dir, 'shards', 'tmp'))).to.deep.equal([]);
+  });
+
+  it('refuses a multi-megabyte upload with one flipped byte in its last write, and keeps nothing', async () => {
+    // Spans several 1 MiB writes on the host; the flipped byte is in the final partial one.
+    const { data } = randomFile(work, 5 * MiB + 1234);
+    const contract = contractFor(host, owner, data);
+    const other = Buffer.from(data);
+    other[other.length - 10]! ^= 1;
+    const err = await client.put(host.address, contract, Readable.from([other.subarray(0, 3 * MiB + 5), other.subarray(3 * MiB + 5)])).catch((e: unknown) => e);
+    expect(codeOf(err)).to.equal('HASH_MISMATCH');
+    expect(stateOf(host, contract)).to.equal('pending');
+    expect(await host.shards.has(contract.terms.shardHash)).to.equal(false);
+    expect(readdirSync(path.join(host.dir, 'shards', 'tmp'))).to.deep.equal([]);
+  });
+
+  it('refuses a stream longer than the contract after several full writes', async () => {
+    const { data } = randomFile(work, 3 * MiB);
+    const contract = contractFor(host, owner, data);
+    const err = await client.put(host.address, contract, Readable.from([data, randomFile(work, 2 * MiB).data])).catch((e: unknown) => e);
+    expect(codeOf(err)).to.equal('SIZE_MISMATCH');
+    expect(stateOf(host, contract)).to.equal('pending');
     expect(readdirSync(path.join(host.dir, 'shards', 'tmp'))).to.deep.equal([]);
   });
 

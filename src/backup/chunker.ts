@@ -45,30 +45,46 @@ export class Chunker {
     let length = 0;
     let hash = 0;
     for await (const data of stream as AsyncIterable<Buffer>) {
+      const n = data.length;
       let start = 0;
       let i = 0;
-      while (i < data.length) {
+      while (i < n) {
+        // Phase 1: jump over the bytes that cannot influence the next boundary.
         const before = length + (i - start);
         if (before < skip) {
-          i = Math.min(data.length, i + (skip - before));
+          i = Math.min(n, i + (skip - before));
           continue;
         }
-        hash = ((hash << 1) + gear[data[i]!]!) >>> 0;
-        const size = before + 1;
-        if ((size >= min && (hash & mask) === 0) || size >= max) {
-          parts.push(data.subarray(start, i + 1));
+        // Phase 2: a tight loop up to the next possible cut, the end of this buffer, or max.
+        // `size` is the chunk's length once byte i is in; the first test at each position is
+        // the cheap one. Same boundaries as hashing every byte (test/chunker.test.ts).
+        const offset = before - i;
+        const stop = Math.min(n, i + (max - before));
+        let cut = -1;
+        let h = hash;
+        for (; i < stop; i++) {
+          h = ((h << 1) + gear[data[i]!]!) >>> 0;
+          if ((h & mask) === 0 && offset + i + 1 >= min) {
+            cut = i;
+            break;
+          }
+        }
+        hash = h;
+        if (cut < 0 && offset + i >= max) cut = i - 1;
+        if (cut >= 0) {
+          parts.push(data.subarray(start, cut + 1));
           yield parts.length === 1 ? Buffer.from(parts[0]!) : Buffer.concat(parts);
           parts = [];
           length = 0;
           hash = 0;
-          start = i + 1;
+          start = cut + 1;
+          i = cut + 1;
         }
-        i++;
       }
-      if (start < data.length) {
+      if (start < n) {
         // Copied: the stream may reuse its buffer.
         parts.push(Buffer.from(data.subarray(start)));
-        length += data.length - start;
+        length += n - start;
       }
     }
     if (length > 0) yield Buffer.concat(parts);

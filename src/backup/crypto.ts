@@ -33,11 +33,21 @@ export function chunkId(keys: BackupKeys, plaintext: Uint8Array): Uint8Array {
 }
 
 export function seal(keys: BackupKeys, id: Uint8Array, plaintext: Uint8Array): Buffer {
+  return Buffer.concat(sealParts(keys, id, plaintext));
+}
+
+/**
+ * The sealed chunk as its parts in order (nonce, ciphertext, tag), for a writer that copies
+ * them into its own buffer anyway: no concatenation of a multi-megabyte chunk.
+ */
+export function sealParts(keys: BackupKeys, id: Uint8Array, plaintext: Uint8Array): Buffer[] {
   const nonce = randomBytes(NONCE_BYTES);
   const cipher = createCipheriv('aes-256-gcm', keys.dataKey, nonce);
   cipher.setAAD(id);
-  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  return Buffer.concat([nonce, body, cipher.getAuthTag()]);
+  const body = cipher.update(plaintext);
+  // GCM is a stream mode: final() adds nothing, but it is part of the API contract.
+  const rest = cipher.final();
+  return rest.length > 0 ? [nonce, body, rest, cipher.getAuthTag()] : [nonce, body, cipher.getAuthTag()];
 }
 
 /** Decrypts and checks a sealed chunk; throws if it was altered or is not the chunk `id`. */
@@ -50,7 +60,9 @@ export function open(keys: BackupKeys, id: Uint8Array, sealed: Uint8Array): Buff
   decipher.setAuthTag(tag);
   let plain: Buffer;
   try {
-    plain = Buffer.concat([decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+    plain = decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES));
+    const rest = decipher.final();
+    if (rest.length > 0) plain = Buffer.concat([plain, rest]);
   } catch {
     throw new Error('chunk failed authentication (altered or wrong key)');
   }

@@ -1,10 +1,15 @@
 /**
  * Packs sealed chunks into a shard file in the owner's outbox until it reaches its target
- * size, so that one contract covers many chunks.
+ * size, so that one contract covers many chunks. The shard is hashed as it is written (leaf
+ * hashes on a worker thread, the same bytes written in 1 MiB writes), so placing it needs no
+ * second read of the file.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { digestFromLeaves, type ShardDigest } from '../storage/merkle.js';
+import { ParallelShardHasher } from '../storage/parallel-hasher.js';
+import { writeFully } from '../util/write-fully.js';
 
 export interface PackedChunk {
   id: Uint8Array;
@@ -16,31 +21,40 @@ export class ShardWriter {
   readonly file: string;
   readonly chunks: PackedChunk[] = [];
   private handle: fs.FileHandle | null = null;
+  private hasher: ParallelShardHasher | null = null;
   size = 0;
 
   constructor(dir: string) {
     this.file = path.join(dir, `${randomBytes(8).toString('hex')}.shard`);
   }
 
-  /** Appends a sealed chunk; returns where it landed. */
-  async add(id: Uint8Array, sealed: Uint8Array): Promise<PackedChunk> {
-    this.handle ??= await fs.open(this.file, 'wx', 0o600);
-    await this.handle.write(sealed, 0, sealed.length, this.size);
-    const packed = { id, offset: this.size, length: sealed.length };
+  /** Appends a sealed chunk, given whole or in parts (copied once, into the write buffer); returns where it landed. */
+  async add(id: Uint8Array, sealed: Uint8Array | Uint8Array[]): Promise<PackedChunk> {
+    const handle = (this.handle ??= await fs.open(this.file, 'wx', 0o600));
+    this.hasher ??= new ParallelShardHasher({ sink: (data, position) => writeFully(handle, data, position) });
+    let length = 0;
+    for (const part of Array.isArray(sealed) ? sealed : [sealed]) {
+      await this.hasher.write(part);
+      length += part.length;
+    }
+    const packed = { id, offset: this.size, length };
     this.chunks.push(packed);
-    this.size += sealed.length;
+    this.size += length;
     return packed;
   }
 
-  /** Makes the file durable and closes it. */
-  async finish(): Promise<void> {
-    if (!this.handle) this.handle = await fs.open(this.file, 'wx', 0o600);
-    await this.handle.sync();
-    await this.handle.close();
+  /** Writes what is buffered, makes the file durable, closes it, and returns the shard's digest. */
+  async finish(): Promise<ShardDigest> {
+    const handle = (this.handle ??= await fs.open(this.file, 'wx', 0o600));
+    const digest = this.hasher ? await this.hasher.digest() : digestFromLeaves([], 0);
+    await handle.sync();
+    await handle.close();
     this.handle = null;
+    return digest;
   }
 
   async discard(): Promise<void> {
+    await this.hasher?.settle();
     await this.handle?.close().catch(() => {});
     this.handle = null;
     await fs.rm(this.file, { force: true });

@@ -28,7 +28,7 @@ export interface ContractTerms {
   owner: Uint8Array;
   /** Host's Ed25519 public key (32 bytes). */
   host: Uint8Array;
-  /** SHA-256 of the shard (32 bytes). */
+  /** The shard's ID (32 bytes): SHA-256(0x02 ‖ size ‖ Merkle root), see storage/merkle.ts. */
   shardHash: Uint8Array;
   shardSize: number;
   /** Merkle root over the shard's leaves, for audits (32 bytes). */

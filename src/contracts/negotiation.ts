@@ -21,7 +21,7 @@ import { isExcusedRefusal, owesUs, reasonName, RejectReason, type RejectReasonNa
 import type { ContractStore, StoredContract } from './store.js';
 
 export interface NegotiationRequest {
-  /** SHA-256 of the shard. */
+  /** The shard's ID (see storage/merkle.ts shardId). */
   shardHash: Uint8Array;
   shardSize: number;
   /** Merkle root of the shard's leaves (for audits). */
@@ -69,6 +69,11 @@ export interface OwnerConfig {
   auditSamples: number;
   /** Extra proposals per wave beyond the number still needed. */
   spare: number;
+  /**
+   * Once `replicas` usable hosts answered HELLO, how much longer to wait for the rest (a
+   * debtor among them would be asked first) before going ahead without them.
+   */
+  helloGraceMs: number;
 }
 
 interface Candidate {
@@ -139,21 +144,8 @@ export class ContractOwner {
     const addresses = req.candidates ?? (await this.discover(req));
     const exclude = new Set((req.exclude ?? []).map(toHex));
     exclude.add(toHex(this.keys.publicKey));
+    const answers = await this.helloAll(addresses, req, exclude, refusals);
     const seenKeys = new Set<string>();
-    const answers = await Promise.all(
-      addresses.map(async (address) => {
-        try {
-          return { address, info: await this.hello(address) };
-        } catch {
-          // Silence from the last known address of a peer that owes us counts against it.
-          for (const cp of this.store.counterpartsAt(formatAddress(address))) {
-            if (owesUs(this.store.balance(cp.key), req.shardSize)) this.strike(cp.key);
-          }
-          refusals.push({ address, host: null, reason: 'NO_ANSWER' });
-          return null;
-        }
-      }),
-    );
     const debtors: Candidate[] = [];
     const others: Candidate[] = [];
     for (const a of answers) {
@@ -179,6 +171,53 @@ export class ContractOwner {
     };
     debtors.sort((a, b) => owed(b) - owed(a));
     return [...debtors, ...others];
+  }
+
+  /**
+   * Asks every address HELLO at once, and returns (in address order) the answers in so far as
+   * soon as either every address has answered or failed, or `replicas + spare` usable hosts
+   * answered, or `replicas` did and `helloGraceMs` has passed since: a dead or slow peer among
+   * the candidates then costs at most the grace, not its HELLO timeouts. HELLOs still running
+   * go on in the background; their silence still counts against a peer that owes us storage.
+   */
+  private helloAll(addresses: Address[], req: NegotiationRequest, exclude: Set<string>, refusals: Refusal[]): Promise<(Candidate | null)[]> {
+    const answers: (Candidate | null)[] = addresses.map(() => null);
+    const usableKeys = new Set<string>();
+    let settled = 0;
+    let done = false;
+    let grace: ReturnType<Clock['setTimeout']> | null = null;
+    return new Promise((resolve) => {
+      const finish = () => {
+        if (done) return;
+        done = true;
+        if (grace) this.clock.clearTimeout(grace);
+        resolve(answers.slice());
+      };
+      const check = () => {
+        if (settled === addresses.length || usableKeys.size >= req.replicas + this.config.spare) return finish();
+        if (usableKeys.size >= req.replicas && !grace) grace = this.clock.setTimeout(finish, this.config.helloGraceMs);
+      };
+      addresses.forEach((address, i) => {
+        this.hello(address).then(
+          (info) => {
+            answers[i] = { address, info };
+            const key = toHex(info.publicKey);
+            if (!exclude.has(key) && info.free >= req.shardSize) usableKeys.add(key);
+          },
+          () => {
+            // Silence from the last known address of a peer that owes us counts against it.
+            for (const cp of this.store.counterpartsAt(formatAddress(address))) {
+              if (owesUs(this.store.balance(cp.key), req.shardSize)) this.strike(cp.key);
+            }
+            if (!done) refusals.push({ address, host: null, reason: 'NO_ANSWER' });
+          },
+        ).finally(() => {
+          settled++;
+          check();
+        });
+      });
+      check();
+    });
   }
 
   /** Contacts near `replicas` points of the ID space derived from the shard, interleaved. */

@@ -20,7 +20,8 @@ import { loadOrCreateIdentity } from '../identity/identity-store.js';
 import { type ContractInfo, ContractService, type LedgerInfo } from '../contracts/service.js';
 import type { NegotiationRequest, NegotiationResult, Refusal } from '../contracts/negotiation.js';
 import type { StoredContract } from '../contracts/store.js';
-import { ShardHasher } from '../storage/merkle.js';
+import { type ShardDigest } from '../storage/merkle.js';
+import { ParallelShardHasher } from '../storage/parallel-hasher.js';
 import { ShardStore } from '../storage/shard-store.js';
 import { TransferClient, type AuditOutcome } from '../transfer/client.js';
 import { TransferServer, type TransferCounters, type TransferServerOptions } from '../transfer/server.js';
@@ -48,6 +49,8 @@ export interface ContractOptions {
   auditSamples: number;
   /** Extra proposals per wave beyond the number still needed (default 1). */
   spare: number;
+  /** How long negotiation waits for more HELLO answers once it has enough for the replicas (default 200 ms). */
+  helloGraceMs: number;
 }
 
 export interface PeerOptions {
@@ -123,6 +126,7 @@ export const DEFAULT_CONTRACT_OPTIONS: ContractOptions = {
   auditIntervalSeconds: 3600,
   auditSamples: 8,
   spare: 1,
+  helloGraceMs: 200,
 };
 
 export class Peer extends EventEmitter<PeerEvents> {
@@ -319,22 +323,20 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   /**
-   * Puts the shard in `file` on `replicas` hosts: hashes it (SHA-256 and Merkle tree, one
-   * streaming pass), gets contracts signed, and uploads to all of them in parallel (at most
+   * Puts the shard in `file` on `replicas` hosts: hashes it (Merkle leaves, one streaming
+   * pass, unless the caller hashed it while writing it and passes `digest`), gets contracts signed, and uploads to all of them in parallel (at most
    * `uploadConcurrency` uploads at once across the peer). An upload that fails cancels its
    * contract; the result says which hosts hold the shard.
    */
-  async placeShard(file: string, options: { replicas: number; exclude?: Uint8Array[] }): Promise<PlacedShard> {
-    const hasher = new ShardHasher();
-    for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) hasher.update(chunk as Buffer);
-    const { hash, root, size } = hasher.digest();
+  async placeShard(file: string, options: { replicas: number; exclude?: Uint8Array[]; digest?: ShardDigest }): Promise<PlacedShard> {
+    const { hash, root, size } = options.digest ?? (await digestFile(file));
     const negotiation = await this.negotiate({ shardHash: hash, shardSize: size, merkleRoot: root, replicas: options.replicas, ...(options.exclude ? { exclude: options.exclude } : {}) });
     const failedUploads: PlacedShard['failedUploads'] = [];
     const uploaded = await Promise.all(
       negotiation.contracts.map((c) =>
         this.uploads.add(async () => {
           try {
-            await this.upload(c, () => createReadStream(file, { highWaterMark: 1024 * 1024 }));
+            await this.upload(c, file);
             return this.contractService.store.get(c.contract.id)!;
           } catch (err) {
             failedUploads.push({ host: c.counterpart, reason: err instanceof Error ? err.message : String(err) });
@@ -347,9 +349,9 @@ export class Peer extends EventEmitter<PeerEvents> {
     return { hash, size, merkleRoot: root, contracts: uploaded.filter((c): c is StoredContract => c !== null), refusals: negotiation.refusals, failedUploads };
   }
 
-  /** Uploads the shard of one of our pending contracts to its host. */
-  async upload(contract: StoredContract, open: () => Readable): Promise<void> {
-    await this.transferClient.put(this.counterpartAddress(contract), contract.contract, open());
+  /** Uploads the shard of one of our pending contracts to its host, from a file or a stream. */
+  async upload(contract: StoredContract, source: string | (() => Readable)): Promise<void> {
+    await this.transferClient.put(this.counterpartAddress(contract), contract.contract, typeof source === 'string' ? source : source());
     if (!this.contractService.store.transition(contract.contract.id, ['pending'], 'active', this.clock.now())) {
       throw new Error('the contract lapsed or was cancelled while uploading');
     }
@@ -358,6 +360,11 @@ export class Peer extends EventEmitter<PeerEvents> {
   /** Downloads the shard of one of our contracts; the stream errors at its end if it does not verify. */
   fetchShard(contract: StoredContract): Promise<Readable> {
     return this.transferClient.get(this.counterpartAddress(contract), contract.contract);
+  }
+
+  /** Downloads a shard from the host at `address` into a new file, verified; the file is removed if it does not verify. */
+  fetchShardToFile(address: Address, target: ShardTarget, file: string): Promise<void> {
+    return this.transferClient.getFile(address, target, file);
   }
 
   /** Downloads a shard from the host at `address` under the contract `target` (verified as it streams). */
@@ -487,4 +494,11 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.db.close();
     await this.unlock();
   }
+}
+
+/** The digest of a shard file, read in 1 MiB pieces and hashed on the worker thread. */
+async function digestFile(file: string): Promise<ShardDigest> {
+  const hasher = new ParallelShardHasher();
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) await hasher.write(chunk as Buffer);
+  return hasher.digest();
 }

@@ -7,6 +7,12 @@
  * a level is carried up unchanged (duplicating it, as Bitcoin does, would let two different
  * leaf lists share a root).
  *
+ * A shard's ID (its content address, `shardHash` in contracts) is SHA-256(0x02 ‖ size as u64
+ * BE ‖ root): the third prefix keeps it apart from leaves and nodes, and the size is bound in
+ * because the tree's shape alone does not fix it. So one pass of leaf hashes gives both the ID
+ * and the root: no second SHA-256 over the whole shard, and leaves can be hashed in parallel
+ * (see `parallel-hasher.ts`), which a single running SHA-256 cannot.
+ *
  * An audit asks for random leaves; the host returns each leaf with its sibling path; the owner,
  * who keeps only the root, checks each with `verifyLeaf` in O(log n) hashes. Fresh random
  * indexes every time, so audits never run out, unlike a list of pre-computed challenges.
@@ -30,6 +36,29 @@ function hashNode(left: Uint8Array, right: Uint8Array): Uint8Array {
 
 const LEAF_PREFIX = Uint8Array.of(0);
 const NODE_PREFIX = Uint8Array.of(1);
+const ID_PREFIX = Uint8Array.of(2);
+
+/** The shard's ID from its Merkle root and size (see the header). */
+export function shardId(root: Uint8Array, size: number): Uint8Array {
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64BE(BigInt(size));
+  return new Uint8Array(createHash('sha256').update(ID_PREFIX).update(length).update(root).digest());
+}
+
+/** What a hashed shard is known by: its ID, leaf hashes, Merkle root and size. */
+export interface ShardDigest {
+  hash: Uint8Array;
+  leafHashes: Uint8Array[];
+  root: Uint8Array;
+  size: number;
+}
+
+/** The digest of a shard from its leaf hashes (an empty shard has one empty leaf). */
+export function digestFromLeaves(leafHashes: Uint8Array[], size: number): ShardDigest {
+  const leaves = leafHashes.length > 0 ? leafHashes : [hashLeaf(new Uint8Array(0))];
+  const root = rootOf(leaves);
+  return { hash: shardId(root, size), leafHashes: leaves, root, size };
+}
 
 /** The levels of the tree, leaves first, root last. */
 export function buildLevels(leafHashes: Uint8Array[]): Uint8Array[][] {
@@ -100,18 +129,17 @@ export function pickLeaves(size: number, samples: number, random: (n: number) =>
 }
 
 /**
- * Hashes a shard as it streams by: the SHA-256 of the whole and the leaf hashes, in one pass
- * over each chunk. Holds at most one partial leaf.
+ * Hashes a shard as it streams by, on the calling thread: the leaf hashes, from which the root
+ * and the ID follow. Holds at most one partial leaf. `ParallelShardHasher` gives the same
+ * digest with the hashing off the main thread.
  */
 export class ShardHasher {
-  private readonly whole = createHash('sha256');
   private readonly leaves: Uint8Array[] = [];
   private partial: Buffer[] = [];
   private partialLength = 0;
   size = 0;
 
   update(chunk: Uint8Array): void {
-    this.whole.update(chunk);
     this.size += chunk.length;
     let offset = 0;
     while (offset < chunk.length) {
@@ -128,11 +156,10 @@ export class ShardHasher {
     }
   }
 
-  /** The whole-shard SHA-256, the leaf hashes and the Merkle root. Call once, at the end. */
-  digest(): { hash: Uint8Array; leafHashes: Uint8Array[]; root: Uint8Array; size: number } {
+  /** The shard's ID, leaf hashes and Merkle root. Call once, at the end. */
+  digest(): ShardDigest {
     if (this.partialLength > 0 || this.leaves.length === 0) this.flushLeaf();
-    const leafHashes = this.leaves;
-    return { hash: new Uint8Array(this.whole.digest()), leafHashes, root: rootOf(leafHashes), size: this.size };
+    return digestFromLeaves(this.leaves, this.size);
   }
 
   private flushLeaf(): void {

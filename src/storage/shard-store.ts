@@ -1,20 +1,30 @@
 /**
  * The host's shard store: content-addressed files under `<dataDir>/shards/ab/cd/<sha256>`.
  *
- * A shard is streamed into a temporary file while its SHA-256 and Merkle leaves are computed,
- * fsynced, and renamed into place only when size, hash and Merkle root all match what the
- * contract says. Its leaf hashes are kept beside it (`<sha256>.tree`, 32 bytes per 64 KiB) so
+ * A shard is streamed into a temporary file while its Merkle leaves are hashed (on a worker
+ * thread), fsynced, and renamed into place only when size, ID and Merkle root all match what
+ * the contract says. Its leaf hashes are kept beside it (`<sha256>.tree`, 32 bytes per 64 KiB) so
  * audits read only the sampled leaves. A shard that did not arrive whole never appears under
  * its name; leftovers of interrupted writes are removed when the store opens.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { toHex } from '../dht/id.js';
 import { fsyncDir, writeFileAtomic } from '../util/atomic-file.js';
-import { buildLevels, HASH_BYTES, LEAF_SIZE, leafCount, proofFor, ShardHasher } from './merkle.js';
+import { writeFully } from '../util/write-fully.js';
+import { buildLevels, HASH_BYTES, LEAF_SIZE, leafCount, proofFor, type ShardDigest } from './merkle.js';
+import { ParallelShardHasher } from './parallel-hasher.js';
+
+/** Bytes per file write on receive, and slots in flight (memory per upload: their product). */
+const WRITE_BYTES = 1024 * 1024;
+const WRITE_SLOTS = 4;
+/** Dirty bytes after which a receive starts a background fdatasync. */
+const FLUSH_EVERY = 32 * 1024 * 1024;
+/** Read size when serving a GET. */
+const READ_BYTES = 1024 * 1024;
 
 export type ShardErrorCode = 'SIZE_MISMATCH' | 'HASH_MISMATCH' | 'ROOT_MISMATCH' | 'NOT_STORED';
 
@@ -38,6 +48,39 @@ export interface ProvenLeaf {
   index: number;
   data: Uint8Array;
   path: Uint8Array[];
+}
+
+/**
+ * Starts an fdatasync in the background every FLUSH_EVERY bytes, one at a time, so the disk
+ * works while bytes still arrive and the fsync before the answer has little left to do. Only
+ * the final fsync counts for durability; these just spread the work.
+ */
+class BackgroundFlush {
+  private dirty = 0;
+  private running: Promise<void> | null = null;
+  private failure: unknown = null;
+
+  constructor(private readonly file: fs.FileHandle) {}
+
+  wrote(bytes: number): void {
+    this.dirty += bytes;
+    if (this.dirty < FLUSH_EVERY || this.running) return;
+    this.dirty = 0;
+    this.running = this.file.datasync().then(
+      () => {
+        this.running = null;
+      },
+      (err: unknown) => {
+        this.failure ??= err;
+        this.running = null;
+      },
+    );
+  }
+
+  async idle(): Promise<void> {
+    await this.running;
+    if (this.failure) throw this.failure;
+  }
 }
 
 export class ShardStore {
@@ -85,35 +128,54 @@ export class ShardStore {
    */
   async receive(expected: ExpectedShard, source: Readable, onChunk: (bytes: number) => void = () => {}): Promise<void> {
     const tmp = path.join(this.tmpDir, `${toHex(expected.hash)}.${randomBytes(6).toString('hex')}.part`);
-    const hasher = new ShardHasher();
-    const check = new Transform({
-      transform(chunk: Buffer, _enc, done) {
+    const file = await fs.open(tmp, 'wx', 0o600);
+    const flusher = new BackgroundFlush(file);
+    // Socket chunks (64 KiB) are gathered into slots of WRITE_BYTES: one write per slot, not
+    // one thread-pool round trip per chunk; the same slot is hashed on the worker meanwhile.
+    const hasher = new ParallelShardHasher({
+      slotBytes: WRITE_BYTES,
+      slots: WRITE_SLOTS,
+      sink: async (data, position) => {
+        await writeFully(file, data, position);
+        flusher.wrote(data.length);
+      },
+    });
+    let got: ShardDigest | null = null;
+    const sink = new Writable({
+      highWaterMark: WRITE_BYTES,
+      write(chunk: Buffer, _enc, done) {
         onChunk(chunk.length);
-        hasher.update(chunk);
-        if (hasher.size > expected.size) done(new ShardError('SIZE_MISMATCH', `more than the ${expected.size} bytes the contract says`));
-        else done(null, chunk);
+        if (hasher.size + chunk.length > expected.size) return done(new ShardError('SIZE_MISMATCH', `more than the ${expected.size} bytes the contract says`));
+        hasher.write(chunk).then(() => done(), done);
+      },
+      final(done) {
+        hasher.digest().then((d) => {
+          got = d;
+          done();
+        }, done);
       },
     });
     try {
-      await pipeline(source, check, createWriteStream(tmp, { flags: 'wx', mode: 0o600, highWaterMark: 1024 * 1024 }));
-      const got = hasher.digest();
-      if (got.size !== expected.size) throw new ShardError('SIZE_MISMATCH', `got ${got.size} bytes, the contract says ${expected.size}`);
-      if (!Buffer.from(got.hash).equals(expected.hash)) throw new ShardError('HASH_MISMATCH', 'the SHA-256 does not match the contract');
-      if (!Buffer.from(got.root).equals(expected.merkleRoot)) throw new ShardError('ROOT_MISMATCH', 'the Merkle root does not match the contract');
-      // fsync works on the file, whichever descriptor asks.
-      const file = await fs.open(tmp, 'r+');
-      try {
-        await file.sync();
-      } finally {
-        await file.close();
-      }
+      await pipeline(source, sink);
+      const d = got as ShardDigest | null;
+      if (!d || d.size !== expected.size) throw new ShardError('SIZE_MISMATCH', `got ${d?.size ?? 0} bytes, the contract says ${expected.size}`);
+      if (!Buffer.from(d.hash).equals(expected.hash)) throw new ShardError('HASH_MISMATCH', 'the shard ID does not match the contract');
+      if (!Buffer.from(d.root).equals(expected.merkleRoot)) throw new ShardError('ROOT_MISMATCH', 'the Merkle root does not match the contract');
+      // The background flushes kept the dirty pages few: this last sync is short.
+      await flusher.idle();
+      await file.sync();
+      await file.close();
       const final = this.shardPath(expected.hash);
       await fs.mkdir(path.dirname(final), { recursive: true, mode: 0o700 });
       // The tree goes in first: a shard under its name always has its tree.
-      await writeFileAtomic(this.treePath(expected.hash), Buffer.concat(got.leafHashes));
+      await writeFileAtomic(this.treePath(expected.hash), Buffer.concat(d.leafHashes));
       await fs.rename(tmp, final);
       await fsyncDir(path.dirname(final));
     } catch (err) {
+      // No write may still be running into the descriptor we close.
+      await hasher.settle();
+      await flusher.idle().catch(() => {});
+      await file.close().catch(() => {});
       await fs.rm(tmp, { force: true });
       throw err;
     }
@@ -121,14 +183,18 @@ export class ShardStore {
 
   /** A stream of the stored shard; throws NOT_STORED if it is not here. */
   async read(hash: Uint8Array): Promise<{ stream: Readable; size: number }> {
+    const { file, size } = await this.locate(hash);
+    return { stream: createReadStream(file, { highWaterMark: READ_BYTES }), size };
+  }
+
+  /** The stored shard's file and size; throws NOT_STORED if it is not here. */
+  async locate(hash: Uint8Array): Promise<{ file: string; size: number }> {
     const file = this.shardPath(hash);
-    let size: number;
     try {
-      size = (await fs.stat(file)).size;
+      return { file, size: (await fs.stat(file)).size };
     } catch {
       throw new ShardError('NOT_STORED', 'the shard is not stored here');
     }
-    return { stream: createReadStream(file, { highWaterMark: LEAF_SIZE * 4 }), size };
   }
 
   /** The given leaves of a stored shard with their Merkle paths (what an audit asks for). */

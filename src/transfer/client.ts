@@ -4,7 +4,8 @@
  */
 import { randomInt } from 'node:crypto';
 import net, { type Socket } from 'node:net';
-import { Transform, type Readable } from 'node:stream';
+import { promises as fs } from 'node:fs';
+import { Transform, type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Address } from '../dht/id.js';
 import type { SigningKeyPair } from '../crypto/ed25519.js';
@@ -17,7 +18,10 @@ export interface ShardTarget {
   /** The host's countersignature: a PUT must show it (proof the ACCEPT reached us). */
   hostSignature?: Uint8Array;
 }
-import { LEAF_SIZE, pickLeaves, ShardHasher, verifyLeaf } from '../storage/merkle.js';
+import { LEAF_SIZE, pickLeaves, verifyLeaf } from '../storage/merkle.js';
+import { ParallelShardHasher } from '../storage/parallel-hasher.js';
+import { sendFile } from './send-file.js';
+import { writeFully } from '../util/write-fully.js';
 import type { Fields } from '../wire/fields.js';
 import { frame, MAX_AUDIT_LEAVES, NONCE_BYTES, Op, type OpCode, readFrame, signRequest, TransferError, type TransferErrorCode } from './frames.js';
 
@@ -42,14 +46,20 @@ export class TransferClient {
     private readonly options: TransferClientOptions = { connectTimeoutMs: 10_000, idleTimeoutMs: 30_000 },
   ) {}
 
-  /** Uploads the shard from `source`; resolves once the host says it is stored and verified. */
-  async put(address: Address, contract: ShardTarget, source: Readable): Promise<void> {
+  /**
+   * Uploads the shard from `source`, a stream or the path of a file (sent with two reused
+   * buffers, see send-file.ts); resolves once the host says it is stored and verified.
+   * `onSent` is called once the last byte is handed to the socket.
+   */
+  async put(address: Address, contract: ShardTarget, source: Readable | string, onSent: () => void = () => {}): Promise<void> {
     const socket = await this.open(address, Op.PUT, contract);
     try {
       const answer = readFrame(socket, SMALL_FRAME);
       answer.catch(() => {});
-      const sent = pipeline(source, socket).then(
+      const sending = typeof source === 'string' ? sendFile(socket, source).then(() => void socket.end()) : pipeline(source, socket);
+      const sent = sending.then(
         () => {
+          onSent();
           // The host now verifies, fsyncs and renames: allow for that at 10 MiB/s at worst.
           socket.setTimeout(Math.max(this.options.idleTimeoutMs, (contract.terms.shardSize / (10 * 2 ** 20)) * 1000));
           return null;
@@ -70,7 +80,7 @@ export class TransferClient {
 
   /**
    * Downloads a shard. The stream errors (TransferError VERIFY) at its end if the size,
-   * SHA-256 or Merkle root differ from the contract: consumers must not keep the bytes
+   * shard ID or Merkle root differ from the contract: consumers must not keep the bytes
    * before the stream has ended cleanly.
    */
   async get(address: Address, contract: ShardTarget): Promise<Readable> {
@@ -79,20 +89,21 @@ export class TransferClient {
       const reply = await readFrame(socket, SMALL_FRAME);
       expectOk(reply);
       const { terms } = contract;
-      const hasher = new ShardHasher();
+      // Leaves are hashed on a worker thread while the next bytes arrive; the bytes pass on at once.
+      const hasher = new ParallelShardHasher();
       const verify = new Transform({
         transform(chunk: Buffer, _enc, done) {
-          hasher.update(chunk);
-          if (hasher.size > terms.shardSize) done(new TransferError('VERIFY', 'host sent more bytes than the shard has'));
-          else done(null, chunk);
+          if (hasher.size + chunk.length > terms.shardSize) return done(new TransferError('VERIFY', 'host sent more bytes than the shard has'));
+          hasher.write(chunk).then(() => done(null, chunk), done);
         },
         flush(done) {
-          const got = hasher.digest();
-          if (got.size !== terms.shardSize) return done(new TransferError('VERIFY', `host sent ${got.size} of ${terms.shardSize} bytes`));
-          if (!Buffer.from(got.hash).equals(terms.shardHash) || !Buffer.from(got.root).equals(terms.merkleRoot)) {
-            return done(new TransferError('VERIFY', 'the shard the host sent does not match its hash'));
-          }
-          done();
+          hasher.digest().then((got) => {
+            if (got.size !== terms.shardSize) return done(new TransferError('VERIFY', `host sent ${got.size} of ${terms.shardSize} bytes`));
+            if (!Buffer.from(got.hash).equals(terms.shardHash) || !Buffer.from(got.root).equals(terms.merkleRoot)) {
+              return done(new TransferError('VERIFY', 'the shard the host sent does not match its hash'));
+            }
+            done();
+          }, done);
         },
       });
       socket.on('error', (err) => verify.destroy(err));
@@ -106,6 +117,53 @@ export class TransferClient {
     } catch (err) {
       socket.destroy();
       throw err;
+    }
+  }
+
+  /**
+   * Downloads a shard into a new file `file` (created, never overwritten), verifying it as it
+   * arrives: the bytes go into 1 MiB writes while their leaves are hashed on the worker thread.
+   * Resolves once size, shard ID and root match the contract; on any failure the file is removed.
+   */
+  async getFile(address: Address, contract: ShardTarget, file: string): Promise<void> {
+    const socket = await this.open(address, Op.GET, contract);
+    let handle: fs.FileHandle | null = null;
+    let hasher: ParallelShardHasher | null = null;
+    try {
+      expectOk(await readFrame(socket, SMALL_FRAME));
+      const out = (handle = await fs.open(file, 'wx', 0o600));
+      const { terms } = contract;
+      const h = (hasher = new ParallelShardHasher({ sink: (data, position) => writeFully(out, data, position) }));
+      // The host has sent everything: close our side too (see get).
+      socket.once('end', () => socket.end());
+      const sink = new Writable({
+        highWaterMark: 1024 * 1024,
+        write(chunk: Buffer, _enc, done) {
+          if (h.size + chunk.length > terms.shardSize) return done(new TransferError('VERIFY', 'host sent more bytes than the shard has'));
+          h.write(chunk).then(() => done(), done);
+        },
+        final(done) {
+          h.digest().then((got) => {
+            if (got.size !== terms.shardSize) return done(new TransferError('VERIFY', `host sent ${got.size} of ${terms.shardSize} bytes`));
+            if (!Buffer.from(got.hash).equals(terms.shardHash) || !Buffer.from(got.root).equals(terms.merkleRoot)) {
+              return done(new TransferError('VERIFY', 'the shard the host sent does not match its hash'));
+            }
+            done();
+          }, done);
+        },
+      });
+      await pipeline(socket, sink).catch((err: unknown) => {
+        throw err instanceof TransferError ? err : new TransferError('CONNECTION_LOST', `download cut: ${err instanceof Error ? err.message : String(err)}`);
+      });
+      await out.close();
+      handle = null;
+    } catch (err) {
+      await hasher?.settle();
+      await handle?.close().catch(() => {});
+      if (handle || hasher) await fs.rm(file, { force: true });
+      throw err;
+    } finally {
+      socket.destroy();
     }
   }
 

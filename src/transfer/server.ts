@@ -14,13 +14,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import net, { type Socket } from 'node:net';
-import { PassThrough, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { PassThrough } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { sourceKey } from '../util/ip.js';
 import type { Fields } from '../wire/fields.js';
 import { toHex } from '../dht/id.js';
 import type { StoredContract } from '../contracts/store.js';
 import { ShardError, type ShardStore } from '../storage/shard-store.js';
+import { sendFile } from './send-file.js';
 import { frame, MAX_AUDIT_LEAVES, NONCE_BYTES, Op, type OpCode, readFrame, TRANSFER_VERSION, TransferError, type TransferErrorCode, verifyRequest } from './frames.js';
 
 export interface TransferServerOptions {
@@ -234,17 +235,13 @@ export class TransferServer {
 
   private async get(socket: Socket, contract: StoredContract): Promise<void> {
     if (contract.state !== 'active') throw new TransferError('WRONG_STATE', `contract is ${contract.state}`);
-    const { stream, size } = await this.store.read(contract.contract.terms.shardHash).catch((err: unknown) => {
+    const { file, size } = await this.store.locate(contract.contract.terms.shardHash).catch((err: unknown) => {
       throw err instanceof ShardError ? new TransferError(err.code, err.message) : err;
     });
     socket.write(frame({ ok: true, size }));
-    const meter = new Transform({
-      transform: (chunk: Buffer, _enc, done) => {
-        this.counters.bytesOut += chunk.length;
-        done(null, chunk);
-      },
-    });
-    await pipeline(stream, meter, socket);
+    await sendFile(socket, file, (n) => (this.counters.bytesOut += n));
+    socket.end();
+    await finished(socket, { readable: false });
     this.counters.gets++;
   }
 

@@ -25,6 +25,7 @@
  * While a backup or restore runs it prints {"progress": {...}} lines, at most one every
  * `progressEveryMs`.
  */
+import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -85,8 +86,10 @@ if (config.holdUploads) {
   const { afterBytes, skip = 0 } = config.holdUploads;
   let started = 0;
   const upload = peer.upload.bind(peer);
-  peer.upload = (contract, open) =>
-    upload(contract, () => {
+  peer.upload = (contract, source) => {
+    // Uploads name the shard file (sent with reused buffers); held uploads go through a stream.
+    const open = typeof source === 'string' ? () => createReadStream(source, { highWaterMark: 1024 * 1024 }) : source;
+    return upload(contract, () => {
       if (started++ < skip) return open();
       let sent = 0;
       const gate = new Transform({
@@ -110,6 +113,7 @@ if (config.holdUploads) {
       // pipeline, not pipe: a read error of the shard file must still fail the upload.
       return pipeline(open(), gate, () => {});
     });
+  };
 }
 
 let stopping = false;

@@ -1,0 +1,105 @@
+/**
+ * The shards a restore reads from: each one located once (our local copy, or a verified
+ * download), downloads running a few at a time ahead of the files that need them, and the
+ * shard files kept open while chunks are read out of them (one open per shard, not per chunk).
+ * Memory stays flat: downloads stream to disk, reads take one chunk at a time.
+ */
+import { promises as fs } from 'node:fs';
+import PQueue from 'p-queue';
+import { toHex } from '../dht/id.js';
+
+export interface RestoreShardsOptions {
+  /** Shards fetched at once (default 3). */
+  downloads: number;
+  /** Shard files kept open at once (default 64); the least recently used idle one is closed past that. */
+  maxOpen: number;
+}
+
+interface OpenFile {
+  handle: Promise<fs.FileHandle>;
+  users: number;
+  lastUsed: number;
+}
+
+export class RestoreShards {
+  private readonly files = new Map<string, Promise<string | null>>();
+  private readonly queue: PQueue;
+  private readonly open = new Map<string, OpenFile>();
+  private readonly maxOpen: number;
+  private tick = 0;
+
+  constructor(
+    /** A verified local file holding the shard, or null if no replica can supply it. */
+    private readonly locate: (hash: Uint8Array) => Promise<string | null>,
+    options: Partial<RestoreShardsOptions> = {},
+  ) {
+    this.queue = new PQueue({ concurrency: options.downloads ?? 3 });
+    this.maxOpen = options.maxOpen ?? 64;
+  }
+
+  /** Starts locating these shards, in this order, a few at a time. */
+  prefetch(hashes: Iterable<Uint8Array>): void {
+    for (const hash of hashes) void this.file(hash);
+  }
+
+  /** Where the shard is (located once; later calls share the answer). */
+  file(hash: Uint8Array): Promise<string | null> {
+    const key = toHex(hash);
+    let file = this.files.get(key);
+    if (!file) {
+      file = this.queue.add(() => this.locate(hash).catch(() => null)) as Promise<string | null>;
+      this.files.set(key, file);
+    }
+    return file;
+  }
+
+  /** `length` bytes at `offset` of a located shard file, in `into` if it is large enough (a reused buffer). */
+  async read(file: string, offset: number, length: number, into?: Buffer): Promise<Buffer> {
+    const entry = this.acquire(file);
+    try {
+      const handle = await entry.handle;
+      const buf = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
+      const { bytesRead } = await handle.read(buf, 0, length, offset);
+      if (bytesRead !== length) throw new Error('shard is shorter than its index says');
+      return buf;
+    } finally {
+      entry.users--;
+      entry.lastUsed = ++this.tick;
+    }
+  }
+
+  /** Closes every open shard file (after waiting for the downloads still running). */
+  async close(): Promise<void> {
+    this.queue.clear();
+    await this.queue.onIdle();
+    const handles = [...this.open.values()].map((e) => e.handle);
+    this.open.clear();
+    await Promise.all(handles.map((h) => h.then((x) => x.close()).catch(() => {})));
+  }
+
+  private acquire(file: string): OpenFile {
+    let entry = this.open.get(file);
+    if (!entry) {
+      const created: OpenFile = { handle: fs.open(file, 'r'), users: 1, lastUsed: 0 };
+      // A failed open is not cached: the next read tries again.
+      created.handle.catch(() => {
+        if (this.open.get(file) === created) this.open.delete(file);
+      });
+      this.open.set(file, created);
+      this.evict();
+      return created;
+    }
+    entry.users++;
+    return entry;
+  }
+
+  private evict(): void {
+    while (this.open.size > this.maxOpen) {
+      let oldest: [string, OpenFile] | null = null;
+      for (const e of this.open) if (e[1].users === 0 && (!oldest || e[1].lastUsed < oldest[1].lastUsed)) oldest = e;
+      if (!oldest) return;
+      this.open.delete(oldest[0]);
+      void oldest[1].handle.then((h) => h.close()).catch(() => {});
+    }
+  }
+}
