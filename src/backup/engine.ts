@@ -77,6 +77,8 @@ export interface BackupEngineOptions {
    * before it lapses (default: a tenth of the contract's length).
    */
   renewBeforeFraction?: number;
+  /** Full shards placed in the background at once while the next one fills (default 2; 1 = one at a time). */
+  placingAtOnce?: number;
 }
 
 export interface BackupProgress {
@@ -181,7 +183,7 @@ export class BackupEngine {
     /** Chunks sealed into a shard that is not placed yet. */
     const pending = new Set<string>();
     // Full shards are placed in the background while the next one fills, at most
-    // PLACING_AT_ONCE at a time (each is a file on disk, so memory stays flat); the first
+    // `placingAtOnce` at a time (each is a file on disk, so memory stays flat); the first
     // failure stops the backup.
     const placing = new Set<Promise<void>>();
     let failure: { error: unknown } | null = null;
@@ -200,7 +202,7 @@ export class BackupEngine {
         await w.discard();
         throw err;
       }
-      while (placing.size >= PLACING_AT_ONCE) await Promise.race(placing);
+      while (placing.size >= (this.options.placingAtOnce ?? PLACING_AT_ONCE)) await Promise.race(placing);
       if (failure) {
         await w.discard();
         rethrow();

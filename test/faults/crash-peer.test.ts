@@ -109,13 +109,14 @@ describe('crash safety: peers killed with SIGKILL in the middle of their work', 
 
   it('an owner killed mid-backup restarts consistent, the hosts drop the partial upload, and the backup runs again to the end', async () => {
     // The first shard's three uploads go through; the second shard's are held half sent.
-    owner = await PeerProcess.start('owner', config(path.join(root, 'owner'), [hosts[0]!.address], { holdUploads: { afterBytes: HELD_AT, skip: 3 } }), { onMessage });
+    // One shard placed at a time, so "the first three uploads" are the first shard's.
+    const base = config(path.join(root, 'owner'), [hosts[0]!.address]);
+    owner = await PeerProcess.start('owner', { ...base, backup: { ...base.backup, placingAtOnce: 1 }, holdUploads: { afterBytes: HELD_AT, skip: 3 } }, { onMessage });
     const running = owner.ask({ cmd: 'backup', path: source, replicas: 3 }).catch((e: Error) => e);
     await until(() => held.length >= 3, 'three uploads of the second shard held', 60_000);
     const targets = hosts.filter((h) => held.some((x) => x.host === h.address));
     expect(targets).to.have.length(3);
     await until(() => targets.every((h) => shardFiles(h.config.dataDir).tmp.length > 0), 'partial uploads on the hosts', 30_000);
-
     await owner.kill('SIGKILL');
     expect(await running).to.be.instanceOf(Error);
     // The hosts saw the connection die: the partial shard goes, the reservation stays until it lapses.
