@@ -181,7 +181,8 @@ class LeafHashPool {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(new URL('./leaf-hash-worker.js', import.meta.url));
+    // It only hashes shared buffers: a small young generation keeps its RSS small too.
+    const worker = new Worker(new URL('./leaf-hash-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 } });
     worker.unref();
     worker.on('message', (m: { id: number; hashes?: Uint8Array; error?: string }) => {
       const job = this.waiting.get(m.id);
