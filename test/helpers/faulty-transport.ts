@@ -24,17 +24,10 @@ export interface FaultCounters {
   delayed: number;
 }
 
-/** mulberry32: small, fast, and good enough to pick which datagram to lose. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (shared with the benchmarks): small, fast, and good enough to pick which datagram to lose. */
+import { seededRandom } from '../../bench/common.js';
+
+export { seededRandom };
 
 export class FaultyTransport implements Transport {
   readonly counters: FaultCounters = { sent: 0, dropped: 0, delayed: 0 };
