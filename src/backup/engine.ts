@@ -632,7 +632,9 @@ export class BackupEngine {
         const since = health.unreachableSince ?? now;
         this.index.setHealth(c.contract.id, health.lastAuditAt, since);
         if (now - since >= this.options.hostGraceMs) {
-          await this.peer.contractService.owner.cancel(c);
+          // The contract is cancelled here at once; the signed notice to a host we could not
+          // reach is sent without waiting for it to time out (it may still be alive elsewhere).
+          void this.peer.contractService.owner.cancel(c);
           report.cancelled++;
         }
       }
@@ -666,27 +668,35 @@ export class BackupEngine {
     return null;
   }
 
-  /** Places new replicas for shards below their wanted count. Returns how many were placed. */
+  /**
+   * Places new replicas for shards below their wanted count, a few shards at a time: each
+   * placement mostly waits (lookups that meet dead contacts, HELLOs, uploads), so overlapping
+   * them cuts the time a host's death leaves shards short. Returns how many were placed.
+   */
   private async repair(): Promise<number> {
     let placed = 0;
+    const queue = new PQueue({ concurrency: REPAIRS_AT_ONCE });
     for (const shard of this.index.shards()) {
       const live = this.liveContracts(shard.hash);
       const missing = shard.replicas - this.lastingContracts(shard.hash).length;
       if (missing <= 0) continue;
-      const file = await this.sourceFor(shard, live);
-      if (!file) continue;
-      try {
-        // Excluded: hosts with a live contract for it (never two replicas on one host; an
-        // expiring one's renewal goes elsewhere), and hosts that failed any audit.
-        const exclude = [...live.map((c) => c.counterpart), ...this.failedHosts.values()];
-        const result = await this.peer.placeShard(file.path, { replicas: missing, exclude });
-        placed += result.contracts.length;
-      } catch {
-        // Nobody available now; the next pass tries again.
-      } finally {
-        if (file.temporary) await fs.rm(file.path, { force: true });
-      }
+      void queue.add(async () => {
+        const file = await this.sourceFor(shard, live);
+        if (!file) return;
+        try {
+          // Excluded: hosts with a live contract for it (never two replicas on one host; an
+          // expiring one's renewal goes elsewhere), and hosts that failed any audit.
+          const exclude = [...live.map((c) => c.counterpart), ...this.failedHosts.values()];
+          const result = await this.peer.placeShard(file.path, { replicas: missing, exclude });
+          placed += result.contracts.length;
+        } catch {
+          // Nobody available now; the next pass tries again.
+        } finally {
+          if (file.temporary) await fs.rm(file.path, { force: true });
+        }
+      });
     }
+    await queue.onIdle();
     return placed;
   }
 
@@ -706,6 +716,8 @@ export class BackupEngine {
 
 class MissingChunk extends Error {}
 
+/** Shards re-replicated at once by a maintenance pass. */
+const REPAIRS_AT_ONCE = 3;
 /** Full shards being placed while the next one fills. */
 const PLACING_AT_ONCE = 2;
 /** Shards a restore downloads at once, and files it writes at once. */
