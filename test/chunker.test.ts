@@ -78,6 +78,22 @@ describe('content-defined chunker', function () {
     expect(a.filter((c) => c > 300_000 && c < resync).length).to.be.below(3);
   });
 
+  it('borrowing chunks from a reused read buffer gives the same chunks, byte for byte', async () => {
+    const copies: Buffer[] = [];
+    for await (const chunk of chunker.split((async function* () { yield data; })())) copies.push(chunk);
+    // One buffer, overwritten on every read, as the backup engine reads files.
+    const buffer = Buffer.alloc(4096 * 3 + 17);
+    async function* reused() {
+      for (let off = 0; off < data.length; off += buffer.length) {
+        const n = data.copy(buffer, 0, off, Math.min(data.length, off + buffer.length));
+        yield buffer.subarray(0, n);
+      }
+    }
+    const digests: string[] = [];
+    for await (const chunk of chunker.split(reused(), { borrow: true })) digests.push(createHash('sha256').update(chunk).digest('hex'));
+    expect(digests).to.deep.equal(copies.map((c) => createHash('sha256').update(c).digest('hex')));
+  });
+
   it('depends on the key: another key cuts elsewhere', async () => {
     const other = new Chunker(seeded('other key', 32), sizes);
     expect(await boundaries(other, data, 65536)).to.not.deep.equal(await boundaries(chunker, data, 65536));

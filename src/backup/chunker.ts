@@ -33,8 +33,13 @@ export class Chunker {
     this.mask = bits >= 32 ? 0xffffffff : ((1 << bits) - 1) << (32 - bits);
   }
 
-  /** Splits a stream into chunks. */
-  async *split(stream: AsyncIterable<Buffer> | Readable): AsyncGenerator<Buffer> {
+  /**
+   * Splits a stream into chunks. Each chunk is a copy, unless `borrow` is set: then a chunk that
+   * lies within one input buffer is a view of it, valid only until the next chunk is asked for
+   * (for a caller that reuses its read buffer and is done with each chunk at once).
+   */
+  async *split(stream: AsyncIterable<Buffer> | Readable, options: { borrow?: boolean } = {}): AsyncGenerator<Buffer> {
+    const borrow = options.borrow ?? false;
     const { min, max } = this.sizes;
     // The hash shifts left one bit per byte in 32 bits, so it depends on the last 32 bytes
     // only: the first min - 32 bytes of a chunk need no hashing, and boundaries stay the same.
@@ -73,7 +78,7 @@ export class Chunker {
         if (cut < 0 && offset + i >= max) cut = i - 1;
         if (cut >= 0) {
           parts.push(data.subarray(start, cut + 1));
-          yield parts.length === 1 ? Buffer.from(parts[0]!) : Buffer.concat(parts);
+          yield parts.length === 1 ? (borrow ? parts[0]! : Buffer.from(parts[0]!)) : Buffer.concat(parts);
           parts = [];
           length = 0;
           hash = 0;

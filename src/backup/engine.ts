@@ -182,6 +182,7 @@ export class BackupEngine {
     let shortfall = 0;
     /** Chunks sealed into a shard that is not placed yet. */
     const pending = new Set<string>();
+    const readBuffer = Buffer.allocUnsafe(READ_BYTES);
     // Full shards are placed in the background while the next one fills, at most
     // `placingAtOnce` at a time (each is a file on disk, so memory stays flat); the first
     // failure stops the backup.
@@ -230,11 +231,10 @@ export class BackupEngine {
       for await (const { entry, absolute } of scanTree(source)) {
         if (entry.type === 'file') {
           entry.chunks = [];
-          // A read stream allocates a whole highWaterMark per read, also for the read that finds
-          // the end: 1 MiB reads of a 4 KiB file would allocate 2 MiB (and thousands of small
-          // files keep the garbage collector busy). Size the reads to the file, up to 1 MiB.
-          const readSize = Math.min(1024 * 1024, Math.max(16 * 1024, entry.size + 1));
-          for await (const plain of this.chunker.split(createReadStream(absolute, { highWaterMark: readSize }))) {
+          // One read buffer for the whole backup, and chunks borrowed from it: a fresh 1 MiB
+          // buffer per read (what a read stream does) fragments malloc's arenas, and the owner's
+          // RSS grew with the size of the file (docs/benchmarks.md, backup).
+          for await (const plain of this.chunker.split(readInto(absolute, readBuffer), { borrow: true })) {
             const id = chunkId(this.keys, plain);
             const hex = toHex(id);
             entry.chunks.push(id);
@@ -715,6 +715,26 @@ export class BackupEngine {
 }
 
 class MissingChunk extends Error {}
+
+/** Size of the backup's one read buffer. */
+const READ_BYTES = 1024 * 1024;
+
+/**
+ * Reads a file into `buffer` again and again, yielding the filled part each time: the caller
+ * must be done with it before asking for the next (the chunker copies what it keeps).
+ */
+async function* readInto(file: string, buffer: Buffer): AsyncGenerator<Buffer> {
+  const handle = await fs.open(file, 'r');
+  try {
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
+}
 
 /** Shards re-replicated at once by a maintenance pass. */
 const REPAIRS_AT_ONCE = 3;
