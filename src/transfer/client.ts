@@ -93,17 +93,10 @@ export class TransferClient {
       const hasher = new ParallelShardHasher();
       const verify = new Transform({
         transform(chunk: Buffer, _enc, done) {
-          if (hasher.size + chunk.length > terms.shardSize) return done(new TransferError('VERIFY', 'host sent more bytes than the shard has'));
-          hasher.write(chunk).then(() => done(null, chunk), done);
+          verifiedWrite(hasher, chunk, terms).then(() => done(null, chunk), done);
         },
         flush(done) {
-          hasher.digest().then((got) => {
-            if (got.size !== terms.shardSize) return done(new TransferError('VERIFY', `host sent ${got.size} of ${terms.shardSize} bytes`));
-            if (!Buffer.from(got.hash).equals(terms.shardHash) || !Buffer.from(got.root).equals(terms.merkleRoot)) {
-              return done(new TransferError('VERIFY', 'the shard the host sent does not match its hash'));
-            }
-            done();
-          }, done);
+          verifiedDigest(hasher, terms).then(() => done(), done);
         },
       });
       socket.on('error', (err) => verify.destroy(err));
@@ -139,17 +132,10 @@ export class TransferClient {
       const sink = new Writable({
         highWaterMark: 1024 * 1024,
         write(chunk: Buffer, _enc, done) {
-          if (h.size + chunk.length > terms.shardSize) return done(new TransferError('VERIFY', 'host sent more bytes than the shard has'));
-          h.write(chunk).then(() => done(), done);
+          verifiedWrite(h, chunk, terms).then(() => done(), done);
         },
         final(done) {
-          h.digest().then((got) => {
-            if (got.size !== terms.shardSize) return done(new TransferError('VERIFY', `host sent ${got.size} of ${terms.shardSize} bytes`));
-            if (!Buffer.from(got.hash).equals(terms.shardHash) || !Buffer.from(got.root).equals(terms.merkleRoot)) {
-              return done(new TransferError('VERIFY', 'the shard the host sent does not match its hash'));
-            }
-            done();
-          }, done);
+          verifiedDigest(h, terms).then(() => done(), done);
         },
       });
       await pipeline(socket, sink).catch((err: unknown) => {
@@ -248,4 +234,21 @@ function packLeaves(leaves: number[]): Uint8Array {
   const out = Buffer.alloc(leaves.length * 4);
   leaves.forEach((l, i) => out.writeUInt32BE(l, i * 4));
   return out;
+}
+
+type ShardTerms = ShardTarget['terms'];
+
+/** Hashes a downloaded chunk, refusing bytes beyond the shard's size. */
+async function verifiedWrite(hasher: ParallelShardHasher, chunk: Buffer, terms: ShardTerms): Promise<void> {
+  if (hasher.size + chunk.length > terms.shardSize) throw new TransferError('VERIFY', 'host sent more bytes than the shard has');
+  await hasher.write(chunk);
+}
+
+/** Ends a download's hashing: size, shard ID and Merkle root must be the contract's. */
+async function verifiedDigest(hasher: ParallelShardHasher, terms: ShardTerms): Promise<void> {
+  const got = await hasher.digest();
+  if (got.size !== terms.shardSize) throw new TransferError('VERIFY', `host sent ${got.size} of ${terms.shardSize} bytes`);
+  if (!Buffer.from(got.hash).equals(terms.shardHash) || !Buffer.from(got.root).equals(terms.merkleRoot)) {
+    throw new TransferError('VERIFY', 'the shard the host sent does not match its hash');
+  }
 }
