@@ -23,7 +23,8 @@ import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { type Contract, propose, signAsHost } from '../src/contracts/contract.js';
+import type { Contract } from '../src/contracts/contract.js';
+import { signedContract } from '../test/helpers/host-harness.js';
 import { ContractStore } from '../src/contracts/store.js';
 import { generateSigningKeyPair, type SigningKeyPair, signingKeyPairFromSeed } from '../src/crypto/ed25519.js';
 import { openDatabase } from '../src/storage/database.js';
@@ -90,20 +91,7 @@ function hashSpeed(update: (chunk: Buffer) => void): number {
 
 /** One contract per run: a PUT needs a pending contract, and a PUT makes its contract active. */
 function makeContracts(owner: SigningKeyPair, hostKeys: SigningKeyPair, shard: Shard, n: number): Contract[] {
-  return Array.from({ length: n }, () => {
-    const proposal = propose(owner, {
-      host: hostKeys.publicKey,
-      shardHash: shard.hash,
-      shardSize: shard.size,
-      merkleRoot: shard.root,
-      durationSeconds: 86_400,
-      auditIntervalSeconds: 3600,
-      auditSamples: 8,
-      ownerOffer: 2 ** 33,
-      nowSeconds: Math.floor(Date.now() / 1000),
-    });
-    return { ...proposal, hostSignature: signAsHost(hostKeys, proposal.id) };
-  });
+  return Array.from({ length: n }, () => signedContract(hostKeys, owner, shard, { ownerOffer: 2 ** 33 }));
 }
 
 /** Stores the contracts as the host would after negotiation, before the host process opens the database. */

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startPeerProcess, DEMO_TUNING } from '../src/cli/demo.js';
+import { startPeerProcess, stopPeerProcess, DEMO_TUNING } from '../src/cli/demo.js';
 import { controlRequest } from '../src/control/client.js';
 import { controlSocketPath } from '../src/cli/paths.js';
 import type { SnapshotInfo } from '../src/backup/engine.js';
@@ -17,16 +17,6 @@ import { describeTree, makeSampleTree } from './helpers/trees.js';
 type PeerProcess = Awaited<ReturnType<typeof startPeerProcess>>;
 
 const ARGS = ['--host', '127.0.0.1', '--port', '0', '--storage', '256MiB', '--tuning', JSON.stringify(DEMO_TUNING)];
-
-async function stopProcess(p: PeerProcess): Promise<number | null> {
-  if (p.child.exitCode !== null || p.child.signalCode !== null) return p.child.exitCode;
-  const done = new Promise<number | null>((resolve) => p.child.once('exit', (code) => resolve(code)));
-  p.child.kill('SIGTERM');
-  const timer = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
-  const code = await done;
-  clearTimeout(timer);
-  return code;
-}
 
 /** No stack trace, one line, starting with "dbs:". */
 function oneLineError(stderr: string): string {
@@ -53,7 +43,7 @@ describe('cli: dbs against running peer processes', function () {
 
   after(async function () {
     this.timeout(30_000);
-    await Promise.all(peers.map(stopProcess));
+    await Promise.all(peers.map(stopPeerProcess));
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -189,7 +179,7 @@ describe('cli: dbs against running peer processes', function () {
       expect(r.code).to.equal(5);
       expect(r.stderr.trim().split('\n').at(-1)).to.equal('dbs: no peer accepted the backup: no other peer is known yet (check --bootstrap or --tracker, and that other peers are running)');
     } finally {
-      await stopProcess(lone);
+      await stopPeerProcess(lone);
     }
   });
 

@@ -69,6 +69,15 @@ export async function startPeerProcess(name: string, dataDir: string, args: stri
   }
 }
 
+/** Stops a peer started by `startPeerProcess` (SIGTERM, SIGKILL after 10 s); resolves with its exit code. */
+export async function stopPeerProcess(p: { child: ChildProcess }): Promise<number | null> {
+  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
+  const code = await exited(p.child);
+  clearTimeout(timer);
+  return code;
+}
+
 function exited(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
@@ -184,14 +193,7 @@ export async function runDemo(options: { peers: number; keep: boolean; print: (l
     if (!identical) throw new Error('the restored folder differs from the original');
     if (replaced < lost) throw new Error(`only ${replaced} of ${lost} lost replicas were re-created`);
   } finally {
-    await Promise.all(
-      peers.map(async (p) => {
-        if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
-        const timer = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
-        await exited(p.child);
-        clearTimeout(timer);
-      }),
-    );
+    await Promise.all(peers.map(stopPeerProcess));
     if (options.keep) print(`\nKept ${work} (each peer's dbs.log and terminal.log are in its folder).`);
     else rmSync(work, { recursive: true, force: true });
   }

@@ -7,8 +7,8 @@
 import { expect } from 'chai';
 import { CHURN_FAST, CHURN_LONG, runChurn } from '../helpers/churn.js';
 import { stopAllProcesses } from '../helpers/peer-process.js';
+import { LONG } from '../helpers/peers.js';
 
-const LONG = process.env.DBS_FAULTS === 'long';
 const SIZE = LONG ? CHURN_LONG : CHURN_FAST;
 const log = process.env.DBS_FAULTS_VERBOSE ? (line: string) => console.log(`      ${line}`) : () => {};
 

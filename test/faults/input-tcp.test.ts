@@ -21,6 +21,7 @@ import { GiB, MiB, peerOptions, tempDir } from '../helpers/peers.js';
 import { describeShard, type Harness, startHost } from '../helpers/host-harness.js';
 import { generateSigningKeyPair } from '../../src/crypto/ed25519.js';
 import { TransferClient } from '../../src/transfer/client.js';
+import { eventually } from '../helpers/cli.js';
 
 const SESSIONS = LONG ? 1000 : 200;
 const CONCURRENCY = 8;
@@ -302,10 +303,7 @@ describe('bad input: malformed TCP transfer sessions against a live peer process
 
     // Every connection ends in exactly one outcome; the last refusals land a moment later.
     let after = await target.gc();
-    for (let i = 0; i < 2000 && outcomes(after) !== after.status.transfer.connections; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-      after = await target.status();
-    }
+    await eventually(async () => outcomes((after = await target.status())) === after.status.transfer.connections, 'every connection to have one outcome', 20_000);
     after = await target.gc();
     expect(target.alive, target.stderr).to.equal(true);
     expect(unexpected).to.deep.equal([]);

@@ -18,10 +18,9 @@ import { Peer, type PeerOptions } from '../../src/peer/peer.js';
 import { toHex } from '../../src/dht/id.js';
 import { ShardHasher } from '../../src/storage/merkle.js';
 import { FaultyTransport, type Faults } from '../helpers/faulty-transport.js';
-import { MiB, peerOptions, stopAll, tempDir } from '../helpers/peers.js';
+import { MiB, peerOptions, stopAll, tempDir, LONG } from '../helpers/peers.js';
 import { describeTree, makeSampleTree } from '../helpers/trees.js';
 
-const LONG = process.env.DBS_FAULTS === 'long';
 const PEERS = LONG ? 16 : 6;
 /** Values each peer looks up (of the others'), negotiations, shard size of the backup. */
 const GETS = LONG ? PEERS - 1 : 3;

@@ -23,10 +23,9 @@ import { networkPrefix } from '../../src/contracts/policy.js';
 import { commonPrefixLength, fromHex, nodeIdFromAddress, toHex } from '../../src/dht/id.js';
 import { createLan, type Lan, netnsUnavailable } from '../helpers/netns.js';
 import { type PeerChildConfig, PeerProcess, stopAllProcesses } from '../helpers/peer-process.js';
-import { GiB, MiB, tempDir } from '../helpers/peers.js';
+import { GiB, MiB, tempDir, LONG } from '../helpers/peers.js';
 import { describeTree } from '../helpers/trees.js';
 
-const LONG = process.env.DBS_FAULTS === 'long';
 const OBSERVER = { host: '10.1.1.1', port: 4000 };
 /** Three peers share this address. */
 const SHARED_IP = '10.1.9.1';

@@ -17,19 +17,13 @@ import type { PeerStatus } from '../../src/peer/peer.js';
 import type { HostCounters } from '../../src/contracts/host.js';
 import { encodeMessage, MAX_DATAGRAM_BYTES } from '../../src/wire/codec.js';
 import type { Address } from '../../src/dht/id.js';
+import { seededRandom } from '../../bench/common.js';
 
-/** Long form (`npm run test:faults`, DBS_FAULTS=long) or the fast form of the normal run. */
-export const LONG = process.env['DBS_FAULTS'] === 'long';
+export { LONG } from './peers.js';
 
-/** A deterministic PRNG (mulberry32) so a failing run can be replayed from its seed. */
+/** A deterministic PRNG (the benchmarks' mulberry32) so a failing run can be replayed from its seed. */
 export function prng(seed: number): Rand {
-  let s = seed | 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   const int = (n: number) => Math.floor(next() * n);
   return {
     next,
@@ -167,14 +161,14 @@ export interface FuzzContext {
 }
 
 /** The message names the generator makes, one valid template each. */
-export const MESSAGE_KINDS = [
+const MESSAGE_KINDS = [
   'PING', 'PONG', 'FIND_NODE', 'NODES', 'FIND_VALUE', 'VALUE', 'STORE', 'STORE_SIGNED', 'STORED', 'ERROR',
   'HELLO', 'HELLO_REPLY', 'PROPOSE', 'ACCEPT', 'REJECT', 'CANCEL', 'CANCELLED',
 ] as const;
 export type MessageKind = (typeof MESSAGE_KINDS)[number];
 
 /** The ways a datagram is made: valid, mutated at the byte or the field level, or random. */
-export const MUTATIONS = ['valid', 'flip', 'truncate', 'append', 'field-type', 'field-drop', 'field-huge', 'terms', 'oversize', 'envelope', 'ext', 'not-a-map', 'random'] as const;
+const MUTATIONS = ['valid', 'flip', 'truncate', 'append', 'field-type', 'field-drop', 'field-huge', 'terms', 'oversize', 'envelope', 'ext', 'not-a-map', 'random'] as const;
 export type Mutation = (typeof MUTATIONS)[number];
 
 /**

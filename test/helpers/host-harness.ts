@@ -12,7 +12,7 @@ import { openDatabase, type Db } from '../../src/storage/database.js';
 import { ShardHasher } from '../../src/storage/merkle.js';
 import { ShardStore } from '../../src/storage/shard-store.js';
 import { TransferServer, type TransferServerOptions } from '../../src/transfer/server.js';
-import { tempDir } from './peers.js';
+import { tempDir } from './temp.js';
 
 export interface Harness {
   dir: string;
@@ -57,7 +57,7 @@ export function describeShard(data: Uint8Array) {
 }
 
 /** A countersigned contract between `owner` and `hostKeys` for a shard with hash `d.hash`, size and root. */
-export function signedContract(hostKeys: SigningKeyPair, owner: SigningKeyPair, d: { hash: Uint8Array; root: Uint8Array; size: number }): Contract {
+export function signedContract(hostKeys: SigningKeyPair, owner: SigningKeyPair, d: { hash: Uint8Array; root: Uint8Array; size: number }, over: { ownerOffer?: number } = {}): Contract {
   const proposal = propose(owner, {
     host: hostKeys.publicKey,
     shardHash: d.hash,
@@ -66,7 +66,7 @@ export function signedContract(hostKeys: SigningKeyPair, owner: SigningKeyPair, 
     durationSeconds: 86_400,
     auditIntervalSeconds: 3600,
     auditSamples: 8,
-    ownerOffer: 2 ** 30,
+    ownerOffer: over.ownerOffer ?? 2 ** 30,
     nowSeconds: Math.floor(Date.now() / 1000),
   });
   return { ...proposal, hostSignature: signAsHost(hostKeys, proposal.id) };

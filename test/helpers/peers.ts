@@ -1,7 +1,5 @@
 /** Real peers on 127.0.0.1 with temporary data directories, for tests. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { Peer, type PeerOptions } from '../../src/peer/peer.js';
 import type { ManualClock } from '../../src/util/clock.js';
 import { LOOPBACK } from './network.js';
@@ -9,9 +7,12 @@ import { LOOPBACK } from './network.js';
 export const MiB = 2 ** 20;
 export const GiB = 2 ** 30;
 
-export function tempDir(prefix = 'dbs-test-'): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
-}
+/** Long form of the fault suite (`npm run test:faults`, DBS_FAULTS=long) or the fast form of the normal run. */
+export const LONG = process.env['DBS_FAULTS'] === 'long';
+
+import { tempDir } from './temp.js';
+
+export { tempDir };
 
 /** Peer options for single-host tests: loopback DHT limits lifted, short timeouts. */
 export function peerOptions(over: Partial<PeerOptions> = {}): PeerOptions {
