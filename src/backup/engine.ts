@@ -15,7 +15,7 @@
  * hosts, from our local copy or from a surviving replica.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Clock } from '../util/clock.js';
 import { fsyncDir } from '../util/atomic-file.js';

@@ -27,14 +27,15 @@ interface ShardRaw {
 }
 
 export class BackupIndex {
-  constructor(private readonly db: Db) {}
+  /** Asked once per chunk of every backed-up file: compiled once. */
+  private readonly chunkQuery;
 
-  hasChunk(id: Uint8Array): boolean {
-    return this.db.prepare('SELECT 1 FROM chunks WHERE id = ?').get(id) !== undefined;
+  constructor(private readonly db: Db) {
+    this.chunkQuery = db.prepare('SELECT shard, offset, length FROM chunks WHERE id = ?');
   }
 
   chunk(id: Uint8Array): ChunkLocation | undefined {
-    const row = this.db.prepare('SELECT shard, offset, length FROM chunks WHERE id = ?').get(id) as { shard: Buffer; offset: number; length: number } | undefined;
+    const row = this.chunkQuery.get(id) as { shard: Buffer; offset: number; length: number } | undefined;
     return row ? { shard: new Uint8Array(row.shard), offset: row.offset, length: row.length } : undefined;
   }
 

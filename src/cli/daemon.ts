@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Peer, type PeerOptions } from '../peer/peer.js';
-import { fromHex, toHex } from '../dht/id.js';
+import { formatAddress, fromHex, toHex } from '../dht/id.js';
 import { NegotiationError } from '../contracts/negotiation.js';
 import { every, systemClock } from '../util/clock.js';
 import type { BackupProgress, RestoreProgress, SnapshotInfo } from '../backup/engine.js';
@@ -76,7 +76,7 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
     await control.close();
     throw err;
   }
-  const address = `${peer.address.host}:${peer.address.port}`;
+  const address = formatAddress(peer.address);
   log.info('started', { address, publicKey: toHex(peer.publicKey), nodeId: toHex(peer.dht.id), offered: options.storage, dataDir: options.dataDir },
     `peer ${short(toHex(peer.publicKey))} listening on ${address} (UDP and TCP), offering ${formatBytes(options.storage)}; data in ${options.dataDir}`);
   if (peer.identityCreated) {
@@ -226,7 +226,6 @@ function controlRoutes(peer: Peer, options: DaemonOptions, log: PeerLog, watch: 
     'GET /contracts': async () => peer.contracts(),
     'GET /ledger': async () => peer.ledger(),
     'GET /snapshots': async () => peer.snapshots(),
-    'GET /key': async () => ({ recoveryKey: peer.recoveryKey }),
     'POST /lookup': async (body) => {
       const id = str(body, 'id')!.toLowerCase();
       if (/^[0-9a-f]{64}$/.test(id)) {
@@ -236,7 +235,7 @@ function controlRoutes(peer: Peer, options: DaemonOptions, log: PeerLog, watch: 
       }
       if (/^[0-9a-f]{40}$/.test(id)) {
         const report = await peer.dht.lookup(fromHex(id));
-        return { kind: 'node', target: id, rounds: report.rounds, messages: report.messages, closest: report.contacts.map((c) => ({ nodeId: toHex(c.id), address: `${c.host}:${c.port}` })) };
+        return { kind: 'node', target: id, rounds: report.rounds, messages: report.messages, closest: report.contacts.map((c) => ({ nodeId: toHex(c.id), address: formatAddress(c) })) };
       }
       throw new CliError('an ID is a node ID (40 hex digits) or a peer\'s public key (64 hex digits)', ExitCode.usage);
     },

@@ -3,6 +3,8 @@
  * code a script can test. Stack traces only with `--debug`.
  */
 
+import { DataDirInUseError } from '../util/dir-lock.js';
+
 /** Exit codes of `dbs` (documented in the README). */
 export const ExitCode = {
   ok: 0,
@@ -38,6 +40,7 @@ export class CliError extends Error {
  */
 export function classify(err: unknown): CliError {
   if (err instanceof CliError) return err;
+  if (err instanceof DataDirInUseError) return new CliError(err.message, ExitCode.noPeer);
   const message = err instanceof Error ? err.message : String(err);
   if (/^unknown snapshot|^no path ".*" in snapshot|ENOENT: no such file or directory/.test(message)) return new CliError(message.replace(/^ENOENT: /, ''), ExitCode.notFound);
   if (/is not empty/.test(message)) return new CliError(message, ExitCode.destinationNotEmpty);

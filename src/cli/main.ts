@@ -14,7 +14,7 @@ import { parseRecoveryKey } from '../identity/recovery-key.js';
 import type { BackupProgress, BackupResult, RestoreProgress, RestoreResult, SnapshotInfo } from '../backup/engine.js';
 import { TrackerServer } from '../tracker/server.js';
 import { startDaemon } from './daemon.js';
-import { CliError, ExitCode, classify } from './errors.js';
+import { CliError, ExitCode, type ExitCodeValue, classify } from './errors.js';
 import { controlSocketPath, defaultDataDir } from './paths.js';
 import { progressView } from './progress.js';
 import { renderContracts, renderLedger, renderSnapshots, renderStatus, table } from './render.js';
@@ -47,7 +47,7 @@ async function ask<T>(opts: Common, method: 'GET' | 'POST', route: string, body?
     return await controlRequest<T>(controlSocketPath(dir), method, route, body, onProgress);
   } catch (err) {
     if (err instanceof NoPeerError) throw new CliError(`no peer is running for ${dir} (start one with: dbs start --data ${dir})`, ExitCode.noPeer);
-    if (err instanceof ControlError) throw new CliError(err.message, err.exitCode as ExitCode);
+    if (err instanceof ControlError) throw new CliError(err.message, err.exitCode as ExitCodeValue);
     throw err;
   }
 }
@@ -88,8 +88,6 @@ async function treeBytes(p: string): Promise<number> {
   for (const name of await fs.readdir(p).catch(() => [])) total += await treeBytes(path.join(p, name));
   return total;
 }
-
-type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 export function buildProgram(): Command {
   const program = new Command('dbs')

@@ -153,14 +153,9 @@ export class ContractOwner {
       const key = toHex(a.info.publicKey);
       if (exclude.has(key) || seenKeys.has(key)) continue;
       seenKeys.add(key);
-      // Found by test/faults/lies-contracts.test.ts: a peer we declared a defaulter was still
-      // asked to keep our data (and refused again). It is not trusted with anything any more.
-      if (this.store.counterpart(a.info.publicKey).defaulterSince !== null) {
-        refusals.push({ address: a.address, host: a.info.publicKey, reason: 'HOST_IS_DEFAULTER' });
-        continue;
-      }
-      if (a.info.free < req.shardSize) {
-        refusals.push({ address: a.address, host: a.info.publicKey, reason: 'TOO_LITTLE_SPACE' });
+      const unusable = this.unusable(a.info, req);
+      if (unusable) {
+        refusals.push({ address: a.address, host: a.info.publicKey, reason: unusable });
         continue;
       }
       (owesUs(this.store.balance(a.info.publicKey), req.shardSize) ? debtors : others).push(a);
@@ -171,6 +166,15 @@ export class ContractOwner {
     };
     debtors.sort((a, b) => owed(b) - owed(a));
     return [...debtors, ...others];
+  }
+
+  /** Why a host that answered HELLO cannot take this shard, or null if it can. */
+  private unusable(info: HelloInfo, req: NegotiationRequest): 'HOST_IS_DEFAULTER' | 'TOO_LITTLE_SPACE' | null {
+    // Found by test/faults/lies-contracts.test.ts: a peer we declared a defaulter was still
+    // asked to keep our data (and refused again). It is not trusted with anything any more.
+    if (this.store.counterpart(info.publicKey).defaulterSince !== null) return 'HOST_IS_DEFAULTER';
+    if (info.free < req.shardSize) return 'TOO_LITTLE_SPACE';
+    return null;
   }
 
   /**
@@ -202,7 +206,7 @@ export class ContractOwner {
           (info) => {
             answers[i] = { address, info };
             const key = toHex(info.publicKey);
-            if (!exclude.has(key) && info.free >= req.shardSize) usableKeys.add(key);
+            if (!exclude.has(key) && !this.unusable(info, req)) usableKeys.add(key);
           },
           () => {
             // Silence from the last known address of a peer that owes us counts against it.

@@ -367,11 +367,6 @@ export class Peer extends EventEmitter<PeerEvents> {
     return this.transferClient.getFile(address, target, file);
   }
 
-  /** Downloads a shard from the host at `address` under the contract `target` (verified as it streams). */
-  fetchShardAt(address: Address, target: ShardTarget): Promise<Readable> {
-    return this.transferClient.get(address, target);
-  }
-
   /**
    * Backs up a file or a directory tree as a new snapshot: content-defined chunks, deduplicated
    * and encrypted, packed into shards kept on `replicas` hosts (default 3). A second backup

@@ -53,7 +53,7 @@ export const MIGRATIONS: readonly string[] = [
   // 2: the owner's backup index: shards it made, the chunks in them, snapshots, host health.
   `
   CREATE TABLE backup_shards (
-    hash        BLOB PRIMARY KEY,               -- SHA-256 of the shard
+    hash        BLOB PRIMARY KEY,               -- the shard ID (SHA-256 over size and Merkle root)
     size        INTEGER NOT NULL,
     merkle_root BLOB NOT NULL,
     replicas    INTEGER NOT NULL,               -- hosts wanted

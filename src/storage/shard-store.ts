@@ -1,14 +1,14 @@
 /**
- * The host's shard store: content-addressed files under `<dataDir>/shards/ab/cd/<sha256>`.
+ * The host's shard store: content-addressed files under `<dataDir>/shards/ab/cd/<shard ID>`.
  *
  * A shard is streamed into a temporary file while its Merkle leaves are hashed (on a worker
  * thread), fsynced, and renamed into place only when size, ID and Merkle root all match what
- * the contract says. Its leaf hashes are kept beside it (`<sha256>.tree`, 32 bytes per 64 KiB) so
+ * the contract says. Its leaf hashes are kept beside it (`<shard ID>.tree`, 32 bytes per 64 KiB) so
  * audits read only the sampled leaves. A shard that did not arrive whole never appears under
  * its name; leftovers of interrupted writes are removed when the store opens.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -23,8 +23,6 @@ const WRITE_BYTES = 1024 * 1024;
 const WRITE_SLOTS = 4;
 /** Dirty bytes after which a receive starts a background fdatasync. */
 const FLUSH_EVERY = 32 * 1024 * 1024;
-/** Read size when serving a GET. */
-const READ_BYTES = 1024 * 1024;
 
 export type ShardErrorCode = 'SIZE_MISMATCH' | 'HASH_MISMATCH' | 'ROOT_MISMATCH' | 'NOT_STORED';
 
@@ -123,8 +121,8 @@ export class ShardStore {
   /**
    * Streams `source` into the store. Resolves once the shard is durable under its name;
    * rejects (keeping nothing) on a short or long stream, a wrong hash or a wrong root, or
-   * when `source` is destroyed (pass the socket itself, not a `pipe()` of it, so that a cut
-   * connection ends the write).
+   * when `source` is destroyed (a piped copy of a socket must be destroyed with it, as the
+   * transfer server does, so that a cut connection ends the write).
    */
   async receive(expected: ExpectedShard, source: Readable, onChunk: (bytes: number) => void = () => {}): Promise<void> {
     const tmp = path.join(this.tmpDir, `${toHex(expected.hash)}.${randomBytes(6).toString('hex')}.part`);
@@ -179,12 +177,6 @@ export class ShardStore {
       await fs.rm(tmp, { force: true });
       throw err;
     }
-  }
-
-  /** A stream of the stored shard; throws NOT_STORED if it is not here. */
-  async read(hash: Uint8Array): Promise<{ stream: Readable; size: number }> {
-    const { file, size } = await this.locate(hash);
-    return { stream: createReadStream(file, { highWaterMark: READ_BYTES }), size };
   }
 
   /** The stored shard's file and size; throws NOT_STORED if it is not here. */

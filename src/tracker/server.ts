@@ -46,7 +46,7 @@ export class TrackerServer {
   /** The URL peers pass as `--tracker`. */
   get url(): string {
     const { address, port } = this.server.address() as AddressInfo;
-    return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+    return `http://${formatAddress({ host: address, port })}`;
   }
 
   async close(): Promise<void> {

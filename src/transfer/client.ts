@@ -186,6 +186,8 @@ export class TransferClient {
     socket.setTimeout(this.options.idleTimeoutMs, () => socket.destroy(new TransferError('IDLE_TIMEOUT', 'host went silent')));
     try {
       const hello = await readFrame(socket, SMALL_FRAME);
+      // A host that turns the connection away (BUSY) sends its error frame instead of HELLO.
+      if (hello.has('ok')) expectOk(hello);
       const nonce = hello.bytes('nonce', NONCE_BYTES);
       const { terms } = contract;
       const header: Record<string, unknown> = {

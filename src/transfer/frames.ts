@@ -58,7 +58,7 @@ export function frame(payload: Record<string, unknown>): Buffer {
 
 /**
  * Reads one frame of at most `maxBytes`. Rejects with HEADER_TOO_LARGE, BAD_HEADER, or
- * CONNECTION if the socket ends first.
+ * CONNECTION_LOST if the socket ends first.
  */
 export function readFrame(socket: Socket, maxBytes: number): Promise<Fields> {
   return new Promise((resolve, reject) => {

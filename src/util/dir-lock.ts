@@ -9,6 +9,14 @@ import path from 'node:path';
 
 export const LOCK_FILE = 'peer.lock';
 
+/** The data directory is held by another peer (the CLI maps it to "a peer is already running"). */
+export class DataDirInUseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DataDirInUseError';
+  }
+}
+
 /** Directories locked by this process (a second Peer in the same process must fail too). */
 const heldHere = new Set<string>();
 
@@ -24,7 +32,7 @@ function alive(pid: number): boolean {
 /** Takes the directory's lock; resolves with a function that releases it. */
 export async function lockDataDir(dir: string): Promise<() => Promise<void>> {
   const file = path.join(path.resolve(dir), LOCK_FILE);
-  if (heldHere.has(file)) throw new Error(`${dir} is already in use by a peer in this process`);
+  if (heldHere.has(file)) throw new DataDirInUseError(`${dir} is already in use by a peer in this process`);
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const handle = await fs.open(file, 'wx', 0o600);
@@ -40,7 +48,7 @@ export async function lockDataDir(dir: string): Promise<() => Promise<void>> {
     }
     const pid = Number.parseInt(await fs.readFile(file, 'utf8').catch(() => ''), 10);
     if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-      throw new Error(`${dir} is in use by another peer (process ${pid}); stop it first, or remove ${file} if that process is not a peer`);
+      throw new DataDirInUseError(`${dir} is in use by another peer (process ${pid}); stop it first, or remove ${file} if that process is not a peer`);
     }
     // Stale: its process is gone. Remove and try again (another starter may race us: retry).
     await fs.rm(file, { force: true });
