@@ -36,6 +36,7 @@ import { chunkId, deriveBackupKeys, open, seal } from '../src/backup/crypto.js';
 import { ShardHasher } from '../src/storage/merkle.js';
 import {
   cpuSecondsOf,
+  cpuTimesOf,
   fixed,
   intFlag,
   machineLines,
@@ -354,12 +355,14 @@ async function measure<T>(procs: PeerProcess[], run: () => Promise<T>): Promise<
   await Promise.all(procs.map((p) => p.ask({ cmd: 'gc' })));
   for (const p of procs) resetPeakRss(p.pid);
   const status0 = await Promise.all(procs.map((p) => p.ask<Status>({ cmd: 'status' })));
-  const cpu0 = procs.map((p) => cpuSecondsOf(p.pid));
+  const cpu0 = procs.map((p) => cpuTimesOf(p.pid));
   const start = performance.now();
   const value = await run();
   const seconds = (performance.now() - start) / 1000;
   const peaks = new Map(procs.map((p) => [p.name, peakRssBytes(p.pid)]));
-  const cpu = new Map(procs.map((p, i) => [p.name, cpuSecondsOf(p.pid) - cpu0[i]!]));
+  const cpu1 = procs.map((p) => cpuTimesOf(p.pid));
+  const cpu = new Map(procs.map((p, i) => [p.name, cpu1[i]!.user + cpu1[i]!.system - cpu0[i]!.user - cpu0[i]!.system]));
+  console.log(`  CPU s user/system: ${procs.map((p, i) => `${p.name} ${fixed(cpu1[i]!.user - cpu0[i]!.user, 1)}/${fixed(cpu1[i]!.system - cpu0[i]!.system, 1)}`).join(', ')}`);
   const status1 = await Promise.all(procs.map((p) => p.ask<Status>({ cmd: 'status' })));
   const timeouts = status1[0]!.dht.timeouts - status0[0]!.dht.timeouts;
   const refused = new Map<string, number>();
@@ -534,7 +537,7 @@ async function run(
   for (let i = 0; i < HOSTS; i++) {
     const bootstrap = hosts.length > 0 ? [hosts[0]!.address] : [];
     const transfer = opts.connectionsPerSource ? { transfer: { maxConnectionsPerSource: opts.connectionsPerSource } } : {};
-    hosts.push(await startPeer(`host${i}`, { role: 'host', dataDir: path.join(root, `host${i}`), storage: STORAGE, bootstrap, allowance: ALLOWANCE, ...transfer }));
+    hosts.push(await startPeer(`host${i}`, { role: 'host', dataDir: path.join(root, `host${i}`), storage: STORAGE, bootstrap, allowance: ALLOWANCE, ...transfer }, i === 1 ? ownerArgs : []));
   }
   const ownerDir = path.join(root, 'owner');
   const owner = await startPeer('owner', { role: 'owner', dataDir: ownerDir, storage: STORAGE, bootstrap: [hosts[0]!.address], allowance: ALLOWANCE }, ownerArgs);

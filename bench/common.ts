@@ -144,8 +144,8 @@ export function peakRssBytes(pid: number): number {
 
 let clockTicks: number | undefined;
 
-/** CPU time (user + system) `pid` has used so far, in seconds (NaN without /proc). */
-export function cpuSecondsOf(pid: number): number {
+/** CPU time `pid` has used so far, in seconds, split into user and system (NaN without /proc). */
+export function cpuTimesOf(pid: number): { user: number; system: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces) start at field 3; utime and stime are 14 and 15.
@@ -157,10 +157,16 @@ export function cpuSecondsOf(pid: number): number {
         clockTicks = 100;
       }
     }
-    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+    return { user: Number(fields[11]) / clockTicks, system: Number(fields[12]) / clockTicks };
   } catch {
-    return NaN;
+    return { user: NaN, system: NaN };
   }
+}
+
+/** CPU time (user + system) `pid` has used so far, in seconds (NaN without /proc). */
+export function cpuSecondsOf(pid: number): number {
+  const t = cpuTimesOf(pid);
+  return t.user + t.system;
 }
 
 // --- output --------------------------------------------------------------------------------

@@ -4,17 +4,20 @@
  *
  * - Chunk ID = HMAC-SHA-256(idKey, plaintext): equal chunks deduplicate, and a host that sees
  *   IDs learns nothing about contents (it cannot test a guess without the key).
- * - Sealed chunk = nonce (12) ‖ AES-256-GCM(dataKey, plaintext, aad = chunk ID) ‖ tag (16).
- *   Opening checks the tag and then that the plaintext hashes back to the ID, so a chunk can
- *   be neither altered nor swapped for another.
+ * - Sealed chunk = nonce (12) ‖ AES-256-GCM(dataKey, packed, aad = chunk ID) ‖ tag (16), where
+ *   packed = one format byte ‖ body (the plaintext, or its Brotli form when that is smaller:
+ *   see compress.ts). Opening checks the tag, unpacks, and then checks that the plaintext
+ *   hashes back to the ID, so a chunk can be neither altered nor swapped for another.
  * - The chunker's gear table is derived from the key too, so chunk boundaries (and sizes) do
  *   not reveal which known file a backup contains.
  */
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { FORMAT_BYTES, pack, unpack } from './compress.js';
 
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
-export const SEAL_OVERHEAD = NONCE_BYTES + TAG_BYTES;
+/** Bytes a sealed chunk adds to its packed body. */
+export const SEAL_OVERHEAD = NONCE_BYTES + FORMAT_BYTES + TAG_BYTES;
 
 export interface BackupKeys {
   idKey: Uint8Array;
@@ -36,17 +39,21 @@ export function seal(keys: BackupKeys, id: Uint8Array, plaintext: Uint8Array): B
 }
 
 /**
- * The sealed chunk as its parts in order (nonce, ciphertext, tag), for a writer that copies
+ * The sealed chunk as its parts in order (nonce, ciphertext..., tag), for a writer that copies
  * them into its own buffer anyway: no concatenation of a multi-megabyte chunk.
  */
 export function sealParts(keys: BackupKeys, id: Uint8Array, plaintext: Uint8Array): Buffer[] {
+  const { format, body } = pack(plaintext);
   const nonce = randomBytes(NONCE_BYTES);
   const cipher = createCipheriv('aes-256-gcm', keys.dataKey, nonce);
   cipher.setAAD(id);
-  const body = cipher.update(plaintext);
-  // GCM is a stream mode: final() adds nothing, but it is part of the API contract.
+  // GCM is a stream mode: the format byte and the body encrypt as one message without
+  // copying the body behind it; final() adds nothing, but it is part of the API contract.
+  const parts = [nonce, cipher.update(format), cipher.update(body)];
   const rest = cipher.final();
-  return rest.length > 0 ? [nonce, body, rest, cipher.getAuthTag()] : [nonce, body, cipher.getAuthTag()];
+  if (rest.length > 0) parts.push(rest);
+  parts.push(cipher.getAuthTag());
+  return parts;
 }
 
 /** Decrypts and checks a sealed chunk; throws if it was altered or is not the chunk `id`. */
@@ -57,14 +64,16 @@ export function open(keys: BackupKeys, id: Uint8Array, sealed: Uint8Array): Buff
   const decipher = createDecipheriv('aes-256-gcm', keys.dataKey, nonce);
   decipher.setAAD(id);
   decipher.setAuthTag(tag);
-  let plain: Buffer;
+  let packed: Buffer;
   try {
-    plain = decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES));
+    packed = decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES));
     const rest = decipher.final();
-    if (rest.length > 0) plain = Buffer.concat([plain, rest]);
+    if (rest.length > 0) packed = Buffer.concat([packed, rest]);
   } catch {
     throw new Error('chunk failed authentication (altered or wrong key)');
   }
+  // Only bytes we sealed ourselves get this far (the tag checked), so unpacking is safe.
+  const plain = unpack(packed);
   if (!Buffer.from(chunkId(keys, plain)).equals(id)) throw new Error('chunk content does not match its ID');
   return plain;
 }

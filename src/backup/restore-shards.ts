@@ -4,9 +4,9 @@
  * shard files kept open while chunks are read out of them (one open per shard, not per chunk).
  * Memory stays flat: downloads stream to disk, reads take one chunk at a time.
  */
-import { promises as fs } from 'node:fs';
 import PQueue from 'p-queue';
 import { toHex } from '../dht/id.js';
+import { ALIGN, DirectReadFile } from '../util/direct-io.js';
 
 export interface RestoreShardsOptions {
   /** Shards fetched at once (default 3). */
@@ -16,13 +16,24 @@ export interface RestoreShardsOptions {
 }
 
 interface OpenFile {
-  handle: Promise<fs.FileHandle>;
+  handle: Promise<DirectReadFile>;
   users: number;
   lastUsed: number;
 }
 
+/** Scratch bytes `read` needs for `length` bytes at any offset. */
+export function scratchBytes(length: number): number {
+  return length + 2 * ALIGN;
+}
+
+/** A verified local file holding a shard; `direct`: read it with direct I/O (it is not in the page cache). */
+export interface LocatedShard {
+  path: string;
+  direct: boolean;
+}
+
 export class RestoreShards {
-  private readonly files = new Map<string, Promise<string | null>>();
+  private readonly files = new Map<string, Promise<LocatedShard | null>>();
   private readonly queue: PQueue;
   private readonly open = new Map<string, OpenFile>();
   private readonly maxOpen: number;
@@ -30,7 +41,7 @@ export class RestoreShards {
 
   constructor(
     /** A verified local file holding the shard, or null if no replica can supply it. */
-    private readonly locate: (hash: Uint8Array) => Promise<string | null>,
+    private readonly locate: (hash: Uint8Array) => Promise<LocatedShard | null>,
     options: Partial<RestoreShardsOptions> = {},
   ) {
     this.queue = new PQueue({ concurrency: options.downloads ?? 3 });
@@ -43,25 +54,28 @@ export class RestoreShards {
   }
 
   /** Where the shard is (located once; later calls share the answer). */
-  file(hash: Uint8Array): Promise<string | null> {
+  file(hash: Uint8Array): Promise<LocatedShard | null> {
     const key = toHex(hash);
     let file = this.files.get(key);
     if (!file) {
-      file = this.queue.add(() => this.locate(hash).catch(() => null)) as Promise<string | null>;
+      file = this.queue.add(() => this.locate(hash).catch(() => null)) as Promise<LocatedShard | null>;
       this.files.set(key, file);
     }
     return file;
   }
 
-  /** `length` bytes at `offset` of a located shard file, in `into` if it is large enough (a reused buffer). */
-  async read(file: string, offset: number, length: number, into?: Buffer): Promise<Buffer> {
+  /**
+   * `length` bytes at `offset` of a located shard file: a view into `scratch`, an aligned buffer
+   * (takeAligned) of at least `scratchBytes(length)`. Shard files are read with direct I/O where
+   * the filesystem allows (unless located as cached), through an aligned window around the bytes asked for.
+   */
+  async read(file: LocatedShard, offset: number, length: number, scratch: Buffer): Promise<Buffer> {
     const entry = this.acquire(file);
     try {
       const handle = await entry.handle;
-      const buf = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
-      const { bytesRead } = await handle.read(buf, 0, length, offset);
-      if (bytesRead !== length) throw new Error('shard is shorter than its index says');
-      return buf;
+      const bytes = await handle.readAt(scratch, offset, length);
+      if (bytes.length !== length) throw new Error('shard is shorter than its index says');
+      return bytes;
     } finally {
       entry.users--;
       entry.lastUsed = ++this.tick;
@@ -77,15 +91,15 @@ export class RestoreShards {
     await Promise.all(handles.map((h) => h.then((x) => x.close()).catch(() => {})));
   }
 
-  private acquire(file: string): OpenFile {
-    let entry = this.open.get(file);
+  private acquire(file: LocatedShard): OpenFile {
+    let entry = this.open.get(file.path);
     if (!entry) {
-      const created: OpenFile = { handle: fs.open(file, 'r'), users: 1, lastUsed: 0 };
+      const created: OpenFile = { handle: DirectReadFile.open(file.path, file.direct), users: 1, lastUsed: 0 };
       // A failed open is not cached: the next read tries again.
       created.handle.catch(() => {
-        if (this.open.get(file) === created) this.open.delete(file);
+        if (this.open.get(file.path) === created) this.open.delete(file.path);
       });
-      this.open.set(file, created);
+      this.open.set(file.path, created);
       this.evict();
       return created;
     }

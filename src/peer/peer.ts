@@ -362,9 +362,12 @@ export class Peer extends EventEmitter<PeerEvents> {
     return this.transferClient.get(this.counterpartAddress(contract), contract.contract);
   }
 
-  /** Downloads a shard from the host at `address` into a new file, verified; the file is removed if it does not verify. */
-  fetchShardToFile(address: Address, target: ShardTarget, file: string): Promise<void> {
-    return this.transferClient.getFile(address, target, file);
+  /**
+   * Downloads a shard from the host at `address` into a new file, verified; the file is removed
+   * if it does not verify. `direct` false writes it through the page cache (to be read at once).
+   */
+  fetchShardToFile(address: Address, target: ShardTarget, file: string, options: { direct?: boolean } = {}): Promise<void> {
+    return this.transferClient.getFile(address, target, file, options);
   }
 
   /**

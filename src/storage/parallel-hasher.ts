@@ -9,9 +9,14 @@
  * slotBytes. The digest equals `ShardHasher`'s.
  */
 import { Worker } from 'node:worker_threads';
+import { takeAlignedShared } from '../util/direct-io.js';
 import { digestFromLeaves, HASH_BYTES, LEAF_SIZE, type ShardDigest } from './merkle.js';
 
-/** Receives each full slot (and the last partial one) with its offset in the shard; must not keep `data` past its promise. */
+/**
+ * Receives each full slot (and the last partial one) with its offset in the shard; must not
+ * keep `data` past its promise. `data` starts on a page boundary (slots are aligned buffers,
+ * see util/direct-io.ts), so a sink may write it with direct I/O.
+ */
 export type SlotSink = (data: Buffer, position: number) => Promise<void>;
 
 export interface ParallelHasherOptions {
@@ -37,8 +42,8 @@ const spareSlots: SharedArrayBuffer[] = [];
 const MAX_SPARE_SLOTS = 8;
 
 function takeSlot(bytes: number): SharedArrayBuffer {
-  const i = spareSlots.findIndex((s) => s.byteLength === bytes);
-  return i >= 0 ? spareSlots.splice(i, 1)[0]! : new SharedArrayBuffer(bytes);
+  const i = spareSlots.findIndex((s) => s.byteLength >= bytes && s.byteLength < 2 * bytes);
+  return i >= 0 ? spareSlots.splice(i, 1)[0]! : takeAlignedShared(bytes);
 }
 
 export class ParallelShardHasher {
@@ -119,7 +124,7 @@ export class ParallelShardHasher {
     if (this.closing) throw new Error('the hasher has finished');
     if (this.slots.length < this.slotCount) {
       const shared = takeSlot(this.slotBytes);
-      this.slots.push({ shared, view: Buffer.from(shared), done: null });
+      this.slots.push({ shared, view: Buffer.from(shared, 0, this.slotBytes), done: null });
     }
     const slot = this.slots[this.next]!;
     this.next = (this.next + 1) % this.slotCount;

@@ -14,7 +14,7 @@ import { type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { toHex } from '../dht/id.js';
 import { fsyncDir, writeFileAtomic } from '../util/atomic-file.js';
-import { writeFully } from '../util/write-fully.js';
+import { DirectWriteFile } from '../util/direct-io.js';
 import { buildLevels, HASH_BYTES, LEAF_SIZE, leafCount, proofFor, type ShardDigest } from './merkle.js';
 import { ParallelShardHasher } from './parallel-hasher.js';
 
@@ -126,15 +126,17 @@ export class ShardStore {
    */
   async receive(expected: ExpectedShard, source: Readable, onChunk: (bytes: number) => void = () => {}): Promise<void> {
     const tmp = path.join(this.tmpDir, `${toHex(expected.hash)}.${randomBytes(6).toString('hex')}.part`);
-    const file = await fs.open(tmp, 'wx', 0o600);
-    const flusher = new BackgroundFlush(file);
+    // Direct I/O: a host's shards are written once and rarely read, and filling the page
+    // cache with them costs more CPU than the rest of the upload (util/direct-io.ts).
+    const file = await DirectWriteFile.create(tmp);
+    const flusher = new BackgroundFlush(file.handle);
     // Socket chunks (64 KiB) are gathered into slots of WRITE_BYTES: one write per slot, not
     // one thread-pool round trip per chunk; the same slot is hashed on the worker meanwhile.
     const hasher = new ParallelShardHasher({
       slotBytes: WRITE_BYTES,
       slots: WRITE_SLOTS,
       sink: async (data, position) => {
-        await writeFully(file, data, position);
+        await file.write(data, position, true);
         flusher.wrote(data.length);
       },
     });

@@ -21,7 +21,7 @@ export interface ShardTarget {
 import { LEAF_SIZE, pickLeaves, verifyLeaf } from '../storage/merkle.js';
 import { ParallelShardHasher } from '../storage/parallel-hasher.js';
 import { sendFile } from './send-file.js';
-import { writeFully } from '../util/write-fully.js';
+import { DirectWriteFile } from '../util/direct-io.js';
 import type { Fields } from '../wire/fields.js';
 import { frame, MAX_AUDIT_LEAVES, NONCE_BYTES, Op, type OpCode, readFrame, signRequest, TransferError, type TransferErrorCode } from './frames.js';
 
@@ -118,15 +118,15 @@ export class TransferClient {
    * arrives: the bytes go into 1 MiB writes while their leaves are hashed on the worker thread.
    * Resolves once size, shard ID and root match the contract; on any failure the file is removed.
    */
-  async getFile(address: Address, contract: ShardTarget, file: string): Promise<void> {
+  async getFile(address: Address, contract: ShardTarget, file: string, options: { direct?: boolean } = {}): Promise<void> {
     const socket = await this.open(address, Op.GET, contract);
-    let handle: fs.FileHandle | null = null;
+    let handle: DirectWriteFile | null = null;
     let hasher: ParallelShardHasher | null = null;
     try {
       expectOk(await readFrame(socket, SMALL_FRAME));
-      const out = (handle = await fs.open(file, 'wx', 0o600));
+      const out = (handle = await DirectWriteFile.create(file, 0o600, options.direct ?? true));
       const { terms } = contract;
-      const h = (hasher = new ParallelShardHasher({ sink: (data, position) => writeFully(out, data, position) }));
+      const h = (hasher = new ParallelShardHasher({ sink: (data, position) => out.write(data, position, true) }));
       // The host has sent everything: close our side too (see get).
       socket.once('end', () => socket.end());
       const sink = new Writable({

@@ -1,0 +1,204 @@
+/**
+ * Direct I/O (O_DIRECT) for shard-sized files: bytes go between our buffers and the disk
+ * without passing through the page cache.
+ *
+ * Why: shards are written once and read back rarely (a host keeps other people's data; the
+ * owner's copy serves repairs and restores), so caching them only evicts what the machine
+ * does use. And filling the page cache costs CPU: on the 2-core VM the benchmarks run on, a
+ * buffered write into memory the kernel has not touched lately costs ~3 s of system time per
+ * GiB (the hypervisor backs each fresh page on first touch), against ~0.1 s for the same
+ * write with O_DIRECT (docs/benchmarks.md, backup). A backup writes every shard four times.
+ *
+ * O_DIRECT needs the buffer address, file offset and length aligned to the device's block
+ * size; ALIGN (4096) covers every common device. Buffers come from WebAssembly memories,
+ * whose backing store is page-aligned (node has no other way to ask for alignment), pooled
+ * because each one reserves address space. An unaligned write (a file's last partial block)
+ * goes through a second, ordinary descriptor; a filesystem without O_DIRECT (tmpfs, some
+ * FUSE mounts, non-Linux) gets ordinary I/O throughout. fsync works the same either way.
+ */
+import { constants, promises as fs } from 'node:fs';
+import { writeFully } from './write-fully.js';
+
+/** The one WebAssembly API used here (the project's TypeScript libs have no WebAssembly types). */
+declare const WebAssembly: {
+  Memory: new (descriptor: { initial: number; maximum: number; shared?: boolean }) => { buffer: ArrayBuffer | SharedArrayBuffer };
+};
+
+export const ALIGN = 4096;
+const WASM_PAGE = 64 * 1024;
+
+let enabled = process.platform === 'linux' && typeof constants.O_DIRECT === 'number';
+
+/** Turns direct I/O off (or back on) for files opened from now on: for tests of the fallback. */
+export function setDirectIo(on: boolean): void {
+  enabled = on && process.platform === 'linux' && typeof constants.O_DIRECT === 'number';
+}
+
+export function isAligned(n: number): boolean {
+  return n % ALIGN === 0;
+}
+
+const pools = new Map<number, Buffer[]>();
+const sharedPools = new Map<number, SharedArrayBuffer[]>();
+/** Spare buffers kept per size. */
+const MAX_SPARE = 8;
+
+/** Pages for `bytes`, rounded up to a power of two: few size classes, so the pools stay small. */
+function pagesFor(bytes: number): number {
+  let pages = 1;
+  while (pages * WASM_PAGE < bytes) pages *= 2;
+  return pages;
+}
+
+/** A page-aligned buffer of at least `bytes` (64 KiB times a power of two); give it back with releaseAligned. */
+export function takeAligned(bytes: number): Buffer {
+  const pages = pagesFor(bytes);
+  const spare = pools.get(pages)?.pop();
+  if (spare) return spare;
+  return Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer as ArrayBuffer);
+}
+
+/** Returns a buffer from takeAligned to the pool (the caller must not use it any more). */
+export function releaseAligned(buf: Buffer): void {
+  const pages = buf.buffer.byteLength / WASM_PAGE;
+  if (buf.byteOffset !== 0 || !Number.isInteger(pages)) return;
+  const list = pools.get(pages) ?? [];
+  if (list.length < MAX_SPARE) list.push(Buffer.from(buf.buffer));
+  pools.set(pages, list);
+}
+
+/** A page-aligned SharedArrayBuffer of at least `bytes`, sized like takeAligned's (for worker slots). */
+export function takeAlignedShared(bytes: number): SharedArrayBuffer {
+  const pages = pagesFor(bytes);
+  const spare = sharedPools.get(pages)?.pop();
+  if (spare) return spare;
+  return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }).buffer as SharedArrayBuffer;
+}
+
+export function releaseAlignedShared(buf: SharedArrayBuffer): void {
+  const pages = buf.byteLength / WASM_PAGE;
+  if (!Number.isInteger(pages)) return;
+  const list = sharedPools.get(pages) ?? [];
+  if (list.length < MAX_SPARE) list.push(buf);
+  sharedPools.set(pages, list);
+}
+
+/** Drops every pooled buffer (idle processes give the memory back). */
+export function dropAlignedPools(): void {
+  pools.clear();
+  sharedPools.clear();
+}
+
+async function openDirect(file: string, flags: number): Promise<fs.FileHandle | null> {
+  if (!enabled) return null;
+  try {
+    return await fs.open(file, flags | constants.O_DIRECT);
+  } catch {
+    // EINVAL: the filesystem has no O_DIRECT. Anything else is the caller's to see on the
+    // ordinary descriptor.
+    return null;
+  }
+}
+
+/**
+ * A new file written at positions: aligned writes from aligned buffers go direct, the rest
+ * through the ordinary descriptor. The caller promises that `aligned` buffers start on a page.
+ */
+export class DirectWriteFile {
+  private constructor(
+    readonly handle: fs.FileHandle,
+    private readonly direct: fs.FileHandle | null,
+  ) {}
+
+  /** Creates `file` (never overwrites: 'wx'); `direct` false: ordinary writes only. */
+  static async create(file: string, mode = 0o600, direct = true): Promise<DirectWriteFile> {
+    const handle = await fs.open(file, 'wx', mode);
+    try {
+      return new DirectWriteFile(handle, direct ? await openDirect(file, constants.O_WRONLY) : null);
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+  }
+
+  get isDirect(): boolean {
+    return this.direct !== null;
+  }
+
+  /** Writes all of `data` at `position`; `alignedBuffer` says `data` starts on a page boundary. */
+  async write(data: Uint8Array, position: number, alignedBuffer: boolean): Promise<void> {
+    const direct = this.direct && alignedBuffer && isAligned(position) ? this.direct : null;
+    // The aligned head may go direct; a partial last block goes through the page cache.
+    const head = direct ? data.length - (data.length % ALIGN) : 0;
+    if (head > 0) await writeFully(direct!, data.subarray(0, head), position);
+    if (head < data.length) await writeFully(this.handle, data.subarray(head), position + head);
+  }
+
+  /** Makes everything written durable (one fsync covers both descriptors: it is per file). */
+  async sync(): Promise<void> {
+    await this.handle.sync();
+  }
+
+  async datasync(): Promise<void> {
+    await this.handle.datasync();
+  }
+
+  async close(): Promise<void> {
+    const results = await Promise.allSettled([this.direct?.close(), this.handle.close()]);
+    for (const r of results) if (r.status === 'rejected') throw r.reason;
+  }
+}
+
+/**
+ * A file read at positions, direct where the filesystem allows. `readAt` reads through an
+ * aligned window when direct and hands back a view of the bytes asked for.
+ */
+export class DirectReadFile {
+  private constructor(
+    private readonly handle: fs.FileHandle,
+    readonly isDirect: boolean,
+  ) {}
+
+  /** `direct` false: an ordinary descriptor (a file just written through the page cache is read from it). */
+  static async open(file: string, direct = true): Promise<DirectReadFile> {
+    const handle = direct ? await openDirect(file, constants.O_RDONLY) : null;
+    if (handle) return new DirectReadFile(handle, true);
+    return new DirectReadFile(await fs.open(file, 'r'), false);
+  }
+
+  /**
+   * Reads up to `length` bytes at `position` into `scratch` (from takeAligned, at least
+   * `windowFor(position, length)` bytes when direct); returns a view of the bytes read, shorter
+   * only at the end of the file.
+   */
+  async readAt(scratch: Buffer, position: number, length: number): Promise<Buffer> {
+    if (!this.isDirect) {
+      const { bytesRead } = await this.handle.read(scratch, 0, length, position);
+      return scratch.subarray(0, bytesRead);
+    }
+    const start = position - (position % ALIGN);
+    const window = windowFor(position, length);
+    if (scratch.length < window) throw new Error('scratch buffer is smaller than the aligned window');
+    let got = 0;
+    // A direct read stops short only at the end of the file (or on a signal): loop on aligned steps.
+    while (got < window) {
+      const { bytesRead } = await this.handle.read(scratch, got, window - got, start + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+      if (!isAligned(got)) break;
+    }
+    const skip = position - start;
+    return scratch.subarray(skip, Math.max(skip, Math.min(got, skip + length)));
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}
+
+/** Bytes of the aligned window that covers `length` bytes at `position`. */
+export function windowFor(position: number, length: number): number {
+  const start = position - (position % ALIGN);
+  const end = position + length;
+  return Math.ceil((end - start) / ALIGN) * ALIGN;
+}
