@@ -9,7 +9,7 @@
  * slotBytes. The digest equals `ShardHasher`'s.
  */
 import { Worker } from 'node:worker_threads';
-import { takeAlignedShared } from '../util/direct-io.js';
+import { newAlignedShared } from '../util/direct-io.js';
 import { digestFromLeaves, HASH_BYTES, LEAF_SIZE, type ShardDigest } from './merkle.js';
 
 /**
@@ -43,7 +43,7 @@ const MAX_SPARE_SLOTS = 8;
 
 function takeSlot(bytes: number): SharedArrayBuffer {
   const i = spareSlots.findIndex((s) => s.byteLength >= bytes && s.byteLength < 2 * bytes);
-  return i >= 0 ? spareSlots.splice(i, 1)[0]! : takeAlignedShared(bytes);
+  return i >= 0 ? spareSlots.splice(i, 1)[0]! : newAlignedShared(bytes);
 }
 
 export class ParallelShardHasher {

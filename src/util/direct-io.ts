@@ -39,18 +39,22 @@ export function isAligned(n: number): boolean {
 }
 
 const pools = new Map<number, Buffer[]>();
-const sharedPools = new Map<number, SharedArrayBuffer[]>();
 /** Spare buffers kept per size. */
-const MAX_SPARE = 8;
+const MAX_SPARE = 4;
 
-/** Pages for `bytes`, rounded up to a power of two: few size classes, so the pools stay small. */
+/**
+ * Pages for `bytes`: a power of two up to 1 MiB, whole MiB above (a 4 MiB chunk's scratch is
+ * 5 MiB, not 8): few size classes, so the pools stay small, without doubling large buffers.
+ */
 function pagesFor(bytes: number): number {
+  const MIB_PAGES = (1024 * 1024) / WASM_PAGE;
+  if (bytes > MIB_PAGES * WASM_PAGE) return Math.ceil(bytes / (MIB_PAGES * WASM_PAGE)) * MIB_PAGES;
   let pages = 1;
   while (pages * WASM_PAGE < bytes) pages *= 2;
   return pages;
 }
 
-/** A page-aligned buffer of at least `bytes` (64 KiB times a power of two); give it back with releaseAligned. */
+/** A page-aligned buffer of at least `bytes` (see pagesFor); give it back with releaseAligned. */
 export function takeAligned(bytes: number): Buffer {
   const pages = pagesFor(bytes);
   const spare = pools.get(pages)?.pop();
@@ -67,26 +71,10 @@ export function releaseAligned(buf: Buffer): void {
   pools.set(pages, list);
 }
 
-/** A page-aligned SharedArrayBuffer of at least `bytes`, sized like takeAligned's (for worker slots). */
-export function takeAlignedShared(bytes: number): SharedArrayBuffer {
+/** A new page-aligned SharedArrayBuffer of at least `bytes`, sized like takeAligned's (worker slots; their owner pools them). */
+export function newAlignedShared(bytes: number): SharedArrayBuffer {
   const pages = pagesFor(bytes);
-  const spare = sharedPools.get(pages)?.pop();
-  if (spare) return spare;
   return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }).buffer as SharedArrayBuffer;
-}
-
-export function releaseAlignedShared(buf: SharedArrayBuffer): void {
-  const pages = buf.byteLength / WASM_PAGE;
-  if (!Number.isInteger(pages)) return;
-  const list = sharedPools.get(pages) ?? [];
-  if (list.length < MAX_SPARE) list.push(buf);
-  sharedPools.set(pages, list);
-}
-
-/** Drops every pooled buffer (idle processes give the memory back). */
-export function dropAlignedPools(): void {
-  pools.clear();
-  sharedPools.clear();
 }
 
 async function openDirect(file: string, flags: number): Promise<fs.FileHandle | null> {
