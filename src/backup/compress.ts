@@ -23,6 +23,28 @@ const BROTLI_BYTE = Buffer.from([BROTLI]);
 
 /** Chunks smaller than this are not worth a compressor call. */
 const MIN_COMPRESS_BYTES = 512;
+/**
+ * A larger chunk is first tried on its first SAMPLE_BYTES: media and other compressed data
+ * stop there, at a sixteenth of the work and without the encoder's buffers for the whole chunk.
+ */
+const SAMPLE_BYTES = 64 * 1024;
+/** A 1 MiB window: chunks average 1 MiB, and the encoder's memory follows the window. */
+const WINDOW_BITS = 20;
+
+function brotli(data: Uint8Array): Buffer {
+  return brotliCompressSync(data, {
+    params: {
+      [constants.BROTLI_PARAM_QUALITY]: 0,
+      [constants.BROTLI_PARAM_LGWIN]: WINDOW_BITS,
+      [constants.BROTLI_PARAM_SIZE_HINT]: data.length,
+    },
+  });
+}
+
+/** Keep the compressed form only if it saves at least 1/16. */
+function saves(compressed: number, plain: number): boolean {
+  return compressed <= plain - plain / 16;
+}
 
 export interface Packed {
   /** One byte: how the body is stored. */
@@ -32,13 +54,9 @@ export interface Packed {
 
 export function pack(plain: Uint8Array): Packed {
   if (plain.length >= MIN_COMPRESS_BYTES) {
-    const compressed = brotliCompressSync(plain, {
-      params: {
-        [constants.BROTLI_PARAM_QUALITY]: 0,
-        [constants.BROTLI_PARAM_SIZE_HINT]: plain.length,
-      },
-    });
-    if (compressed.length <= plain.length - plain.length / 16) return { format: BROTLI_BYTE, body: compressed };
+    if (plain.length > 2 * SAMPLE_BYTES && !saves(brotli(plain.subarray(0, SAMPLE_BYTES)).length, SAMPLE_BYTES)) return { format: RAW_BYTE, body: plain };
+    const compressed = brotli(plain);
+    if (saves(compressed.length, plain.length)) return { format: BROTLI_BYTE, body: compressed };
   }
   return { format: RAW_BYTE, body: plain };
 }
