@@ -362,9 +362,12 @@ async function measure<T>(procs: PeerProcess[], run: () => Promise<T>): Promise<
   const value = await run();
   const seconds = (performance.now() - start) / 1000;
   const peaks = new Map(procs.map((p) => [p.name, peakRssBytes(p.pid)]));
-  const cpu1 = procs.map((p) => cpuTimesOf(p.pid));
-  const cpu = new Map(procs.map((p, i) => [p.name, cpu1[i]!.user + cpu1[i]!.system - cpu0[i]!.user - cpu0[i]!.system]));
-  console.log(`  CPU s user/system: ${procs.map((p, i) => `${p.name} ${fixed(cpu1[i]!.user - cpu0[i]!.user, 1)}/${fixed(cpu1[i]!.system - cpu0[i]!.system, 1)}`).join(', ')}`);
+  const used = procs.map((p, i) => {
+    const t = cpuTimesOf(p.pid);
+    return { user: t.user - cpu0[i]!.user, system: t.system - cpu0[i]!.system };
+  });
+  const cpu = new Map(procs.map((p, i) => [p.name, used[i]!.user + used[i]!.system]));
+  console.log(`  CPU s user/system: ${procs.map((p, i) => `${p.name} ${fixed(used[i]!.user, 1)}/${fixed(used[i]!.system, 1)}`).join(', ')}`);
   const status1 = await Promise.all(procs.map((p) => p.ask<Status>({ cmd: 'status' })));
   const timeouts = status1[0]!.dht.timeouts - status0[0]!.dht.timeouts;
   const refused = new Map<string, number>();
@@ -374,12 +377,12 @@ async function measure<T>(procs: PeerProcess[], run: () => Promise<T>): Promise<
       if (d > 0) refused.set(code, (refused.get(code) ?? 0) + d);
     }
   }
-  const d = procs.map((_, i) => ({ user: cpu1[i]!.user - cpu0[i]!.user, system: cpu1[i]!.system - cpu0[i]!.system }));
+  const others = used.slice(1);
   const split = {
-    ownerUser: d[0]!.user,
-    ownerSystem: d[0]!.system,
-    othersUser: d.slice(1).reduce((a, x) => a + x.user, 0),
-    othersSystem: d.slice(1).reduce((a, x) => a + x.system, 0),
+    ownerUser: used[0]!.user,
+    ownerSystem: used[0]!.system,
+    othersUser: others.reduce((a, x) => a + x.user, 0),
+    othersSystem: others.reduce((a, x) => a + x.system, 0),
   };
   return { value, seconds, peaks, cpu, split, timeouts, refused };
 }
@@ -532,7 +535,7 @@ async function run(
   opts: { size: number; bigSize: number; replicas: number; restic: boolean; cpuProf: string | null; connectionsPerSource: number | null },
 ): Promise<Results> {
   const load = os.loadavg().map((l) => l.toFixed(2)).join(', ');
-  const ownerArgs = opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProf}`] : [];
+  const profileArgs = opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProf}`] : [];
 
   console.log('one core: chunker, chunk IDs, sealing, opening, shard hashing over 256 MiB ...');
   const speeds = await oneCoreSpeeds();
@@ -548,10 +551,10 @@ async function run(
   for (let i = 0; i < HOSTS; i++) {
     const bootstrap = hosts.length > 0 ? [hosts[0]!.address] : [];
     const transfer = opts.connectionsPerSource ? { transfer: { maxConnectionsPerSource: opts.connectionsPerSource } } : {};
-    hosts.push(await startPeer(`host${i}`, { role: 'host', dataDir: path.join(root, `host${i}`), storage: STORAGE, bootstrap, allowance: ALLOWANCE, ...transfer }, i === 1 ? ownerArgs : []));
+    hosts.push(await startPeer(`host${i}`, { role: 'host', dataDir: path.join(root, `host${i}`), storage: STORAGE, bootstrap, allowance: ALLOWANCE, ...transfer }, i === 1 ? profileArgs : []));
   }
   const ownerDir = path.join(root, 'owner');
-  const owner = await startPeer('owner', { role: 'owner', dataDir: ownerDir, storage: STORAGE, bootstrap: [hosts[0]!.address], allowance: ALLOWANCE }, ownerArgs);
+  const owner = await startPeer('owner', { role: 'owner', dataDir: ownerDir, storage: STORAGE, bootstrap: [hosts[0]!.address], allowance: ALLOWANCE }, profileArgs);
   const peakResets = resetPeakRss(owner.pid);
   await owner.ask({ cmd: 'gc' });
   await hosts[1]!.ask({ cmd: 'gc' });
@@ -582,7 +585,7 @@ async function run(
     const fresh = await startPeer(
       'owner2',
       { role: 'owner', dataDir: path.join(root, 'owner2'), storage: STORAGE, bootstrap: [hosts[0]!.address], allowance: ALLOWANCE, recoveryKey: owner.recoveryKey },
-      ownerArgs,
+      profileArgs,
     );
     // Kept running to the end: a stopped peer stays in the others' routing tables, and a later
     // shard placement short of live candidates would wait for the HELLO grace, not what this measures.

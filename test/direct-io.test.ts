@@ -49,7 +49,7 @@ for (const direct of [true, false]) {
       for (let off = 0; off < size; off += slot.length) {
         const n = Math.min(slot.length, size - off);
         data.copy(slot, 0, off, off + n);
-        await out.write(slot.subarray(0, n), off, true);
+        await out.write(slot.subarray(0, n), off);
       }
       releaseAligned(slot);
       await out.sync();

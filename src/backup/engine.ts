@@ -48,9 +48,9 @@ import {
   type TreeEntry,
 } from './formats.js';
 import { BackupIndex, type ShardRow } from './index-db.js';
-import { type LocatedShard, RestoreShards, scratchBytes } from './restore-shards.js';
+import { type LocatedShard, RestoreShards } from './restore-shards.js';
 import { ShardWriter } from './shard-writer.js';
-import { DirectAppender, releaseAligned, takeAligned } from '../util/direct-io.js';
+import { DirectAppender, releaseAligned, takeAligned, windowBound } from '../util/direct-io.js';
 import { scanTree } from './tree.js';
 
 /** What the engine needs from the peer it runs in. */
@@ -502,9 +502,9 @@ export class BackupEngine {
         const loc = snapshot.index.get(toHex(id));
         const file = loc ? await shards.file(loc.shard) : null;
         if (!loc || !file) throw new MissingChunk();
-        if (!sealed || sealed.length < scratchBytes(loc.length)) {
+        if (!sealed || sealed.length < windowBound(loc.length)) {
           if (sealed) releaseAligned(sealed);
-          sealed = takeAligned(scratchBytes(loc.length));
+          sealed = takeAligned(windowBound(loc.length));
         }
         const plain = open(this.keys, id, await shards.read(file, loc.offset, loc.length, sealed));
         // One chunk at a time: reading the next while this one is written was barely faster and

@@ -6,7 +6,7 @@
  */
 import PQueue from 'p-queue';
 import { toHex } from '../dht/id.js';
-import { ALIGN, DirectReadFile } from '../util/direct-io.js';
+import { DirectReadFile } from '../util/direct-io.js';
 
 export interface RestoreShardsOptions {
   /** Shards fetched at once (default 3). */
@@ -19,11 +19,6 @@ interface OpenFile {
   handle: Promise<DirectReadFile>;
   users: number;
   lastUsed: number;
-}
-
-/** Scratch bytes `read` needs for `length` bytes at any offset. */
-export function scratchBytes(length: number): number {
-  return length + 2 * ALIGN;
 }
 
 /** A verified local file holding a shard; `direct`: read it with direct I/O (it is not in the page cache). */
@@ -66,7 +61,7 @@ export class RestoreShards {
 
   /**
    * `length` bytes at `offset` of a located shard file: a view into `scratch`, an aligned buffer
-   * (takeAligned) of at least `scratchBytes(length)`. Shard files are read with direct I/O where
+   * (takeAligned) of at least `windowBound(length)`. Shard files are read with direct I/O where
    * the filesystem allows (unless located as cached), through an aligned window around the bytes asked for.
    */
   async read(file: LocatedShard, offset: number, length: number, scratch: Buffer): Promise<Buffer> {

@@ -32,7 +32,7 @@ export class ShardWriter {
   /** Appends a sealed chunk, given whole or in parts (copied once, into the write buffer); returns where it landed. */
   async add(id: Uint8Array, sealed: Uint8Array | Uint8Array[]): Promise<PackedChunk> {
     const handle = (this.handle ??= await DirectWriteFile.create(this.file));
-    this.hasher ??= new ParallelShardHasher({ sink: (data, position) => handle.write(data, position, true) });
+    this.hasher ??= new ParallelShardHasher({ sink: (data, position) => handle.write(data, position) });
     let length = 0;
     for (const part of Array.isArray(sealed) ? sealed : [sealed]) {
       await this.hasher.write(part);

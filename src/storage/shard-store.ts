@@ -136,7 +136,7 @@ export class ShardStore {
       slotBytes: WRITE_BYTES,
       slots: WRITE_SLOTS,
       sink: async (data, position) => {
-        await file.write(data, position, true);
+        await file.write(data, position);
         flusher.wrote(data.length);
       },
     });

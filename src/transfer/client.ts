@@ -126,7 +126,7 @@ export class TransferClient {
       expectOk(await readFrame(socket, SMALL_FRAME));
       const out = (handle = await DirectWriteFile.create(file, 0o600, options.direct ?? true));
       const { terms } = contract;
-      const h = (hasher = new ParallelShardHasher({ sink: (data, position) => out.write(data, position, true) }));
+      const h = (hasher = new ParallelShardHasher({ sink: (data, position) => out.write(data, position) }));
       // The host has sent everything: close our side too (see get).
       socket.once('end', () => socket.end());
       const sink = new Writable({

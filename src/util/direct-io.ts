@@ -26,6 +26,7 @@ declare const WebAssembly: {
 
 export const ALIGN = 4096;
 const WASM_PAGE = 64 * 1024;
+const MIB = 1024 * 1024;
 
 let enabled = process.platform === 'linux' && typeof constants.O_DIRECT === 'number';
 
@@ -34,7 +35,7 @@ export function setDirectIo(on: boolean): void {
   enabled = on && process.platform === 'linux' && typeof constants.O_DIRECT === 'number';
 }
 
-export function isAligned(n: number): boolean {
+function isAligned(n: number): boolean {
   return n % ALIGN === 0;
 }
 
@@ -47,8 +48,7 @@ const MAX_SPARE = 4;
  * 5 MiB, not 8): few size classes, so the pools stay small, without doubling large buffers.
  */
 function pagesFor(bytes: number): number {
-  const MIB_PAGES = (1024 * 1024) / WASM_PAGE;
-  if (bytes > MIB_PAGES * WASM_PAGE) return Math.ceil(bytes / (MIB_PAGES * WASM_PAGE)) * MIB_PAGES;
+  if (bytes > MIB) return Math.ceil(bytes / MIB) * (MIB / WASM_PAGE);
   let pages = 1;
   while (pages * WASM_PAGE < bytes) pages *= 2;
   return pages;
@@ -89,8 +89,8 @@ async function openDirect(file: string, flags: number): Promise<fs.FileHandle | 
 }
 
 /**
- * A new file written at positions: aligned writes from aligned buffers go direct, the rest
- * through the ordinary descriptor. The caller promises that `aligned` buffers start on a page.
+ * A new file written at positions from page-aligned buffers (takeAligned, hash slots): whole
+ * blocks at aligned positions go direct, the rest through the ordinary descriptor.
  */
 export class DirectWriteFile {
   private constructor(
@@ -113,9 +113,9 @@ export class DirectWriteFile {
     return this.direct !== null;
   }
 
-  /** Writes all of `data` at `position`; `alignedBuffer` says `data` starts on a page boundary. */
-  async write(data: Uint8Array, position: number, alignedBuffer: boolean): Promise<void> {
-    const direct = this.direct && alignedBuffer && isAligned(position) ? this.direct : null;
+  /** Writes all of `data` at `position`; `data` must start on a page boundary (an aligned buffer or a view at its start). */
+  async write(data: Uint8Array, position: number): Promise<void> {
+    const direct = this.direct && isAligned(position) ? this.direct : null;
     // The aligned head may go direct; a partial last block goes through the page cache.
     const head = direct ? data.length - (data.length % ALIGN) : 0;
     if (head > 0) await writeFully(direct!, data.subarray(0, head), position);
@@ -125,10 +125,6 @@ export class DirectWriteFile {
   /** Makes everything written durable (one fsync covers both descriptors: it is per file). */
   async sync(): Promise<void> {
     await this.handle.sync();
-  }
-
-  async datasync(): Promise<void> {
-    await this.handle.datasync();
   }
 
   async close(): Promise<void> {
@@ -184,6 +180,11 @@ export class DirectReadFile {
   }
 }
 
+/** Scratch bytes that hold the aligned window of `length` bytes at any position. */
+export function windowBound(length: number): number {
+  return length + 2 * ALIGN;
+}
+
 /** Bytes of the aligned window that covers `length` bytes at `position`. */
 export function windowFor(position: number, length: number): number {
   const start = position - (position % ALIGN);
@@ -192,7 +193,7 @@ export function windowFor(position: number, length: number): number {
 }
 
 /** Staging buffer of a DirectAppender. */
-const STAGE_BYTES = 1024 * 1024;
+const STAGE_BYTES = MIB;
 
 /**
  * A new file written front to back (a restored file): bytes gather in an aligned staging
@@ -217,11 +218,11 @@ export class DirectAppender {
     return this.position + this.fill;
   }
 
-  /** Appends `data` (copied before this resolves: the caller may reuse it). */
+  /** Appends `data`, any buffer (staged, or written as it is when there is no direct I/O); the caller may reuse it once this resolves. */
   async append(data: Uint8Array): Promise<void> {
     const stage = this.stage;
     if (!stage) {
-      await writeFully(this.file.handle, data, this.position);
+      await this.file.write(data, this.position);
       this.position += data.length;
       return;
     }
@@ -249,7 +250,7 @@ export class DirectAppender {
   }
 
   private async flushStage(): Promise<void> {
-    await this.file.write(this.stage!.subarray(0, this.fill), this.position, true);
+    await this.file.write(this.stage!.subarray(0, this.fill), this.position);
     this.position += this.fill;
     this.fill = 0;
   }

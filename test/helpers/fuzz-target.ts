@@ -22,6 +22,7 @@ import vm from 'node:vm';
 import { Peer } from '../../src/peer/peer.js';
 import type { TransferServerOptions } from '../../src/transfer/server.js';
 import { toHex } from '../../src/dht/id.js';
+import { stopOnce } from './child-stop.js';
 
 interface Config {
   dataDir: string;
@@ -59,14 +60,7 @@ function say(message: object): void {
   process.stdout.write(`${JSON.stringify(message)}\n`);
 }
 
-let stopping = false;
-async function stop(): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  await peer.stop().catch(() => {});
-  process.exit(0);
-}
-process.on('SIGTERM', () => void stop());
+const stop = stopOnce(peer);
 
 createInterface({ input: process.stdin })
   .on('line', (line) => {

@@ -39,6 +39,7 @@ import type { Clock } from '../../src/util/clock.js';
 import { systemClock } from '../../src/util/clock.js';
 import { FaultyTransport } from './faulty-transport.js';
 import type { PeerChildConfig } from './peer-process.js';
+import { stopOnce } from './child-stop.js';
 
 const config = JSON.parse(process.argv[2] ?? '') as PeerChildConfig;
 
@@ -116,14 +117,7 @@ if (config.holdUploads) {
   };
 }
 
-let stopping = false;
-async function stop(): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  await peer.stop().catch(() => {});
-  process.exit(0);
-}
-process.on('SIGTERM', () => void stop());
+const stop = stopOnce(peer);
 
 function throttled(kind: string): (p: object) => void {
   let last = -Infinity;
