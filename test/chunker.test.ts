@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { createCipheriv, createHash } from 'node:crypto';
 import { Chunker } from '../src/backup/chunker.js';
+import { GearScanner } from '../src/backup/gear-scan.js';
 
 const sizes = { min: 2048, avg: 8192, max: 32768 };
 
@@ -97,5 +98,49 @@ describe('content-defined chunker', function () {
   it('depends on the key: another key cuts elsewhere', async () => {
     const other = new Chunker(seeded('other key', 32), sizes);
     expect(await boundaries(other, data, 65536)).to.not.deep.equal(await boundaries(chunker, data, 65536));
+  });
+});
+
+describe('gear scanner (the chunker inner loop in WebAssembly)', function () {
+  this.timeout(10_000);
+  const gear = new Uint32Array(256).map((_, i) => seeded(`gear ${i}`, 4).readUInt32LE(0));
+  const data = seeded('scan', 50_000);
+  const mask = 0xf8000000;
+
+  /** The loop in plain JavaScript: index of the first boundary at or after minIndex, and the hash there. */
+  function reference(from: number, to: number, hash: number, minIndex: number): { cut: number; hash: number } {
+    let h = hash;
+    for (let i = from; i < to; i++) {
+      h = ((h << 1) + gear[data[i]!]!) >>> 0;
+      if ((h & mask) === 0 && i >= minIndex) return { cut: i, hash: h };
+    }
+    return { cut: -1, hash: h };
+  }
+
+  it('finds the same boundary and hash as plain JavaScript, across window edges', () => {
+    // A 4 KiB window: ranges of up to 50 KB are copied in and scanned a window at a time.
+    const scanner = new GearScanner(gear, 4096);
+    let cuts = 0;
+    for (const [from, to, start, minIndex] of [
+      [0, data.length, 0, 0],
+      [100, 30_000, 12345, 100],
+      [5000, 49_999, 7, 20_000],
+      [4095, 4097, 0, -50],
+      [0, data.length, 0, 60_000],
+    ] as const) {
+      let at = from;
+      let hash = start;
+      for (;;) {
+        const want = reference(at, to, hash, minIndex);
+        const cut = scanner.scan(data, at, to, hash, mask, minIndex);
+        expect({ cut, hash: scanner.hash }).to.deep.equal(want);
+        if (cut < 0) break;
+        cuts++;
+        at = cut + 1;
+        hash = 0;
+      }
+    }
+    // The ranges above do contain boundaries (1 in 32 bytes on average for this mask).
+    expect(cuts).to.be.above(100);
   });
 });

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { GearScanner } from './gear-scan.js';
 
 export interface ChunkSizes {
   min: number;
@@ -18,6 +19,8 @@ export const DEFAULT_CHUNK_SIZES: ChunkSizes = { min: 256 * 1024, avg: 1024 * 10
 export class Chunker {
   private readonly gear = new Uint32Array(256);
   private readonly mask: number;
+  /** Built on first use: a Chunker made only for its settings costs no WebAssembly memory. */
+  private scanner: GearScanner | null = null;
 
   constructor(
     seed: Uint8Array,
@@ -44,7 +47,7 @@ export class Chunker {
     // The hash shifts left one bit per byte in 32 bits, so it depends on the last 32 bytes
     // only: the first min - 32 bytes of a chunk need no hashing, and boundaries stay the same.
     const skip = Math.max(0, min - 32);
-    const gear = this.gear;
+    const scanner = (this.scanner ??= new GearScanner(this.gear));
     const mask = this.mask;
     let parts: Buffer[] = [];
     let length = 0;
@@ -60,21 +63,15 @@ export class Chunker {
           i = Math.min(n, i + (skip - before));
           continue;
         }
-        // Phase 2: a tight loop up to the next possible cut, the end of this buffer, or max.
-        // `size` is the chunk's length once byte i is in; the first test at each position is
-        // the cheap one. Same boundaries as hashing every byte (test/chunker.test.ts).
+        // Phase 2: scan up to the next possible cut, the end of this buffer, or max (in
+        // WebAssembly: gear-scan.ts). A boundary needs the chunk to hold at least min bytes
+        // once byte i is in: offset + i + 1 >= min. Same boundaries as hashing every byte
+        // (test/chunker.test.ts).
         const offset = before - i;
         const stop = Math.min(n, i + (max - before));
-        let cut = -1;
-        let h = hash;
-        for (; i < stop; i++) {
-          h = ((h << 1) + gear[data[i]!]!) >>> 0;
-          if ((h & mask) === 0 && offset + i + 1 >= min) {
-            cut = i;
-            break;
-          }
-        }
-        hash = h;
+        let cut = scanner.scan(data, i, stop, hash, mask, min - 1 - offset);
+        hash = scanner.hash;
+        i = cut >= 0 ? cut : stop;
         if (cut < 0 && offset + i >= max) cut = i - 1;
         if (cut >= 0) {
           parts.push(data.subarray(start, cut + 1));

@@ -17,12 +17,8 @@
  * FUSE mounts, non-Linux) gets ordinary I/O throughout. fsync works the same either way.
  */
 import { constants, promises as fs } from 'node:fs';
+import { wasm } from './webassembly.js';
 import { writeFully } from './write-fully.js';
-
-/** The one WebAssembly API used here (the project's TypeScript libs have no WebAssembly types). */
-declare const WebAssembly: {
-  Memory: new (descriptor: { initial: number; maximum: number; shared?: boolean }) => { buffer: ArrayBuffer | SharedArrayBuffer };
-};
 
 export const ALIGN = 4096;
 const WASM_PAGE = 64 * 1024;
@@ -59,7 +55,7 @@ export function takeAligned(bytes: number): Buffer {
   const pages = pagesFor(bytes);
   const spare = pools.get(pages)?.pop();
   if (spare) return spare;
-  return Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer as ArrayBuffer);
+  return Buffer.from(new wasm.Memory({ initial: pages, maximum: pages }).buffer as ArrayBuffer);
 }
 
 /** Returns a buffer from takeAligned to the pool (the caller must not use it any more). */
@@ -74,7 +70,7 @@ export function releaseAligned(buf: Buffer): void {
 /** A new page-aligned SharedArrayBuffer of at least `bytes`, sized like takeAligned's (worker slots; their owner pools them). */
 export function newAlignedShared(bytes: number): SharedArrayBuffer {
   const pages = pagesFor(bytes);
-  return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }).buffer as SharedArrayBuffer;
+  return new wasm.Memory({ initial: pages, maximum: pages, shared: true }).buffer as SharedArrayBuffer;
 }
 
 async function openDirect(file: string, flags: number): Promise<fs.FileHandle | null> {
