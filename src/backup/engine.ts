@@ -50,6 +50,7 @@ import {
 import { BackupIndex, type ShardRow } from './index-db.js';
 import { type LocatedShard, RestoreShards } from './restore-shards.js';
 import { ShardWriter } from './shard-writer.js';
+import { ChunkSealer, type SealedChunk } from './sealer.js';
 import { DirectAppender, releaseAligned, takeAligned, windowBound } from '../util/direct-io.js';
 import { scanTree } from './tree.js';
 
@@ -227,6 +228,23 @@ export class BackupEngine {
       void task.then(() => placing.delete(task));
     };
 
+    // Chunks are sealed on a worker thread, a few ahead of the main thread, and packed into
+    // the shard in the order they were read.
+    const sealer = new ChunkSealer(this.keys, this.chunker.sizes.max, SEALING_AHEAD + 1);
+    const sealing: Promise<SealedChunk>[] = [];
+    const packSealed = async (keep: number) => {
+      while (sealing.length > keep) {
+        const sealed = await sealing.shift()!;
+        const w = (writer ??= new ShardWriter(this.outbox));
+        try {
+          await w.add(sealed.id, sealed.bytes);
+        } finally {
+          sealed.release();
+        }
+        if (w.size >= this.options.shardSize) await flush();
+      }
+    };
+
     try {
       for await (const { entry, absolute } of scanTree(source)) {
         if (entry.type === 'file') {
@@ -246,10 +264,10 @@ export class BackupEngine {
               continue;
             }
             rethrow();
-            writer ??= new ShardWriter(this.outbox);
-            await writer.add(id, sealParts(this.keys, id, plain));
+            // submit copies the chunk: the read buffer may be reused once it resolves.
+            sealing.push((await sealer.submit(id, plain)).sealed);
             pending.add(hex);
-            if (writer.size >= this.options.shardSize) await flush();
+            await packSealed(SEALING_AHEAD);
           }
           progress.files++;
           progress.phase = 'uploading';
@@ -257,14 +275,18 @@ export class BackupEngine {
         }
         entries.push(entry);
       }
+      await packSealed(0);
       await flush();
       await Promise.all(placing);
       rethrow();
     } catch (err) {
+      for (const s of sealing.splice(0)) void s.then((c) => c.release(), () => {});
       await (writer as ShardWriter | null)?.discard();
       // Placements still running clean up after themselves (see place); wait for them.
       await Promise.all(placing);
       throw err;
+    } finally {
+      await sealer.close();
     }
 
     // Metadata: the snapshot object in a shard of its own; then the catalog, which can now
@@ -743,6 +765,8 @@ async function* readInto(file: string, buffer: Buffer): AsyncGenerator<Buffer> {
 
 /** Shards re-replicated at once by a maintenance pass. */
 const REPAIRS_AT_ONCE = 3;
+/** Chunks being sealed on the worker while the main thread reads and chunks the next. */
+const SEALING_AHEAD = 2;
 /** Full shards being placed while the next one fills. */
 const PLACING_AT_ONCE = 2;
 /** Shards a restore downloads at once, and files it writes at once. */
