@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createCipheriv, createHash } from 'node:crypto';
 import { pack, unpack } from '../src/backup/compress.js';
 import { chunkId, deriveBackupKeys, open, SEAL_OVERHEAD, seal } from '../src/backup/crypto.js';
-import { ChunkSealer, type SealedChunk } from '../src/backup/sealer.js';
+import { type ChunkResult, CryptoWorker } from '../src/backup/crypto-worker.js';
 
 const keys = deriveBackupKeys(new Uint8Array(32).fill(7));
 
@@ -63,52 +63,89 @@ describe('sealed chunks (compress, encrypt, authenticate)', function () {
   });
 });
 
-describe('chunk sealer (sealing on a worker thread)', function () {
+describe('chunk crypto worker (sealing and opening on a worker thread)', function () {
   this.timeout(20_000);
 
-  it('seals many chunks through a few slots, in order, each opening back to its plaintext', async () => {
-    const sealer = new ChunkSealer(keys, 300_000, 2);
+  it('seals many chunks through a few slots, in order, each opening back to its plaintext, there and here', async () => {
+    const worker = new CryptoWorker(keys, 300_000, 2);
     try {
       // Text and random chunks of different sizes, more of them than slots; the plaintext
-      // buffer is overwritten after each submit, as the backup's read buffer is.
+      // buffer is overwritten after each call, as the backup's read buffer is.
       const chunks = Array.from({ length: 12 }, (_, i) => (i % 2 ? seeded(`chunk ${i}`, 1000 + i * 20_000) : logText(5000 + i * 20_000)));
       const reused = Buffer.alloc(300_000);
-      const results: { sealed: Promise<SealedChunk>; plain: Buffer }[] = [];
-      const check = async () => {
-        const { sealed, plain } = results.shift()!;
-        const c = await sealed;
+      const sealing: { result: Promise<ChunkResult>; plain: Buffer }[] = [];
+      const sealed: { id: Uint8Array; bytes: Buffer; plain: Buffer }[] = [];
+      const collect = async () => {
+        const { result, plain } = sealing.shift()!;
+        const c = await result;
         expect(Buffer.from(c.id).equals(chunkId(keys, plain))).to.equal(true);
         expect(open(keys, c.id, c.bytes).equals(plain)).to.equal(true);
+        sealed.push({ id: c.id, bytes: Buffer.from(c.bytes), plain });
         c.release();
       };
       for (const plain of chunks) {
         const view = reused.subarray(0, plain.copy(reused));
-        results.push({ sealed: (await sealer.submit(chunkId(keys, plain), view)).sealed, plain });
+        sealing.push({ result: (await worker.seal(chunkId(keys, plain), view)).result, plain });
         reused.fill(0);
         // One sealed chunk waits while the other slot keeps the worker busy, as in the engine.
-        if (results.length > 1) await check();
+        if (sealing.length > 1) await collect();
       }
-      while (results.length > 0) await check();
+      while (sealing.length > 0) await collect();
+      expect(sealed.some((c) => c.bytes.length < c.plain.length / 4)).to.equal(true);
+
+      // Opening: each sealed chunk is put at an odd offset of the slot, as a direct read leaves it.
+      for (const c of sealed) {
+        const { result } = await worker.open(c.id, async (slot) => {
+          c.bytes.copy(slot, 100);
+          return slot.subarray(100, 100 + c.bytes.length);
+        });
+        const plain = await result;
+        expect(plain.bytes.equals(c.plain)).to.equal(true);
+        plain.release();
+      }
     } finally {
-      await sealer.close();
+      await worker.close();
+    }
+  });
+
+  it('fails a chunk that does not open and a plaintext larger than the slot comes back as a copy', async () => {
+    const worker = new CryptoWorker(keys, 64 * 1024, 1);
+    try {
+      const text = Buffer.alloc(1024 * 1024, 'a very repetitive line\n');
+      const id = chunkId(keys, text);
+      const sealedText = seal(keys, id, text);
+      expect(sealedText.length).to.be.below(64 * 1024);
+      const big = await (await worker.open(id, async (slot) => slot.subarray(0, sealedText.copy(slot)))).result;
+      expect(big.bytes.equals(text)).to.equal(true);
+      big.release();
+      const flipped = Buffer.from(sealedText);
+      flipped[40]! ^= 1;
+      const bad = (await worker.open(id, async (slot) => slot.subarray(0, flipped.copy(slot)))).result;
+      let error: unknown = null;
+      await bad.catch((err: unknown) => (error = err));
+      expect(String(error)).to.contain('failed authentication');
+      // The failed chunk gave its slot back: the only slot is free again.
+      expect(worker.hasFreeSlot()).to.equal(true);
+    } finally {
+      await worker.close();
     }
   });
 
   it('refuses a chunk larger than its slots, and fails what is pending once closed', async () => {
-    const sealer = new ChunkSealer(keys, 1000, 1);
-    const big = seeded('big', 1001);
+    const worker = new CryptoWorker(keys, 4096, 1);
+    const big = seeded('big', worker.slotBytes + 1);
     let refused: unknown = null;
-    await sealer.submit(chunkId(keys, big), big).catch((err: unknown) => (refused = err));
+    await worker.seal(chunkId(keys, big), big).catch((err: unknown) => (refused = err));
     expect(String(refused)).to.contain('larger than');
     const small = seeded('small', 1000);
-    const { sealed } = await sealer.submit(chunkId(keys, small), small);
-    await sealer.close();
+    const { result } = await worker.seal(chunkId(keys, small), small);
+    await worker.close();
     let failed: unknown = null;
-    await sealed.then((c) => c.release(), (err: unknown) => (failed = err));
+    await result.then((c) => c.release(), (err: unknown) => (failed = err));
     // Either it was sealed before the worker stopped, or it failed: never left hanging.
     expect(failed === null || String(failed).includes('closed') || String(failed).includes('exited')).to.equal(true);
     let after: unknown = null;
-    await sealer.submit(chunkId(keys, small), small).catch((err: unknown) => (after = err));
+    await worker.seal(chunkId(keys, small), small).catch((err: unknown) => (after = err));
     expect(String(after)).to.contain('closed');
   });
 });

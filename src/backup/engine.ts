@@ -28,7 +28,7 @@ import type { StoredContract } from '../contracts/store.js';
 import { NegotiationError, type Refusal } from '../contracts/negotiation.js';
 import type { AuditOutcome, ShardTarget } from '../transfer/client.js';
 import { Chunker, type ChunkSizes, DEFAULT_CHUNK_SIZES } from './chunker.js';
-import { type BackupKeys, chunkId, open, sealParts } from './crypto.js';
+import { type BackupKeys, chunkId, open, SEAL_OVERHEAD, sealParts } from './crypto.js';
 import type { ShardDigest } from '../storage/merkle.js';
 import { releaseHashWorker } from '../storage/parallel-hasher.js';
 import PQueue from 'p-queue';
@@ -50,8 +50,8 @@ import {
 import { BackupIndex, type ShardRow } from './index-db.js';
 import { type LocatedShard, RestoreShards } from './restore-shards.js';
 import { ShardWriter } from './shard-writer.js';
-import { ChunkSealer, type SealedChunk } from './sealer.js';
-import { DirectAppender, releaseAligned, takeAligned, windowBound } from '../util/direct-io.js';
+import { type ChunkResult, CryptoWorker } from './crypto-worker.js';
+import { DirectAppender, windowBound } from '../util/direct-io.js';
 import { scanTree } from './tree.js';
 
 /** What the engine needs from the peer it runs in. */
@@ -230,8 +230,8 @@ export class BackupEngine {
 
     // Chunks are sealed on a worker thread, a few ahead of the main thread, and packed into
     // the shard in the order they were read.
-    const sealer = new ChunkSealer(this.keys, this.chunker.sizes.max, SEALING_AHEAD + 1);
-    const sealing: Promise<SealedChunk>[] = [];
+    const sealer = new CryptoWorker(this.keys, this.chunker.sizes.max + SEAL_OVERHEAD, SEALING_AHEAD + 1);
+    const sealing: Promise<ChunkResult>[] = [];
     const packSealed = async (keep: number) => {
       while (sealing.length > keep) {
         const sealed = await sealing.shift()!;
@@ -264,8 +264,8 @@ export class BackupEngine {
               continue;
             }
             rethrow();
-            // submit copies the chunk: the read buffer may be reused once it resolves.
-            sealing.push((await sealer.submit(id, plain)).sealed);
+            // seal copies the chunk: the read buffer may be reused once it resolves.
+            sealing.push((await sealer.seal(id, plain)).result);
             pending.add(hex);
             await packSealed(SEALING_AHEAD);
           }
@@ -441,6 +441,7 @@ export class BackupEngine {
     await assertEmptyOrMissing(dest);
     const work = await fs.mkdtemp(path.join(this.tmp, 'restore-'));
     const shards = new RestoreShards((hash) => this.shardFile(hash, work), { downloads: RESTORE_DOWNLOADS });
+    let opener: CryptoWorker | null = null;
     try {
       const metaFile = await shards.file(summary.meta.shard!);
       if (!metaFile) throw new Error('no host could supply the snapshot metadata');
@@ -449,6 +450,11 @@ export class BackupEngine {
       const selected = snapshot.entries.filter((e) => !prefix || e.path === prefix || e.path.startsWith(`${prefix}/`));
       if (prefix && selected.length === 0) throw new Error(`no path "${only}" in snapshot ${snapshotId}`);
       const totalBytes = selected.reduce((s, e) => s + (e.type === 'file' ? e.size : 0), 0);
+      // Slots hold the largest sealed chunk's aligned read window, and a plaintext chunk of
+      // the largest size we cut (a larger one, from other settings, comes back as a copy).
+      let largestSealed = 0;
+      for (const loc of snapshot.index.values()) largestSealed = Math.max(largestSealed, loc.length);
+      const chunkOpener = (opener = new CryptoWorker(this.keys, Math.max(windowBound(largestSealed), this.chunker.sizes.max), OPENING_SLOTS));
       const progress: RestoreProgress = { files: 0, bytes: 0, totalBytes };
       await fs.mkdir(dest, { recursive: true });
       for (const e of selected.filter((x) => x.type === 'dir')) await fs.mkdir(path.join(dest, e.path), { recursive: true });
@@ -478,7 +484,7 @@ export class BackupEngine {
           fileEntries.push(e);
           const outcome = (e.size >= LARGE_FILE ? large : small).add(async () => {
             await ensureDir(path.dirname(target));
-            const ok = await this.restoreFile(snapshot, e, target, shards, (n) => {
+            const ok = await this.restoreFile(snapshot, e, target, shards, chunkOpener, (n) => {
               progress.bytes += n;
               onProgress({ ...progress });
             });
@@ -503,6 +509,7 @@ export class BackupEngine {
       }
       return { files: progress.files, bytes: progress.bytes, incomplete };
     } finally {
+      await opener?.close();
       await shards.close();
       await fs.rm(work, { recursive: true, force: true });
     }
@@ -510,42 +517,46 @@ export class BackupEngine {
 
   /**
    * Writes one file from its chunks to a temporary name, then renames it. False if a chunk is
-   * missing.
+   * missing. Chunks are read straight into the crypto worker's slots and opened there, a few
+   * ahead of the one being written.
    */
-  private async restoreFile(snapshot: SnapshotObject, e: TreeEntry, target: string, shards: RestoreShards, onBytes: (n: number) => void): Promise<boolean> {
+  private async restoreFile(snapshot: SnapshotObject, e: TreeEntry, target: string, shards: RestoreShards, opener: CryptoWorker, onBytes: (n: number) => void): Promise<boolean> {
     const tmp = `${target}.dbs-restore-${randomBytes(4).toString('hex')}`;
     // Direct I/O: a restored file is not read back now, and filling the page cache with it
     // costs more CPU than decrypting it (util/direct-io.ts).
     const out = await DirectAppender.create(tmp);
-    // Sealed chunks are read into one aligned buffer per file, reused: open() copies out of it.
-    let sealed: Buffer | null = null;
+    const opening: Promise<ChunkResult>[] = [];
+    const writeNext = async () => {
+      const plain = await opening.shift()!;
+      try {
+        await out.append(plain.bytes);
+        onBytes(plain.bytes.length);
+      } finally {
+        plain.release();
+      }
+    };
     try {
       for (const id of e.chunks ?? []) {
         const loc = snapshot.index.get(toHex(id));
         const file = loc ? await shards.file(loc.shard) : null;
         if (!loc || !file) throw new MissingChunk();
-        if (!sealed || sealed.length < windowBound(loc.length)) {
-          if (sealed) releaseAligned(sealed);
-          sealed = takeAligned(windowBound(loc.length));
-        }
-        const plain = open(this.keys, id, await shards.read(file, loc.offset, loc.length, sealed));
-        // One chunk at a time: reading the next while this one is written was barely faster and
-        // cost the owner 13 MiB more at peak on a 4 GiB file (191 MiB, at the goal's limit).
-        await out.append(plain);
-        onBytes(plain.length);
+        // Files restored side by side share the slots: never wait for one while holding
+        // opened chunks only this file would release (crypto-worker.ts).
+        while (opening.length >= OPENING_AHEAD || (opening.length > 0 && !opener.hasFreeSlot())) await writeNext();
+        opening.push((await opener.open(id, (slot) => shards.read(file, loc.offset, loc.length, slot))).result);
       }
+      while (opening.length > 0) await writeNext();
       await out.finish();
       await fs.chmod(tmp, e.mode & 0o7777);
       await fs.utimes(tmp, e.mtimeMs / 1000, e.mtimeMs / 1000);
       await fs.rename(tmp, target);
       return true;
     } catch (err) {
+      for (const pending of opening.splice(0)) void pending.then((c) => c.release(), () => {});
       await out.close().catch(() => {});
       await fs.rm(tmp, { force: true });
       if (err instanceof MissingChunk) return false;
       throw err;
-    } finally {
-      if (sealed) releaseAligned(sealed);
     }
   }
 
@@ -767,6 +778,9 @@ async function* readInto(file: string, buffer: Buffer): AsyncGenerator<Buffer> {
 const REPAIRS_AT_ONCE = 3;
 /** Chunks being sealed on the worker while the main thread reads and chunks the next. */
 const SEALING_AHEAD = 2;
+/** Chunks a restored file has being opened ahead of the one it writes; slots shared by the files restored at once. */
+const OPENING_AHEAD = 2;
+const OPENING_SLOTS = 4;
 /** Full shards being placed while the next one fills. */
 const PLACING_AT_ONCE = 2;
 /** Shards a restore downloads at once, and files it writes at once. */

@@ -1,0 +1,166 @@
+/**
+ * Seals (backup) and opens (restore) chunks on a worker thread, while the main thread reads,
+ * chunks, hashes and writes the next ones.
+ *
+ * Compressing and encrypting, and on restore decrypting, decompressing and checking, are the
+ * owner's largest per-byte costs after chunking; on the main thread they ran one after the
+ * other with everything else, and the owner's main thread was the bottleneck of both
+ * (docs/benchmarks.md). Bytes go through a few shared slots: the caller fills a slot (copies a
+ * plaintext chunk in, or reads a sealed one from its shard file straight into it), the worker
+ * replaces its contents with the result, and the caller uses it and releases the slot.
+ * Memory: slots x slotBytes, plus the worker's own (a few MiB).
+ *
+ * Deadlock rule for callers that hold several results: a caller must not wait for a slot while
+ * it holds unreleased results that only it would release. `hasFreeSlot()` lets it release
+ * first (see the restore); one caller that keeps fewer results than there are slots is safe.
+ */
+import { Worker } from 'node:worker_threads';
+import { newAlignedShared } from '../util/direct-io.js';
+import type { BackupKeys } from './crypto.js';
+import type { CryptoAnswer, CryptoJob } from './crypto-thread.js';
+
+/** A sealed or opened chunk: `bytes` is valid until `release()`. */
+export interface ChunkResult {
+  id: Uint8Array;
+  bytes: Buffer;
+  release(): void;
+}
+
+interface Slot {
+  index: number;
+  shared: SharedArrayBuffer;
+  view: Buffer;
+  busy: boolean;
+  job: { id: Uint8Array; resolve: (c: ChunkResult) => void; reject: (e: Error) => void } | null;
+}
+
+export class CryptoWorker {
+  private readonly slots: Slot[];
+  private readonly worker: Worker;
+  private readonly freed: (() => void)[] = [];
+  private failure: Error | null = null;
+  private closed = false;
+
+  /**
+   * `slotBytes`: room for the largest chunk to be sealed plus SEAL_OVERHEAD, or the largest
+   * sealed chunk's aligned read window (windowBound) to be opened. Slots are page-aligned, so
+   * a sealed chunk can be read into one with direct I/O.
+   */
+  constructor(keys: BackupKeys, slotBytes: number, slots = 3) {
+    this.slots = Array.from({ length: Math.max(1, slots) }, (_, index) => {
+      const shared = newAlignedShared(slotBytes);
+      return { index, shared, view: Buffer.from(shared, 0, slotBytes), busy: false, job: null };
+    });
+    this.worker = new Worker(new URL('./crypto-thread.js', import.meta.url), {
+      workerData: keys,
+      // It keeps nothing but short-lived buffers: a small young generation keeps its RSS small.
+      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 },
+    });
+    this.worker.on('message', (m: CryptoAnswer) => {
+      const slot = this.slots[m.slot]!;
+      const job = slot.job!;
+      slot.job = null;
+      if (m.error !== undefined) {
+        this.release(slot);
+        job.reject(new Error(m.error));
+        return;
+      }
+      const bytes = m.copy ? Buffer.from(m.copy.buffer, m.copy.byteOffset, m.copy.length) : slot.view.subarray(0, m.length!);
+      job.resolve({ id: job.id, bytes, release: () => this.release(slot) });
+    });
+    const fail = (err: Error) => {
+      this.failure ??= err;
+      for (const slot of this.slots) {
+        const job = slot.job;
+        slot.job = null;
+        job?.reject(err);
+      }
+      for (const wake of this.freed.splice(0)) wake();
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`chunk crypto worker exited (${code})`)));
+  }
+
+  /** Bytes per slot. */
+  get slotBytes(): number {
+    return this.slots[0]!.view.length;
+  }
+
+  /** True if a call made now gets a slot without waiting. */
+  hasFreeSlot(): boolean {
+    return this.slots.some((s) => !s.busy);
+  }
+
+  /**
+   * Copies `plain` into a free slot (waiting for one if all are taken) and starts sealing it.
+   * Resolves once the copy is made (the caller may reuse `plain`), to an object holding the
+   * sealed chunk's promise (wrapped: a promise resolved with a promise would wait for it).
+   */
+  async seal(id: Uint8Array, plain: Uint8Array): Promise<{ result: Promise<ChunkResult> }> {
+    const slot = await this.acquire();
+    if (plain.length > slot.view.length) {
+      this.release(slot);
+      throw new Error(`a chunk of ${plain.length} bytes is larger than the crypto worker's slots`);
+    }
+    slot.view.set(plain);
+    return { result: this.start(slot, 'seal', id, 0, plain.length) };
+  }
+
+  /**
+   * Takes a free slot, lets `fill` read the sealed chunk into it (fill returns the view of the
+   * slot where the chunk lies), and starts opening it. Resolves to the plaintext's promise;
+   * that rejects if the chunk fails authentication or does not match `id`.
+   */
+  async open(id: Uint8Array, fill: (slot: Buffer) => Promise<Buffer>): Promise<{ result: Promise<ChunkResult> }> {
+    const slot = await this.acquire();
+    let sealed: Buffer;
+    try {
+      sealed = await fill(slot.view);
+    } catch (err) {
+      this.release(slot);
+      throw err;
+    }
+    return { result: this.start(slot, 'open', id, sealed.byteOffset - slot.view.byteOffset, sealed.length) };
+  }
+
+  /** Stops the worker; chunks not yet handed back fail. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.failure ??= new Error('the chunk crypto worker was closed');
+    await this.worker.terminate();
+  }
+
+  private async acquire(): Promise<Slot> {
+    for (;;) {
+      if (this.failure) throw this.failure;
+      const slot = this.slots.find((s) => !s.busy);
+      if (slot) {
+        slot.busy = true;
+        return slot;
+      }
+      await new Promise<void>((resolve) => this.freed.push(resolve));
+    }
+  }
+
+  private start(slot: Slot, op: CryptoJob['op'], id: Uint8Array, start: number, length: number): Promise<ChunkResult> {
+    if (this.failure) {
+      this.release(slot);
+      return Promise.reject(this.failure);
+    }
+    const result = new Promise<ChunkResult>((resolve, reject) => {
+      slot.job = { id, resolve, reject };
+    });
+    // Marked handled: a caller holding several results awaits them in order, and one that
+    // fails while it waits on another is not an unhandled rejection.
+    result.catch(() => {});
+    const job: CryptoJob = { op, slot: slot.index, buffer: slot.shared, start, length, id };
+    this.worker.postMessage(job);
+    return result;
+  }
+
+  private release(slot: Slot): void {
+    slot.busy = false;
+    this.freed.shift()?.();
+  }
+}
