@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createCipheriv, createHash } from 'node:crypto';
 import { pack, unpack } from '../src/backup/compress.js';
-import { chunkId, deriveBackupKeys, open, SEAL_OVERHEAD, seal } from '../src/backup/crypto.js';
+import { chunkId, deriveBackupKeys, open, openInto, SEAL_HEAD, SEAL_OVERHEAD, seal, sealInPlace } from '../src/backup/crypto.js';
 import { type ChunkResult, CryptoWorker } from '../src/backup/crypto-worker.js';
 
 const keys = deriveBackupKeys(new Uint8Array(32).fill(7));
@@ -60,6 +60,41 @@ describe('sealed chunks (compress, encrypt, authenticate)', function () {
     expect(() => unpack(Buffer.from([9, 1, 2, 3]))).to.throw(/unknown chunk format 9/);
     expect(() => unpack(Buffer.from([1, 0xff, 0xff, 0xff]))).to.throw(/does not decompress/);
     expect(() => unpack(Buffer.alloc(0))).to.throw(/empty/);
+  });
+});
+
+describe('sealing and opening in place', function () {
+  this.timeout(10_000);
+
+  it('seals in place what open reads, and opens into the buffer the sealed chunk lies in', () => {
+    // Sizes around the cipher's piece size (64 KiB), text and random.
+    for (const plain of [seeded('a', 0), seeded('b', 65536), seeded('c', 65537 + 3 * 65536), logText(300_000), Buffer.alloc(200_000, 'x')]) {
+      const id = chunkId(keys, plain);
+      const buffer = Buffer.alloc(plain.length + SEAL_OVERHEAD + 5000);
+      plain.copy(buffer, SEAL_HEAD);
+      const n = sealInPlace(keys, id, buffer, plain.length);
+      const sealed = Buffer.from(buffer.subarray(0, n));
+      expect(open(keys, id, sealed).equals(plain)).to.equal(true);
+      // The sealed chunk at an odd offset of the buffer it is opened into, as a direct read leaves it.
+      sealed.copy(buffer, 777);
+      expect(openInto(keys, id, buffer.subarray(777, 777 + n), buffer).equals(plain)).to.equal(true);
+      // And from seal, into another buffer.
+      expect(openInto(keys, id, seal(keys, id, plain), Buffer.alloc(n)).equals(plain)).to.equal(true);
+    }
+  });
+
+  it('throws on a flipped bit, another ID, or a buffer too small', () => {
+    const plain = seeded('d', 150_000);
+    const id = chunkId(keys, plain);
+    const sealed = seal(keys, id, plain);
+    for (const at of [0, 12, 13, 70_000, sealed.length - 1]) {
+      const bad = Buffer.from(sealed);
+      bad[at]! ^= 0x10;
+      expect(() => openInto(keys, id, bad, Buffer.alloc(sealed.length))).to.throw('failed authentication');
+    }
+    expect(() => openInto(keys, chunkId(keys, seeded('other', 10)), sealed, Buffer.alloc(sealed.length))).to.throw('failed authentication');
+    expect(() => openInto(keys, id, sealed, Buffer.alloc(sealed.length - 1))).to.throw('too small');
+    expect(() => sealInPlace(keys, id, Buffer.alloc(plain.length + SEAL_OVERHEAD - 1), plain.length)).to.throw('too small');
   });
 });
 

@@ -37,9 +37,9 @@ export class Chunker {
   }
 
   /**
-   * Splits a stream into chunks. Each chunk is a copy, unless `borrow` is set: then a chunk that
-   * lies within one input buffer is a view of it, valid only until the next chunk is asked for
-   * (for a caller that reuses its read buffer and is done with each chunk at once).
+   * Splits a stream into chunks. Each chunk is a copy, unless `borrow` is set: then a chunk is a
+   * view of an input buffer or of one buffer the chunker reuses, valid only until the next chunk
+   * is asked for (for a caller that reuses its read buffer and is done with each chunk at once).
    */
   async *split(stream: AsyncIterable<Buffer> | Readable, options: { borrow?: boolean } = {}): AsyncGenerator<Buffer> {
     const borrow = options.borrow ?? false;
@@ -50,6 +50,7 @@ export class Chunker {
     const scanner = (this.scanner ??= new GearScanner(this.gear));
     const mask = this.mask;
     let parts: Buffer[] = [];
+    let assembly: Buffer | null = null;
     let length = 0;
     let hash = 0;
     for await (const data of stream as AsyncIterable<Buffer>) {
@@ -74,8 +75,10 @@ export class Chunker {
         i = cut >= 0 ? cut : stop;
         if (cut < 0 && offset + i >= max) cut = i - 1;
         if (cut >= 0) {
-          parts.push(data.subarray(start, cut + 1));
-          yield parts.length === 1 ? (borrow ? parts[0]! : Buffer.from(parts[0]!)) : Buffer.concat(parts);
+          const tail = data.subarray(start, cut + 1);
+          if (length === 0) yield borrow ? tail : Buffer.from(tail);
+          else if (assembly) yield assembly.subarray(0, length + tail.copy(assembly, length));
+          else yield Buffer.concat([...parts, tail]);
           parts = [];
           length = 0;
           hash = 0;
@@ -84,11 +87,18 @@ export class Chunker {
         }
       }
       if (start < n) {
-        // Copied: the stream may reuse its buffer.
-        parts.push(Buffer.from(data.subarray(start)));
+        // Copied: the stream may reuse its buffer. Borrowing, into one buffer kept for the
+        // whole stream: a new multi-megabyte buffer per chunk is garbage the allocator holds on
+        // to until a collection, and the owner's RSS showed it.
+        if (borrow) {
+          assembly ??= Buffer.allocUnsafeSlow(max);
+          data.copy(assembly, length, start);
+        } else {
+          parts.push(Buffer.from(data.subarray(start)));
+        }
         length += n - start;
       }
     }
-    if (length > 0) yield Buffer.concat(parts);
+    if (length > 0) yield assembly ? assembly.subarray(0, length) : Buffer.concat(parts);
   }
 }

@@ -2,16 +2,19 @@
  * Worker thread of `crypto-worker.ts`: seals and opens chunks in place in shared slots.
  * Started with the backup keys as workerData.
  *
- * - {op: 'seal', slot, buffer, start: 0, length, id}: the plaintext is buffer[0, length); the
- *   sealed chunk replaces it from offset 0. Answer {slot, length}.
+ * - {op: 'seal', slot, buffer, start: SEAL_HEAD, length, id}: the plaintext is buffer[start,
+ *   start + length); the sealed chunk replaces it from offset 0. Answer {slot, start: 0, length}.
  * - {op: 'open', slot, buffer, start, length, id}: the sealed chunk is buffer[start, start +
- *   length); it is checked and its plaintext written from offset 0, or, if the slot is too
- *   small for it, sent back as a copy. Answer {slot, length} or {slot, length, copy}.
+ *   length); it is checked and its plaintext left in the slot, at the answer's start, or, if
+ *   the slot is too small for it, sent back as a copy. Answer {slot, start, length} or
+ *   {slot, start: 0, length, copy}.
  *
  * On any failure (a chunk that does not open): {slot, error}.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
-import { type BackupKeys, open, sealParts } from './crypto.js';
+import { type BackupKeys, openInto, SEAL_HEAD, sealInPlace } from './crypto.js';
 
 export interface CryptoJob {
   op: 'seal' | 'open';
@@ -24,6 +27,7 @@ export interface CryptoJob {
 
 export interface CryptoAnswer {
   slot: number;
+  start?: number;
   length?: number;
   copy?: Uint8Array;
   error?: string;
@@ -31,21 +35,28 @@ export interface CryptoAnswer {
 
 const keys = workerData as BackupKeys;
 
+// The cipher and the decompressor return new buffers (small ones: crypto.ts works in 64 KiB
+// pieces), all garbage at once. V8 collects them when their total passes its external-memory
+// limit (64 MiB), and this thread's malloc arena keeps that peak: the owner's RSS grew by tens of
+// MiB. A full collection of this small heap every GC_EVERY bytes costs well under a millisecond.
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
+const GC_EVERY = 16 * 1024 * 1024;
+let sinceGc = 0;
+
 function run(job: CryptoJob): CryptoAnswer {
   const slot = Buffer.from(job.buffer);
-  const input = slot.subarray(job.start, job.start + job.length);
-  // Every output is a new buffer (the cipher's or the decompressor's), so overwriting the
-  // input is safe once it exists.
   if (job.op === 'seal') {
-    let length = 0;
-    for (const part of sealParts(keys, job.id, input)) length += part.copy(slot, length);
-    return { slot: job.slot, length };
+    if (job.start !== SEAL_HEAD) throw new Error('plaintext to seal must start at SEAL_HEAD');
+    return { slot: job.slot, start: 0, length: sealInPlace(keys, job.id, slot, job.length) };
   }
-  const plain = open(keys, job.id, input);
-  // A copy of its own: a Buffer may be a view of a larger one, and cloning sends all of it.
-  if (plain.length > slot.length) return { slot: job.slot, length: plain.length, copy: new Uint8Array(plain) };
+  const plain = openInto(keys, job.id, slot.subarray(job.start, job.start + job.length), slot);
+  if (plain.buffer === slot.buffer) return { slot: job.slot, start: plain.byteOffset - slot.byteOffset, length: plain.length };
+  // Decompressed into new memory: into the slot if it fits, else a copy of its own (a Buffer
+  // may be a view of a larger one, and cloning sends all of it).
+  if (plain.length > slot.length) return { slot: job.slot, start: 0, length: plain.length, copy: new Uint8Array(plain) };
   plain.copy(slot, 0);
-  return { slot: job.slot, length: plain.length };
+  return { slot: job.slot, start: 0, length: plain.length };
 }
 
 parentPort!.on('message', (job: CryptoJob) => {
@@ -56,4 +67,9 @@ parentPort!.on('message', (job: CryptoJob) => {
     answer = { slot: job.slot, error: err instanceof Error ? err.message : String(err) };
   }
   parentPort!.postMessage(answer);
+  sinceGc += job.length;
+  if (sinceGc >= GC_EVERY) {
+    sinceGc = 0;
+    collect();
+  }
 });

@@ -16,7 +16,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { newAlignedShared } from '../util/direct-io.js';
-import type { BackupKeys } from './crypto.js';
+import { type BackupKeys, SEAL_HEAD, SEAL_OVERHEAD } from './crypto.js';
 import type { CryptoAnswer, CryptoJob } from './crypto-thread.js';
 
 /** A sealed or opened chunk: `bytes` is valid until `release()`. */
@@ -43,7 +43,8 @@ export class CryptoWorker {
 
   /**
    * `slotBytes`: room for the largest chunk to be sealed plus SEAL_OVERHEAD, or the largest
-   * sealed chunk's aligned read window (windowBound) to be opened. Slots are page-aligned, so
+   * sealed chunk's aligned read window (windowBound) to be opened (a plaintext that does not
+   * fit comes back as a copy). Slots are page-aligned, so
    * a sealed chunk can be read into one with direct I/O.
    */
   constructor(keys: BackupKeys, slotBytes: number, slots = 3) {
@@ -65,7 +66,7 @@ export class CryptoWorker {
         job.reject(new Error(m.error));
         return;
       }
-      const bytes = m.copy ? Buffer.from(m.copy.buffer, m.copy.byteOffset, m.copy.length) : slot.view.subarray(0, m.length!);
+      const bytes = m.copy ? Buffer.from(m.copy.buffer, m.copy.byteOffset, m.copy.length) : slot.view.subarray(m.start!, m.start! + m.length!);
       job.resolve({ id: job.id, bytes, release: () => this.release(slot) });
     });
     const fail = (err: Error) => {
@@ -98,12 +99,13 @@ export class CryptoWorker {
    */
   async seal(id: Uint8Array, plain: Uint8Array): Promise<{ result: Promise<ChunkResult> }> {
     const slot = await this.acquire();
-    if (plain.length > slot.view.length) {
+    if (plain.length + SEAL_OVERHEAD > slot.view.length) {
       this.release(slot);
       throw new Error(`a chunk of ${plain.length} bytes is larger than the crypto worker's slots`);
     }
-    slot.view.set(plain);
-    return { result: this.start(slot, 'seal', id, 0, plain.length) };
+    // Where the sealed body will be: the worker seals it in place (crypto.ts sealInPlace).
+    slot.view.set(plain, SEAL_HEAD);
+    return { result: this.start(slot, 'seal', id, SEAL_HEAD, plain.length) };
   }
 
   /**

@@ -18,6 +18,14 @@ const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 /** Bytes a sealed chunk adds to its packed body. */
 export const SEAL_OVERHEAD = NONCE_BYTES + FORMAT_BYTES + TAG_BYTES;
+/** Where the plaintext goes in a buffer sealed in place: the body's own place in the sealed chunk. */
+export const SEAL_HEAD = NONCE_BYTES + FORMAT_BYTES;
+/**
+ * Bytes the cipher takes per call when sealing or opening in place: each call returns a new
+ * buffer, and small ones are recycled by the allocator where a chunk-sized one would be fresh
+ * memory every time (on this VM a page touched for the first time costs more than encrypting it).
+ */
+const PIECE_BYTES = 64 * 1024;
 
 export interface BackupKeys {
   idKey: Uint8Array;
@@ -54,6 +62,51 @@ export function sealParts(keys: BackupKeys, id: Uint8Array, plaintext: Uint8Arra
   if (rest.length > 0) parts.push(rest);
   parts.push(cipher.getAuthTag());
   return parts;
+}
+
+/**
+ * Seals the plaintext at buffer[SEAL_HEAD, SEAL_HEAD + length) in place: the sealed chunk ends up
+ * at buffer[0, returned length), the same bytes `seal` makes. The buffer needs room for
+ * length + SEAL_OVERHEAD bytes.
+ */
+export function sealInPlace(keys: BackupKeys, id: Uint8Array, buffer: Buffer, length: number): number {
+  if (buffer.length < length + SEAL_OVERHEAD) throw new Error('buffer too small to seal in place');
+  const { format, body } = pack(buffer.subarray(SEAL_HEAD, SEAL_HEAD + length));
+  const nonce = randomBytes(NONCE_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', keys.dataKey, nonce);
+  cipher.setAAD(id);
+  nonce.copy(buffer, 0);
+  let at = NONCE_BYTES + cipher.update(format).copy(buffer, NONCE_BYTES);
+  // Each piece is encrypted before it is written back to where it was read from (or, for a
+  // compressed body, over plaintext that is no longer needed).
+  for (let off = 0; off < body.length; off += PIECE_BYTES) at += cipher.update(body.subarray(off, off + PIECE_BYTES)).copy(buffer, at);
+  at += cipher.final().copy(buffer, at);
+  return at + cipher.getAuthTag().copy(buffer, at);
+}
+
+/**
+ * `open`, decrypting into `out` instead of new memory: returns the plaintext, a view of `out`
+ * (or, for a compressed chunk, the decompressed bytes). `out` needs room for the sealed chunk's
+ * length; it may be the buffer `sealed` lies in, if it starts at or before `sealed` (each piece
+ * is written at or before where it was read from). Nothing in `out` may be used if this throws.
+ */
+export function openInto(keys: BackupKeys, id: Uint8Array, sealed: Uint8Array, out: Buffer): Buffer {
+  if (sealed.length < SEAL_OVERHEAD) throw new Error('sealed chunk is too short');
+  if (out.length < sealed.length) throw new Error('buffer too small to open into');
+  const decipher = createDecipheriv('aes-256-gcm', keys.dataKey, sealed.subarray(0, NONCE_BYTES));
+  decipher.setAAD(id);
+  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+  const end = sealed.length - TAG_BYTES;
+  let at = 0;
+  try {
+    for (let off = NONCE_BYTES; off < end; off += PIECE_BYTES) at += decipher.update(sealed.subarray(off, Math.min(end, off + PIECE_BYTES))).copy(out, at);
+    at += decipher.final().copy(out, at);
+  } catch {
+    throw new Error('chunk failed authentication (altered or wrong key)');
+  }
+  const plain = unpack(out.subarray(0, at));
+  if (!Buffer.from(chunkId(keys, plain)).equals(id)) throw new Error('chunk content does not match its ID');
+  return plain;
 }
 
 /** Decrypts and checks a sealed chunk; throws if it was altered or is not the chunk `id`. */
