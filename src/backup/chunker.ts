@@ -21,6 +21,8 @@ export class Chunker {
   private readonly mask: number;
   /** Built on first use: a Chunker made only for its settings costs no WebAssembly memory. */
   private scanner: GearScanner | null = null;
+  /** The buffer borrowed chunks that span reads are put together in, between splits. */
+  private spareAssembly: Buffer | null = null;
 
   constructor(
     seed: Uint8Array,
@@ -53,52 +55,63 @@ export class Chunker {
     let assembly: Buffer | null = null;
     let length = 0;
     let hash = 0;
-    for await (const data of stream as AsyncIterable<Buffer>) {
-      const n = data.length;
-      let start = 0;
-      let i = 0;
-      while (i < n) {
-        // Phase 1: jump over the bytes that cannot influence the next boundary.
-        const before = length + (i - start);
-        if (before < skip) {
-          i = Math.min(n, i + (skip - before));
-          continue;
+    try {
+      for await (const data of stream as AsyncIterable<Buffer>) {
+        const n = data.length;
+        let start = 0;
+        let i = 0;
+        while (i < n) {
+          // Phase 1: jump over the bytes that cannot influence the next boundary.
+          const before = length + (i - start);
+          if (before < skip) {
+            i = Math.min(n, i + (skip - before));
+            continue;
+          }
+          // Phase 2: scan up to the next possible cut, the end of this buffer, or max (in
+          // WebAssembly: gear-scan.ts). A boundary needs the chunk to hold at least min bytes
+          // once byte i is in: offset + i + 1 >= min. Same boundaries as hashing every byte
+          // (test/chunker.test.ts).
+          const offset = before - i;
+          const stop = Math.min(n, i + (max - before));
+          let cut = scanner.scan(data, i, stop, hash, mask, min - 1 - offset);
+          hash = scanner.hash;
+          i = cut >= 0 ? cut : stop;
+          if (cut < 0 && offset + i >= max) cut = i - 1;
+          if (cut >= 0) {
+            const tail = data.subarray(start, cut + 1);
+            if (length === 0) yield borrow ? tail : Buffer.from(tail);
+            else if (assembly) yield assembly.subarray(0, length + tail.copy(assembly, length));
+            else yield Buffer.concat([...parts, tail]);
+            parts = [];
+            length = 0;
+            hash = 0;
+            start = cut + 1;
+            i = cut + 1;
+          }
         }
-        // Phase 2: scan up to the next possible cut, the end of this buffer, or max (in
-        // WebAssembly: gear-scan.ts). A boundary needs the chunk to hold at least min bytes
-        // once byte i is in: offset + i + 1 >= min. Same boundaries as hashing every byte
-        // (test/chunker.test.ts).
-        const offset = before - i;
-        const stop = Math.min(n, i + (max - before));
-        let cut = scanner.scan(data, i, stop, hash, mask, min - 1 - offset);
-        hash = scanner.hash;
-        i = cut >= 0 ? cut : stop;
-        if (cut < 0 && offset + i >= max) cut = i - 1;
-        if (cut >= 0) {
-          const tail = data.subarray(start, cut + 1);
-          if (length === 0) yield borrow ? tail : Buffer.from(tail);
-          else if (assembly) yield assembly.subarray(0, length + tail.copy(assembly, length));
-          else yield Buffer.concat([...parts, tail]);
-          parts = [];
-          length = 0;
-          hash = 0;
-          start = cut + 1;
-          i = cut + 1;
+        if (start < n) {
+          // Copied: the stream may reuse its buffer. Borrowing, into one buffer the chunker keeps
+          // (takeAssembly): a new multi-megabyte buffer per chunk is garbage the allocator holds
+          // on to until a collection, and the owner's RSS showed it.
+          if (borrow) {
+            assembly ??= this.takeAssembly();
+            data.copy(assembly, length, start);
+          } else {
+            parts.push(Buffer.from(data.subarray(start)));
+          }
+          length += n - start;
         }
       }
-      if (start < n) {
-        // Copied: the stream may reuse its buffer. Borrowing, into one buffer kept for the
-        // whole stream: a new multi-megabyte buffer per chunk is garbage the allocator holds on
-        // to until a collection, and the owner's RSS showed it.
-        if (borrow) {
-          assembly ??= Buffer.allocUnsafeSlow(max);
-          data.copy(assembly, length, start);
-        } else {
-          parts.push(Buffer.from(data.subarray(start)));
-        }
-        length += n - start;
-      }
+      if (length > 0) yield assembly ? assembly.subarray(0, length) : Buffer.concat(parts);
+    } finally {
+      // Kept for the next split (a backup splits every file): one allocation, not one per file.
+      if (assembly) this.spareAssembly = assembly;
     }
-    if (length > 0) yield assembly ? assembly.subarray(0, length) : Buffer.concat(parts);
+  }
+
+  private takeAssembly(): Buffer {
+    const spare = this.spareAssembly;
+    this.spareAssembly = null;
+    return spare ?? Buffer.allocUnsafeSlow(this.sizes.max);
   }
 }

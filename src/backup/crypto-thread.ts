@@ -67,7 +67,8 @@ parentPort!.on('message', (job: CryptoJob) => {
     answer = { slot: job.slot, error: err instanceof Error ? err.message : String(err) };
   }
   parentPort!.postMessage(answer);
-  sinceGc += job.length;
+  // A decompressed chunk's garbage is its plaintext, several times the sealed length.
+  sinceGc += Math.max(job.length, answer.length ?? 0);
   if (sinceGc >= GC_EVERY) {
     sinceGc = 0;
     collect();
