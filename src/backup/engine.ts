@@ -566,7 +566,7 @@ export class BackupEngine {
     if (row?.localPath && (await exists(row.localPath))) return { path: row.localPath, direct: true };
     for (const c of this.replicaSources(hash)) {
       try {
-        return { path: await this.download(c.fetch, work), direct: false };
+        return { path: await this.download(c.fetch, work), direct: true };
       } catch {
         // Failed over to the next replica.
       }
@@ -576,8 +576,7 @@ export class BackupEngine {
 
   /** Ways to fetch a shard: one per live contract for it. */
   private replicaSources(hash: Uint8Array): { fetch: (file: string) => Promise<void> }[] {
-    // A restore reads a downloaded copy at once: through the page cache, not direct.
-    return this.liveContracts(hash).map((c) => ({ fetch: (file: string) => this.fetchFrom(c, file, false) }));
+    return this.liveContracts(hash).map((c) => ({ fetch: (file: string) => this.fetchFrom(c, file) }));
   }
 
   /**
