@@ -48,7 +48,7 @@ import {
   type TreeEntry,
 } from './formats.js';
 import { BackupIndex, type ShardRow } from './index-db.js';
-import { type LocatedShard, RestoreShards } from './restore-shards.js';
+import { RestoreShards } from './restore-shards.js';
 import { ShardWriter } from './shard-writer.js';
 import { type ChunkResult, CryptoWorker } from './crypto-worker.js';
 import { DirectAppender, windowBound } from '../util/direct-io.js';
@@ -445,7 +445,7 @@ export class BackupEngine {
     try {
       const metaFile = await shards.file(summary.meta.shard!);
       if (!metaFile) throw new Error('no host could supply the snapshot metadata');
-      const snapshot = decodeSnapshot(await this.readBlob(metaFile.path, { ...summary.meta }));
+      const snapshot = decodeSnapshot(await this.readBlob(metaFile, { ...summary.meta }));
       const prefix = only ? only.replace(/^\/+|\/+$/g, '') : '';
       const selected = snapshot.entries.filter((e) => !prefix || e.path === prefix || e.path.startsWith(`${prefix}/`));
       if (prefix && selected.length === 0) throw new Error(`no path "${only}" in snapshot ${snapshotId}`);
@@ -561,12 +561,12 @@ export class BackupEngine {
   }
 
   /** A verified copy of a shard: our own, or downloaded from any live replica. Null if none can supply it. */
-  private async shardFile(hash: Uint8Array, work: string): Promise<LocatedShard | null> {
+  private async shardFile(hash: Uint8Array, work: string): Promise<string | null> {
     const row = this.index.shard(hash);
-    if (row?.localPath && (await exists(row.localPath))) return { path: row.localPath, direct: true };
+    if (row?.localPath && (await exists(row.localPath))) return row.localPath;
     for (const c of this.replicaSources(hash)) {
       try {
-        return { path: await this.download(c.fetch, work), direct: true };
+        return await this.download(c.fetch, work);
       } catch {
         // Failed over to the next replica.
       }

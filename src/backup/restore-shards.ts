@@ -21,22 +21,16 @@ interface OpenFile {
   lastUsed: number;
 }
 
-/** A verified local file holding a shard; `direct`: read it with direct I/O (it is not in the page cache). */
-export interface LocatedShard {
-  path: string;
-  direct: boolean;
-}
-
 export class RestoreShards {
-  private readonly files = new Map<string, Promise<LocatedShard | null>>();
+  private readonly files = new Map<string, Promise<string | null>>();
   private readonly queue: PQueue;
   private readonly open = new Map<string, OpenFile>();
   private readonly maxOpen: number;
   private tick = 0;
 
   constructor(
-    /** A verified local file holding the shard, or null if no replica can supply it. */
-    private readonly locate: (hash: Uint8Array) => Promise<LocatedShard | null>,
+    /** The path of a verified local file holding the shard, or null if no replica can supply it. */
+    private readonly locate: (hash: Uint8Array) => Promise<string | null>,
     options: Partial<RestoreShardsOptions> = {},
   ) {
     this.queue = new PQueue({ concurrency: options.downloads ?? 3 });
@@ -49,22 +43,23 @@ export class RestoreShards {
   }
 
   /** Where the shard is (located once; later calls share the answer). */
-  file(hash: Uint8Array): Promise<LocatedShard | null> {
+  file(hash: Uint8Array): Promise<string | null> {
     const key = toHex(hash);
     let file = this.files.get(key);
     if (!file) {
-      file = this.queue.add(() => this.locate(hash).catch(() => null)) as Promise<LocatedShard | null>;
+      file = this.queue.add(() => this.locate(hash).catch(() => null)) as Promise<string | null>;
       this.files.set(key, file);
     }
     return file;
   }
 
   /**
-   * `length` bytes at `offset` of a located shard file: a view into `scratch`, an aligned buffer
-   * (takeAligned) of at least `windowBound(length)`. Shard files are read with direct I/O where
-   * the filesystem allows (unless located as cached), through an aligned window around the bytes asked for.
+   * `length` bytes at `offset` of a located shard file: a view into `scratch`, a page-aligned
+   * buffer (a crypto worker slot) of at least `windowBound(length)`. Shard files are read with
+   * direct I/O where the filesystem allows, through an aligned window around the bytes asked
+   * for: our own copies and downloads alike are written direct, so neither is in the page cache.
    */
-  async read(file: LocatedShard, offset: number, length: number, scratch: Buffer): Promise<Buffer> {
+  async read(file: string, offset: number, length: number, scratch: Buffer): Promise<Buffer> {
     const entry = this.acquire(file);
     try {
       const handle = await entry.handle;
@@ -86,15 +81,15 @@ export class RestoreShards {
     await Promise.all(handles.map((h) => h.then((x) => x.close()).catch(() => {})));
   }
 
-  private acquire(file: LocatedShard): OpenFile {
-    let entry = this.open.get(file.path);
+  private acquire(file: string): OpenFile {
+    let entry = this.open.get(file);
     if (!entry) {
-      const created: OpenFile = { handle: DirectReadFile.open(file.path, file.direct), users: 1, lastUsed: 0 };
+      const created: OpenFile = { handle: DirectReadFile.open(file), users: 1, lastUsed: 0 };
       // A failed open is not cached: the next read tries again.
       created.handle.catch(() => {
-        if (this.open.get(file.path) === created) this.open.delete(file.path);
+        if (this.open.get(file) === created) this.open.delete(file);
       });
-      this.open.set(file.path, created);
+      this.open.set(file, created);
       this.evict();
       return created;
     }
