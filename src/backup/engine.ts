@@ -525,34 +525,65 @@ export class BackupEngine {
     // Direct I/O: a restored file is not read back now, and filling the page cache with it
     // costs more CPU than decrypting it (util/direct-io.ts).
     const out = await DirectAppender.create(tmp);
+    // Two loops per file: one reads sealed chunks into the worker's slots, up to OPENING_AHEAD
+    // ahead; the other writes opened chunks in order. Disk reads, opening and disk writes overlap
+    // (one loop doing both waited for each read and each write in turn). No deadlock between
+    // files sharing the slots: every slot taken belongs to a chunk some writer is waiting for or
+    // will take next, and writers release slots without waiting for one.
     const opening: Promise<ChunkResult>[] = [];
-    const writeNext = async () => {
-      const plain = await opening.shift()!;
+    const wake: { reader: (() => void) | null; writer: (() => void) | null } = { reader: null, writer: null };
+    let readerDone = false;
+    let stopped = false;
+    const reader = (async () => {
       try {
-        await out.append(plain.bytes);
-        onBytes(plain.bytes.length);
+        for (const id of e.chunks ?? []) {
+          const loc = snapshot.index.get(toHex(id));
+          const file = loc ? await shards.file(loc.shard) : null;
+          if (!loc || !file) throw new MissingChunk();
+          while (opening.length >= OPENING_AHEAD && !stopped) await new Promise<void>((resolve) => (wake.reader = resolve));
+          if (stopped) return;
+          opening.push((await opener.open(id, (slot) => shards.read(file, loc.offset, loc.length, slot))).result);
+          wake.writer?.();
+        }
       } finally {
-        plain.release();
+        readerDone = true;
+        wake.writer?.();
       }
-    };
+    })();
+    // Awaited below; this only keeps an early failure from counting as unhandled meanwhile.
+    reader.catch(() => {});
     try {
-      for (const id of e.chunks ?? []) {
-        const loc = snapshot.index.get(toHex(id));
-        const file = loc ? await shards.file(loc.shard) : null;
-        if (!loc || !file) throw new MissingChunk();
-        // Files restored side by side share the slots: never wait for one while holding
-        // opened chunks only this file would release (crypto-worker.ts).
-        while (opening.length >= OPENING_AHEAD || (opening.length > 0 && !opener.hasFreeSlot())) await writeNext();
-        opening.push((await opener.open(id, (slot) => shards.read(file, loc.offset, loc.length, slot))).result);
+      for (;;) {
+        if (opening.length === 0) {
+          if (readerDone) break;
+          await new Promise<void>((resolve) => (wake.writer = resolve));
+          continue;
+        }
+        const plain = await opening.shift()!;
+        wake.reader?.();
+        try {
+          await out.append(plain.bytes);
+          onBytes(plain.bytes.length);
+        } finally {
+          plain.release();
+        }
       }
-      while (opening.length > 0) await writeNext();
+      await reader;
       await out.finish();
       await fs.chmod(tmp, e.mode & 0o7777);
       await fs.utimes(tmp, e.mtimeMs / 1000, e.mtimeMs / 1000);
       await fs.rename(tmp, target);
       return true;
     } catch (err) {
-      for (const pending of opening.splice(0)) void pending.then((c) => c.release(), () => {});
+      stopped = true;
+      wake.reader?.();
+      // Slots go back before waiting for the reader: it may be waiting for one of them.
+      const releaseAll = () => {
+        for (const pending of opening.splice(0)) void pending.then((c) => c.release(), () => {});
+      };
+      releaseAll();
+      await reader.catch(() => {});
+      releaseAll();
       await out.close().catch(() => {});
       await fs.rm(tmp, { force: true });
       if (err instanceof MissingChunk) return false;
@@ -777,8 +808,8 @@ async function* readInto(file: string, buffer: Buffer): AsyncGenerator<Buffer> {
 const REPAIRS_AT_ONCE = 3;
 /** Chunks being sealed on the worker while the main thread reads and chunks the next. */
 const SEALING_AHEAD = 2;
-/** Chunks a restored file has being opened ahead of the one it writes; slots shared by the files restored at once. */
-const OPENING_AHEAD = 2;
+/** Chunks a restored file has being read and opened ahead of the one it writes (3: 1.9 s for a 1 GiB file, 2: 2.7 s); slots shared by the files restored at once. */
+const OPENING_AHEAD = 3;
 const OPENING_SLOTS = 4;
 /** Full shards being placed while the next one fills. */
 const PLACING_AT_ONCE = 2;
