@@ -179,7 +179,10 @@ describe('peers negotiating contracts over real UDP', function () {
     });
   });
 
-  describe('identity and restarts', () => {
+  describe('identity and restarts', function () {
+    // The restarts and the lookup wait on the stopped peer's old address: about six 2 s request
+    // timeouts (12-14 s alone; one CI run on a loaded machine went past 30 s).
+    this.timeout(60_000);
     const started: Peer[] = [];
     after(() => stopAll(started));
 
