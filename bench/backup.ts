@@ -366,6 +366,55 @@ interface Phase<T> {
   timeouts: number;
   /** TCP connections the other processes (the hosts) refused during the phase, by code. */
   refused: Map<string, number>;
+  /** The first process (the owner) when its RSS was highest, sampled every 100 ms. */
+  ownerAtPeak: MemorySample | null;
+}
+
+/** Where a process's memory was, MiB: kernel figures (/proc/PID/status) and Node's own (process.memoryUsage). */
+interface MemorySample {
+  rss: number;
+  /** File-backed pages: mostly the node binary's code. */
+  file: number;
+  anon: number;
+  heapTotal: number;
+  external: number;
+}
+
+function statusKiB(pid: number, key: string): number {
+  try {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Samples `proc` every 100 ms until stopped; keeps the sample with the highest RSS. */
+function sampleMemory(proc: PeerProcess): { stop: () => Promise<MemorySample | null> } {
+  let best: MemorySample | null = null;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const rss = statusKiB(proc.pid, 'VmRSS') / KiB;
+      const usage = await proc.ask<NodeJS.MemoryUsage>({ cmd: 'memory' }).catch(() => null);
+      if (usage && Number.isFinite(rss) && (!best || rss > best.rss)) {
+        best = { rss, file: statusKiB(proc.pid, 'RssFile') / KiB, anon: statusKiB(proc.pid, 'RssAnon') / KiB, heapTotal: usage.heapTotal / MiB, external: usage.external / MiB };
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return best;
+    },
+  };
+}
+
+function describeSample(m: MemorySample | null): string {
+  if (!m) return 'not sampled';
+  return `RSS ${fixed(m.rss, 0)} MiB = ${fixed(m.file, 0)} file-backed (node's code) + ${fixed(m.anon, 0)} anonymous; JS heap ${fixed(m.heapTotal, 0)}, external ${fixed(m.external, 0)}`;
 }
 
 type Status = { dht: { timeouts: number }; transfer: { refused: Record<string, number> } };
@@ -377,9 +426,12 @@ async function measure<T>(procs: PeerProcess[], run: () => Promise<T>): Promise<
   for (const p of procs) resetPeakRss(p.pid);
   const status0 = await Promise.all(procs.map((p) => p.ask<Status>({ cmd: 'status' })));
   const cpu0 = procs.map((p) => cpuTimesOf(p.pid));
+  const sampler = sampleMemory(procs[0]!);
   const start = performance.now();
   const value = await run();
   const seconds = (performance.now() - start) / 1000;
+  const ownerAtPeak = await sampler.stop();
+  console.log(`  ${procs[0]!.name} at its highest: ${describeSample(ownerAtPeak)}`);
   const peaks = new Map(procs.map((p) => [p.name, peakRssBytes(p.pid)]));
   const used = procs.map((p, i) => {
     const t = cpuTimesOf(p.pid);
@@ -403,7 +455,7 @@ async function measure<T>(procs: PeerProcess[], run: () => Promise<T>): Promise<
     othersUser: others.reduce((a, x) => a + x.user, 0),
     othersSystem: others.reduce((a, x) => a + x.system, 0),
   };
-  return { value, seconds, peaks, cpu, split, timeouts, refused };
+  return { value, seconds, peaks, cpu, split, timeouts, refused, ownerAtPeak };
 }
 
 // --- restic ----------------------------------------------------------------------------------------

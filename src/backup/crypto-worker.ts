@@ -156,7 +156,10 @@ export class CryptoWorker {
     // Marked handled: a caller holding several results awaits them in order, and one that
     // fails while it waits on another is not an unhandled rejection.
     result.catch(() => {});
-    const job: CryptoJob = { op, slot: slot.index, buffer: slot.shared, start, length, id };
+    // The ID is copied into 32 bytes of its own: an ID decoded from a snapshot is a view of the
+    // whole decoded snapshot, and a message clones a view's entire buffer (hundreds of KiB per
+    // chunk, allocated on the worker's malloc arena: a restore's largest memory cost).
+    const job: CryptoJob = { op, slot: slot.index, buffer: slot.shared, start, length, id: new Uint8Array(id) };
     this.worker.postMessage(job);
     return result;
   }

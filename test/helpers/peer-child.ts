@@ -10,7 +10,7 @@
  * {"ready": true, "host", "port", "publicKey", "recoveryKey"}. Then reads commands, one JSON
  * object a line, and answers each with {"id", "ok": true, "result", "ms"} or {"id", "ok": false,
  * "error"}; commands run one at a time, in order, except `release`, `advance` and `faults`,
- * which answer at once (they steer a command that is running):
+ * which answer at once (they steer a command that is running), and `memory`:
  *
  * - backup {path, replicas}, snapshots, restore {snapshot, dest}: the Peer's methods;
  * - maintain: `peer.maintain()` (contracts, orphan shards, audits and repair, records);
@@ -20,6 +20,7 @@
  * - advance {ms}: moves this peer's clock forward (see `clockOffsetMs`);
  * - release: lets uploads held by `holdUploads` go on;
  * - faults: the counters of the lossy transport (`faults`);
+ * - memory: `process.memoryUsage()`, also while a command runs;
  * - stop: stops the peer and exits (so do SIGTERM and the end of stdin).
  *
  * While a backup or restore runs it prints {"progress": {...}} lines, at most one every
@@ -181,6 +182,8 @@ function immediate(c: Command): unknown {
       return true;
     case 'faults':
       return faulty?.counters ?? null;
+    case 'memory':
+      return { ...process.memoryUsage(), newSpace: v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0 };
     default:
       return undefined;
   }
