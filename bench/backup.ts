@@ -48,6 +48,7 @@ import {
   writeSection,
 } from './common.js';
 import { killAllProcesses, type PeerChildConfig, PeerProcess } from '../test/helpers/peer-process.js';
+import { PEER_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 const KiB = 1024;
 const MiB = 2 ** 20;
@@ -347,8 +348,11 @@ function printProgress(name: string): (p: Record<string, unknown>) => void {
 }
 
 /** A peer process of the shared test helper (test/helpers/peer-child.ts), printing its progress. */
+/** Peer processes run with the node flags `dbs` runs with (src/cli/node-flags.ts), unless DBS_BENCH_NODE_DEFAULTS is set. */
+const PEER_FLAGS = process.env.DBS_BENCH_NODE_DEFAULTS ? [] : [...PEER_NODE_FLAGS];
+
 function startPeer(name: string, config: PeerChildConfig, nodeArgs: string[] = []): Promise<PeerProcess> {
-  return PeerProcess.start(name, config, { nodeArgs, onProgress: printProgress(name) });
+  return PeerProcess.start(name, config, { nodeArgs: [...PEER_FLAGS, ...nodeArgs], onProgress: printProgress(name) });
 }
 
 // --- measuring -------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import { mkdtempSync, openSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PEER_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const count = Number(process.argv[2] ?? 5);
@@ -25,7 +26,7 @@ function status(dataDir: string): Promise<{ address: string } | null> {
 
 async function start(name: string, extra: string[]): Promise<{ child: ChildProcess; dataDir: string; address: string }> {
   const dataDir = path.join(work, name);
-  const args = [CLI, 'start', '--data', dataDir, '--host', '127.0.0.1', '--port', '0', '--storage', '1GiB', ...extra];
+  const args = [...PEER_NODE_FLAGS, CLI, 'start', '--data', dataDir, '--host', '127.0.0.1', '--port', '0', '--storage', '1GiB', ...extra];
   const child = spawn(process.execPath, args, { stdio: ['ignore', openSync(path.join(work, `${name}.log`), 'a'), 'inherit'] });
   for (let i = 0; i < 100; i++) {
     const s = await status(dataDir);

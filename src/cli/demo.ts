@@ -19,6 +19,7 @@ import { progressView } from './progress.js';
 import { table } from './render.js';
 import { formatBytes, formatDuration } from './units.js';
 import { makeSampleFolder, sameTree } from './demo-sample.js';
+import { PEER_NODE_FLAGS } from './node-flags.js';
 
 const MiB = 2 ** 20;
 
@@ -58,7 +59,7 @@ export async function startPeerProcess(name: string, dataDir: string, args: stri
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const logFile = path.join(dataDir, 'terminal.log');
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [CLI, 'start', '--data', dataDir, ...args], { stdio: ['ignore', fd, fd] });
+  const child = spawn(process.execPath, [...PEER_NODE_FLAGS, CLI, 'start', '--data', dataDir, ...args], { stdio: ['ignore', fd, fd] });
   closeSync(fd);
   try {
     const status = await waitForPeer(dataDir, child, logFile);

@@ -1,0 +1,11 @@
+/**
+ * The V8 settings a long-running peer process runs with: `dbs` passes them in its shebang, and
+ * whatever starts peer processes (the demo, examples, benchmarks) passes them to node.
+ *
+ * --max-semi-space-size=1: V8's young generation grows to 2 x 16 MiB semi-spaces under a
+ * steady stream of short-lived objects (a backup or restore makes millions), and keeps that
+ * size; at 1 MiB the owner's peak RSS in a restore was ~30 MiB lower and its speed the same
+ * (docs/benchmarks.md, backup). It can only be set when node starts, not from a library: an app
+ * that embeds a Peer gets the same saving by running node with it.
+ */
+export const PEER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
