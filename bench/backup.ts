@@ -424,7 +424,10 @@ function describeSample(m: MemorySample | null): string {
 type Status = { dht: { timeouts: number }; transfer: { refused: Record<string, number> } };
 
 /** Times `run`, with peak RSS and CPU time of `procs`; before it: `sync`, and a full GC in each. */
-async function measure<T>(procs: PeerProcess[], run: () => Promise<T>): Promise<Phase<T>> {
+/** What measure() saw of the owner's memory, phase by phase. */
+const memoryNotes: string[] = [];
+
+async function measure<T>(label: string, procs: PeerProcess[], run: () => Promise<T>): Promise<Phase<T>> {
   execFileSync('sync');
   await Promise.all(procs.map((p) => p.ask({ cmd: 'gc' })));
   for (const p of procs) resetPeakRss(p.pid);
@@ -435,7 +438,9 @@ async function measure<T>(procs: PeerProcess[], run: () => Promise<T>): Promise<
   const value = await run();
   const seconds = (performance.now() - start) / 1000;
   const ownerAtPeak = await sampler.stop();
-  console.log(`  ${procs[0]!.name} at its highest: ${describeSample(ownerAtPeak)}`);
+  const note = `${label}: ${describeSample(ownerAtPeak)}`;
+  memoryNotes.push(note);
+  console.log(`  ${procs[0]!.name} ${note}`);
   const peaks = new Map(procs.map((p) => [p.name, peakRssBytes(p.pid)]));
   const used = procs.map((p, i) => {
     const t = cpuTimesOf(p.pid);
@@ -647,7 +652,7 @@ async function run(
     // --- ours: backup, restore on the same machine, restore on a new machine ---
     await warm(data.dir);
     console.log(`ours: backup (replicas ${opts.replicas}) ...`);
-    const backup = await measure(all, () => owner.ask<BackupResult>({ cmd: 'backup', path: data.dir, replicas: opts.replicas }));
+    const backup = await measure('backup', all, () => owner.ask<BackupResult>({ cmd: 'backup', path: data.dir, replicas: opts.replicas }));
     const b = backup.value;
     console.log(`  ${fixed(backup.seconds, 1)} s: ${b.files} files, ${b.shards} shards, ${(b.uploadedBytes / MiB).toFixed(0)} MiB uploaded, shortfall ${b.shortfall}`);
     if (b.shortfall > 0) console.log(`  WARNING: ${b.shortfall} replicas missing`);
@@ -656,7 +661,7 @@ async function run(
 
     console.log('ours: restore on the same machine ...');
     const destLocal = path.join(root, 'restore-ours-local');
-    const restoreLocal = await measure(all, () => owner.ask<RestoreResult>({ cmd: 'restore', snapshot: b.id, dest: destLocal }));
+    const restoreLocal = await measure('restore, same machine', all, () => owner.ask<RestoreResult>({ cmd: 'restore', snapshot: b.id, dest: destLocal }));
     console.log(`  ${fixed(restoreLocal.seconds, 1)} s, ${restoreLocal.value.files} files, incomplete ${restoreLocal.value.incomplete.length}`);
     const localFailed = await verifyTree(destLocal, expected, 'ours (same machine)');
 
@@ -670,10 +675,10 @@ async function run(
     // shard placement short of live candidates would wait for the HELLO grace, not what this measures.
     extra.push(fresh);
     const withFresh = [fresh, ...hosts];
-    const recover = await measure(withFresh, () => fresh.ask<{ id: string }[]>({ cmd: 'snapshots' }));
+    const recover = await measure('catalog recovery (new machine)', withFresh, () => fresh.ask<{ id: string }[]>({ cmd: 'snapshots' }));
     if (!recover.value.some((s) => s.id === b.id)) throw new Error(`the new machine did not find snapshot ${b.id}`);
     const destRemote = path.join(root, 'restore-ours-remote');
-    const restoreRemote = await measure(withFresh, () => fresh.ask<RestoreResult>({ cmd: 'restore', snapshot: b.id, dest: destRemote }));
+    const restoreRemote = await measure('restore, new machine', withFresh, () => fresh.ask<RestoreResult>({ cmd: 'restore', snapshot: b.id, dest: destRemote }));
     console.log(`  recovery ${fixed(recover.seconds, 2)} s, restore ${fixed(restoreRemote.seconds, 1)} s, incomplete ${restoreRemote.value.incomplete.length}`);
     const remoteFailed = await verifyTree(destRemote, expected, 'ours (new machine)');
 
@@ -740,11 +745,11 @@ async function run(
       await writeRandomFile(path.join(bigDir, 'big.bin'), opts.bigSize, 'big-file');
       const bigExpected = await hashTree(bigDir);
       console.log('ours: backup of the big file ...');
-      const bb = await measure(all, () => owner.ask<BackupResult>({ cmd: 'backup', path: bigDir, replicas: opts.replicas }));
+      const bb = await measure('backup, big file', all, () => owner.ask<BackupResult>({ cmd: 'backup', path: bigDir, replicas: opts.replicas }));
       console.log(`  ${fixed(bb.seconds, 1)} s, ${bb.value.shards} shards, owner peak ${(bb.peaks.get('owner')! / MiB).toFixed(0)} MiB`);
       const dest = path.join(root, 'restore-big');
       console.log('ours: restore of the big file (same machine) ...');
-      const br = await measure(all, () => owner.ask<RestoreResult>({ cmd: 'restore', snapshot: bb.value.id, dest }));
+      const br = await measure('restore, big file', all, () => owner.ask<RestoreResult>({ cmd: 'restore', snapshot: bb.value.id, dest }));
       console.log(`  ${fixed(br.seconds, 1)} s, owner peak ${(br.peaks.get('owner')! / MiB).toFixed(0)} MiB`);
       const bigFailed = await verifyTree(dest, bigExpected, 'ours (big file)');
       rmSync(dest, { recursive: true, force: true });
@@ -880,6 +885,8 @@ function costLines(r: Results): string[] {
     '  the same-machine restore (perf: a fifth of all CPU in `recently_deleted` and `find_get_block_common`). Leave a pause.',
   );
   lines.push(`- Idle RSS right after joining: owner ${mib(r.idle.owner)}, host ${mib(r.idle.host)} (Node, SQLite, the DHT).`);
+  lines.push('- The owner at its highest RSS in each phase (sampled every 100 ms), in the order run:');
+  for (const note of memoryNotes) lines.push(`  - ${note}`);
   return lines;
 }
 
@@ -903,7 +910,8 @@ function section(r: Results, totalSeconds: number): string {
     `the machine's ${cores} cores; default shard size (16 MiB) and chunk sizes (256 KiB / 1 MiB / 4 MiB), DHT limits for single-host`,
     `networks lifted (\`maxPerIpPerBucket: Infinity, rateLimit: null\`), every peer offering ${STORAGE / GiB} GiB. The hosts' reciprocity`,
     `allowance is raised to ${ALLOWANCE / GiB} GiB: all processes share 127.0.0.0/24, and the default 256 MiB would refuse the owner`,
-    'past 256 MiB. Periodic maintenance (audits, repair, republishing) is pushed out of the run. Backup: `peer.backup(dir,',
+    `past 256 MiB. Every peer process runs node with ${PEER_FLAGS.length ? PEER_FLAGS.map((f) => `\`${f}\``).join(' ') : 'its default flags'} (${PEER_FLAGS.length ? 'as `dbs` does: src/cli/node-flags.ts' : 'DBS_BENCH_NODE_DEFAULTS set'}).`,
+    'Periodic maintenance (audits, repair, republishing) is pushed out of the run. Backup: `peer.backup(dir,',
     `{ replicas: ${r.replicas} })\`, from the call to the published root record. Restore on the same machine: \`peer.restore\` into an`,
     "empty dir; the owner keeps a local copy of every shard it placed, so no byte comes from the hosts. Restore on a new machine:",
     'a second owner process started from the recovery key with an empty data dir; it recovers the catalog from the network',

@@ -166,6 +166,30 @@ describe('chunk crypto worker (sealing and opening on a worker thread)', functio
     }
   });
 
+  it('opens chunks whose IDs are views into one large buffer (as decoded from a snapshot), past the worker\'s collection thresholds', async () => {
+    const worker = new CryptoWorker(keys, 1100 * 1024, 2);
+    try {
+      const chunks = [seeded('random MiB', 1024 * 1024), logText(1024 * 1024)];
+      // IDs at odd places of a 1 MiB buffer: each job must carry exactly its own 32 bytes.
+      const decoded = Buffer.alloc(1024 * 1024, 0xee);
+      const ids = chunks.map((plain, i) => {
+        const at = 1001 + i * 77_777;
+        Buffer.from(chunkId(keys, plain)).copy(decoded, at);
+        return decoded.subarray(at, at + 32);
+      });
+      const sealed = chunks.map((plain, i) => seal(keys, ids[i]!, plain));
+      // ~140 MiB through the worker: several minor collections and two full ones on the way.
+      for (let round = 0; round < 70; round++) {
+        const i = round % 2;
+        const plain = await (await worker.open(ids[i]!, async (slot) => slot.subarray(0, sealed[i]!.copy(slot)))).result;
+        expect(plain.bytes.equals(chunks[i]!)).to.equal(true);
+        plain.release();
+      }
+    } finally {
+      await worker.close();
+    }
+  });
+
   it('refuses a chunk larger than its slots, and fails what is pending once closed', async () => {
     const worker = new CryptoWorker(keys, 4096, 1);
     const big = seeded('big', worker.slotBytes + 1);
