@@ -161,6 +161,14 @@ describe('chunk crypto worker (sealing and opening on a worker thread)', functio
       expect(String(error)).to.contain('failed authentication');
       // The failed chunk gave its slot back: the only slot is free again.
       expect(worker.hasFreeSlot()).to.equal(true);
+      // Sealed under an ID that is not its content's: the tag checks out, the ID check (on
+      // this thread) does not.
+      const otherId = chunkId(keys, Buffer.from('something else'));
+      const mislabelled = seal(keys, otherId, text);
+      let mismatch: unknown = null;
+      await (await worker.open(otherId, async (slot) => slot.subarray(0, mislabelled.copy(slot)))).result.catch((err: unknown) => (mismatch = err));
+      expect(String(mismatch)).to.contain('does not match its ID');
+      expect(worker.hasFreeSlot()).to.equal(true);
     } finally {
       await worker.close();
     }

@@ -16,7 +16,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { newAlignedShared } from '../util/direct-io.js';
-import { type BackupKeys, SEAL_HEAD, SEAL_OVERHEAD } from './crypto.js';
+import { type BackupKeys, checkChunkId, SEAL_HEAD, SEAL_OVERHEAD } from './crypto.js';
 import type { CryptoAnswer, CryptoJob } from './crypto-thread.js';
 
 /** A sealed or opened chunk: `bytes` is valid until `release()`. */
@@ -31,7 +31,7 @@ interface Slot {
   shared: SharedArrayBuffer;
   view: Buffer;
   busy: boolean;
-  job: { id: Uint8Array; resolve: (c: ChunkResult) => void; reject: (e: Error) => void } | null;
+  job: { op: CryptoJob['op']; id: Uint8Array; resolve: (c: ChunkResult) => void; reject: (e: Error) => void } | null;
 }
 
 export class CryptoWorker {
@@ -67,6 +67,18 @@ export class CryptoWorker {
         return;
       }
       const bytes = m.copy ? Buffer.from(m.copy.buffer, m.copy.byteOffset, m.copy.length) : slot.view.subarray(m.start!, m.start! + m.length!);
+      if (job.op === 'open') {
+        // The worker decrypted and decompressed; the ID check runs here. Opening a restore's
+        // chunks kept the worker ~75% busy and the main thread ~40%: moving the HMAC over
+        // balances the two (docs/benchmarks.md, backup).
+        try {
+          checkChunkId(keys, job.id, bytes);
+        } catch (err) {
+          this.release(slot);
+          job.reject(err as Error);
+          return;
+        }
+      }
       job.resolve({ id: job.id, bytes, release: () => this.release(slot) });
     });
     const fail = (err: Error) => {
@@ -151,7 +163,7 @@ export class CryptoWorker {
       return Promise.reject(this.failure);
     }
     const result = new Promise<ChunkResult>((resolve, reject) => {
-      slot.job = { id, resolve, reject };
+      slot.job = { op, id, resolve, reject };
     });
     // Marked handled: a caller holding several results awaits them in order, and one that
     // fails while it waits on another is not an unhandled rejection.
