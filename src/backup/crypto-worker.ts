@@ -8,7 +8,7 @@
  * (docs/benchmarks.md). Bytes go through a few shared slots: the caller fills a slot (copies a
  * plaintext chunk in, or reads a sealed one from its shard file straight into it), the worker
  * replaces its contents with the result, and the caller uses it and releases the slot.
- * Memory: slots x slotBytes, plus the worker's own (a few MiB).
+ * Memory: the slots (slots x slotBytes, and the small pool's if any), plus the worker's own (a few MiB).
  *
  * Deadlock rule for callers that hold several results: a caller must not wait for a slot while
  * it holds unreleased results that only it would release. `hasFreeSlot()` lets it release
@@ -28,6 +28,8 @@ export interface ChunkResult {
 
 interface Slot {
   index: number;
+  /** 0: the main slots; 1: the small ones (see the constructor). */
+  pool: number;
   shared: SharedArrayBuffer;
   view: Buffer;
   busy: boolean;
@@ -44,14 +46,20 @@ export class CryptoWorker {
   /**
    * `slotBytes`: room for the largest chunk to be sealed plus SEAL_OVERHEAD, or the largest
    * sealed chunk's aligned read window (windowBound) to be opened (a plaintext that does not
-   * fit comes back as a copy). Slots are page-aligned, so
-   * a sealed chunk can be read into one with direct I/O.
+   * fit comes back as a copy). Slots are page-aligned, so a sealed chunk can be read into one
+   * with direct I/O. `small`: a second pool of smaller slots for callers that ask for it
+   * (`open(..., { small: true })`): a restore's small files, so they do not queue behind a large
+   * file's 4 MiB chunks for the few large slots, at a fraction of their memory.
    */
-  constructor(keys: BackupKeys, slotBytes: number, slots = 3) {
-    this.slots = Array.from({ length: Math.max(1, slots) }, (_, index) => {
-      const shared = newAlignedShared(slotBytes);
-      return { index, shared, view: Buffer.from(shared, 0, slotBytes), busy: false, job: null };
-    });
+  constructor(keys: BackupKeys, slotBytes: number, slots = 3, small: { slotBytes: number; slots: number } | null = null) {
+    const pools = [{ bytes: slotBytes, count: Math.max(1, slots) }, ...(small && small.slots > 0 ? [{ bytes: small.slotBytes, count: small.slots }] : [])];
+    this.slots = pools.flatMap(({ bytes, count }, pool) =>
+      Array.from({ length: count }, () => {
+        const shared = newAlignedShared(bytes);
+        return { index: 0, pool, shared, view: Buffer.from(shared, 0, bytes), busy: false, job: null };
+      }),
+    );
+    this.slots.forEach((slot, index) => (slot.index = index));
     this.worker = new Worker(new URL('./crypto-thread.js', import.meta.url), {
       workerData: keys,
       // It keeps nothing but short-lived buffers: a small young generation keeps its RSS small.
@@ -94,14 +102,15 @@ export class CryptoWorker {
     this.worker.on('exit', (code) => fail(new Error(`chunk crypto worker exited (${code})`)));
   }
 
-  /** Bytes per slot. */
+  /** Bytes per slot (the main pool's). */
   get slotBytes(): number {
     return this.slots[0]!.view.length;
   }
 
-  /** True if a call made now gets a slot without waiting. */
-  hasFreeSlot(): boolean {
-    return this.slots.some((s) => !s.busy);
+  /** True if a call made now gets a slot (of the main pool, or the small one) without waiting. */
+  hasFreeSlot(small = false): boolean {
+    const pool = this.poolFor(small);
+    return this.slots.some((s) => s.pool === pool && !s.busy);
   }
 
   /**
@@ -123,10 +132,11 @@ export class CryptoWorker {
   /**
    * Takes a free slot, lets `fill` read the sealed chunk into it (fill returns the view of the
    * slot where the chunk lies), and starts opening it. Resolves to the plaintext's promise;
-   * that rejects if the chunk fails authentication or does not match `id`.
+   * that rejects if the chunk fails authentication or does not match `id`. `small`: a slot of
+   * the small pool (the main pool's if there is none).
    */
-  async open(id: Uint8Array, fill: (slot: Buffer) => Promise<Buffer>): Promise<{ result: Promise<ChunkResult> }> {
-    const slot = await this.acquire();
+  async open(id: Uint8Array, fill: (slot: Buffer) => Promise<Buffer>, options: { small?: boolean } = {}): Promise<{ result: Promise<ChunkResult> }> {
+    const slot = await this.acquire(this.poolFor(options.small ?? false));
     let sealed: Buffer;
     try {
       sealed = await fill(slot.view);
@@ -145,10 +155,14 @@ export class CryptoWorker {
     await this.worker.terminate();
   }
 
-  private async acquire(): Promise<Slot> {
+  private poolFor(small: boolean): number {
+    return small && this.slots.some((s) => s.pool === 1) ? 1 : 0;
+  }
+
+  private async acquire(pool = 0): Promise<Slot> {
     for (;;) {
       if (this.failure) throw this.failure;
-      const slot = this.slots.find((s) => !s.busy);
+      const slot = this.slots.find((s) => s.pool === pool && !s.busy);
       if (slot) {
         slot.busy = true;
         return slot;
@@ -178,6 +192,7 @@ export class CryptoWorker {
 
   private release(slot: Slot): void {
     slot.busy = false;
-    this.freed.shift()?.();
+    // Waiters may want either pool: all of them look again.
+    for (const wake of this.freed.splice(0)) wake();
   }
 }

@@ -52,6 +52,8 @@ import { RestoreShards } from './restore-shards.js';
 import { ShardWriter } from './shard-writer.js';
 import { type ChunkResult, CryptoWorker } from './crypto-worker.js';
 import { DirectAppender, windowBound } from '../util/direct-io.js';
+import { syncFileSystem } from '../util/sync-fs.js';
+import { DurableRenames, type PendingFile } from './durable-renames.js';
 import { scanTree } from './tree.js';
 
 /** What the engine needs from the peer it runs in. */
@@ -441,7 +443,10 @@ export class BackupEngine {
     await assertEmptyOrMissing(dest);
     const work = await fs.mkdtemp(path.join(this.tmp, 'restore-'));
     const shards = new RestoreShards((hash) => this.shardFile(hash, work), { downloads: RESTORE_DOWNLOADS });
+    // Small files get their names in batches, once a batch is on the device (durable-renames.ts).
+    const durable = new DurableRenames({ maxFiles: DURABLE_BATCH_FILES, maxBytes: DURABLE_BATCH_BYTES, sync: (files) => syncRestored(dest, files) });
     let opener: CryptoWorker | null = null;
+    let finished = false;
     try {
       const metaFile = await shards.file(summary.meta.shard!);
       if (!metaFile) throw new Error('no host could supply the snapshot metadata');
@@ -454,14 +459,26 @@ export class BackupEngine {
       // the largest size we cut (a larger one, from other settings, comes back as a copy).
       let largestSealed = 0;
       for (const loc of snapshot.index.values()) largestSealed = Math.max(largestSealed, loc.length);
-      const chunkOpener = (opener = new CryptoWorker(this.keys, Math.max(windowBound(largestSealed), this.chunker.sizes.max), OPENING_SLOTS));
+      // Small files get slots of their own, sized for their chunks (a small file's chunk is no
+      // larger than the file): many at once, for little memory.
+      let largestSmallSealed = 0;
+      let largestSmallFile = -1;
+      for (const e of selected) {
+        if (e.type !== 'file' || e.size >= LARGE_FILE) continue;
+        largestSmallFile = Math.max(largestSmallFile, e.size);
+        for (const id of e.chunks ?? []) largestSmallSealed = Math.max(largestSmallSealed, snapshot.index.get(toHex(id))?.length ?? 0);
+      }
+      const smallSlotBytes = Math.max(windowBound(largestSmallSealed), largestSmallFile, 1);
+      const smallPool = largestSmallFile >= 0 ? { slotBytes: smallSlotBytes, slots: Math.max(RESTORE_FILES, Math.min(SMALL_OPENING_SLOTS, Math.floor(SMALL_SLOTS_BYTES / smallSlotBytes))) } : null;
+      const chunkOpener = (opener = new CryptoWorker(this.keys, Math.max(windowBound(largestSealed), this.chunker.sizes.max), OPENING_SLOTS, smallPool));
       const progress: RestoreProgress = { files: 0, bytes: 0, totalBytes };
       await fs.mkdir(dest, { recursive: true });
       for (const e of selected.filter((x) => x.type === 'dir')) await fs.mkdir(path.join(dest, e.path), { recursive: true });
       // Shards are fetched in the order the files need them, a few at a time, ahead of the writers.
       shards.prefetch(shardsInOrder(snapshot, selected));
-      // Small files are written a few at a time (their fsyncs overlap), large ones one at a time
-      // beside them (each holds a sealed and an open chunk of up to 4 MiB in memory); results
+      // Small files are written several at a time through their own small slots, and named in
+      // synced batches; large ones one at a time beside them (each holds a sealed and an open
+      // chunk of up to 4 MiB in memory), fsynced and renamed one by one; results
       // keep the snapshot's order.
       const small = new PQueue({ concurrency: RESTORE_FILES });
       const large = new PQueue({ concurrency: 1 });
@@ -484,7 +501,7 @@ export class BackupEngine {
           fileEntries.push(e);
           const outcome = (e.size >= LARGE_FILE ? large : small).add(async () => {
             await ensureDir(path.dirname(target));
-            const ok = await this.restoreFile(snapshot, e, target, shards, chunkOpener, (n) => {
+            const ok = await this.restoreFile(snapshot, e, target, shards, chunkOpener, durable, (n) => {
               progress.bytes += n;
               onProgress({ ...progress });
             });
@@ -501,14 +518,20 @@ export class BackupEngine {
       const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
       const incomplete = fileEntries.filter((_, i) => !(settled[i] as PromiseFulfilledResult<boolean>).value).map((e) => e.path);
+      await durable.flush();
       // Directory modes and times last, deepest first: writing into a directory changes its mtime.
-      for (const e of selected.filter((x) => x.type === 'dir').sort((a, b) => b.path.length - a.path.length)) {
+      const dirs = selected.filter((x) => x.type === 'dir').sort((a, b) => b.path.length - a.path.length);
+      for (const e of dirs) {
         const target = path.join(dest, e.path);
         await fs.chmod(target, e.mode & 0o7777);
         await fs.utimes(target, e.mtimeMs / 1000, e.mtimeMs / 1000);
       }
+      // The names (renames, symlinks, directories) on the device before the restore says it is done.
+      if (!(await syncFileSystem(dest))) for (const dir of made) await fsyncDir(dir);
+      finished = true;
       return { files: progress.files, bytes: progress.bytes, incomplete };
     } finally {
+      if (!finished) await durable.discard();
       await opener?.close();
       await shards.close();
       await fs.rm(work, { recursive: true, force: true });
@@ -520,11 +543,21 @@ export class BackupEngine {
    * missing. Chunks are read straight into the crypto worker's slots and opened there, a few
    * ahead of the one being written.
    */
-  private async restoreFile(snapshot: SnapshotObject, e: TreeEntry, target: string, shards: RestoreShards, opener: CryptoWorker, onBytes: (n: number) => void): Promise<boolean> {
+  private async restoreFile(
+    snapshot: SnapshotObject,
+    e: TreeEntry,
+    target: string,
+    shards: RestoreShards,
+    opener: CryptoWorker,
+    durable: DurableRenames,
+    onBytes: (n: number) => void,
+  ): Promise<boolean> {
     const tmp = `${target}.dbs-restore-${randomBytes(4).toString('hex')}`;
-    // Direct I/O: a restored file is not read back now, and filling the page cache with it
-    // costs more CPU than decrypting it (util/direct-io.ts).
-    const out = await DirectAppender.create(tmp);
+    // A large file goes out with direct I/O (it is not read back now, and filling the page cache
+    // with it costs more CPU than decrypting it: util/direct-io.ts), is fsynced and renamed. A
+    // small one is one ordinary write, synced and renamed later with its batch.
+    const large = e.size >= LARGE_FILE;
+    const out = await DirectAppender.create(tmp, 0o600, large);
     // Two loops per file: one reads sealed chunks into the worker's slots, up to OPENING_AHEAD
     // ahead; the other writes opened chunks in order. Disk reads, opening and disk writes overlap
     // (one loop doing both waited for each read and each write in turn). No deadlock between
@@ -542,7 +575,7 @@ export class BackupEngine {
           if (!loc || !file) throw new MissingChunk();
           while (opening.length >= OPENING_AHEAD && !stopped) await new Promise<void>((resolve) => (wake.reader = resolve));
           if (stopped) return;
-          opening.push((await opener.open(id, (slot) => shards.read(file, loc.offset, loc.length, slot))).result);
+          opening.push((await opener.open(id, (slot) => shards.read(file, loc.offset, loc.length, slot), { small: !large })).result);
           wake.writer?.();
         }
       } finally {
@@ -569,10 +602,11 @@ export class BackupEngine {
         }
       }
       await reader;
-      await out.finish();
+      await out.finish({ sync: large });
       await fs.chmod(tmp, e.mode & 0o7777);
       await fs.utimes(tmp, e.mtimeMs / 1000, e.mtimeMs / 1000);
-      await fs.rename(tmp, target);
+      if (large) await fs.rename(tmp, target);
+      else await durable.add({ tmp, target, bytes: e.size });
       return true;
     } catch (err) {
       stopped = true;
@@ -811,13 +845,37 @@ const SEALING_AHEAD = 2;
 /** Chunks a restored file has being read and opened ahead of the one it writes (3: 1.9 s for a 1 GiB file, 2: 2.7 s); slots shared by the files restored at once. */
 const OPENING_AHEAD = 3;
 const OPENING_SLOTS = 4;
+/** Slots for small files' chunks: at most this many, in at most this many bytes (at least one per small file restored at once). */
+const SMALL_OPENING_SLOTS = 16;
+const SMALL_SLOTS_BYTES = 12 * 1024 * 1024;
 /** Full shards being placed while the next one fills. */
 const PLACING_AT_ONCE = 2;
 /** Shards a restore downloads at once, and files it writes at once. */
 const RESTORE_DOWNLOADS = 3;
-const RESTORE_FILES = 4;
-/** Files at least this large are restored one at a time. */
+const RESTORE_FILES = 8;
+/** Files at least this large are restored one at a time, with direct I/O and an fsync each. */
 const LARGE_FILE = 1024 * 1024;
+/** Small restored files synced and renamed together (durable-renames.ts): at most this many, or bytes. */
+const DURABLE_BATCH_FILES = 512;
+const DURABLE_BATCH_BYTES = 128 * 1024 * 1024;
+
+/** Makes restored files durable: syncfs of the destination's filesystem, or fsync of each file where there is none. */
+async function syncRestored(dest: string, files: PendingFile[]): Promise<void> {
+  if (await syncFileSystem(dest)) return;
+  const queue = new PQueue({ concurrency: 8 });
+  await Promise.all(
+    files.map((f) =>
+      queue.add(async () => {
+        const handle = await fs.open(f.tmp, 'r');
+        try {
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      }),
+    ),
+  );
+}
 
 /** The shards the selected files need, each once, in the order the files first need them. */
 function shardsInOrder(snapshot: SnapshotObject, selected: TreeEntry[]): Uint8Array[] {

@@ -204,8 +204,9 @@ export class DirectAppender {
     private stage: Buffer | null,
   ) {}
 
-  static async create(file: string, mode = 0o600): Promise<DirectAppender> {
-    const out = await DirectWriteFile.create(file, mode);
+  /** `direct` false: ordinary writes (a small file: one write, no second descriptor). */
+  static async create(file: string, mode = 0o600, direct = true): Promise<DirectAppender> {
+    const out = await DirectWriteFile.create(file, mode, direct);
     return new DirectAppender(out, out.isDirect ? takeAligned(STAGE_BYTES) : null);
   }
 
@@ -231,10 +232,10 @@ export class DirectAppender {
     }
   }
 
-  /** Writes what is staged, makes the file durable and closes it. */
-  async finish(): Promise<void> {
+  /** Writes what is staged, makes the file durable (unless `sync: false`: the caller syncs it later) and closes it. */
+  async finish(options: { sync?: boolean } = {}): Promise<void> {
     if (this.fill > 0) await this.flushStage();
-    await this.file.sync();
+    if (options.sync !== false) await this.file.sync();
     await this.close();
   }
 
