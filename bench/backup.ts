@@ -4,7 +4,7 @@
  * local repository, in the same run.
  *
  *   node dist/bench/backup.js [--size-mib 1024] [--big-file-mib 4096] [--replicas 3] [--write]
- *                             [--no-restic] [--cpu-prof DIR] [--host-connections-per-source N]
+ *                             [--no-restic] [--cpu-prof DIR] [--host-connections-per-source N] [--fresh-fs]
  *
  * 1. Writes the data set into a temp dir (pseudo-random, the same from run to run): a few large random
  *    files, thousands of small text-like files, compressible log files, and duplicates (one large file
@@ -22,7 +22,8 @@
  * section "## backup: ..." of docs/benchmarks.md. Temp files and child processes are removed at the end,
  * also on error or Ctrl-C. `--cpu-prof DIR` runs the owner processes and host1 with `--cpu-prof` into DIR (see
  * bench/cpuprofile-summary.ts). `--host-connections-per-source N` sets the hosts' TransferServer
- * `maxConnectionsPerSource` (default: the library's), e.g. to get past a connection leak.
+ * `maxConnectionsPerSource` (default: the library's), e.g. to get past a connection leak. `--fresh-fs` (root)
+ * runs on a new ext4 filesystem on a loop device made for the run and removed after it (see makeFreshFilesystem).
  */
 import type { BackupResult, RestoreResult } from '../src/index.js';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -550,6 +551,51 @@ function duBytes(dir: string): number {
   }
 }
 
+/** Set when the run writes to a filesystem of its own (--fresh-fs): what it is, for the section. */
+let freshFsNote: string | null = null;
+
+/**
+ * A new ext4 filesystem (no journal, like this machine's root) of `bytes` on a loop device with
+ * direct I/O, mounted on a new directory: runs do not inherit the state earlier runs left (on
+ * ext4, creating files shortly after thousands were deleted is slow). Needs root, mkfs.ext4,
+ * losetup and mount; the sparse image lives in os.tmpdir(). `remove` unmounts and deletes it all.
+ */
+function makeFreshFilesystem(bytes: number): { dir: string; remove: () => void } {
+  if (process.getuid?.() !== 0) throw new Error('--fresh-fs needs root (it runs mkfs.ext4, losetup and mount)');
+  const image = path.join(os.tmpdir(), `dbs-bench-fs-${process.pid}.img`);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dbs-bench-mnt-'));
+  let device = '';
+  let mounted = false;
+  const run = (cmd: string, args: string[]) => {
+    try {
+      execFileSync(cmd, args, { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const remove = () => {
+    // Killed peers may still hold files there for a moment: a lazy unmount then.
+    if (mounted && !run('umount', [dir])) run('umount', ['-l', dir]);
+    mounted = false;
+    if (device) run('losetup', ['-d', device]);
+    device = '';
+    rmSync(image, { force: true });
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    execFileSync('truncate', ['-s', String(bytes), image]);
+    execFileSync('mkfs.ext4', ['-q', '-F', '-O', '^has_journal', image], { stdio: 'ignore' });
+    device = execFileSync('losetup', ['--direct-io=on', '-f', '--show', image], { encoding: 'utf8' }).trim();
+    execFileSync('mount', [device, dir]);
+    mounted = true;
+  } catch (err) {
+    remove();
+    throw new Error(`--fresh-fs: could not make the filesystem: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return { dir, remove };
+}
+
 function filesystemOf(dir: string): string {
   try {
     return execFileSync('stat', ['-f', '-c', '%T', dir], { encoding: 'utf8' }).trim();
@@ -901,7 +947,7 @@ function section(r: Results, totalSeconds: number): string {
     `## backup: ${fixed(d.bytes / MiB, 0)} MiB of mixed data, ours (owner + ${HOSTS} hosts, replicas ${r.replicas}) vs restic`,
     '',
     ...machineLines(),
-    `- Temp dir: ${os.tmpdir()} (${r.filesystem}); ${fixed(os.totalmem() / GiB, 0)} GiB RAM, so every file is read from the page cache`,
+    `- Temp dir: ${freshFsNote ?? `${os.tmpdir()} (${r.filesystem})`}; ${fixed(os.totalmem() / GiB, 0)} GiB RAM, so every file is read from the page cache`,
     `- Load average when the run started: ${r.load}; the whole run took ${fixed(totalSeconds / 60, 1)} min`,
     restic ? `- ${restic.version} (Debian package), repository format 2 (zstd compression "auto")` : `- restic: ${'skipped' in r.restic ? r.restic.skipped : ''}`,
     '',
@@ -956,7 +1002,7 @@ function section(r: Results, totalSeconds: number): string {
 // --- main ------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const flags = parseFlags(process.argv.slice(2), ['size-mib', 'big-file-mib', 'replicas', 'write', 'no-restic', 'cpu-prof', 'host-connections-per-source']);
+  const flags = parseFlags(process.argv.slice(2), ['size-mib', 'big-file-mib', 'replicas', 'write', 'no-restic', 'cpu-prof', 'host-connections-per-source', 'fresh-fs']);
   const perSource = intFlag(flags, 'host-connections-per-source', 0);
   const size = intFlag(flags, 'size-mib', 1024) * MiB;
   const bigSize = intFlag(flags, 'big-file-mib', 4096) * MiB;
@@ -972,6 +1018,9 @@ async function main(): Promise<void> {
   // copies (source, owner's, replicas, restore) on top.
   const need = 9 * size + 6 * bigSize + GiB;
   const free = freeBytes(os.tmpdir());
+  // The filesystem the run writes to: os.tmpdir(), or a new one made for the run (--fresh-fs).
+  let base = os.tmpdir();
+  let removeFs: (() => void) | null = null;
   if (free < need) {
     throw new Error(
       `not enough free disk space in ${os.tmpdir()}: ${fixed(free / GiB, 1)} GiB free, this run needs about ${fixed(need / GiB, 1)} GiB ` +
@@ -980,7 +1029,13 @@ async function main(): Promise<void> {
     );
   }
 
-  const root = mkdtempSync(path.join(os.tmpdir(), 'dbs-bench-backup-'));
+  if (flags.has('fresh-fs')) {
+    const made = makeFreshFilesystem(need + 2 * GiB);
+    base = made.dir;
+    removeFs = made.remove;
+    freshFsNote = `a new ext4 filesystem without a journal on a loop device with direct I/O, made for this run (\`--fresh-fs\`; its image in ${os.tmpdir()}): no earlier run's deleted files slow this one (see "Noise in restores")`;
+  }
+  const root = mkdtempSync(path.join(base, 'dbs-bench-backup-'));
   // The temp dir holds GiBs: remove it and every child whatever happens, Ctrl-C included.
   let cleaned = false;
   const cleanUp = () => {
@@ -989,6 +1044,7 @@ async function main(): Promise<void> {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     killAllProcesses();
     rmSync(root, { recursive: true, force: true });
+    removeFs?.();
   };
   const onSignal = () => {
     console.error('\ninterrupted: stopping the peers and removing the temp dir ...');
