@@ -61,12 +61,37 @@ describe('durable renames (restored files synced in batches, then named)', funct
     expect(readdirSync(dir)).to.deep.equal(['c.tmp']);
   });
 
-  it('discard removes the files still waiting, named or not', async () => {
+  it('discard removes the files still waiting for a batch, and takes no more', async () => {
     const dir = tempDir('dbs-durable-');
     const durable = new DurableRenames({ maxFiles: 10, maxBytes: 1e9, sync: async () => {} });
     await durable.add(written(dir, 'a'));
     await durable.add(written(dir, 'b'));
     await durable.discard();
+    expect(readdirSync(dir)).to.deep.equal([]);
+    const late = await durable.add(written(dir, 'late')).catch((err: unknown) => err);
+    expect(String(late)).to.contain('no longer taken');
+  });
+
+  it('a batch queued behind a failed one is removed, not synced', async () => {
+    const dir = tempDir('dbs-durable-');
+    let syncs = 0;
+    let fail: () => void = () => {};
+    const durable = new DurableRenames({
+      maxFiles: 1,
+      maxBytes: 1e9,
+      sync: () => {
+        syncs++;
+        // The first sync fails only once the second batch is queued behind it.
+        return new Promise<void>((_, reject) => (fail = () => reject(new Error('disk gone'))));
+      },
+    });
+    const first = durable.add(written(dir, 'a')).catch((err: unknown) => err);
+    const second = durable.add(written(dir, 'b')).catch((err: unknown) => err);
+    await new Promise((resolve) => setImmediate(resolve));
+    fail();
+    expect(String(await first)).to.contain('disk gone');
+    expect(String(await second)).to.contain('disk gone');
+    expect(syncs).to.equal(1);
     expect(readdirSync(dir)).to.deep.equal([]);
   });
 

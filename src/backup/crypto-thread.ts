@@ -72,8 +72,9 @@ parentPort!.on('message', (job: CryptoJob) => {
     answer = { slot: job.slot, error: err instanceof Error ? err.message : String(err) };
   }
   parentPort!.postMessage(answer);
-  // Garbage per job: the cipher's pieces (the sealed length) and, for a compressed chunk, the
-  // decompressor's pieces and their joined copy (twice the plaintext).
+  // Garbage per job: the cipher's pieces (the sealed length) and, when opening, up to twice the
+  // plaintext (a compressed chunk's decompressor pieces and their joined copy; counted for
+  // every opened chunk, which only makes the scavenges a little more frequent).
   const garbage = job.length + (job.op === 'open' ? 2 : 1) * (answer.length ?? 0);
   sinceMinor += garbage;
   sinceFull += garbage;

@@ -11,8 +11,9 @@
  * Memory: the slots (slots x slotBytes, and the small pool's if any), plus the worker's own (a few MiB).
  *
  * Deadlock rule for callers that hold several results: a caller must not wait for a slot while
- * it holds unreleased results that only it would release. `hasFreeSlot()` lets it release
- * first (see the restore); one caller that keeps fewer results than there are slots is safe.
+ * it holds unreleased results that only it would release (`hasFreeSlot()` tells whether it
+ * would wait); one caller that keeps fewer results than there are slots is safe, and so are
+ * the restore's files (engine.ts restoreFile: each holds only chunks its writer is taking).
  */
 import { Worker } from 'node:worker_threads';
 import { newAlignedShared } from '../util/direct-io.js';
@@ -55,8 +56,10 @@ export class CryptoWorker {
     const pools = [{ bytes: slotBytes, count: Math.max(1, slots) }, ...(small && small.slots > 0 ? [{ bytes: small.slotBytes, count: small.slots }] : [])];
     this.slots = pools.flatMap(({ bytes, count }, pool) =>
       Array.from({ length: count }, () => {
+        // The view is the whole (page-rounded) buffer, as the worker sees it: a plaintext the
+        // worker fits into the slot must be all there on this side too.
         const shared = newAlignedShared(bytes);
-        return { index: 0, pool, shared, view: Buffer.from(shared, 0, bytes), busy: false, job: null };
+        return { index: 0, pool, shared, view: Buffer.from(shared), busy: false, job: null };
       }),
     );
     this.slots.forEach((slot, index) => (slot.index = index));

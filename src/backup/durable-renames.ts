@@ -5,9 +5,9 @@
  * are on the device, so no name ever points at data a crash could lose. Doing that per file
  * (fsync, rename) cost one device flush per file, the largest single cost of restoring many
  * small files on the machine measured (docs/benchmarks.md, backup). Here files wait in a batch
- * (up to `maxFiles` or `maxBytes`); the batch is synced at once (one syncfs, or fsync of each
- * file where there is no syncfs) and then renamed. One batch is synced at a time; the caller
- * that fills a batch waits for it, so the files written ahead stay bounded.
+ * (up to `maxFiles` or `maxBytes`); the batch is synced at once (one syncfs) and then renamed.
+ * One batch is synced at a time; the caller that fills a batch waits for it, so each caller
+ * has at most one batch of files waiting behind it.
  */
 import { promises as fs } from 'node:fs';
 
@@ -22,7 +22,7 @@ export interface PendingFile {
 export interface DurableRenamesOptions {
   maxFiles: number;
   maxBytes: number;
-  /** Makes these files durable (the restore: syncfs of the destination, or fsync of each). */
+  /** Makes these files durable (the restore: syncfs of the destination). */
   sync: (files: PendingFile[]) => Promise<void>;
 }
 
@@ -34,6 +34,7 @@ export class DurableRenames {
   private pendingBytes = 0;
   private chain: Promise<void> = Promise.resolve();
   private failure: { error: unknown } | null = null;
+  private discarded = false;
 
   constructor(private readonly options: DurableRenamesOptions) {}
 
@@ -43,6 +44,7 @@ export class DurableRenames {
    */
   async add(file: PendingFile): Promise<void> {
     if (this.failure) throw this.failure.error;
+    if (this.discarded) throw new Error('restored files are no longer taken (the restore stopped)');
     this.pending.push(file);
     this.pendingBytes += file.bytes;
     if (this.pending.length >= this.options.maxFiles || this.pendingBytes >= this.options.maxBytes) await this.flush();
@@ -54,15 +56,17 @@ export class DurableRenames {
     this.pending = [];
     this.pendingBytes = 0;
     const run = this.chain.then(async () => {
-      if (this.failure) throw this.failure.error;
       if (batch.length === 0) return;
       try {
+        // A batch behind a failed one is not synced, and its files go (below).
+        if (this.failure) throw this.failure.error;
         await this.options.sync(batch);
         for (let i = 0; i < batch.length; i += RENAMES_AT_ONCE) await Promise.all(batch.slice(i, i + RENAMES_AT_ONCE).map((f) => fs.rename(f.tmp, f.target)));
       } catch (error) {
         this.failure ??= { error };
-        // What was not renamed is removed: a temporary file is never left as a result.
-        await Promise.all(batch.map((f) => fs.rm(f.tmp, { force: true })));
+        // What was not renamed is removed: a temporary file is never left as a result. (A
+        // rename that went through left no temporary file; rm of it finds nothing.)
+        await Promise.allSettled(batch.map((f) => fs.rm(f.tmp, { force: true })));
         throw error;
       }
     });
@@ -70,12 +74,16 @@ export class DurableRenames {
     return run;
   }
 
-  /** After a failure elsewhere: waits for a batch being synced, removes the files not yet renamed. */
+  /**
+   * After a failure elsewhere: takes no more files, waits for the batches being synced, and
+   * removes the files not yet in a batch.
+   */
   async discard(): Promise<void> {
+    this.discarded = true;
     await this.chain;
     const left = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
-    await Promise.all(left.map((f) => fs.rm(f.tmp, { force: true })));
+    await Promise.allSettled(left.map((f) => fs.rm(f.tmp, { force: true })));
   }
 }

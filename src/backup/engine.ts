@@ -53,7 +53,7 @@ import { ShardWriter } from './shard-writer.js';
 import { type ChunkResult, CryptoWorker } from './crypto-worker.js';
 import { DirectAppender, windowBound } from '../util/direct-io.js';
 import { syncFileSystem } from '../util/sync-fs.js';
-import { DurableRenames, type PendingFile } from './durable-renames.js';
+import { DurableRenames } from './durable-renames.js';
 import { scanTree } from './tree.js';
 
 /** What the engine needs from the peer it runs in. */
@@ -443,9 +443,12 @@ export class BackupEngine {
     await assertEmptyOrMissing(dest);
     const work = await fs.mkdtemp(path.join(this.tmp, 'restore-'));
     const shards = new RestoreShards((hash) => this.shardFile(hash, work), { downloads: RESTORE_DOWNLOADS });
-    // Small files get their names in batches, once a batch is on the device (durable-renames.ts).
-    const durable = new DurableRenames({ maxFiles: DURABLE_BATCH_FILES, maxBytes: DURABLE_BATCH_BYTES, sync: (files) => syncRestored(dest, files) });
+    let durable: DurableRenames | null = null;
     let opener: CryptoWorker | null = null;
+    // File tasks, awaited before anything is cleaned up (even when the loop that starts them fails).
+    const small = new PQueue({ concurrency: RESTORE_FILES });
+    const large = new PQueue({ concurrency: 1 });
+    const outcomes: Promise<boolean>[] = [];
     let finished = false;
     try {
       const metaFile = await shards.file(summary.meta.shard!);
@@ -473,6 +476,17 @@ export class BackupEngine {
       const chunkOpener = (opener = new CryptoWorker(this.keys, Math.max(windowBound(largestSealed), this.chunker.sizes.max), OPENING_SLOTS, smallPool));
       const progress: RestoreProgress = { files: 0, bytes: 0, totalBytes };
       await fs.mkdir(dest, { recursive: true });
+      // Small files get their names in batches, once a batch is on the device: one syncfs per
+      // batch (durable-renames.ts). Where there is no syncfs, each is fsynced and renamed.
+      if (await syncFileSystem(dest)) {
+        durable = new DurableRenames({
+          maxFiles: DURABLE_BATCH_FILES,
+          maxBytes: DURABLE_BATCH_BYTES,
+          sync: async () => {
+            if (!(await syncFileSystem(dest))) throw new Error(`could not sync the restored files in ${dest} (sync -f failed)`);
+          },
+        });
+      }
       for (const e of selected.filter((x) => x.type === 'dir')) await fs.mkdir(path.join(dest, e.path), { recursive: true });
       // Shards are fetched in the order the files need them, a few at a time, ahead of the writers.
       shards.prefetch(shardsInOrder(snapshot, selected));
@@ -480,9 +494,6 @@ export class BackupEngine {
       // synced batches; large ones one at a time beside them (each holds a sealed and an open
       // chunk of up to 4 MiB in memory), fsynced and renamed one by one; results
       // keep the snapshot's order.
-      const small = new PQueue({ concurrency: RESTORE_FILES });
-      const large = new PQueue({ concurrency: 1 });
-      const outcomes: Promise<boolean>[] = [];
       // Directories known to exist: one mkdir per directory, not one per file.
       const made = new Set([dest, ...selected.filter((x) => x.type === 'dir').map((x) => path.join(dest, x.path))]);
       const ensureDir = async (dir: string) => {
@@ -518,7 +529,14 @@ export class BackupEngine {
       const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
       const incomplete = fileEntries.filter((_, i) => !(settled[i] as PromiseFulfilledResult<boolean>).value).map((e) => e.path);
-      await durable.flush();
+      await durable?.flush();
+      // The names (renames, symlinks, directories) on the device before the restore says it is
+      // done; before the directories get their modes, which may take away our right to read them.
+      if (durable) {
+        if (!(await syncFileSystem(dest))) throw new Error(`could not sync the restored files in ${dest} (sync -f failed)`);
+      } else {
+        for (const dir of withAncestors(made, path.dirname(dest))) await fsyncDir(dir);
+      }
       // Directory modes and times last, deepest first: writing into a directory changes its mtime.
       const dirs = selected.filter((x) => x.type === 'dir').sort((a, b) => b.path.length - a.path.length);
       for (const e of dirs) {
@@ -526,12 +544,16 @@ export class BackupEngine {
         await fs.chmod(target, e.mode & 0o7777);
         await fs.utimes(target, e.mtimeMs / 1000, e.mtimeMs / 1000);
       }
-      // The names (renames, symlinks, directories) on the device before the restore says it is done.
-      if (!(await syncFileSystem(dest))) for (const dir of made) await fsyncDir(dir);
       finished = true;
       return { files: progress.files, bytes: progress.bytes, incomplete };
     } finally {
-      if (!finished) await durable.discard();
+      if (!finished) {
+        // A failure may leave file tasks running: none may add a file after the discard.
+        small.clear();
+        large.clear();
+        await Promise.allSettled(outcomes);
+        await durable?.discard().catch(() => {});
+      }
       await opener?.close();
       await shards.close();
       await fs.rm(work, { recursive: true, force: true });
@@ -549,14 +571,16 @@ export class BackupEngine {
     target: string,
     shards: RestoreShards,
     opener: CryptoWorker,
-    durable: DurableRenames,
+    durable: DurableRenames | null,
     onBytes: (n: number) => void,
   ): Promise<boolean> {
     const tmp = `${target}.dbs-restore-${randomBytes(4).toString('hex')}`;
     // A large file goes out with direct I/O (it is not read back now, and filling the page cache
     // with it costs more CPU than decrypting it: util/direct-io.ts), is fsynced and renamed. A
-    // small one is one ordinary write, synced and renamed later with its batch.
+    // small one goes out in ordinary writes (one per chunk), synced and renamed later with its
+    // batch (or at once where there is no syncfs).
     const large = e.size >= LARGE_FILE;
+    const batched = !large && durable !== null;
     const out = await DirectAppender.create(tmp, 0o600, large);
     // Two loops per file: one reads sealed chunks into the worker's slots, up to OPENING_AHEAD
     // ahead; the other writes opened chunks in order. Disk reads, opening and disk writes overlap
@@ -602,11 +626,11 @@ export class BackupEngine {
         }
       }
       await reader;
-      await out.finish({ sync: large });
+      await out.finish({ sync: !batched });
       await fs.chmod(tmp, e.mode & 0o7777);
       await fs.utimes(tmp, e.mtimeMs / 1000, e.mtimeMs / 1000);
-      if (large) await fs.rename(tmp, target);
-      else await durable.add({ tmp, target, bytes: e.size });
+      if (batched) await durable!.add({ tmp, target, bytes: out.size });
+      else await fs.rename(tmp, target);
       return true;
     } catch (err) {
       stopped = true;
@@ -845,7 +869,7 @@ const SEALING_AHEAD = 2;
 /** Chunks a restored file has being read and opened ahead of the one it writes (3: 1.9 s for a 1 GiB file, 2: 2.7 s); slots shared by the files restored at once. */
 const OPENING_AHEAD = 3;
 const OPENING_SLOTS = 4;
-/** Slots for small files' chunks: at most this many, in at most this many bytes (at least one per small file restored at once). */
+/** Slots for small files' chunks: at most this many, and no more than fit this many requested bytes, but at least one per small file restored at once. */
 const SMALL_OPENING_SLOTS = 16;
 const SMALL_SLOTS_BYTES = 12 * 1024 * 1024;
 /** Full shards being placed while the next one fills. */
@@ -855,26 +879,20 @@ const RESTORE_DOWNLOADS = 3;
 const RESTORE_FILES = 8;
 /** Files at least this large are restored one at a time, with direct I/O and an fsync each. */
 const LARGE_FILE = 1024 * 1024;
-/** Small restored files synced and renamed together (durable-renames.ts): at most this many, or bytes. */
+/** Small restored files synced and renamed together (durable-renames.ts): at most this many files, or this many bytes. */
 const DURABLE_BATCH_FILES = 512;
 const DURABLE_BATCH_BYTES = 128 * 1024 * 1024;
 
-/** Makes restored files durable: syncfs of the destination's filesystem, or fsync of each file where there is none. */
-async function syncRestored(dest: string, files: PendingFile[]): Promise<void> {
-  if (await syncFileSystem(dest)) return;
-  const queue = new PQueue({ concurrency: 8 });
-  await Promise.all(
-    files.map((f) =>
-      queue.add(async () => {
-        const handle = await fs.open(f.tmp, 'r');
-        try {
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-      }),
-    ),
-  );
+/** `dirs` and every directory above them up to and including `top`: what a rename or mkdir in them changed. */
+function withAncestors(dirs: Iterable<string>, top: string): Set<string> {
+  const out = new Set<string>([top]);
+  for (let dir of dirs) {
+    while (!out.has(dir) && dir !== path.dirname(dir)) {
+      out.add(dir);
+      dir = path.dirname(dir);
+    }
+  }
+  return out;
 }
 
 /** The shards the selected files need, each once, in the order the files first need them. */

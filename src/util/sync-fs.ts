@@ -5,8 +5,10 @@
  * Why: fsync of each file costs a device flush each, and a virtual disk serializes them (here
  * ~0.45 ms apiece: 1.7 s of a 3,811-file restore, docs/benchmarks.md); one syncfs flushes a
  * batch of hundreds. Node has no binding for syncfs, so this runs `sync -f DIR` (coreutils 8.24+,
- * busybox). Where that is missing (macOS, minimal images) it answers false and the caller
- * fsyncs file by file instead.
+ * busybox). Where that is missing (macOS, old or minimal images) it answers false: a caller
+ * asks once and fsyncs file by file if so. A false later on, after a true, is a failed sync
+ * (e.g. an I/O error), for the caller to treat as such. Linux before 5.8 does not report
+ * writeback errors through syncfs.
  */
 import { execFile } from 'node:child_process';
 
@@ -21,6 +23,6 @@ export function setSyncCommand(name: string): void {
 export function syncFileSystem(dir: string): Promise<boolean> {
   if (process.platform !== 'linux') return Promise.resolve(false);
   return new Promise((resolve) => {
-    execFile(command, ['-f', dir], (err) => resolve(!err));
+    execFile(command, ['-f', '--', dir], (err) => resolve(!err));
   });
 }
