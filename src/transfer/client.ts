@@ -22,6 +22,7 @@ import { LEAF_SIZE, pickLeaves, verifyLeaf } from '../storage/merkle.js';
 import { ParallelShardHasher } from '../storage/parallel-hasher.js';
 import { sendFile } from './send-file.js';
 import { DirectWriteFile } from '../util/direct-io.js';
+import { ScavengeEvery } from '../util/scavenge.js';
 import type { Fields } from '../wire/fields.js';
 import { frame, MAX_AUDIT_LEAVES, NONCE_BYTES, Op, type OpCode, readFrame, signRequest, TransferError, type TransferErrorCode } from './frames.js';
 
@@ -39,6 +40,8 @@ export interface AuditOutcome {
 }
 
 const SMALL_FRAME = 1024;
+/** Bytes downloaded between two young-generation collections. */
+const DOWNLOAD_SCAVENGE_BYTES = 2 * 1024 * 1024;
 
 export class TransferClient {
   constructor(
@@ -129,9 +132,13 @@ export class TransferClient {
       const h = (hasher = new ParallelShardHasher({ sink: (data, position) => out.write(data, position) }));
       // The host has sent everything: close our side too (see get).
       socket.once('end', () => socket.end());
+      // The socket's 64 KiB Buffers are copied into the hasher's slots at once: collected every
+      // few MiB, they do not pile up in malloc's arena (util/scavenge.ts).
+      const garbage = new ScavengeEvery(DOWNLOAD_SCAVENGE_BYTES);
       const sink = new Writable({
         highWaterMark: 1024 * 1024,
         write(chunk: Buffer, _enc, done) {
+          garbage.count(chunk.length);
           verifiedWrite(h, chunk, terms).then(() => done(), done);
         },
         final(done) {
