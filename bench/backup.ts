@@ -272,14 +272,19 @@ async function oneCoreSpeeds(): Promise<Speeds> {
   return { chunker, chunkId: idRate, seal: sealRate, open: openRate, shardHasher: rate(performance.now() - t) };
 }
 
-/** Current RSS of `pid` in bytes (VmRSS). */
-function rssBytes(pid: number): number {
+/** A figure of /proc/PID/status in KiB (VmRSS, RssAnon, ...); NaN without /proc. */
+function statusKiB(pid: number, key: string): number {
   try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * KiB : NaN;
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : NaN;
   } catch {
     return NaN;
   }
+}
+
+/** Current RSS of `pid` in bytes (VmRSS). */
+function rssBytes(pid: number): number {
+  return statusKiB(pid, 'VmRSS') * KiB;
 }
 
 // --- checking --------------------------------------------------------------------------------------
@@ -348,10 +353,10 @@ function printProgress(name: string): (p: Record<string, unknown>) => void {
   };
 }
 
-/** A peer process of the shared test helper (test/helpers/peer-child.ts), printing its progress. */
 /** Peer processes run with the node flags `dbs` runs with (src/cli/node-flags.ts), unless DBS_BENCH_NODE_DEFAULTS is set. */
 const PEER_FLAGS = process.env.DBS_BENCH_NODE_DEFAULTS ? [] : [...PEER_NODE_FLAGS];
 
+/** A peer process of the shared test helper (test/helpers/peer-child.ts), printing its progress. */
 function startPeer(name: string, config: PeerChildConfig, nodeArgs: string[] = []): Promise<PeerProcess> {
   return PeerProcess.start(name, config, { nodeArgs: [...PEER_FLAGS, ...nodeArgs], onProgress: printProgress(name) });
 }
@@ -371,8 +376,6 @@ interface Phase<T> {
   timeouts: number;
   /** TCP connections the other processes (the hosts) refused during the phase, by code. */
   refused: Map<string, number>;
-  /** The first process (the owner) when its RSS was highest, sampled every 100 ms. */
-  ownerAtPeak: MemorySample | null;
 }
 
 /** Where a process's memory was, MiB: kernel figures (/proc/PID/status) and Node's own (process.memoryUsage). */
@@ -385,14 +388,6 @@ interface MemorySample {
   external: number;
 }
 
-function statusKiB(pid: number, key: string): number {
-  try {
-    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : NaN;
-  } catch {
-    return NaN;
-  }
-}
 
 /** Samples `proc` every 100 ms until stopped; keeps the sample with the highest RSS. */
 function sampleMemory(proc: PeerProcess): { stop: () => Promise<MemorySample | null> } {
@@ -424,10 +419,13 @@ function describeSample(m: MemorySample | null): string {
 
 type Status = { dht: { timeouts: number }; transfer: { refused: Record<string, number> } };
 
-/** Times `run`, with peak RSS and CPU time of `procs`; before it: `sync`, and a full GC in each. */
-/** What measure() saw of the owner's memory, phase by phase. */
+/** What measure() saw of the owner's memory, phase by phase (`label`: where the owner was highest). */
 const memoryNotes: string[] = [];
 
+/**
+ * Times `run`, with peak RSS and CPU time of `procs`; before it: `sync`, and a full GC in each.
+ * The first process (the owner) is also sampled for where its memory was at its highest.
+ */
 async function measure<T>(label: string, procs: PeerProcess[], run: () => Promise<T>): Promise<Phase<T>> {
   execFileSync('sync');
   await Promise.all(procs.map((p) => p.ask({ cmd: 'gc' })));
@@ -438,8 +436,7 @@ async function measure<T>(label: string, procs: PeerProcess[], run: () => Promis
   const start = performance.now();
   const value = await run();
   const seconds = (performance.now() - start) / 1000;
-  const ownerAtPeak = await sampler.stop();
-  const note = `${label}: ${describeSample(ownerAtPeak)}`;
+  const note = `${label}: ${describeSample(await sampler.stop())}`;
   memoryNotes.push(note);
   console.log(`  ${procs[0]!.name} ${note}`);
   const peaks = new Map(procs.map((p) => [p.name, peakRssBytes(p.pid)]));
@@ -465,7 +462,7 @@ async function measure<T>(label: string, procs: PeerProcess[], run: () => Promis
     othersUser: others.reduce((a, x) => a + x.user, 0),
     othersSystem: others.reduce((a, x) => a + x.system, 0),
   };
-  return { value, seconds, peaks, cpu, split, timeouts, refused, ownerAtPeak };
+  return { value, seconds, peaks, cpu, split, timeouts, refused };
 }
 
 // --- restic ----------------------------------------------------------------------------------------
@@ -566,7 +563,7 @@ function makeFreshFilesystem(bytes: number): { dir: string; remove: () => void }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dbs-bench-mnt-'));
   let device = '';
   let mounted = false;
-  const run = (cmd: string, args: string[]) => {
+  const succeeds = (cmd: string, args: string[]) => {
     try {
       execFileSync(cmd, args, { stdio: 'ignore' });
       return true;
@@ -576,9 +573,9 @@ function makeFreshFilesystem(bytes: number): { dir: string; remove: () => void }
   };
   const remove = () => {
     // Killed peers may still hold files there for a moment: a lazy unmount then.
-    if (mounted && !run('umount', [dir])) run('umount', ['-l', dir]);
+    if (mounted && !succeeds('umount', [dir])) succeeds('umount', ['-l', dir]);
     mounted = false;
-    if (device) run('losetup', ['-d', device]);
+    if (device) succeeds('losetup', ['-d', device]);
     device = '';
     rmSync(image, { force: true });
     rmSync(dir, { recursive: true, force: true });
@@ -916,7 +913,7 @@ function costLines(r: Results): string[] {
     '  the files that need them. Sealed chunks are read (direct I/O) straight into the slots of a worker thread that decrypts and',
     '  decompresses them, up to three ahead of the chunk being written (small files have a pool of small slots of their own);',
     "  the main thread checks each chunk's keyed ID before writing it. Large files go out in direct writes through a 1 MiB",
-    '  aligned staging buffer and are fsynced and renamed one by one; small files in one ordinary write each, then synced in',
+    '  aligned staging buffer and are fsynced and renamed one by one; small files in ordinary writes, then synced in',
     '  batches of up to 512 (one `sync -f`, i.e. syncfs, per batch: an fsync per file cost a serialized device flush each,',
     '  ~0.45 ms here) and only then renamed; the restore syncs once more before it returns.',
   ];

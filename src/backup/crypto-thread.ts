@@ -11,9 +11,8 @@
  *
  * On any failure (a chunk that does not open): {slot, error}.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
+import { collectGarbage } from '../util/scavenge.js';
 import { type BackupKeys, openInto, SEAL_HEAD, sealInPlace } from './crypto.js';
 
 export interface CryptoJob {
@@ -36,13 +35,10 @@ export interface CryptoAnswer {
 const keys = workerData as BackupKeys;
 
 // The cipher and the decompressor return new buffers (small ones: crypto.ts works in 64 KiB
-// pieces), all garbage at once. V8 collects them when their total passes its external-memory
-// limit (64 MiB), and this thread's malloc arena keeps that peak: the owner's RSS grew by tens of
-// MiB (gdb on a restore: a 36 MiB arena of 64 KiB cipher outputs). The buffers die young, so a
-// scavenge of this thread's 2 MiB young generation every MINOR_GC_EVERY bytes frees them (a
-// fraction of a millisecond); a full collection every FULL_GC_EVERY catches what was promoted.
-setFlagsFromString('--expose-gc');
-const collect = runInNewContext('gc') as (options?: { type: 'minor' | 'major' }) => void;
+// pieces), all garbage at once, which this thread's malloc arena would otherwise keep (gdb on a
+// restore: a 36 MiB arena of 64 KiB cipher outputs; util/scavenge.ts). They die young, so a
+// scavenge of this thread's 2 MiB young generation every MINOR_GC_EVERY bytes frees them; a full
+// collection every FULL_GC_EVERY catches what was promoted.
 const MINOR_GC_EVERY = 4 * 1024 * 1024;
 const FULL_GC_EVERY = 64 * 1024 * 1024;
 let sinceMinor = 0;
@@ -80,9 +76,9 @@ parentPort!.on('message', (job: CryptoJob) => {
   sinceFull += garbage;
   if (sinceFull >= FULL_GC_EVERY) {
     sinceFull = sinceMinor = 0;
-    collect();
+    collectGarbage('major');
   } else if (sinceMinor >= MINOR_GC_EVERY) {
     sinceMinor = 0;
-    collect({ type: 'minor' });
+    collectGarbage('minor');
   }
 });

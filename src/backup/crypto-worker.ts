@@ -43,6 +43,8 @@ export class CryptoWorker {
   private readonly freed: (() => void)[] = [];
   private failure: Error | null = null;
   private closed = false;
+  /** The pool `open(..., { small: true })` takes from: 1 if there is a small pool, else 0. */
+  private readonly smallPool: number;
 
   /**
    * `slotBytes`: room for the largest chunk to be sealed plus SEAL_OVERHEAD, or the largest
@@ -63,6 +65,7 @@ export class CryptoWorker {
       }),
     );
     this.slots.forEach((slot, index) => (slot.index = index));
+    this.smallPool = pools.length - 1;
     this.worker = new Worker(new URL('./crypto-thread.js', import.meta.url), {
       workerData: keys,
       // It keeps nothing but short-lived buffers: a small young generation keeps its RSS small.
@@ -110,10 +113,9 @@ export class CryptoWorker {
     return this.slots[0]!.view.length;
   }
 
-  /** True if a call made now gets a slot (of the main pool, or the small one) without waiting. */
-  hasFreeSlot(small = false): boolean {
-    const pool = this.poolFor(small);
-    return this.slots.some((s) => s.pool === pool && !s.busy);
+  /** True if a call made now gets a slot of the main pool without waiting. */
+  hasFreeSlot(): boolean {
+    return this.slots.some((s) => s.pool === 0 && !s.busy);
   }
 
   /**
@@ -139,7 +141,7 @@ export class CryptoWorker {
    * the small pool (the main pool's if there is none).
    */
   async open(id: Uint8Array, fill: (slot: Buffer) => Promise<Buffer>, options: { small?: boolean } = {}): Promise<{ result: Promise<ChunkResult> }> {
-    const slot = await this.acquire(this.poolFor(options.small ?? false));
+    const slot = await this.acquire(options.small ? this.smallPool : 0);
     let sealed: Buffer;
     try {
       sealed = await fill(slot.view);
@@ -156,10 +158,6 @@ export class CryptoWorker {
     this.closed = true;
     this.failure ??= new Error('the chunk crypto worker was closed');
     await this.worker.terminate();
-  }
-
-  private poolFor(small: boolean): number {
-    return small && this.slots.some((s) => s.pool === 1) ? 1 : 0;
   }
 
   private async acquire(pool = 0): Promise<Slot> {

@@ -478,15 +478,10 @@ export class BackupEngine {
       await fs.mkdir(dest, { recursive: true });
       // Small files get their names in batches, once a batch is on the device: one syncfs per
       // batch (durable-renames.ts). Where there is no syncfs, each is fsynced and renamed.
-      if (await syncFileSystem(dest)) {
-        durable = new DurableRenames({
-          maxFiles: DURABLE_BATCH_FILES,
-          maxBytes: DURABLE_BATCH_BYTES,
-          sync: async () => {
-            if (!(await syncFileSystem(dest))) throw new Error(`could not sync the restored files in ${dest} (sync -f failed)`);
-          },
-        });
-      }
+      const syncDest = async () => {
+        if (!(await syncFileSystem(dest))) throw new Error(`could not sync the restored files in ${dest} (sync -f failed)`);
+      };
+      if (await syncFileSystem(dest)) durable = new DurableRenames({ maxFiles: DURABLE_BATCH_FILES, maxBytes: DURABLE_BATCH_BYTES, sync: syncDest });
       for (const e of selected.filter((x) => x.type === 'dir')) await fs.mkdir(path.join(dest, e.path), { recursive: true });
       // Shards are fetched in the order the files need them, a few at a time, ahead of the writers.
       shards.prefetch(shardsInOrder(snapshot, selected));
@@ -532,14 +527,10 @@ export class BackupEngine {
       await durable?.flush();
       // The names (renames, symlinks, directories) on the device before the restore says it is
       // done; before the directories get their modes, which may take away our right to read them.
-      if (durable) {
-        if (!(await syncFileSystem(dest))) throw new Error(`could not sync the restored files in ${dest} (sync -f failed)`);
-      } else {
-        for (const dir of withAncestors(made, path.dirname(dest))) await fsyncDir(dir);
-      }
+      if (durable) await syncDest();
+      else for (const dir of withAncestors(made, path.dirname(dest))) await fsyncDir(dir);
       // Directory modes and times last, deepest first: writing into a directory changes its mtime.
-      const dirs = selected.filter((x) => x.type === 'dir').sort((a, b) => b.path.length - a.path.length);
-      for (const e of dirs) {
+      for (const e of selected.filter((x) => x.type === 'dir').sort((a, b) => b.path.length - a.path.length)) {
         const target = path.join(dest, e.path);
         await fs.chmod(target, e.mode & 0o7777);
         await fs.utimes(target, e.mtimeMs / 1000, e.mtimeMs / 1000);

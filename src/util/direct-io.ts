@@ -204,7 +204,7 @@ export class DirectAppender {
     private stage: Buffer | null,
   ) {}
 
-  /** `direct` false: ordinary writes (a small file: one write, no second descriptor). */
+  /** `direct` false: ordinary writes through one descriptor, each append written as it comes (for small files). */
   static async create(file: string, mode = 0o600, direct = true): Promise<DirectAppender> {
     const out = await DirectWriteFile.create(file, mode, direct);
     return new DirectAppender(out, out.isDirect ? takeAligned(STAGE_BYTES) : null);

@@ -17,8 +17,7 @@
 import type { Socket } from 'node:dgram';
 import type { Server, Socket as NetSocket } from 'node:net';
 import { createInterface } from 'node:readline';
-import v8 from 'node:v8';
-import vm from 'node:vm';
+import { collectGarbage } from '../../src/util/scavenge.js';
 import { Peer } from '../../src/peer/peer.js';
 import type { TransferServerOptions } from '../../src/transfer/server.js';
 import { toHex } from '../../src/dht/id.js';
@@ -32,8 +31,6 @@ interface Config {
 }
 
 const config = JSON.parse(process.argv[2] ?? '') as Config;
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
 
 const DAY = 86_400_000;
 const peer = await Peer.start({
@@ -67,7 +64,7 @@ createInterface({ input: process.stdin })
     if (!line.trim()) return;
     const c = JSON.parse(line) as { id: number; cmd: string };
     if (c.cmd === 'stop') return void stop();
-    if (c.cmd === 'gc') gc();
+    if (c.cmd === 'gc') collectGarbage('major');
     // The cheap poll: how many datagrams and connections have arrived so far.
     if (c.cmd === 'received') return say({ id: c.id, received: peer.dht.rpc.stats().received, bySource });
     if (c.cmd === 'status' || c.cmd === 'gc') {

@@ -31,9 +31,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { pipeline, Transform } from 'node:stream';
-import v8 from 'node:v8';
 import Database from 'better-sqlite3';
-import vm from 'node:vm';
+import { collectGarbage } from '../../src/util/scavenge.js';
 import { Peer, type PeerOptions } from '../../src/peer/peer.js';
 import { toHex } from '../../src/dht/id.js';
 import type { Clock } from '../../src/util/clock.js';
@@ -44,8 +43,6 @@ import { stopOnce } from './child-stop.js';
 
 const config = JSON.parse(process.argv[2] ?? '') as PeerChildConfig;
 
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
 
 function say(message: object): void {
   process.stdout.write(`${JSON.stringify(message)}\n`);
@@ -163,7 +160,7 @@ async function handle(c: Command): Promise<unknown> {
       }
     }
     case 'gc':
-      gc();
+      collectGarbage('major');
       return true;
     default:
       throw new Error(`unknown command "${c.cmd}"`);
@@ -183,7 +180,7 @@ function immediate(c: Command): unknown {
     case 'faults':
       return faulty?.counters ?? null;
     case 'memory':
-      return { ...process.memoryUsage(), newSpace: v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0 };
+      return process.memoryUsage();
     default:
       return undefined;
   }
