@@ -6,19 +6,10 @@
  * and the optional tracker. The `dbs` command line is built on the same API.
  */
 export { DhtNode, type DhtNodeOptions, type DhtStats, type LookupReport, type PutResult } from './dht/node.js';
-export {
-  type Address,
-  type Contact,
-  nodeIdFromAddress,
-  formatAddress,
-  parseAddress,
-  xorDistance,
-  compareDistance,
-  commonPrefixLength,
-  sortByDistance,
-  toHex,
-  fromHex,
-} from './dht/id.js';
+export { type Address, formatAddress, parseAddress } from './net/address.js';
+export { type Contact, nodeIdFromAddress } from './net/node-id.js';
+export { xorDistance, compareDistance, commonPrefixLength, sortByDistance } from './dht/id.js';
+export { toHex, fromHex } from './util/bytes.js';
 export { type DhtRecord, immutableKey, mutableKey, MAX_VALUE_BYTES } from './dht/records.js';
 export { iterativeLookup, type LookupOptions, type LookupResult } from './dht/lookup.js';
 export { RoutingTable } from './dht/routing-table.js';

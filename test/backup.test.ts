@@ -4,7 +4,7 @@ import { ManualClock } from '../src/util/clock.js';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Peer, type PeerOptions } from '../src/peer/peer.js';
-import { toHex } from '../src/dht/id.js';
+import { toHex } from '../src/util/bytes.js';
 import { MiB, peerOptions, startPeers, stopAll, tempDir, withClock } from './helpers/peers.js';
 import { describeTree, makeSampleTree, MARKER } from './helpers/trees.js';
 import { setSyncCommand, syncFileSystem } from '../src/util/sync-fs.js';

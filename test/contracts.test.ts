@@ -18,7 +18,7 @@ import { decideProposal, evaluateStanding, GOOD_STANDING, networkPrefix, recordH
 import { ContractStore } from '../src/contracts/store.js';
 import { openDatabase } from '../src/storage/database.js';
 import { ManualClock } from '../src/util/clock.js';
-import { contactFromAddress } from '../src/dht/id.js';
+import { contactFromAddress } from '../src/net/node-id.js';
 
 const MiB = 2 ** 20;
 const owner = generateSigningKeyPair();

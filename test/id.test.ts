@@ -1,16 +1,9 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import {
-  commonPrefixLength,
-  compareDistance,
-  formatAddress,
-  fromHex,
-  nodeIdFromAddress,
-  parseAddress,
-  randomIdInBucket,
-  toHex,
-  xorDistance,
-} from '../src/dht/id.js';
+import { commonPrefixLength, compareDistance, randomIdInBucket, xorDistance } from '../src/dht/id.js';
+import { formatAddress, parseAddress } from '../src/net/address.js';
+import { fromHex, toHex } from '../src/util/bytes.js';
+import { nodeIdFromAddress } from '../src/net/node-id.js';
 
 describe('node IDs and the XOR metric', function () {
   this.timeout(5000);

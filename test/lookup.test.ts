@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { iterativeLookup } from '../src/dht/lookup.js';
-import { type Contact, compareDistance, contactFromAddress, toHex } from '../src/dht/id.js';
+import { type Contact, contactFromAddress } from '../src/net/node-id.js';
+import { compareDistance } from '../src/dht/id.js';
+import { toHex } from '../src/util/bytes.js';
 
 /** A synthetic network: each node knows only its `fanout` neighbours in ID order, so reaching the target takes many hops. */
 function chainNetwork(n: number) {

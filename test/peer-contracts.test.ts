@@ -7,7 +7,7 @@ import { NegotiationError, type NegotiationRequest } from '../src/contracts/nego
 import { contractIdFromEncoded } from '../src/contracts/contract.js';
 import { Propose, Reject } from '../src/contracts/messages.js';
 import { RejectReason } from '../src/contracts/policy.js';
-import { toHex } from '../src/dht/id.js';
+import { toHex } from '../src/util/bytes.js';
 import { ManualClock } from '../src/util/clock.js';
 import { MiB, peerOptions, startPeers, stopAll, tempDir, withClock } from './helpers/peers.js';
 

@@ -4,7 +4,7 @@ import { Peer } from '../src/peer/peer.js';
 import { contractIdFromEncoded } from '../src/contracts/contract.js';
 import { Propose, Reject } from '../src/contracts/messages.js';
 import { RejectReason } from '../src/contracts/policy.js';
-import { toHex } from '../src/dht/id.js';
+import { toHex } from '../src/util/bytes.js';
 import { ManualClock } from '../src/util/clock.js';
 import { randomFile } from './helpers/host-harness.js';
 import { MiB, startPeers, stopAll, tempDir, withClock } from './helpers/peers.js';

@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { RoutingTable, type TableContact } from '../src/dht/routing-table.js';
-import { type Contact, commonPrefixLength, compareDistance, contactFromAddress, randomIdInBucket, toHex } from '../src/dht/id.js';
+import { type Contact, contactFromAddress } from '../src/net/node-id.js';
+import { commonPrefixLength, compareDistance, randomIdInBucket } from '../src/dht/id.js';
+import { toHex } from '../src/util/bytes.js';
 
 function table(opts: Partial<ConstructorParameters<typeof RoutingTable>[1]> = {}, localId: Uint8Array = randomBytes(20)) {
   const full: { oldest: TableContact; candidate: Contact }[] = [];

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { RpcEndpoint, RpcError } from '../src/rpc/rpc.js';
 import { UdpTransport } from '../src/transport/udp.js';
 import { ManualClock } from '../src/util/clock.js';
-import { nodeIdFromAddress } from '../src/dht/id.js';
+import { nodeIdFromAddress } from '../src/net/node-id.js';
 import { encodeMessage } from '../src/wire/codec.js';
 import { Ping, Pong } from '../src/dht/messages.js';
 import { RawPeer, until } from './helpers/network.js';

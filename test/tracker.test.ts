@@ -7,7 +7,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { startPeerProcess, DEMO_TUNING } from '../src/cli/demo.js';
 import { TrackerServer } from '../src/tracker/server.js';
-import { nodeIdFromAddress, toHex } from '../src/dht/id.js';
+import { nodeIdFromAddress } from '../src/net/node-id.js';
+import { toHex } from '../src/util/bytes.js';
 import { dbs, eventually } from './helpers/cli.js';
 import { tempDir } from './helpers/peers.js';
 

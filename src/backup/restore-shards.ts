@@ -5,7 +5,7 @@
  * Memory stays flat: downloads stream to disk, reads take one chunk at a time.
  */
 import PQueue from 'p-queue';
-import { toHex } from '../dht/id.js';
+import { toHex } from '../util/bytes.js';
 import { DirectReadFile } from '../util/direct-io.js';
 
 export interface RestoreShardsOptions {

@@ -6,7 +6,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Peer, type PeerOptions } from '../peer/peer.js';
-import { formatAddress, fromHex, toHex } from '../dht/id.js';
+import { formatAddress } from '../net/address.js';
+import { fromHex, toHex } from '../util/bytes.js';
 import { NegotiationError } from '../contracts/negotiation.js';
 import { every, systemClock } from '../util/clock.js';
 import type { BackupProgress, RestoreProgress, SnapshotInfo } from '../backup/engine.js';

@@ -4,7 +4,8 @@
  * against SQLite, so two proposals can never both take the last free bytes.
  */
 import type { Clock } from '../util/clock.js';
-import { type Contact, formatAddress } from '../dht/id.js';
+import type { Contact } from '../net/node-id.js';
+import { formatAddress } from '../net/address.js';
 import type { Reply } from '../rpc/rpc.js';
 import type { SigningKeyPair } from '../crypto/ed25519.js';
 import { type Contract, contractIdFromEncoded, decodeTerms, signAsHost, verifyContract } from './contract.js';

@@ -3,12 +3,13 @@
  * CANCEL (either party → the other) answered by CANCELLED. docs/protocol.md describes them.
  */
 import { defineMessage } from '../wire/codec.js';
+import { MessageType } from '../wire/message-types.js';
 
 /** Longest canonical terms accepted on the wire (they are about 230 bytes). */
 export const MAX_TERMS_BYTES = 400;
 
 export const Propose = defineMessage<{ terms: Uint8Array; ownerSignature: Uint8Array }>({
-  type: 22,
+  type: MessageType.PROPOSE,
   name: 'CONTRACT_PROPOSE',
   isResponse: false,
   encode: (b) => ({ terms: b.terms, osig: b.ownerSignature }),
@@ -16,7 +17,7 @@ export const Propose = defineMessage<{ terms: Uint8Array; ownerSignature: Uint8A
 });
 
 export const Accept = defineMessage<{ contractId: Uint8Array; hostSignature: Uint8Array }>({
-  type: 23,
+  type: MessageType.ACCEPT,
   name: 'CONTRACT_ACCEPT',
   isResponse: true,
   encode: (b) => ({ cid: b.contractId, hsig: b.hostSignature }),
@@ -24,7 +25,7 @@ export const Accept = defineMessage<{ contractId: Uint8Array; hostSignature: Uin
 });
 
 export const Reject = defineMessage<{ contractId: Uint8Array; reason: number }>({
-  type: 24,
+  type: MessageType.REJECT,
   name: 'CONTRACT_REJECT',
   isResponse: true,
   encode: (b) => ({ cid: b.contractId, why: b.reason }),
@@ -32,7 +33,7 @@ export const Reject = defineMessage<{ contractId: Uint8Array; reason: number }>(
 });
 
 export const Cancel = defineMessage<{ contractId: Uint8Array; signature: Uint8Array }>({
-  type: 25,
+  type: MessageType.CANCEL,
   name: 'CONTRACT_CANCEL',
   isResponse: false,
   encode: (b) => ({ cid: b.contractId, sig: b.signature }),
@@ -40,7 +41,7 @@ export const Cancel = defineMessage<{ contractId: Uint8Array; signature: Uint8Ar
 });
 
 export const Cancelled = defineMessage<{ contractId: Uint8Array }>({
-  type: 26,
+  type: MessageType.CANCELLED,
   name: 'CONTRACT_CANCELLED',
   isResponse: true,
   encode: (b) => ({ cid: b.contractId }),

@@ -11,7 +11,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../util/clock.js';
-import { type Address, formatAddress, parseAddress, toHex } from '../dht/id.js';
+import { type Address, formatAddress, parseAddress } from '../net/address.js';
+import { toHex } from '../util/bytes.js';
 import type { DhtNode } from '../dht/node.js';
 import type { SigningKeyPair } from '../crypto/ed25519.js';
 import { CHALLENGE_BYTES, Hello, type HelloInfo, HelloReply, verifyHello } from '../peer/hello.js';

@@ -6,7 +6,9 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../util/clock.js';
-import { type Contact, formatAddress, toHex } from '../dht/id.js';
+import type { Contact } from '../net/node-id.js';
+import { formatAddress } from '../net/address.js';
+import { toHex } from '../util/bytes.js';
 import type { DhtNode } from '../dht/node.js';
 import type { Reply } from '../rpc/rpc.js';
 import type { SigningKeyPair } from '../crypto/ed25519.js';

@@ -3,7 +3,7 @@
  * transaction, so a crash never leaves a contract half-recorded.
  */
 import type { Db } from '../storage/database.js';
-import { parseAddress } from '../dht/id.js';
+import { parseAddress } from '../net/address.js';
 import { type Contract, decodeTerms, encodeTerms } from './contract.js';
 import { type Balance, debt, GOOD_STANDING, networkPrefix, type Standing } from './policy.js';
 

@@ -8,7 +8,9 @@
  * comes), up to `maxOutstanding` queries in all. Each reply contributes at most k referrals,
  * so one hostile peer cannot flood the candidate list.
  */
-import { type Contact, compareDistance, idsEqual, toHex } from './id.js';
+import type { Contact } from '../net/node-id.js';
+import { compareDistance } from './id.js';
+import { bytesEqual, toHex } from '../util/bytes.js';
 
 export interface QueryResult<V> {
   contacts: Contact[];
@@ -72,7 +74,7 @@ export function iterativeLookup<V>(opts: LookupOptions<V>): Promise<LookupResult
   let outstanding = 0;
 
   const consider = (contact: Contact, hop: number) => {
-    if (idsEqual(contact.id, self)) return;
+    if (bytesEqual(contact.id, self)) return;
     const hex = toHex(contact.id);
     const existing = byId.get(hex);
     if (existing) {

@@ -3,9 +3,11 @@
  * docs/protocol.md describes each one; keep the two in step.
  */
 import { defineMessage } from '../wire/codec.js';
+import { MessageType } from '../wire/message-types.js';
 import { type Fields, MalformedMessageError } from '../wire/fields.js';
 import { packAddresses, unpackAddresses } from '../wire/addresses.js';
-import { type Address, ID_BYTES } from './id.js';
+import type { Address } from '../net/address.js';
+import { ID_BYTES } from '../net/node-id.js';
 import { type DhtRecord, MAX_SALT_BYTES, MAX_VALUE_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from './records.js';
 
 /** Most contacts one NODES or VALUE reply carries (k). */
@@ -14,16 +16,7 @@ export const TOKEN_BYTES = 8;
 /** Longest lifetime a STORE may ask for: one day. */
 export const MAX_TTL_SECONDS = 86_400;
 
-export const MessageType = {
-  PING: 1,
-  PONG: 2,
-  FIND_NODE: 3,
-  NODES: 4,
-  FIND_VALUE: 5,
-  VALUE: 6,
-  STORE: 7,
-  STORED: 8,
-} as const;
+export { MessageType } from '../wire/message-types.js';
 
 /** Codes a node puts in the ERROR reply (see src/rpc) when it refuses a STORE. */
 export const ErrorCode = {

@@ -10,19 +10,10 @@ import { UdpTransport } from '../transport/udp.js';
 import { ErrorReply, RpcEndpoint, RpcError, type RpcStats } from '../rpc/rpc.js';
 import type { MessageSpec } from '../wire/codec.js';
 import { type SigningKeyPair, signEd25519 } from '../crypto/ed25519.js';
-import {
-  type Address,
-  type Contact,
-  commonPrefixLength,
-  compareDistance,
-  contactFromAddress,
-  formatAddress,
-  idsEqual,
-  nodeIdFromAddress,
-  parseAddress,
-  randomIdInBucket,
-  toHex,
-} from './id.js';
+import { type Address, formatAddress, parseAddress } from '../net/address.js';
+import { type Contact, contactFromAddress, nodeIdFromAddress } from '../net/node-id.js';
+import { commonPrefixLength, compareDistance, randomIdInBucket } from './id.js';
+import { bytesEqual, toHex } from '../util/bytes.js';
 import { iterativeLookup, type LookupResult } from './lookup.js';
 import { ErrorCode, FindNode, FindValue, MAX_NODES_PER_REPLY, MAX_TTL_SECONDS, Nodes, Ping, Pong, Store, Stored, Value } from './messages.js';
 import { checkRecord, type DhtRecord, immutableKey, isMutable, MAX_VALUE_BYTES, mutableKey, signedPayload } from './records.js';
@@ -202,7 +193,7 @@ export class DhtNode {
    * buckets farther away than our closest neighbour. Throws if none of them answered.
    */
   async bootstrap(addresses: Array<string | Address>): Promise<void> {
-    const targets = addresses.map((a) => (typeof a === 'string' ? parseAddress(a) : a)).filter((a) => !idsEqual(nodeIdFromAddress(a), this.id));
+    const targets = addresses.map((a) => (typeof a === 'string' ? parseAddress(a) : a)).filter((a) => !bytesEqual(nodeIdFromAddress(a), this.id));
     this.bootstrapAddresses = targets;
     if (targets.length === 0) return;
     // Joining happens once and everything after it depends on it: on a lossy link, the usual
@@ -311,7 +302,7 @@ export class DhtNode {
   private closestExcept(target: Uint8Array, except: Contact): Contact[] {
     return this.table
       .closest(target, this.opts.k + 1)
-      .filter((c) => !idsEqual(c.id, except.id))
+      .filter((c) => !bytesEqual(c.id, except.id))
       .slice(0, this.opts.k);
   }
 

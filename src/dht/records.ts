@@ -4,7 +4,7 @@
  * spirit of BitTorrent's BEP 44. Storing nodes call `checkRecord` before keeping anything.
  */
 import { createHash } from 'node:crypto';
-import { idsEqual } from './id.js';
+import { bytesEqual } from '../util/bytes.js';
 import { verifyEd25519 } from '../crypto/ed25519.js';
 
 /** Largest value a record may carry, so a STORE always fits one datagram. */
@@ -62,11 +62,11 @@ export function checkRecord(key: Uint8Array, record: DhtRecord): RecordError | n
   if (record.value.length > MAX_VALUE_BYTES) return 'VALUE_TOO_LARGE';
   if (record.salt && record.salt.length > MAX_SALT_BYTES) return 'VALUE_TOO_LARGE';
   if (!isMutable(record)) {
-    return idsEqual(key, immutableKey(record.value)) ? null : 'KEY_MISMATCH';
+    return bytesEqual(key, immutableKey(record.value)) ? null : 'KEY_MISMATCH';
   }
   const { publicKey, signature, seq, salt } = record;
   if (!publicKey || !signature || seq === undefined) return 'MISSING_FIELDS';
-  if (!idsEqual(key, mutableKey(publicKey, salt))) return 'KEY_MISMATCH';
+  if (!bytesEqual(key, mutableKey(publicKey, salt))) return 'KEY_MISMATCH';
   return verifyEd25519(publicKey, signedPayload(seq, record.value, salt), signature) ? null : 'BAD_SIGNATURE';
 }
 

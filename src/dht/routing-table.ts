@@ -12,7 +12,9 @@
  */
 import KBucket from 'k-bucket';
 import { sourceKey } from '../util/ip.js';
-import { type Contact, commonPrefixLength, compareDistance, ID_BITS, idsEqual, randomIdInBucket } from './id.js';
+import type { Contact } from '../net/node-id.js';
+import { commonPrefixLength, compareDistance, ID_BITS, randomIdInBucket } from './id.js';
+import { bytesEqual } from '../util/bytes.js';
 
 /** A contact in the table, with what we know of its liveness. */
 export interface TableContact extends Contact {
@@ -78,7 +80,7 @@ export class RoutingTable {
 
   /** Adds or refreshes a contact that has just answered us. */
   add(contact: Contact, now: number): AddOutcome {
-    if (idsEqual(contact.id, this.localId)) return 'self';
+    if (bytesEqual(contact.id, this.localId)) return 'self';
     this.now = now;
     const existing = this.buckets.get(contact.id);
     const entry: TableContact = { id: contact.id, host: contact.host, port: contact.port, lastSeen: now, failures: 0, vectorClock: 0 };
@@ -98,7 +100,7 @@ export class RoutingTable {
    * index holding k contacts is full for good: had it been splittable, it would have split.
    */
   wouldAccept(contact: Contact): boolean {
-    if (idsEqual(contact.id, this.localId) || this.buckets.get(contact.id)) return false;
+    if (bytesEqual(contact.id, this.localId) || this.buckets.get(contact.id)) return false;
     if (this.perBucket[commonPrefixLength(this.localId, contact.id)]! >= this.options.k) return false;
     return this.countSameIpInBucket(contact) < this.options.maxPerIpPerBucket;
   }

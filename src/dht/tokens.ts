@@ -5,7 +5,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Clock } from '../util/clock.js';
-import { type Address, formatAddress } from './id.js';
+import { type Address, formatAddress } from '../net/address.js';
 import { TOKEN_BYTES } from './messages.js';
 
 const CACHE_LIMIT = 4096;

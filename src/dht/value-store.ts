@@ -4,7 +4,7 @@
  */
 import type { Clock } from '../util/clock.js';
 import { type DhtRecord, supersedes } from './records.js';
-import { toHex } from './id.js';
+import { toHex } from '../util/bytes.js';
 
 export interface StoredValue {
   key: Uint8Array;

@@ -4,13 +4,14 @@
  * knows the key is really held by whoever answers at that address right now.
  */
 import { defineMessage } from '../wire/codec.js';
-import { type Address, formatAddress } from '../dht/id.js';
+import { MessageType } from '../wire/message-types.js';
+import { type Address, formatAddress } from '../net/address.js';
 import { signEd25519, type SigningKeyPair, verifyEd25519 } from '../crypto/ed25519.js';
 
 export const CHALLENGE_BYTES = 16;
 
 export const Hello = defineMessage<{ challenge: Uint8Array }>({
-  type: 20,
+  type: MessageType.HELLO,
   name: 'HELLO',
   isResponse: false,
   encode: (b) => ({ ch: b.challenge }),
@@ -26,7 +27,7 @@ export interface HelloInfo {
 }
 
 export const HelloReply = defineMessage<HelloInfo & { signature: Uint8Array }>({
-  type: 21,
+  type: MessageType.HELLO_REPLY,
   name: 'HELLO_REPLY',
   isResponse: true,
   encode: (b) => ({ pk: b.publicKey, off: b.offered, free: b.free, sig: b.signature }),

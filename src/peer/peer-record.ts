@@ -7,7 +7,7 @@
 import { Packr, Unpackr } from 'msgpackr';
 import { isIP } from 'node:net';
 import type { DhtNode } from '../dht/node.js';
-import type { Address } from '../dht/id.js';
+import type { Address } from '../net/address.js';
 import { mutableKey } from '../dht/records.js';
 import type { SigningKeyPair } from '../crypto/ed25519.js';
 

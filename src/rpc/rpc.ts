@@ -11,8 +11,11 @@
  */
 import { randomFillSync } from 'node:crypto';
 import PQueue from 'p-queue';
-import { type Address, type Contact, contactFromAddress, formatAddress, idsEqual, toHex } from '../dht/id.js';
+import { type Address, formatAddress } from '../net/address.js';
+import { type Contact, contactFromAddress } from '../net/node-id.js';
+import { bytesEqual, toHex } from '../util/bytes.js';
 import { decodeMessage, defineMessage, encodeMessage, type Envelope, type MessageSpec, TXID_BYTES } from '../wire/codec.js';
+import { MessageType } from '../wire/message-types.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { type RateLimit, RateLimiter } from '../util/rate-limiter.js';
 import { sourceKey } from '../util/ip.js';
@@ -25,7 +28,7 @@ export interface ErrorBody {
 
 /** The reply a node sends instead of the expected response when it refuses a request. */
 export const ErrorReply = defineMessage<ErrorBody>({
-  type: 15,
+  type: MessageType.ERROR,
   name: 'ERROR',
   isResponse: true,
   encode: (b) => ({ code: b.code, msg: b.message.slice(0, 120) }),
@@ -240,7 +243,7 @@ export class RpcEndpoint {
       return;
     }
     const sender = contactFromAddress(from);
-    if (!idsEqual(sender.id, envelope.senderId)) {
+    if (!bytesEqual(sender.id, envelope.senderId)) {
       this.counters.droppedSpoofed++;
       return;
     }

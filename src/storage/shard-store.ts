@@ -12,7 +12,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { toHex } from '../dht/id.js';
+import { toHex } from '../util/bytes.js';
 import { fsyncDir, writeFileAtomic } from '../util/atomic-file.js';
 import { DirectWriteFile } from '../util/direct-io.js';
 import { buildLevels, HASH_BYTES, LEAF_SIZE, leafCount, proofFor, type ShardDigest } from './merkle.js';

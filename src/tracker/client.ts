@@ -2,7 +2,8 @@
  * A peer's use of the optional tracker: subscribe, fetch bootstrap contacts, ping to stay
  * listed. Every call has a short deadline; a tracker that is down only costs a log line.
  */
-import { type Address, formatAddress, parseAddress, toHex } from '../dht/id.js';
+import { type Address, formatAddress, parseAddress } from '../net/address.js';
+import { toHex } from '../util/bytes.js';
 
 export class TrackerClient {
   constructor(

@@ -9,7 +9,9 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { formatAddress, nodeIdFromAddress, parseAddress, toHex } from '../dht/id.js';
+import { formatAddress, parseAddress } from '../net/address.js';
+import { nodeIdFromAddress } from '../net/node-id.js';
+import { toHex } from '../util/bytes.js';
 import { canonicalIp } from '../util/ip.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { DEFAULT_REGISTRY_OPTIONS, type RegistryOptions, TrackerRegistry } from './registry.js';

@@ -7,7 +7,7 @@ import net, { type Socket } from 'node:net';
 import { promises as fs } from 'node:fs';
 import { Transform, type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Address } from '../dht/id.js';
+import type { Address } from '../net/address.js';
 import type { SigningKeyPair } from '../crypto/ed25519.js';
 import type { ContractTerms } from '../contracts/contract.js';
 

@@ -18,7 +18,7 @@ import { PassThrough } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { sourceKey } from '../util/ip.js';
 import type { Fields } from '../wire/fields.js';
-import { toHex } from '../dht/id.js';
+import { toHex } from '../util/bytes.js';
 import type { StoredContract } from '../contracts/store.js';
 import { ShardError, type ShardStore } from '../storage/shard-store.js';
 import { sendFile } from './send-file.js';

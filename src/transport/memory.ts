@@ -2,7 +2,7 @@
  * An in-memory datagram network for simulations: thousands of nodes in one process with no
  * sockets. Delivery is asynchronous (like UDP) and can drop datagrams by a given rate.
  */
-import { type Address, formatAddress } from '../dht/id.js';
+import { type Address, formatAddress } from '../net/address.js';
 import type { Transport } from './transport.js';
 
 type Handler = (datagram: Uint8Array, from: Address) => void;

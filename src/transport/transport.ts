@@ -2,7 +2,7 @@
  * What the RPC layer needs from a datagram socket. UDP in production; an in-memory network
  * runs the very same RPC and lookup code for simulations of thousands of nodes.
  */
-import type { Address } from '../dht/id.js';
+import type { Address } from '../net/address.js';
 
 export interface Transport {
   /** The address peers reach this socket at. */

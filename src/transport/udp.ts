@@ -4,7 +4,7 @@
  */
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
-import { type Address, canonicalHost } from '../dht/id.js';
+import { type Address, canonicalHost } from '../net/address.js';
 import type { Transport } from './transport.js';
 
 export class UdpTransport implements Transport {

@@ -4,7 +4,7 @@
  * pair an address with an ID that does not belong to it.
  */
 import { isIP } from 'node:net';
-import { type Address, canonicalHost } from '../dht/id.js';
+import { type Address, canonicalHost } from '../net/address.js';
 import { formatIPv6, ipv6Bytes } from '../util/ip.js';
 import { MalformedMessageError } from './fields.js';
 

@@ -5,7 +5,7 @@
  * the envelope, then the body, and throws MalformedMessageError on anything off.
  */
 import { Packr, Unpackr } from 'msgpackr';
-import { ID_BYTES } from '../dht/id.js';
+import { ID_BYTES } from '../net/node-id.js';
 import { Fields, MalformedMessageError } from './fields.js';
 
 export { MalformedMessageError } from './fields.js';

@@ -12,7 +12,9 @@ import { type Contract, contractIdFromEncoded, decodeTerms, encodeTerms, propose
 import { Accept, Cancel, Cancelled, Propose, Reject } from '../../src/contracts/messages.js';
 import { RejectReason } from '../../src/contracts/policy.js';
 import { NegotiationError } from '../../src/contracts/negotiation.js';
-import { type Address, nodeIdFromAddress, toHex } from '../../src/dht/id.js';
+import type { Address } from '../../src/net/address.js';
+import { nodeIdFromAddress } from '../../src/net/node-id.js';
+import { toHex } from '../../src/util/bytes.js';
 import { FindNode, Ping, Pong, Store } from '../../src/dht/messages.js';
 import { Peer } from '../../src/peer/peer.js';
 import { Hello, HelloReply, signHello } from '../../src/peer/hello.js';

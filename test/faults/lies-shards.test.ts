@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, renameSync, readdirSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { generateSigningKeyPair } from '../../src/crypto/ed25519.js';
-import { toHex } from '../../src/dht/id.js';
+import { toHex } from '../../src/util/bytes.js';
 import { Peer, type PeerOptions } from '../../src/peer/peer.js';
 import { TransferClient } from '../../src/transfer/client.js';
 import { TransferError } from '../../src/transfer/frames.js';

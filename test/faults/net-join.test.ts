@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import type { Address } from '../../src/dht/id.js';
+import type { Address } from '../../src/net/address.js';
 import { DhtNode } from '../../src/dht/node.js';
 import type { Transport } from '../../src/transport/transport.js';
 import { UdpTransport } from '../../src/transport/udp.js';

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { Peer, type PeerOptions } from '../../src/peer/peer.js';
-import { toHex } from '../../src/dht/id.js';
+import { toHex } from '../../src/util/bytes.js';
 import { ShardHasher } from '../../src/storage/merkle.js';
 import { FaultyTransport, type Faults } from '../helpers/faulty-transport.js';
 import { MiB, peerOptions, stopAll, tempDir, LONG } from '../helpers/peers.js';

@@ -11,7 +11,9 @@ import { generateSigningKeyPair, type SigningKeyPair } from '../../src/crypto/ed
 import { encodeTerms, propose } from '../../src/contracts/contract.js';
 import { Accept, Propose } from '../../src/contracts/messages.js';
 import { RejectReason } from '../../src/contracts/policy.js';
-import { commonPrefixLength, formatAddress, randomIdInBucket, toHex } from '../../src/dht/id.js';
+import { commonPrefixLength, randomIdInBucket } from '../../src/dht/id.js';
+import { formatAddress } from '../../src/net/address.js';
+import { toHex } from '../../src/util/bytes.js';
 import { FindNode, Nodes, Ping, Pong } from '../../src/dht/messages.js';
 import { DhtNode } from '../../src/dht/node.js';
 import { RoutingTable } from '../../src/dht/routing-table.js';

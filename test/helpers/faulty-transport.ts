@@ -4,7 +4,7 @@
  * Nothing above the transport knows: the DHT, the RPC retries and the contract protocol see
  * what they would see on a bad link. Use it with `PeerOptions.wrapTransport`.
  */
-import type { Address } from '../../src/dht/id.js';
+import type { Address } from '../../src/net/address.js';
 import type { Transport } from '../../src/transport/transport.js';
 
 export interface Faults {

@@ -20,7 +20,7 @@ import { createInterface } from 'node:readline';
 import { collectGarbage } from '../../src/util/scavenge.js';
 import { Peer } from '../../src/peer/peer.js';
 import type { TransferServerOptions } from '../../src/transfer/server.js';
-import { toHex } from '../../src/dht/id.js';
+import { toHex } from '../../src/util/bytes.js';
 import { stopOnce } from './child-stop.js';
 
 interface Config {

@@ -16,7 +16,7 @@ import { ErrorReply } from '../../src/rpc/rpc.js';
 import type { PeerStatus } from '../../src/peer/peer.js';
 import type { HostCounters } from '../../src/contracts/host.js';
 import { encodeMessage, MAX_DATAGRAM_BYTES } from '../../src/wire/codec.js';
-import type { Address } from '../../src/dht/id.js';
+import type { Address } from '../../src/net/address.js';
 import { seededRandom } from '../../bench/common.js';
 
 export { LONG } from './peers.js';

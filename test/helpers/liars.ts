@@ -6,7 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { type Address, nodeIdFromAddress, toHex } from '../../src/dht/id.js';
+import type { Address } from '../../src/net/address.js';
+import { nodeIdFromAddress } from '../../src/net/node-id.js';
+import { toHex } from '../../src/util/bytes.js';
 import { buildLevels, hashLeaf, LEAF_SIZE, leafCount, proofFor } from '../../src/storage/merkle.js';
 import { frame, NONCE_BYTES, readFrame, TRANSFER_VERSION } from '../../src/transfer/frames.js';
 import { decodeMessage, encodeMessage, type Envelope, type MessageSpec } from '../../src/wire/codec.js';

@@ -1,7 +1,8 @@
 /** Builds small real-UDP networks on 127.0.0.1 for tests, and tears them down. */
 import dgram from 'node:dgram';
 import { DhtNode, type DhtNodeOptions } from '../../src/dht/node.js';
-import { type Address, nodeIdFromAddress } from '../../src/dht/id.js';
+import type { Address } from '../../src/net/address.js';
+import { nodeIdFromAddress } from '../../src/net/node-id.js';
 import { decodeMessage, encodeMessage, type Envelope, type MessageSpec } from '../../src/wire/codec.js';
 
 /** Options for single-host test networks: every node shares 127.0.0.1. */

@@ -34,7 +34,7 @@ import { pipeline, Transform } from 'node:stream';
 import Database from 'better-sqlite3';
 import { collectGarbage } from '../../src/util/scavenge.js';
 import { Peer, type PeerOptions } from '../../src/peer/peer.js';
-import { toHex } from '../../src/dht/id.js';
+import { toHex } from '../../src/util/bytes.js';
 import type { Clock } from '../../src/util/clock.js';
 import { systemClock } from '../../src/util/clock.js';
 import { FaultyTransport } from './faulty-transport.js';
