@@ -7,19 +7,17 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { controlRequest, ControlError, NoPeerError } from '../control/client.js';
-import { AlreadyRunningError } from '../control/server.js';
-import { IDENTITY_FILE } from '../identity/identity-store.js';
-import { parseRecoveryKey } from '../identity/recovery-key.js';
+import { IDENTITY_FILE } from '../identity/identity-file.js';
 import type { BackupProgress, BackupResult, RestoreProgress, RestoreResult, SnapshotInfo } from '../backup/engine.js';
-import { TrackerServer } from '../tracker/server.js';
-import { startDaemon } from './daemon.js';
 import { CliError, ExitCode, type ExitCodeValue, classify } from './errors.js';
 import { controlSocketPath, defaultDataDir } from './paths.js';
-import { progressView } from './progress.js';
 import { renderContracts, renderLedger, renderSnapshots, renderStatus, table } from './render.js';
 import { formatBytes, formatDuration, parseDuration, parseSize } from './units.js';
-import { runDemo } from './demo.js';
+
+// Only what the client commands need is imported above: a command is one request to the
+// running peer (control/client.js, imported by `ask`) and a few lines of text. The peer, its database and cryptography (start), the
+// tracker and the demo are imported by the commands that run them, so that `dbs status`
+// starts in about the time node itself takes (docs/benchmarks.md, "CLI start-up").
 
 interface Common {
   data?: string;
@@ -43,6 +41,8 @@ function dataDir(opts: Common): string {
 /** One request to the running peer of `opts.data`. */
 async function ask<T>(opts: Common, method: 'GET' | 'POST', route: string, body?: unknown, onProgress?: (p: unknown) => void): Promise<T> {
   const dir = dataDir(opts);
+  // node:http comes with the client: `dbs key` and `--help` do without it.
+  const { controlRequest, ControlError, NoPeerError } = await import('../control/client.js');
   try {
     return await controlRequest<T>(controlSocketPath(dir), method, route, body, onProgress);
   } catch (err) {
@@ -109,50 +109,8 @@ export function buildProgram(): Command {
     .option('--replicas <n>', 'replicas for watched folders', wholeNumber, 3)
     .addOption(new Option('--tuning <json>', 'library settings for tests and the demo').hideHelp())
     .action(async (opts: Common & { host: string; port: number; storage: number; bootstrap?: string[]; tracker?: string; recover?: string; watch?: string[]; quiet: number; replicas: number; tuning?: string }) => {
-      if (opts.recover) {
-        try {
-          parseRecoveryKey(opts.recover);
-        } catch (err) {
-          throw new CliError(`--recover: ${(err as Error).message}`, ExitCode.usage);
-        }
-      }
-      let tuning: object | undefined;
-      if (opts.tuning) {
-        try {
-          tuning = JSON.parse(opts.tuning) as object;
-        } catch {
-          throw new CliError('--tuning must be JSON', ExitCode.usage);
-        }
-      }
-      let daemon;
-      try {
-        daemon = await startDaemon({
-          dataDir: dataDir(opts),
-          host: opts.host,
-          port: opts.port,
-          storage: opts.storage,
-          bootstrap: opts.bootstrap ?? [],
-          ...(opts.tracker ? { tracker: opts.tracker } : {}),
-          ...(opts.recover ? { recoveryKey: opts.recover } : {}),
-          watch: opts.watch ?? [],
-          quietMs: opts.quiet,
-          replicas: opts.replicas,
-          ...(tuning ? { tuning } : {}),
-          print: out,
-        });
-      } catch (err) {
-        if (err instanceof AlreadyRunningError) throw new CliError(err.message, ExitCode.noPeer);
-        throw err;
-      }
-      let signals = 0;
-      const onSignal = (signal: string) => {
-        if (++signals > 1) process.exit(1);
-        out(`${signal} received`);
-        void daemon.stop();
-      };
-      process.on('SIGINT', () => onSignal('SIGINT'));
-      process.on('SIGTERM', () => onSignal('SIGTERM'));
-      await daemon.done;
+      const { runStart } = await import('./start.js');
+      await runStart({ ...opts, dataDir: dataDir(opts) }, out);
     });
 
   withCommon(program.command('backup <path>'))
@@ -161,7 +119,7 @@ export function buildProgram(): Command {
     .action(async (target: string, opts: Common & { replicas: number }) => {
       const abs = path.resolve(target);
       const total = opts.json ? 0 : await treeBytes(abs);
-      const view = opts.json ? null : progressView('backup');
+      const view = opts.json ? null : (await import('./progress.js')).progressView('backup');
       let result: BackupResult;
       try {
         result = await ask<BackupResult>(opts, 'POST', '/backup', { path: abs, replicas: opts.replicas }, (p) => {
@@ -181,7 +139,7 @@ export function buildProgram(): Command {
     .description('restore a snapshot (ID, unique prefix or "latest") into an empty or new folder')
     .option('--path <path>', 'restore only this file or folder of the snapshot')
     .action(async (snapshot: string, dest: string, opts: Common & { path?: string }) => {
-      const view = opts.json ? null : progressView('restore');
+      const view = opts.json ? null : (await import('./progress.js')).progressView('restore');
       let result: RestoreResult & { snapshot: string; dest: string };
       try {
         result = await ask(opts, 'POST', '/restore', { snapshot, dest: path.resolve(dest), ...(opts.path ? { path: opts.path } : {}) }, (p) => {
@@ -269,6 +227,7 @@ export function buildProgram(): Command {
     .option('--port <port>', 'TCP port', wholeNumber, 7000)
     .option('--debug', 'print stack traces of errors')
     .action(async (opts: { host: string; port: number }) => {
+      const { TrackerServer } = await import('../tracker/server.js');
       const tracker = await TrackerServer.listen({ host: opts.host, port: opts.port });
       out(`tracker listening on ${tracker.url} (POST /subscribe, GET /nodes, POST /ping)`);
       await new Promise<void>((resolve) => {
@@ -285,6 +244,7 @@ export function buildProgram(): Command {
     .option('--keep', 'keep the temporary folder (logs, data) afterwards')
     .option('--debug', 'print stack traces of errors')
     .action(async (opts: { peers: number; keep?: boolean }) => {
+      const { runDemo } = await import('./demo.js');
       await runDemo({ peers: opts.peers, keep: opts.keep ?? false, print: out });
     });
 
