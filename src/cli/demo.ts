@@ -104,7 +104,6 @@ export async function runDemo(options: { peers: number; keep: boolean; print: (l
       Array.from({ length: options.peers - 1 }, (_, i) => startPeerProcess(`peer-${i + 2}`, path.join(work, `peer-${i + 2}`), [...common, '--bootstrap', peers[0]!.address])),
     );
     peers.push(...rest);
-    const byAddress = new Map(peers.map((p) => [p.address, p]));
     const byKey = new Map(peers.map((p) => [p.publicKey, p]));
     print(table(['PEER', 'PID', 'ADDRESS', 'PUBLIC KEY'], peers.map((p) => [p.name, p.child.pid ?? 0, p.address, `${p.publicKey.slice(0, 16)}...`])));
     step('start peers', t, `${peers.length} processes`);
