@@ -47,8 +47,9 @@ async function waitForPeer(dataDir: string, child: ChildProcess, logFile: string
     if (child.exitCode !== null) throw new Error(`a peer exited at start (code ${child.exitCode}): ${readFileSync(logFile, 'utf8').trim().split('\n').slice(-3).join(' | ')}`);
     try {
       return await controlRequest<PeerStatus>(controlSocketPath(dataDir), 'GET', '/status');
-    } catch {
-      if (Date.now() > deadline) throw new Error(`a peer did not start within ${timeoutMs / 1000} s (see ${logFile})`);
+    } catch (err) {
+      // Not listening yet is the expected answer until it is; the last one is kept for the timeout's message.
+      if (Date.now() > deadline) throw new Error(`a peer did not start within ${timeoutMs / 1000} s (last answer: ${(err as Error).message}; see ${logFile})`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }

@@ -78,7 +78,11 @@ function wholeNumber(text: string): number {
   return n;
 }
 
-/** Bytes under `p` (files only), for the backup's progress bar: a quick stat walk. */
+/**
+ * Bytes under `p` (files only), for the backup's progress bar: a quick stat walk. Only an
+ * estimate: an entry it cannot stat or list counts 0, and the backup itself reports what it
+ * could not read.
+ */
 async function treeBytes(p: string): Promise<number> {
   const st = await fs.lstat(p).catch(() => null);
   if (!st) return 0;
@@ -190,7 +194,9 @@ export function buildProgram(): Command {
     let text: string;
     try {
       text = (await fs.readFile(path.join(dir, IDENTITY_FILE), 'utf8')).trim();
-    } catch {
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err; // EACCES and the like: say so, not "no identity"
       throw new CliError(`no identity in ${dir} (\`dbs start --data ${dir}\` creates one)`, ExitCode.notFound);
     }
     print(opts, { recoveryKey: text }, () => `${text}\n\nAnyone with this key can read and delete your backups; without it, nobody can restore them. Keep it offline.`);
@@ -271,6 +277,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 // Run when executed (also through the npm bin symlink), not when imported by tests.
+// A script path that cannot be resolved (deleted since, or not a file) is compared as given.
 const invoked = process.argv[1] ? await fs.realpath(process.argv[1]).catch(() => process.argv[1]) : '';
 if (invoked === new URL(import.meta.url).pathname) {
   process.exitCode = await main(process.argv);

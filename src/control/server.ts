@@ -77,6 +77,7 @@ async function removeStaleSocket(socketPath: string): Promise<void> {
   try {
     await fs.lstat(socketPath);
   } catch {
+    // No file (or none we may see): nothing stale to remove; listen() reports any real problem.
     return;
   }
   const alive = await new Promise<boolean>((resolve) => {
@@ -85,6 +86,7 @@ async function removeStaleSocket(socketPath: string): Promise<void> {
       probe.destroy();
       resolve(true);
     });
+    // ECONNREFUSED (or the like): nobody listens, so the file is a dead peer's and may go.
     probe.once('error', () => resolve(false));
   });
   if (alive) throw new AlreadyRunningError(socketPath);
