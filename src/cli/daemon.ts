@@ -15,6 +15,7 @@ import { FolderWatcher } from '../backup/watcher.js';
 import { TrackerClient } from '../tracker/client.js';
 import { ControlServer } from '../control/server.js';
 import { CONTROL_SOCKET, type ControlHandler } from '../control/protocol.js';
+import { CLI_DEFAULTS } from './defaults.js';
 import { CliError, ExitCode, classify } from './errors.js';
 import { describeRefusals } from './explain.js';
 import { openPeerLog, type PeerLog } from './log.js';
@@ -104,7 +105,7 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
     };
     await join().catch((err: Error) => log.warn('tracker-failed', { url: tr.url, error: err.message }, `tracker ${tr.url} unreachable (${err.message}); the DHT works without it`));
     let trackerDown = false;
-    stops.push(every(systemClock, trackerPingMs ?? 60_000, () => {
+    stops.push(every(systemClock, trackerPingMs ?? CLI_DEFAULTS.trackerPingMs, () => {
       void tr.ping(peer.dht.id, peer.address).then(
         () => { trackerDown = false; },
         (err: Error) => {
@@ -196,7 +197,7 @@ export function resolveSnapshot(snapshots: SnapshotInfo[], wanted: string): Snap
 }
 
 /** Throttles progress lines to a few a second; the last state is always sent. */
-function throttled<T>(report: (p: unknown) => void, intervalMs = 200): { send: (p: T) => void; flush: () => void } {
+function throttled<T>(report: (p: unknown) => void, intervalMs: number = CLI_DEFAULTS.progressIntervalMs): { send: (p: T) => void; flush: () => void } {
   let last = 0;
   let pending: T | null = null;
   return {

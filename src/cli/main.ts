@@ -10,6 +10,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { IDENTITY_FILE } from '../identity/identity-file.js';
 import type { BackupProgress, BackupResult, RestoreProgress, RestoreResult, SnapshotInfo } from '../backup/engine.js';
 import { CliError, ExitCode, type ExitCodeValue, classify } from './errors.js';
+import { CLI_DEFAULTS } from './defaults.js';
 import { controlSocketPath, defaultDataDir } from './paths.js';
 import { renderContracts, renderLedger, renderSnapshots, renderStatus, table } from './render.js';
 import { formatBytes, formatDuration, parseDuration, parseSize } from './units.js';
@@ -103,14 +104,14 @@ export function buildProgram(): Command {
   withCommon(program.command('start'))
     .description('run a peer in the foreground (Ctrl-C stops it cleanly)')
     .option('--host <host>', 'the IP address other peers reach this one at', '127.0.0.1')
-    .option('--port <port>', 'UDP and TCP port (0: any free port)', wholeNumber, 7001)
-    .option('--storage <size>', 'space offered to other peers, e.g. 10GiB (0 means you cannot back up)', size, 2 ** 30)
+    .option('--port <port>', 'UDP and TCP port (0: any free port)', wholeNumber, CLI_DEFAULTS.port)
+    .option('--storage <size>', 'space offered to other peers, e.g. 10GiB (0 means you cannot back up)', size, CLI_DEFAULTS.storageBytes)
     .option('--bootstrap <host:port...>', 'peers to join through')
     .option('--tracker <url>', 'an optional tracker to find bootstrap peers through')
     .option('--recover <key>', 'start with an existing recovery key (a new machine)')
     .option('--watch <dir...>', 'back up these folders whenever they change')
-    .option('--quiet <duration>', 'how long a watched folder must stay unchanged before its backup', duration, 10_000)
-    .option('--replicas <n>', 'replicas for watched folders', wholeNumber, 3)
+    .option('--quiet <duration>', 'how long a watched folder must stay unchanged before its backup', duration, CLI_DEFAULTS.quietMs)
+    .option('--replicas <n>', 'replicas for watched folders', wholeNumber, CLI_DEFAULTS.replicas)
     .addOption(new Option('--tuning <json>', 'library settings for tests and the demo').hideHelp())
     .action(async (opts: Common & { host: string; port: number; storage: number; bootstrap?: string[]; tracker?: string; recover?: string; watch?: string[]; quiet: number; replicas: number; tuning?: string }) => {
       const { runStart } = await import('./start.js');
@@ -119,7 +120,7 @@ export function buildProgram(): Command {
 
   withCommon(program.command('backup <path>'))
     .description('back up a file or folder as a new snapshot')
-    .option('--replicas <n>', 'how many hosts keep each shard', wholeNumber, 3)
+    .option('--replicas <n>', 'how many hosts keep each shard', wholeNumber, CLI_DEFAULTS.replicas)
     .action(async (target: string, opts: Common & { replicas: number }) => {
       const abs = path.resolve(target);
       const total = opts.json ? 0 : await treeBytes(abs);
@@ -215,7 +216,7 @@ export function buildProgram(): Command {
 
   withCommon(program.command('watch <dir>'))
     .description('have the running peer back up a folder whenever it changes')
-    .option('--quiet <duration>', 'how long the folder must stay unchanged first', duration, 10_000)
+    .option('--quiet <duration>', 'how long the folder must stay unchanged first', duration, CLI_DEFAULTS.quietMs)
     .action(async (dir: string, opts: Common & { quiet: number }) => {
       const r = await ask<{ watching: string; already: boolean }>(opts, 'POST', '/watch', { path: path.resolve(dir), quietMs: opts.quiet });
       print(opts, r, () => (r.already ? `already watching ${r.watching}` : `watching ${r.watching}: it is backed up ${formatDuration(opts.quiet)} after changes stop`));
@@ -230,7 +231,7 @@ export function buildProgram(): Command {
     .command('tracker')
     .description('run the optional HTTP tracker that helps peers find bootstrap contacts')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--port <port>', 'TCP port', wholeNumber, 7000)
+    .option('--port <port>', 'TCP port', wholeNumber, CLI_DEFAULTS.trackerPort)
     .option('--debug', 'print stack traces of errors')
     .action(async (opts: { host: string; port: number }) => {
       const { TrackerServer } = await import('../tracker/server.js');
@@ -246,7 +247,7 @@ export function buildProgram(): Command {
   program
     .command('demo')
     .description('run ~8 peers as processes on 127.0.0.1: back up, kill two hosts, repair, restore, verify')
-    .option('--peers <n>', 'how many peers', wholeNumber, 8)
+    .option('--peers <n>', 'how many peers', wholeNumber, CLI_DEFAULTS.demoPeers)
     .option('--keep', 'keep the temporary folder (logs, data) afterwards')
     .option('--debug', 'print stack traces of errors')
     .action(async (opts: { peers: number; keep?: boolean }) => {

@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { type ControlHandler, type ControlLine, MAX_REQUEST_BYTES } from './protocol.js';
+import { type ControlHandler, type ControlLine, HEADERS_TIMEOUT_MS, MAX_REQUEST_BYTES } from './protocol.js';
 import { readJsonBody } from '../util/json-body.js';
 
 /** Thrown when another process already serves this control socket. */
@@ -45,7 +45,7 @@ export class ControlServer {
     const server = http.createServer((req, res) => void handle(req, res, routes, options));
     // A job such as a restore can run for hours: no request timeout on a local socket.
     server.requestTimeout = 0;
-    server.headersTimeout = 10_000;
+    server.headersTimeout = HEADERS_TIMEOUT_MS;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       // 0600 from the first moment: the umask applies when the socket file is created.
