@@ -80,6 +80,6 @@ try {
 }
 
 console.log(machineLines().join('\n'));
-console.log(`- Runs: ${runs} per command (after one warm-up run), CLI: ${path.relative(process.cwd(), cli)}`);
+console.log(`- Runs: ${runs} per command (after one warm-up run), CLI: ${cli.startsWith(process.cwd()) ? path.relative(process.cwd(), cli) : cli}`);
 console.log('');
 console.log(markdownTable(['command', 'median ms', 'min ms', 'max ms'], rows));
