@@ -1,7 +1,7 @@
 /**
- * Helpers shared by the DHT benchmarks: command-line flags, a seeded random source,
- * statistics, exactness against the true closest nodes, tables, and the section of
- * docs/benchmarks.md each benchmark owns.
+ * Helpers shared by the benchmarks: command-line flags, a seeded random source, statistics,
+ * exactness against the true closest nodes, figures of other processes (/proc), small shell
+ * commands, tables, and the section of docs/benchmarks.md each benchmark owns.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
@@ -132,14 +132,20 @@ export function resetPeakRss(pid: number): boolean {
   }
 }
 
-/** Peak RSS of `pid` since it started or since the last reset, in bytes (NaN without /proc). */
-export function peakRssBytes(pid: number): number {
+/** A figure of /proc/PID/status in KiB (VmRSS, VmHWM, RssAnon, ...); NaN without /proc. */
+export function statusKiB(pid: number, key: string): number {
   try {
-    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : NaN;
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : NaN;
   } catch {
+    // No /proc (not Linux) or the process is gone: NaN is the documented answer.
     return NaN;
   }
+}
+
+/** Peak RSS of `pid` since it started or since the last reset, in bytes (NaN without /proc). */
+export function peakRssBytes(pid: number): number {
+  return statusKiB(pid, 'VmHWM') * 1024;
 }
 
 let clockTicks: number | undefined;
@@ -167,6 +173,43 @@ export function cpuTimesOf(pid: number): { user: number; system: number } {
 export function cpuSecondsOf(pid: number): number {
   const t = cpuTimesOf(pid);
   return t.user + t.system;
+}
+
+// --- commands ------------------------------------------------------------------------------------
+
+/** Runs `cmd args` with no output; whether it exited 0 (a missing command is false too). */
+export function commandSucceeds(cmd: string, args: string[]): boolean {
+  try {
+    execFileSync(cmd, args, { stdio: 'ignore' });
+    return true;
+  } catch {
+    // The answer is the point: a failure is `false`, and the caller decides what it means.
+    return false;
+  }
+}
+
+/** The type of the filesystem `dir` is on (`ext2/ext3`, `tmpfs`, ...), for the report. */
+export function filesystemOf(dir: string): string {
+  try {
+    return execFileSync('stat', ['-f', '-c', '%T', dir], { encoding: 'utf8' }).trim();
+  } catch {
+    // Only a label in the report: say so rather than fail the run.
+    return 'unknown filesystem';
+  }
+}
+
+/**
+ * On Ctrl-C or SIGTERM: `cleanUp` (kill the children, remove the temp dir that holds GiBs), then
+ * exit with 130, the shell's code for an interrupted command.
+ */
+export function cleanUpOnSignal(cleanUp: () => void, message?: string): void {
+  const onSignal = () => {
+    if (message) console.error(message);
+    cleanUp();
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
 }
 
 // --- output --------------------------------------------------------------------------------

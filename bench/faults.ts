@@ -15,7 +15,7 @@
 import os from 'node:os';
 import { CHURN_LONG, GRACE_MS, REPLICAS, runChurn } from '../test/helpers/churn.js';
 import { killAllProcesses, stopAllProcesses } from '../test/helpers/peer-process.js';
-import { fixed, intFlag, machineLines, markdownTable, median, parseFlags, writeSection } from './common.js';
+import { cleanUpOnSignal, fixed, intFlag, machineLines, markdownTable, median, parseFlags, writeSection } from './common.js';
 
 const flags = parseFlags(process.argv.slice(2), ['peers', 'files', 'kills', 'restarts', 'seed', 'write']);
 const size = {
@@ -26,10 +26,7 @@ const size = {
   seed: intFlag(flags, 'seed', CHURN_LONG.seed),
 };
 
-process.once('SIGINT', () => {
-  killAllProcesses();
-  process.exit(130);
-});
+cleanUpOnSignal(killAllProcesses);
 
 const load = os.loadavg().map((l) => l.toFixed(2)).join(', ');
 const started = Date.now();

@@ -14,7 +14,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash, type Hash, randomBytes } from 'node:crypto';
-import { createReadStream, mkdirSync, mkdtempSync, promises as fs, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, promises as fs, rmSync } from 'node:fs';
 import net, { type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,7 +31,7 @@ import { openDatabase } from '../src/storage/database.js';
 import { LEAF_SIZE, ShardHasher } from '../src/storage/merkle.js';
 import { ShardStore } from '../src/storage/shard-store.js';
 import { TransferClient } from '../src/transfer/client.js';
-import { collectGarbage, fixed, intFlag, machineLines, markdownTable, median, parseFlags, percent, writeSection } from './common.js';
+import { cleanUpOnSignal, collectGarbage, filesystemOf, fixed, intFlag, machineLines, markdownTable, median, parseFlags, peakRssBytes, percent, resetPeakRss, writeSection } from './common.js';
 
 const MiB = 2 ** 20;
 const HOST = '127.0.0.1';
@@ -148,28 +148,6 @@ async function stopHost(host: HostProcess): Promise<number> {
   const { maxRSS } = (await host.ask('stop')) as { maxRSS: number };
   await exited;
   return maxRSS;
-}
-
-// --- memory -----------------------------------------------------------------------------------------
-
-/** Resets the kernel's peak-RSS mark of `pid` (Linux 4.0 and later); false where it cannot. */
-function resetPeak(pid: number): boolean {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Peak RSS of `pid` since it started or since the last reset, in bytes (NaN without /proc). */
-function peakBytes(pid: number): number {
-  try {
-    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : NaN;
-  } catch {
-    return NaN;
-  }
 }
 
 // --- sockets ---------------------------------------------------------------------------------------
@@ -360,8 +338,8 @@ async function settle(host: HostProcess): Promise<void> {
 async function measureOnce(m: Measurement, run: number, host: HostProcess): Promise<Sample> {
   await m.before?.(run);
   await settle(host);
-  resetPeak(process.pid);
-  resetPeak(host.pid);
+  resetPeakRss(process.pid);
+  resetPeakRss(host.pid);
   const timing: Timing = { lastByteRead: NaN };
   const start = performance.now();
   await m.run(run, timing);
@@ -369,8 +347,8 @@ async function measureOnce(m: Measurement, run: number, host: HostProcess): Prom
   const sample = {
     seconds: (end - start) / 1000,
     tailSeconds: (end - timing.lastByteRead) / 1000,
-    ownerPeak: peakBytes(process.pid),
-    hostPeak: peakBytes(host.pid),
+    ownerPeak: peakRssBytes(process.pid),
+    hostPeak: peakRssBytes(host.pid),
   };
   await m.after?.(run);
   return sample;
@@ -523,14 +501,6 @@ function section(c: Context, results: Result[]): string {
 
 // --- main ------------------------------------------------------------------------------------------
 
-function filesystemOf(dir: string): string {
-  try {
-    return execFileSync('stat', ['-f', '-c', '%T', dir], { encoding: 'utf8' }).trim();
-  } catch {
-    return 'unknown filesystem';
-  }
-}
-
 async function run(root: string, size: number, runs: number, onHost: (h: HostProcess) => void): Promise<{ context: Context; results: Result[] }> {
   const ownerDir = path.join(root, 'owner');
   const hostDir = path.join(root, 'host');
@@ -542,7 +512,7 @@ async function run(root: string, size: number, runs: number, onHost: (h: HostPro
   const sha256Speed = hashSpeed((b) => createHash('sha256').update(b));
   const hasher = new ShardHasher();
   const hasherSpeed = hashSpeed((b) => hasher.update(b));
-  const ownerStartPeak = peakBytes(process.pid);
+  const ownerStartPeak = peakRssBytes(process.pid);
 
   const seed = randomBytes(32);
   const hostKeys = signingKeyPairFromSeed(seed);
@@ -554,12 +524,12 @@ async function run(root: string, size: number, runs: number, onHost: (h: HostPro
   const rawFile = path.join(hostDir, 'raw-upload.bin');
   const host = await startHost([hostDir, seed.toString('hex'), store.shardPath(shard.hash), rawFile]);
   onHost(host);
-  const hostStartPeak = peakBytes(host.pid);
+  const hostStartPeak = peakRssBytes(host.pid);
 
   const setup: Setup = { shard, host, store, contracts, client: new TransferClient(owner), rawFile };
   const list = measurements(setup);
   const results: Result[] = list.map((m) => ({ m, samples: [] }));
-  const peakResets = resetPeak(process.pid) && resetPeak(host.pid);
+  const peakResets = resetPeakRss(process.pid) && resetPeakRss(host.pid);
   for (let i = 0; i < runs; i++) {
     for (const r of results) {
       const sample = await measureOnce(r.m, i, host);
@@ -573,7 +543,7 @@ async function run(root: string, size: number, runs: number, onHost: (h: HostPro
   const hostEndPeak = (await stopHost(host)) * 1024;
   const all = results.flatMap((r) => r.samples);
   const wholeRun = {
-    owner: maxOf([ownerStartPeak, peakBytes(process.pid), ...all.map((x) => x.ownerPeak)]),
+    owner: maxOf([ownerStartPeak, peakRssBytes(process.pid), ...all.map((x) => x.ownerPeak)]),
     host: maxOf([hostStartPeak, hostEndPeak, ...all.map((x) => x.hostPeak)]),
   };
   return { context: { size, runs, sha256Speed, hasherSpeed, tmp: os.tmpdir(), filesystem: filesystemOf(root), peakResets, wholeRun }, results };
@@ -592,12 +562,7 @@ async function main(): Promise<void> {
     if (host && host.child.exitCode === null && host.child.signalCode === null) host.child.kill('SIGKILL');
     rmSync(root, { recursive: true, force: true });
   };
-  const onSignal = () => {
-    cleanUp();
-    process.exit(130);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  cleanUpOnSignal(cleanUp);
   try {
     const { context, results } = await run(root, sizeMiB * MiB, runs, (h) => (host = h));
     const text = section(context, results);

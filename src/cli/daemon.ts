@@ -15,6 +15,7 @@ import { FolderWatcher } from '../backup/watcher.js';
 import { TrackerClient } from '../tracker/client.js';
 import { ControlServer } from '../control/server.js';
 import { CONTROL_SOCKET, type ControlHandler } from '../control/protocol.js';
+import { CLI_DEFAULTS } from './defaults.js';
 import { CliError, ExitCode, classify } from './errors.js';
 import { describeRefusals } from './explain.js';
 import { openPeerLog, type PeerLog } from './log.js';
@@ -47,6 +48,7 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
   const mode = (await fs.stat(options.dataDir)).mode & 0o777;
   if (mode & 0o077) await fs.chmod(options.dataDir, 0o700);
   for (const dir of options.watch) {
+    // Missing, unreadable or not a folder: it cannot be watched, whichever; the message names the path.
     if (!(await fs.stat(dir).catch(() => null))?.isDirectory()) throw new CliError(`cannot watch ${path.resolve(dir)}: not a folder`, ExitCode.notFound);
   }
   // The control socket is taken first: it is the lock that keeps a second peer out of this directory.
@@ -103,7 +105,7 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
     };
     await join().catch((err: Error) => log.warn('tracker-failed', { url: tr.url, error: err.message }, `tracker ${tr.url} unreachable (${err.message}); the DHT works without it`));
     let trackerDown = false;
-    stops.push(every(systemClock, trackerPingMs ?? 60_000, () => {
+    stops.push(every(systemClock, trackerPingMs ?? CLI_DEFAULTS.trackerPingMs, () => {
       void tr.ping(peer.dht.id, peer.address).then(
         () => { trackerDown = false; },
         (err: Error) => {
@@ -117,6 +119,7 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
   const watchers = new Map<string, FolderWatcher>();
   const watchFolder = async (dir: string, quietMs: number) => {
     const abs = path.resolve(dir);
+    // As at start-up: whatever stat says, the folder cannot be watched, and the message says which one.
     const st = await fs.stat(abs).catch(() => null);
     if (!st?.isDirectory()) throw new CliError(`cannot watch ${abs}: not a folder`, ExitCode.notFound);
     if (watchers.has(abs)) return { watching: abs, already: true };
@@ -150,7 +153,8 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
       for (const s of stops.reverse()) await s();
       await peer.stop();
       // Last: the socket is the directory's lock, held until the database is closed.
-      await control.close().catch(() => {});
+      // The peer has stopped either way; a socket that will not close is still worth a line in dbs.log.
+      await control.close().catch((err: Error) => log.warn('control-close-failed', { error: err.message }));
       log.info('stopped', {}, 'stopped');
       log.close();
       resolveDone();
@@ -193,7 +197,7 @@ export function resolveSnapshot(snapshots: SnapshotInfo[], wanted: string): Snap
 }
 
 /** Throttles progress lines to a few a second; the last state is always sent. */
-function throttled<T>(report: (p: unknown) => void, intervalMs = 200): { send: (p: T) => void; flush: () => void } {
+function throttled<T>(report: (p: unknown) => void, intervalMs: number = CLI_DEFAULTS.progressIntervalMs): { send: (p: T) => void; flush: () => void } {
   let last = 0;
   let pending: T | null = null;
   return {
@@ -242,8 +246,9 @@ function controlRoutes(peer: Peer, options: DaemonOptions, log: PeerLog, watch: 
     },
     'POST /backup': async (body, report) => {
       const source = path.resolve(str(body, 'path')!);
-      await fs.lstat(source).catch(() => {
-        throw new CliError(`${source} does not exist`, ExitCode.notFound);
+      await fs.lstat(source).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT' || err.code === 'ENOTDIR') throw new CliError(`${source} does not exist`, ExitCode.notFound);
+        throw err; // EACCES and the like: the person needs to see that, not "does not exist"
       });
       const replicas = body.replicas === undefined ? options.replicas : Number(body.replicas);
       if (!Number.isInteger(replicas) || replicas < 1) throw new CliError('--replicas must be a whole number of at least 1', ExitCode.usage);

@@ -20,6 +20,7 @@ import { table } from './render.js';
 import { formatBytes, formatDuration } from './units.js';
 import { makeSampleFolder, sameTree } from './demo-sample.js';
 import { PEER_NODE_FLAGS } from './node-flags.js';
+import { CLI_DEFAULTS } from './defaults.js';
 
 const MiB = 2 ** 20;
 
@@ -41,14 +42,15 @@ interface DemoPeer {
 
 const CLI = fileURLToPath(new URL('./main.js', import.meta.url));
 
-async function waitForPeer(dataDir: string, child: ChildProcess, logFile: string, timeoutMs = 30_000): Promise<PeerStatus> {
+async function waitForPeer(dataDir: string, child: ChildProcess, logFile: string, timeoutMs: number = CLI_DEFAULTS.peerStartTimeoutMs): Promise<PeerStatus> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`a peer exited at start (code ${child.exitCode}): ${readFileSync(logFile, 'utf8').trim().split('\n').slice(-3).join(' | ')}`);
     try {
       return await controlRequest<PeerStatus>(controlSocketPath(dataDir), 'GET', '/status');
-    } catch {
-      if (Date.now() > deadline) throw new Error(`a peer did not start within ${timeoutMs / 1000} s (see ${logFile})`);
+    } catch (err) {
+      // Not listening yet is the expected answer until it is; the last one is kept for the timeout's message.
+      if (Date.now() > deadline) throw new Error(`a peer did not start within ${timeoutMs / 1000} s (last answer: ${(err as Error).message}; see ${logFile})`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -70,10 +72,10 @@ export async function startPeerProcess(name: string, dataDir: string, args: stri
   }
 }
 
-/** Stops a peer started by `startPeerProcess` (SIGTERM, SIGKILL after 10 s); resolves with its exit code. */
+/** Stops a peer started by `startPeerProcess` (SIGTERM, SIGKILL after CLI_DEFAULTS.peerStopTimeoutMs); resolves with its exit code. */
 export async function stopPeerProcess(p: { child: ChildProcess }): Promise<number | null> {
   if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
-  const timer = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), CLI_DEFAULTS.peerStopTimeoutMs);
   const code = await exited(p.child);
   clearTimeout(timer);
   return code;
@@ -104,7 +106,6 @@ export async function runDemo(options: { peers: number; keep: boolean; print: (l
       Array.from({ length: options.peers - 1 }, (_, i) => startPeerProcess(`peer-${i + 2}`, path.join(work, `peer-${i + 2}`), [...common, '--bootstrap', peers[0]!.address])),
     );
     peers.push(...rest);
-    const byAddress = new Map(peers.map((p) => [p.address, p]));
     const byKey = new Map(peers.map((p) => [p.publicKey, p]));
     print(table(['PEER', 'PID', 'ADDRESS', 'PUBLIC KEY'], peers.map((p) => [p.name, p.child.pid ?? 0, p.address, `${p.publicKey.slice(0, 16)}...`])));
     step('start peers', t, `${peers.length} processes`);

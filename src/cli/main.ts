@@ -7,19 +7,20 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { controlRequest, ControlError, NoPeerError } from '../control/client.js';
-import { AlreadyRunningError } from '../control/server.js';
-import { IDENTITY_FILE } from '../identity/identity-store.js';
-import { parseRecoveryKey } from '../identity/recovery-key.js';
+import { IDENTITY_FILE } from '../identity/identity-file.js';
 import type { BackupProgress, BackupResult, RestoreProgress, RestoreResult, SnapshotInfo } from '../backup/engine.js';
-import { TrackerServer } from '../tracker/server.js';
-import { startDaemon } from './daemon.js';
 import { CliError, ExitCode, type ExitCodeValue, classify } from './errors.js';
+import type { StartOptions } from './start.js';
+import { CLI_DEFAULTS } from './defaults.js';
 import { controlSocketPath, defaultDataDir } from './paths.js';
-import { progressView } from './progress.js';
 import { renderContracts, renderLedger, renderSnapshots, renderStatus, table } from './render.js';
 import { formatBytes, formatDuration, parseDuration, parseSize } from './units.js';
-import { runDemo } from './demo.js';
+
+// Only what the client commands need is imported above: a command is one request to the
+// running peer (control/client.js, imported by `ask`) and a few lines of text. The peer with
+// its database and cryptography (start.ts), the tracker, the demo and the progress bar are
+// imported by the commands that run them, so that `dbs status` starts in under twice the time
+// node itself takes (docs/benchmarks.md, "CLI start-up"). Type-only imports cost nothing.
 
 interface Common {
   data?: string;
@@ -43,6 +44,8 @@ function dataDir(opts: Common): string {
 /** One request to the running peer of `opts.data`. */
 async function ask<T>(opts: Common, method: 'GET' | 'POST', route: string, body?: unknown, onProgress?: (p: unknown) => void): Promise<T> {
   const dir = dataDir(opts);
+  // node:http comes with the client: `dbs key` and `--help` do without it.
+  const { controlRequest, ControlError, NoPeerError } = await import('../control/client.js');
   try {
     return await controlRequest<T>(controlSocketPath(dir), method, route, body, onProgress);
   } catch (err) {
@@ -78,7 +81,11 @@ function wholeNumber(text: string): number {
   return n;
 }
 
-/** Bytes under `p` (files only), for the backup's progress bar: a quick stat walk. */
+/**
+ * Bytes under `p` (files only), for the backup's progress bar: a quick stat walk. Only an
+ * estimate: an entry it cannot stat or list counts 0, and the backup itself reports what it
+ * could not read.
+ */
 async function treeBytes(p: string): Promise<number> {
   const st = await fs.lstat(p).catch(() => null);
   if (!st) return 0;
@@ -99,69 +106,27 @@ export function buildProgram(): Command {
   withCommon(program.command('start'))
     .description('run a peer in the foreground (Ctrl-C stops it cleanly)')
     .option('--host <host>', 'the IP address other peers reach this one at', '127.0.0.1')
-    .option('--port <port>', 'UDP and TCP port (0: any free port)', wholeNumber, 7001)
-    .option('--storage <size>', 'space offered to other peers, e.g. 10GiB (0 means you cannot back up)', size, 2 ** 30)
+    .option('--port <port>', 'UDP and TCP port (0: any free port)', wholeNumber, CLI_DEFAULTS.port)
+    .option('--storage <size>', 'space offered to other peers, e.g. 10GiB (0 means you cannot back up)', size, CLI_DEFAULTS.storageBytes)
     .option('--bootstrap <host:port...>', 'peers to join through')
     .option('--tracker <url>', 'an optional tracker to find bootstrap peers through')
     .option('--recover <key>', 'start with an existing recovery key (a new machine)')
     .option('--watch <dir...>', 'back up these folders whenever they change')
-    .option('--quiet <duration>', 'how long a watched folder must stay unchanged before its backup', duration, 10_000)
-    .option('--replicas <n>', 'replicas for watched folders', wholeNumber, 3)
+    .option('--quiet <duration>', 'how long a watched folder must stay unchanged before its backup', duration, CLI_DEFAULTS.quietMs)
+    .option('--replicas <n>', 'replicas for watched folders', wholeNumber, CLI_DEFAULTS.replicas)
     .addOption(new Option('--tuning <json>', 'library settings for tests and the demo').hideHelp())
-    .action(async (opts: Common & { host: string; port: number; storage: number; bootstrap?: string[]; tracker?: string; recover?: string; watch?: string[]; quiet: number; replicas: number; tuning?: string }) => {
-      if (opts.recover) {
-        try {
-          parseRecoveryKey(opts.recover);
-        } catch (err) {
-          throw new CliError(`--recover: ${(err as Error).message}`, ExitCode.usage);
-        }
-      }
-      let tuning: object | undefined;
-      if (opts.tuning) {
-        try {
-          tuning = JSON.parse(opts.tuning) as object;
-        } catch {
-          throw new CliError('--tuning must be JSON', ExitCode.usage);
-        }
-      }
-      let daemon;
-      try {
-        daemon = await startDaemon({
-          dataDir: dataDir(opts),
-          host: opts.host,
-          port: opts.port,
-          storage: opts.storage,
-          bootstrap: opts.bootstrap ?? [],
-          ...(opts.tracker ? { tracker: opts.tracker } : {}),
-          ...(opts.recover ? { recoveryKey: opts.recover } : {}),
-          watch: opts.watch ?? [],
-          quietMs: opts.quiet,
-          replicas: opts.replicas,
-          ...(tuning ? { tuning } : {}),
-          print: out,
-        });
-      } catch (err) {
-        if (err instanceof AlreadyRunningError) throw new CliError(err.message, ExitCode.noPeer);
-        throw err;
-      }
-      let signals = 0;
-      const onSignal = (signal: string) => {
-        if (++signals > 1) process.exit(1);
-        out(`${signal} received`);
-        void daemon.stop();
-      };
-      process.on('SIGINT', () => onSignal('SIGINT'));
-      process.on('SIGTERM', () => onSignal('SIGTERM'));
-      await daemon.done;
+    .action(async (opts: Common & Omit<StartOptions, 'dataDir'>) => {
+      const { runStart } = await import('./start.js');
+      await runStart({ ...opts, dataDir: dataDir(opts) }, out);
     });
 
   withCommon(program.command('backup <path>'))
     .description('back up a file or folder as a new snapshot')
-    .option('--replicas <n>', 'how many hosts keep each shard', wholeNumber, 3)
+    .option('--replicas <n>', 'how many hosts keep each shard', wholeNumber, CLI_DEFAULTS.replicas)
     .action(async (target: string, opts: Common & { replicas: number }) => {
       const abs = path.resolve(target);
       const total = opts.json ? 0 : await treeBytes(abs);
-      const view = opts.json ? null : progressView('backup');
+      const view = opts.json ? null : (await import('./progress.js')).progressView('backup');
       let result: BackupResult;
       try {
         result = await ask<BackupResult>(opts, 'POST', '/backup', { path: abs, replicas: opts.replicas }, (p) => {
@@ -181,7 +146,7 @@ export function buildProgram(): Command {
     .description('restore a snapshot (ID, unique prefix or "latest") into an empty or new folder')
     .option('--path <path>', 'restore only this file or folder of the snapshot')
     .action(async (snapshot: string, dest: string, opts: Common & { path?: string }) => {
-      const view = opts.json ? null : progressView('restore');
+      const view = opts.json ? null : (await import('./progress.js')).progressView('restore');
       let result: RestoreResult & { snapshot: string; dest: string };
       try {
         result = await ask(opts, 'POST', '/restore', { snapshot, dest: path.resolve(dest), ...(opts.path ? { path: opts.path } : {}) }, (p) => {
@@ -232,7 +197,9 @@ export function buildProgram(): Command {
     let text: string;
     try {
       text = (await fs.readFile(path.join(dir, IDENTITY_FILE), 'utf8')).trim();
-    } catch {
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err; // EACCES and the like: say so, not "no identity"
       throw new CliError(`no identity in ${dir} (\`dbs start --data ${dir}\` creates one)`, ExitCode.notFound);
     }
     print(opts, { recoveryKey: text }, () => `${text}\n\nAnyone with this key can read and delete your backups; without it, nobody can restore them. Keep it offline.`);
@@ -251,7 +218,7 @@ export function buildProgram(): Command {
 
   withCommon(program.command('watch <dir>'))
     .description('have the running peer back up a folder whenever it changes')
-    .option('--quiet <duration>', 'how long the folder must stay unchanged first', duration, 10_000)
+    .option('--quiet <duration>', 'how long the folder must stay unchanged first', duration, CLI_DEFAULTS.quietMs)
     .action(async (dir: string, opts: Common & { quiet: number }) => {
       const r = await ask<{ watching: string; already: boolean }>(opts, 'POST', '/watch', { path: path.resolve(dir), quietMs: opts.quiet });
       print(opts, r, () => (r.already ? `already watching ${r.watching}` : `watching ${r.watching}: it is backed up ${formatDuration(opts.quiet)} after changes stop`));
@@ -266,9 +233,10 @@ export function buildProgram(): Command {
     .command('tracker')
     .description('run the optional HTTP tracker that helps peers find bootstrap contacts')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--port <port>', 'TCP port', wholeNumber, 7000)
+    .option('--port <port>', 'TCP port', wholeNumber, CLI_DEFAULTS.trackerPort)
     .option('--debug', 'print stack traces of errors')
     .action(async (opts: { host: string; port: number }) => {
+      const { TrackerServer } = await import('../tracker/server.js');
       const tracker = await TrackerServer.listen({ host: opts.host, port: opts.port });
       out(`tracker listening on ${tracker.url} (POST /subscribe, GET /nodes, POST /ping)`);
       await new Promise<void>((resolve) => {
@@ -281,10 +249,11 @@ export function buildProgram(): Command {
   program
     .command('demo')
     .description('run ~8 peers as processes on 127.0.0.1: back up, kill two hosts, repair, restore, verify')
-    .option('--peers <n>', 'how many peers', wholeNumber, 8)
+    .option('--peers <n>', 'how many peers', wholeNumber, CLI_DEFAULTS.demoPeers)
     .option('--keep', 'keep the temporary folder (logs, data) afterwards')
     .option('--debug', 'print stack traces of errors')
     .action(async (opts: { peers: number; keep?: boolean }) => {
+      const { runDemo } = await import('./demo.js');
       await runDemo({ peers: opts.peers, keep: opts.keep ?? false, print: out });
     });
 
@@ -311,6 +280,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 // Run when executed (also through the npm bin symlink), not when imported by tests.
+// A script path that cannot be resolved (deleted since, or not a file) is compared as given.
 const invoked = process.argv[1] ? await fs.realpath(process.argv[1]).catch(() => process.argv[1]) : '';
 if (invoked === new URL(import.meta.url).pathname) {
   process.exitCode = await main(process.argv);

@@ -4,6 +4,7 @@
  * output on stdout stays clean.
  */
 import cliProgress from 'cli-progress';
+import { CLI_DEFAULTS } from './defaults.js';
 import { formatBytes, formatDuration, formatRate } from './units.js';
 
 export interface ProgressView {
@@ -56,7 +57,7 @@ export function progressView(label: string, stream: NodeJS.WriteStream = process
   return {
     update(done, total, note) {
       last = [done, total, note];
-      if (Date.now() - lastLine >= 2000) {
+      if (Date.now() - lastLine >= CLI_DEFAULTS.plainProgressIntervalMs) {
         lastLine = Date.now();
         last = null;
         print(done, total, note);

@@ -8,8 +8,11 @@
 /** The socket's file name inside the data directory. */
 export const CONTROL_SOCKET = 'control.sock';
 
-/** Requests larger than this are refused (they are a few paths and options). */
+/** Requests larger than this are refused, bytes (they are a few paths and options). */
 export const MAX_REQUEST_BYTES = 64 * 1024;
+
+/** ms a client may take to send its request headers: a local command sends them at once; this only frees a stuck connection. */
+export const HEADERS_TIMEOUT_MS = 10_000;
 
 export type ControlLine =
   | { progress: unknown }

@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { type ControlHandler, type ControlLine, MAX_REQUEST_BYTES } from './protocol.js';
+import { type ControlHandler, type ControlLine, HEADERS_TIMEOUT_MS, MAX_REQUEST_BYTES } from './protocol.js';
 import { readJsonBody } from '../util/json-body.js';
 
 /** Thrown when another process already serves this control socket. */
@@ -45,7 +45,7 @@ export class ControlServer {
     const server = http.createServer((req, res) => void handle(req, res, routes, options));
     // A job such as a restore can run for hours: no request timeout on a local socket.
     server.requestTimeout = 0;
-    server.headersTimeout = 10_000;
+    server.headersTimeout = HEADERS_TIMEOUT_MS;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       // 0600 from the first moment: the umask applies when the socket file is created.
@@ -77,6 +77,7 @@ async function removeStaleSocket(socketPath: string): Promise<void> {
   try {
     await fs.lstat(socketPath);
   } catch {
+    // No file (or none we may see): nothing stale to remove; listen() reports any real problem.
     return;
   }
   const alive = await new Promise<boolean>((resolve) => {
@@ -85,6 +86,7 @@ async function removeStaleSocket(socketPath: string): Promise<void> {
       probe.destroy();
       resolve(true);
     });
+    // ECONNREFUSED (or the like): nobody listens, so the file is a dead peer's and may go.
     probe.once('error', () => resolve(false));
   });
   if (alive) throw new AlreadyRunningError(socketPath);

@@ -5,9 +5,10 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-file.js';
+import { IDENTITY_FILE } from './identity-file.js';
 import { formatRecoveryKey, generateRecoverySecret, parseRecoveryKey } from './recovery-key.js';
 
-export const IDENTITY_FILE = 'identity.key';
+export { IDENTITY_FILE };
 
 export interface LoadedIdentity {
   secret: Uint8Array;

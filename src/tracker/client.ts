@@ -48,6 +48,7 @@ export class TrackerClient {
       signal: AbortSignal.timeout(this.timeoutMs),
     });
     if (!res.ok && !allowed.includes(res.status)) {
+      // The status alone says it refused; the body only adds detail when it can be read.
       const text = await res.text().catch(() => '');
       throw new Error(`tracker ${this.url} refused ${route}: ${res.status} ${text.slice(0, 200)}`);
     }

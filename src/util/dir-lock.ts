@@ -25,6 +25,7 @@ function alive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (err) {
+    // ESRCH: no such process. EPERM: it exists, but belongs to another user.
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
@@ -46,6 +47,7 @@ export async function lockDataDir(dir: string): Promise<() => Promise<void>> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
+    // Unreadable (its holder released it between our open and this read): no PID, so stale, and retried below.
     const pid = Number.parseInt(await fs.readFile(file, 'utf8').catch(() => ''), 10);
     if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
       throw new DataDirInUseError(`${dir} is in use by another peer (process ${pid}); stop it first, or remove ${file} if that process is not a peer`);

@@ -1,0 +1,72 @@
+/**
+ * The action of `dbs start`: checks the options only it has, runs the daemon until a signal
+ * stops it. A module of its own so that main.ts loads the peer (and with it the whole library)
+ * only when this command runs: the other commands are a control-socket request each.
+ */
+import { AlreadyRunningError } from '../control/server.js';
+import { parseRecoveryKey } from '../identity/recovery-key.js';
+import { startDaemon } from './daemon.js';
+import { CliError, ExitCode } from './errors.js';
+
+export interface StartOptions {
+  dataDir: string;
+  host: string;
+  port: number;
+  storage: number;
+  bootstrap?: string[];
+  tracker?: string;
+  recover?: string;
+  watch?: string[];
+  quiet: number;
+  replicas: number;
+  /** `--tuning`: library settings as JSON text (tests and the demo). */
+  tuning?: string;
+}
+
+/** Resolves when the peer has stopped (after SIGINT or SIGTERM, or `dbs stop`). */
+export async function runStart(opts: StartOptions, out: (line: string) => void): Promise<void> {
+  if (opts.recover) {
+    try {
+      parseRecoveryKey(opts.recover);
+    } catch (err) {
+      throw new CliError(`--recover: ${(err as Error).message}`, ExitCode.usage);
+    }
+  }
+  let tuning: object | undefined;
+  if (opts.tuning) {
+    try {
+      tuning = JSON.parse(opts.tuning) as object;
+    } catch {
+      throw new CliError('--tuning must be JSON', ExitCode.usage);
+    }
+  }
+  let daemon;
+  try {
+    daemon = await startDaemon({
+      dataDir: opts.dataDir,
+      host: opts.host,
+      port: opts.port,
+      storage: opts.storage,
+      bootstrap: opts.bootstrap ?? [],
+      ...(opts.tracker ? { tracker: opts.tracker } : {}),
+      ...(opts.recover ? { recoveryKey: opts.recover } : {}),
+      watch: opts.watch ?? [],
+      quietMs: opts.quiet,
+      replicas: opts.replicas,
+      ...(tuning ? { tuning } : {}),
+      print: out,
+    });
+  } catch (err) {
+    if (err instanceof AlreadyRunningError) throw new CliError(err.message, ExitCode.noPeer);
+    throw err;
+  }
+  let signals = 0;
+  const onSignal = (signal: string) => {
+    if (++signals > 1) process.exit(1);
+    out(`${signal} received`);
+    void daemon.stop();
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  await daemon.done;
+}
