@@ -11,7 +11,7 @@ import { type BlobRef, type Catalog, encodeCatalog, encodeRootRecord, encodeSnap
 import type { BackupIndex } from './index-db.js';
 import type { ShardPlacement } from './placement.js';
 import type { OwnerContracts, RootRecords } from './ports.js';
-import type { ReplicaLocator } from './replica-locator.js';
+import { contractsFor, type ReplicaLocator } from './replica-locator.js';
 import { ShardWriter } from './shard-writer.js';
 
 export interface MetadataDeps {
@@ -91,7 +91,7 @@ export class Metadata {
         merkleRoot: s.merkleRoot,
         replicas: s.replicas,
         kind: s.kind,
-        contracts: owner.filter((c) => Buffer.from(c.contract.terms.shardHash).equals(s.hash)).map((c) => ({ contract: c.contract, address: c.counterpartAddress })),
+        contracts: contractsFor(owner, s.hash).map((c) => ({ contract: c.contract, address: c.counterpartAddress })),
       })),
     };
   }

@@ -25,7 +25,7 @@ export class ReplicaLocator {
 
   /** Live contracts (pending or active) for the shard `hash`. */
   liveContracts(hash: Uint8Array): StoredContract[] {
-    return this.ports.contracts.live().filter((c) => Buffer.from(c.contract.terms.shardHash).equals(hash));
+    return contractsFor(this.ports.contracts.live(), hash);
   }
 
   /** Our own copy of the shard, if it is still on disk. */
@@ -77,6 +77,11 @@ export class ReplicaLocator {
   private async *sources(contracts: StoredContract[]): AsyncGenerator<{ contract: StoredContract; address: Address }> {
     for (const contract of contracts) for await (const address of this.addressesOf(contract)) yield { contract, address };
   }
+}
+
+/** The contracts among `contracts` that cover the shard `hash`. */
+export function contractsFor(contracts: StoredContract[], hash: Uint8Array): StoredContract[] {
+  return contracts.filter((c) => Buffer.from(c.contract.terms.shardHash).equals(hash));
 }
 
 async function exists(file: string): Promise<boolean> {

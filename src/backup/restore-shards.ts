@@ -27,6 +27,8 @@ export class RestoreShards {
   private readonly open = new Map<string, OpenFile>();
   private readonly maxOpen: number;
   private tick = 0;
+  /** Shards whose locator rejected (each then counts as having no replica). */
+  failedLocates = 0;
 
   constructor(
     /** The path of a verified local file holding the shard, or null if no replica can supply it. */
@@ -47,7 +49,14 @@ export class RestoreShards {
     const key = toHex(hash);
     let file = this.files.get(key);
     if (!file) {
-      file = this.queue.add(() => this.locate(hash).catch(() => null)) as Promise<string | null>;
+      // A locator that fails is the same as no replica: the files that need the shard are
+      // reported incomplete; each such failure is counted.
+      file = this.queue.add(() =>
+        this.locate(hash).catch(() => {
+          this.failedLocates++;
+          return null;
+        }),
+      ) as Promise<string | null>;
       this.files.set(key, file);
     }
     return file;
@@ -78,6 +87,7 @@ export class RestoreShards {
     await this.queue.onIdle();
     const handles = [...this.open.values()].map((e) => e.handle);
     this.open.clear();
+    // Read-only handles: a failed open or close loses nothing.
     await Promise.all(handles.map((h) => h.then((x) => x.close()).catch(() => {})));
   }
 
@@ -103,6 +113,7 @@ export class RestoreShards {
       for (const e of this.open) if (e[1].users === 0 && (!oldest || e[1].lastUsed < oldest[1].lastUsed)) oldest = e;
       if (!oldest) return;
       this.open.delete(oldest[0]);
+      // Read-only: a failed close loses nothing.
       void oldest[1].handle.then((h) => h.close()).catch(() => {});
     }
   }
