@@ -71,7 +71,13 @@ describe('backup engine against fake ports (no sockets, no DHT)', function () {
     const liar = network.hosts.find((h) => network.live().some((c) => Buffer.from(c.counterpart).equals(h.key)))!;
     const lost = network.live().filter((c) => Buffer.from(c.counterpart).equals(liar.key)).length;
     network.loseData(liar);
+    const before = network.placements.length;
     const report = await owner.engine.maintain(clock.now(), { auditAll: true });
+    // Every replica a repair placed is counted, repairs running at once included (repairs are
+    // the placements of shards already hashed: no digest handed in).
+    const repairs = network.placements.slice(before).filter((p) => !p.digest);
+    expect(repairs.length).to.be.at.least(2);
+    expect(report.replaced).to.equal(repairs.reduce((n, p) => n + p.placed, 0));
     expect(report.failed).to.equal(lost);
     expect(report.cancelled).to.equal(lost);
     expect(report.replaced).to.be.at.least(lost);

@@ -3,7 +3,6 @@
  * is forgiven its strikes; one that lost the data, or no longer holds the contract, is cancelled
  * and never given a shard again; one unreachable past the grace period is cancelled.
  */
-import { formatAddress } from '../net/address.js';
 import { toHex } from '../util/bytes.js';
 import type { StoredContract } from '../contracts/store.js';
 import type { AuditOutcome } from '../transfer/client.js';
@@ -84,7 +83,7 @@ export class KeepAlive {
   private auditWherever(c: StoredContract): Promise<AuditOutcome | null> {
     return firstThatWorks(
       this.deps.locator.addressesOf(c),
-      (address) => this.deps.auditor.audit(address, { ...c, counterpartAddress: formatAddress(address) }),
+      (address) => this.deps.auditor.audit(address, c),
       () => this.unanswered++,
     );
   }

@@ -48,7 +48,10 @@ export class Repairer {
         try {
           // Excluded: hosts with a live contract for it (never two replicas on one host; an
           // expiring one's renewal goes elsewhere), and hosts that failed any audit.
-          placed += await placement.placeMore(file.path, missing, live.map((c) => c.counterpart));
+          // Awaited first: `placed += await …` would read `placed` before the wait and lose
+          // the counts of repairs that finish meanwhile.
+          const more = await placement.placeMore(file.path, missing, live.map((c) => c.counterpart));
+          placed += more;
         } catch {
           // Nobody available now; the next pass tries again.
           this.failures++;

@@ -31,8 +31,8 @@ export class FakeNetwork {
   readonly contracts: StoredContract[] = [];
   readonly strikes = new Map<string, number>();
   root: { value: Uint8Array; seq: number } | null = null;
-  /** Shard placements asked for, with the hosts excluded each time. */
-  readonly placements: { replicas: number; exclude: string[] }[] = [];
+  /** Shard placements asked for: replicas wanted, hosts excluded, whether a digest came with it, replicas placed. */
+  readonly placements: { replicas: number; exclude: string[]; digest: boolean; placed: number }[] = [];
 
   constructor(
     dir: string,
@@ -76,10 +76,12 @@ export class FakeNetwork {
       clock: this.clock,
       placer: {
         place: async (file, { replicas, exclude = [], digest }) => {
+          // A placement takes a while on a real network: placements running at once overlap.
+          await new Promise((resolve) => setTimeout(resolve, 5));
           const { hash, root, size } = digest ?? digestOf(file);
           const excluded = new Set(exclude.map(toHex));
-          this.placements.push({ replicas, exclude: [...excluded] });
           const chosen = this.hosts.filter((h) => !excluded.has(toHex(h.key)) && !h.silent).slice(0, replicas);
+          this.placements.push({ replicas, exclude: [...excluded], digest: digest !== undefined, placed: chosen.length });
           const contracts = chosen.map((h) => {
             copyFileSync(file, path.join(h.dir, toHex(hash)));
             const contract = propose(this.owner, {
