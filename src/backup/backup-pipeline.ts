@@ -123,7 +123,8 @@ export async function runBackup(deps: BackupPipelineDeps, source: string, replic
   onProgress({ ...progress });
   const id = deps.metadata.newSnapshotId();
   const snapshot = { id, createdAt: deps.clock.now(), source, entries, index: chunks.placed };
-  totals.shortfall += await deps.metadata.writeSnapshot(snapshot, { files: progress.files, bytes: progress.bytes }, replicas);
+  const metadataShortfall = await deps.metadata.writeSnapshot(snapshot, { files: progress.files, bytes: progress.bytes }, replicas);
+  totals.shortfall += metadataShortfall;
   progress.phase = 'done';
   onProgress({ ...progress });
   // Two more shards: the snapshot's and the catalog's.
