@@ -47,6 +47,8 @@ export const SMALL_OPENING_SLOTS = 16;
 export const SMALL_SLOTS_BYTES = 12 * 1024 * 1024;
 /** shards: a restore downloads this many at once, ahead of the files that need them. */
 export const RESTORE_DOWNLOADS = 3;
+/** files: shard files a restore keeps open while it reads chunks out of them (one open per shard, not per chunk); well under any descriptor limit. */
+export const RESTORE_OPEN_SHARDS = 64;
 /** files: small files a restore writes at once (large ones go one at a time beside them). */
 export const RESTORE_FILES = 8;
 /** bytes: files at least this large are restored one at a time, with direct I/O and an fsync each. */

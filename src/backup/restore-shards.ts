@@ -7,11 +7,12 @@
 import PQueue from 'p-queue';
 import { toHex } from '../util/bytes.js';
 import { DirectReadFile } from '../util/direct-io.js';
+import { RESTORE_DOWNLOADS, RESTORE_OPEN_SHARDS } from './constants.js';
 
 export interface RestoreShardsOptions {
-  /** Shards fetched at once (default 3). */
+  /** Shards fetched at once (default RESTORE_DOWNLOADS). */
   downloads: number;
-  /** Shard files kept open at once (default 64); the least recently used idle one is closed past that. */
+  /** Shard files kept open at once (default RESTORE_OPEN_SHARDS); the least recently used idle one is closed past that. */
   maxOpen: number;
 }
 
@@ -35,8 +36,8 @@ export class RestoreShards {
     private readonly locate: (hash: Uint8Array) => Promise<string | null>,
     options: Partial<RestoreShardsOptions> = {},
   ) {
-    this.queue = new PQueue({ concurrency: options.downloads ?? 3 });
-    this.maxOpen = options.maxOpen ?? 64;
+    this.queue = new PQueue({ concurrency: options.downloads ?? RESTORE_DOWNLOADS });
+    this.maxOpen = options.maxOpen ?? RESTORE_OPEN_SHARDS;
   }
 
   /** Starts locating these shards, in this order, a few at a time. */

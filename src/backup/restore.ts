@@ -19,7 +19,7 @@ import { readBlob } from './metadata.js';
 import type { ReplicaLocator } from './replica-locator.js';
 import { RestoreShards } from './restore-shards.js';
 import { dirsDeepestFirst, isLarge, selectEntries, shardsInOrder, slotSizes, totalBytes, withAncestors } from './restore-plan.js';
-import { DURABLE_BATCH_BYTES, DURABLE_BATCH_FILES, OPENING_SLOTS, RESTORE_DOWNLOADS, RESTORE_FILES } from './constants.js';
+import { DURABLE_BATCH_BYTES, DURABLE_BATCH_FILES, OPENING_SLOTS, RESTORE_FILES } from './constants.js';
 import type { RestoreProgress, RestoreResult } from './types.js';
 
 export interface RestoreDeps {
@@ -43,7 +43,7 @@ export async function runRestore(deps: RestoreDeps, snapshotId: string, dest: st
   const work = await fs.mkdtemp(path.join(deps.tmp, 'restore-'));
   // A verified copy of each shard: our own, or downloaded from any live replica.
   const locate = async (hash: Uint8Array) => (await locator.localCopy(index.shard(hash))) ?? locator.fetchFromAny(locator.liveContracts(hash), work);
-  const shards = new RestoreShards(locate, { downloads: RESTORE_DOWNLOADS });
+  const shards = new RestoreShards(locate);
   let durable: DurableRenames | null = null;
   let opener: CryptoWorker | null = null;
   // File tasks, awaited before anything is cleaned up (even when the loop that starts them fails).
