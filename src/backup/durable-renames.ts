@@ -70,6 +70,7 @@ export class DurableRenames {
         throw error;
       }
     });
+    // Only the order matters here: the caller hears the failure through `run`, later batches through `failure`.
     this.chain = run.catch(() => {});
     return run;
   }

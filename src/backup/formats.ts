@@ -3,12 +3,17 @@
  * except the root record (which is signed and public):
  *
  * - Snapshot object: the tree (names, types, modes, mtimes, sizes, symlink targets, each
- *   file's chunk IDs) and where every chunk it needs lives (shard, offset, length).
- * - Catalog: every snapshot, and every shard with the contracts that keep it, so a new
- *   machine can find, fetch, audit and repair everything. Written after each backup.
- * - Root record: a signed mutable DHT record under the owner's key that points to the
- *   newest metadata shard (which holds that snapshot object and the catalog) and to the
- *   hosts and contracts that keep it. With the recovery key, it is the way back in.
+ *   file's chunk IDs) and where every chunk it needs lives (shard, offset, length). One per
+ *   backup, in a meta shard of its own.
+ * - Catalog: every snapshot (and where its snapshot object is), and every shard with the
+ *   contracts that keep it, so a new machine can find, fetch, audit and repair everything.
+ *   Written after each backup and whenever hosts change, in a small catalog shard of its own.
+ * - Root record: a signed mutable DHT record under the owner's key that points to the newest
+ *   catalog shard and to the hosts and contracts that keep it. With the recovery key, it is
+ *   the way back in.
+ *
+ * Decoders check the shape of what they read and throw FormatError (code BAD_FORMAT) for
+ * anything else, so a damaged or foreign object never becomes a half-read snapshot.
  */
 import { Packr, Unpackr } from 'msgpackr';
 import { type Contract, contractIdFromEncoded, decodeTerms, encodeTerms } from '../contracts/contract.js';
@@ -66,7 +71,7 @@ export interface CatalogShard {
   size: number;
   merkleRoot: Uint8Array;
   replicas: number;
-  kind: 'data' | 'meta' | 'catalog' | 'catalog';
+  kind: 'data' | 'meta' | 'catalog';
   contracts: { contract: Contract; address: string | null }[];
 }
 
@@ -89,15 +94,69 @@ export interface RootRecord {
 
 export const ROOT_RECORD_SALT = new TextEncoder().encode('dbs-root-v1');
 
+/** A snapshot object, catalog or root record that is not what its format says. */
+export class FormatError extends Error {
+  readonly code = 'BAD_FORMAT';
+  constructor(message: string) {
+    super(message);
+    this.name = 'FormatError';
+  }
+}
+
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const bytes = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
+
+const SHARD_KINDS: ReadonlySet<unknown> = new Set(['data', 'meta', 'catalog']);
+const ENTRY_TYPES: ReadonlySet<unknown> = new Set(['file', 'dir', 'symlink']);
+/** Bytes of a chunk ID (HMAC-SHA-256) and of a shard hash (SHA-256). */
+const ID_BYTES = 32;
+
+function malformed(what: string): never {
+  throw new FormatError(`malformed ${what}`);
+}
+
+/** The top-level map of a format-1 object. */
+function top(data: Uint8Array, what: string): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = unpackr.unpack(data);
+  } catch {
+    malformed(what);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) malformed(what);
+  const map = raw as Record<string, unknown>;
+  if (map['v'] !== 1) throw new FormatError(`unknown ${what} format ${String(map['v'])}`);
+  return map;
+}
+
+function list(x: unknown, what: string): unknown[] {
+  return Array.isArray(x) ? x : malformed(what);
+}
+
+function uint(x: unknown, what: string): number {
+  return Number.isSafeInteger(x) && (x as number) >= 0 ? (x as number) : malformed(what);
+}
+
+function finite(x: unknown, what: string): number {
+  return typeof x === 'number' && Number.isFinite(x) ? x : malformed(what);
+}
+
+function text(x: unknown, what: string): string {
+  return typeof x === 'string' ? x : malformed(what);
+}
+
+function byteString(x: unknown, what: string, length?: number): Uint8Array {
+  return x instanceof Uint8Array && (length === undefined || x.length === length) ? x : malformed(what);
+}
 
 function blobRefOut(r: BlobRef) {
   return [r.shard, r.offset, r.length, r.chunk];
 }
 
-function blobRefIn(a: unknown[]): BlobRef {
-  return { shard: (a[0] as Uint8Array | null) ?? null, offset: a[1] as number, length: a[2] as number, chunk: a[3] as Uint8Array };
+function blobRefIn(x: unknown, what: string): BlobRef {
+  const a = list(x, what);
+  const shard = a[0] === null || a[0] === undefined ? null : byteString(a[0], what, ID_BYTES);
+  return { shard, offset: uint(a[1], what), length: uint(a[2], what), chunk: byteString(a[3], what, ID_BYTES) };
 }
 
 export function encodeSnapshot(s: SnapshotObject): Uint8Array {
@@ -112,20 +171,27 @@ export function encodeSnapshot(s: SnapshotObject): Uint8Array {
 }
 
 export function decodeSnapshot(data: Uint8Array): SnapshotObject {
-  const raw = unpackr.unpack(data) as { v: number; id: string; t: number; src: string; e: unknown[][]; i: unknown[][] };
-  if (raw.v !== 1) throw new Error(`unknown snapshot format ${raw.v}`);
-  const entries: TreeEntry[] = raw.e.map((e) => {
-    const entry: TreeEntry = { path: e[0] as string, type: e[1] as EntryType, mode: e[2] as number, mtimeMs: e[3] as number, size: e[4] as number };
-    if (e[5] !== null) entry.target = e[5] as string;
-    if (e[6] !== null) {
-      const all = e[6] as Uint8Array;
+  const raw = top(data, 'snapshot');
+  const entries: TreeEntry[] = list(raw['e'], 'snapshot entries').map((x) => {
+    const e = list(x, 'snapshot entry');
+    if (!ENTRY_TYPES.has(e[1])) malformed('snapshot entry type');
+    const entry: TreeEntry = { path: text(e[0], 'entry path'), type: e[1] as EntryType, mode: uint(e[2], 'entry mode'), mtimeMs: finite(e[3], 'entry mtime'), size: uint(e[4], 'entry size') };
+    if (e[5] !== null && e[5] !== undefined) entry.target = text(e[5], 'symlink target');
+    if (e[6] !== null && e[6] !== undefined) {
+      const all = byteString(e[6], 'chunk list');
+      if (all.length % ID_BYTES !== 0) malformed('chunk list');
       entry.chunks = [];
-      for (let off = 0; off < all.length; off += 32) entry.chunks.push(all.subarray(off, off + 32));
+      for (let off = 0; off < all.length; off += ID_BYTES) entry.chunks.push(all.subarray(off, off + ID_BYTES));
     }
     return entry;
   });
-  const index = new Map<string, ChunkLocation>(raw.i.map((i) => [hex(i[0] as Uint8Array), { shard: i[1] as Uint8Array, offset: i[2] as number, length: i[3] as number }]));
-  return { id: raw.id, createdAt: raw.t, source: raw.src, entries, index };
+  const index = new Map<string, ChunkLocation>(
+    list(raw['i'], 'chunk index').map((x) => {
+      const i = list(x, 'chunk location');
+      return [hex(byteString(i[0], 'chunk ID', ID_BYTES)), { shard: byteString(i[1], 'chunk shard', ID_BYTES), offset: uint(i[2], 'chunk offset'), length: uint(i[3], 'chunk length') }];
+    }),
+  );
+  return { id: text(raw['id'], 'snapshot ID'), createdAt: finite(raw['t'], 'snapshot time'), source: text(raw['src'], 'snapshot source'), entries, index };
 }
 
 export function encodeCatalog(c: Catalog): Uint8Array {
@@ -137,21 +203,35 @@ export function encodeCatalog(c: Catalog): Uint8Array {
 }
 
 export function decodeCatalog(data: Uint8Array): Catalog {
-  const raw = unpackr.unpack(data) as { v: number; s: unknown[][]; h: unknown[][] };
-  if (raw.v !== 1) throw new Error(`unknown catalog format ${raw.v}`);
+  const raw = top(data, 'catalog');
   return {
-    snapshots: raw.s.map((s) => ({ id: s[0] as string, createdAt: s[1] as number, source: s[2] as string, files: s[3] as number, bytes: s[4] as number, meta: blobRefIn(s[5] as unknown[]) })),
-    shards: raw.h.map((h) => ({
-      hash: h[0] as Uint8Array,
-      size: h[1] as number,
-      merkleRoot: h[2] as Uint8Array,
-      replicas: h[3] as number,
-      kind: h[4] as 'data' | 'meta' | 'catalog',
-      contracts: (h[5] as unknown[][]).map((k) => {
-        const terms = decodeTerms(k[0] as Uint8Array);
-        return { contract: { terms, id: contractIdFromEncoded(k[0] as Uint8Array), ownerSignature: k[1] as Uint8Array, hostSignature: k[2] as Uint8Array }, address: (k[3] as string | null) ?? null };
-      }),
-    })),
+    snapshots: list(raw['s'], 'catalog snapshots').map((x) => {
+      const s = list(x, 'catalog snapshot');
+      return { id: text(s[0], 'snapshot ID'), createdAt: finite(s[1], 'snapshot time'), source: text(s[2], 'snapshot source'), files: uint(s[3], 'snapshot files'), bytes: uint(s[4], 'snapshot bytes'), meta: blobRefIn(s[5], 'snapshot metadata ref') };
+    }),
+    shards: list(raw['h'], 'catalog shards').map((x) => {
+      const h = list(x, 'catalog shard');
+      if (!SHARD_KINDS.has(h[4])) malformed('shard kind');
+      return {
+        hash: byteString(h[0], 'shard hash', ID_BYTES),
+        size: uint(h[1], 'shard size'),
+        merkleRoot: byteString(h[2], 'Merkle root', ID_BYTES),
+        replicas: uint(h[3], 'shard replicas'),
+        kind: h[4] as CatalogShard['kind'],
+        contracts: list(h[5], 'shard contracts').map((y) => {
+          const k = list(y, 'shard contract');
+          const encoded = byteString(k[0], 'contract terms');
+          let terms;
+          try {
+            terms = decodeTerms(encoded);
+          } catch {
+            malformed('contract terms');
+          }
+          const address = k[3] === null || k[3] === undefined ? null : text(k[3], 'host address');
+          return { contract: { terms, id: contractIdFromEncoded(encoded), ownerSignature: byteString(k[1], 'owner signature'), hostSignature: byteString(k[2], 'host signature') }, address };
+        }),
+      };
+    }),
   };
 }
 
@@ -160,7 +240,17 @@ export function encodeRootRecord(r: RootRecord): Uint8Array {
 }
 
 export function decodeRootRecord(data: Uint8Array): RootRecord {
-  const raw = unpackr.unpack(data) as { v: number; s: Uint8Array; z: number; r: Uint8Array; c: unknown[]; h: Uint8Array[][]; t: number };
-  if (raw.v !== 1) throw new Error(`unknown root record format ${raw.v}`);
-  return { shard: raw.s, size: raw.z, merkleRoot: raw.r, catalog: blobRefIn(raw.c), hosts: raw.h.map((h) => ({ host: h[0]!, contract: h[1]! })), createdAt: raw.t };
+  const raw = top(data, 'root record');
+  const hosts = list(raw['h'], 'root record hosts').map((x) => {
+    const h = list(x, 'root record host');
+    return { host: byteString(h[0], 'host key'), contract: byteString(h[1], 'contract ID') };
+  });
+  return {
+    shard: byteString(raw['s'], 'root record shard', ID_BYTES),
+    size: uint(raw['z'], 'root record size'),
+    merkleRoot: byteString(raw['r'], 'root record Merkle root', ID_BYTES),
+    catalog: blobRefIn(raw['c'], 'catalog ref'),
+    hosts,
+    createdAt: finite(raw['t'], 'root record time'),
+  };
 }

@@ -7,11 +7,12 @@
 import PQueue from 'p-queue';
 import { toHex } from '../util/bytes.js';
 import { DirectReadFile } from '../util/direct-io.js';
+import { RESTORE_DOWNLOADS, RESTORE_OPEN_SHARDS } from './constants.js';
 
 export interface RestoreShardsOptions {
-  /** Shards fetched at once (default 3). */
+  /** Shards fetched at once (default RESTORE_DOWNLOADS). */
   downloads: number;
-  /** Shard files kept open at once (default 64); the least recently used idle one is closed past that. */
+  /** Shard files kept open at once (default RESTORE_OPEN_SHARDS); the least recently used idle one is closed past that. */
   maxOpen: number;
 }
 
@@ -27,14 +28,16 @@ export class RestoreShards {
   private readonly open = new Map<string, OpenFile>();
   private readonly maxOpen: number;
   private tick = 0;
+  /** Shards whose locator rejected (each then counts as having no replica). */
+  failedLocates = 0;
 
   constructor(
     /** The path of a verified local file holding the shard, or null if no replica can supply it. */
     private readonly locate: (hash: Uint8Array) => Promise<string | null>,
     options: Partial<RestoreShardsOptions> = {},
   ) {
-    this.queue = new PQueue({ concurrency: options.downloads ?? 3 });
-    this.maxOpen = options.maxOpen ?? 64;
+    this.queue = new PQueue({ concurrency: options.downloads ?? RESTORE_DOWNLOADS });
+    this.maxOpen = options.maxOpen ?? RESTORE_OPEN_SHARDS;
   }
 
   /** Starts locating these shards, in this order, a few at a time. */
@@ -47,7 +50,14 @@ export class RestoreShards {
     const key = toHex(hash);
     let file = this.files.get(key);
     if (!file) {
-      file = this.queue.add(() => this.locate(hash).catch(() => null)) as Promise<string | null>;
+      // A locator that fails is the same as no replica: the files that need the shard are
+      // reported incomplete; each such failure is counted.
+      file = this.queue.add(() =>
+        this.locate(hash).catch(() => {
+          this.failedLocates++;
+          return null;
+        }),
+      ) as Promise<string | null>;
       this.files.set(key, file);
     }
     return file;
@@ -78,6 +88,7 @@ export class RestoreShards {
     await this.queue.onIdle();
     const handles = [...this.open.values()].map((e) => e.handle);
     this.open.clear();
+    // Read-only handles: a failed open or close loses nothing.
     await Promise.all(handles.map((h) => h.then((x) => x.close()).catch(() => {})));
   }
 
@@ -103,6 +114,7 @@ export class RestoreShards {
       for (const e of this.open) if (e[1].users === 0 && (!oldest || e[1].lastUsed < oldest[1].lastUsed)) oldest = e;
       if (!oldest) return;
       this.open.delete(oldest[0]);
+      // Read-only: a failed close loses nothing.
       void oldest[1].handle.then((h) => h.close()).catch(() => {});
     }
   }

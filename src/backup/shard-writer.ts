@@ -56,6 +56,7 @@ export class ShardWriter {
 
   async discard(): Promise<void> {
     await this.hasher?.settle();
+    // The file is removed next: a failed close loses nothing.
     await this.handle?.close().catch(() => {});
     this.handle = null;
     await fs.rm(this.file, { force: true });

@@ -45,6 +45,8 @@ export class QuietTrigger {
   private fire(): void {
     this.timer = null;
     this.running = this.action()
+      // The action reports its own errors (FolderWatcherOptions.backup); a failed run only
+      // means the next change tries again.
       .catch(() => {})
       .finally(() => {
         this.running = null;

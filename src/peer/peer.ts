@@ -29,9 +29,9 @@ import { TransferServer, type TransferCounters, type TransferServerOptions } fro
 import { mutableKey } from '../dht/records.js';
 import { BackupEngine, type BackupEngineOptions, type BackupProgress, type BackupResult, type RestoreProgress, type RestoreResult, type SnapshotInfo } from '../backup/engine.js';
 import { deriveBackupKeys } from '../backup/crypto.js';
-import { DEFAULT_CHUNK_SIZES } from '../backup/chunker.js';
 import { ROOT_RECORD_SALT } from '../backup/formats.js';
 import type { ShardTarget } from '../transfer/client.js';
+import { backupPorts } from './backup-ports.js';
 import type { HelloInfo } from './hello.js';
 import { findPeerRecord, type PeerRecord, publishPeerRecord } from './peer-record.js';
 
@@ -168,9 +168,19 @@ export class Peer extends EventEmitter<PeerEvents> {
       ...args.options.contracts,
       offered: args.options.storage,
     });
-    this.backups = new BackupEngine(this, args.db, args.options.dataDir, deriveBackupKeys(args.keys.masterKey), {
-      shardSize: 16 * 2 ** 20,
-      chunkSizes: DEFAULT_CHUNK_SIZES,
+    const ports = backupPorts({
+      dht: this.dht,
+      contractService: this.contractService,
+      signing: args.keys.signing,
+      clock: this.clock,
+      placeShard: (file, options) => this.placeShard(file, options),
+      fetchShardToFile: (address, target, file, options) => this.fetchShardToFile(address, target, file, options),
+      audit: (contract) => this.audit(contract),
+      findPeer: (publicKey) => this.findPeer(publicKey),
+    });
+    // The engine's own defaults apply (src/backup/constants.ts); a host is given as long as a
+    // counterpart's strikes may stand.
+    this.backups = new BackupEngine(ports, args.db, args.options.dataDir, deriveBackupKeys(args.keys.masterKey), {
       hostGraceMs: args.options.contracts?.graceMs ?? DEFAULT_CONTRACT_OPTIONS.graceMs,
       ...args.options.backup,
     });

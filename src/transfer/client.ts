@@ -24,18 +24,27 @@ import { sendFile } from './send-file.js';
 import { DirectWriteFile } from '../util/direct-io.js';
 import { ScavengeEvery } from '../util/scavenge.js';
 import type { Fields } from '../wire/fields.js';
-import { frame, MAX_AUDIT_LEAVES, NONCE_BYTES, Op, type OpCode, readFrame, signRequest, TransferError, type TransferErrorCode } from './frames.js';
+import { frame, MAX_AUDIT_LEAVES, NONCE_BYTES, Op, type OpCode, isTransferErrorCode, readFrame, signRequest, TransferError, type TransferErrorCode } from './frames.js';
 
 export interface TransferClientOptions {
   connectTimeoutMs: number;
   idleTimeoutMs: number;
 }
 
+/**
+ * Why an audit failed, for the owner to act on (src/backup/audit-policy.ts): the host's own
+ * refusal code (the same codes its server sends), REFUSED for a refusal without a known code,
+ * or what the client found wrong in the answer.
+ */
+export type AuditFailure = TransferErrorCode | 'REFUSED' | 'INCOMPLETE_PROOF' | 'BAD_LEAF' | 'BAD_ANSWER';
+
 export interface AuditOutcome {
   /** True when every asked leaf came back and verified against the root. */
   passed: boolean;
   leaves: number[];
-  /** Why it failed: the host's error code, or what did not verify. */
+  /** Why it failed (set whenever `passed` is false). */
+  failure?: AuditFailure;
+  /** The same in words: the host's error code, or what did not verify. */
   reason?: string;
 }
 
@@ -168,21 +177,24 @@ export class TransferClient {
     const socket = await this.open(address, Op.AUDIT, contract, leaves);
     try {
       const reply = await readFrame(socket, SMALL_FRAME);
-      if (!reply.boolean('ok')) return { passed: false, leaves, reason: reply.optionalString('code', 40) ?? 'refused' };
+      if (!reply.boolean('ok')) {
+        const code = reply.optionalString('code', 40);
+        return { passed: false, leaves, failure: code !== undefined && isTransferErrorCode(code) ? code : 'REFUSED', reason: code ?? 'refused' };
+      }
       const n = reply.uint('n', leaves.length);
-      if (n !== leaves.length) return { passed: false, leaves, reason: `host proved ${n} of ${leaves.length} leaves` };
+      if (n !== leaves.length) return { passed: false, leaves, failure: 'INCOMPLETE_PROOF', reason: `host proved ${n} of ${leaves.length} leaves` };
       for (const index of leaves) {
         const leaf = await readFrame(socket, LEAF_SIZE + 8192);
         const path = leaf.bytesList('p', 32, 64);
         if (leaf.uint('i') !== index || !verifyLeaf(terms.merkleRoot, terms.shardSize, index, leaf.bytes('d', { max: LEAF_SIZE }), path)) {
-          return { passed: false, leaves, reason: `leaf ${index} does not verify` };
+          return { passed: false, leaves, failure: 'BAD_LEAF', reason: `leaf ${index} does not verify` };
         }
       }
       return { passed: true, leaves };
     } catch (err) {
       // A host that answers with garbage fails; one we could not reach is the caller's to judge.
       if (err instanceof TransferError && err.code === 'CONNECTION_LOST') throw err;
-      return { passed: false, leaves, reason: err instanceof Error ? err.message : String(err) };
+      return { passed: false, leaves, failure: 'BAD_ANSWER', reason: err instanceof Error ? err.message : String(err) };
     } finally {
       socket.destroy();
     }

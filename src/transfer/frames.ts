@@ -17,21 +17,27 @@ export const Op = { PUT: 1, GET: 2, AUDIT: 3 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 
 /** Why a transfer was refused; sent as `code` in an error frame and counted by the host. */
-export type TransferErrorCode =
-  | 'BUSY'
-  | 'BAD_HEADER'
-  | 'HEADER_TOO_LARGE'
-  | 'UNKNOWN_CONTRACT'
-  | 'NOT_OWNER'
-  | 'WRONG_STATE'
-  | 'SIZE_MISMATCH'
-  | 'HASH_MISMATCH'
-  | 'ROOT_MISMATCH'
-  | 'NOT_STORED'
-  | 'IDLE_TIMEOUT'
-  | 'SLOW_SENDER'
-  | 'CONNECTION_LOST'
-  | 'INTERNAL';
+export const TRANSFER_ERROR_CODES = [
+  'BUSY',
+  'BAD_HEADER',
+  'HEADER_TOO_LARGE',
+  'UNKNOWN_CONTRACT',
+  'NOT_OWNER',
+  'WRONG_STATE',
+  'SIZE_MISMATCH',
+  'HASH_MISMATCH',
+  'ROOT_MISMATCH',
+  'NOT_STORED',
+  'IDLE_TIMEOUT',
+  'SLOW_SENDER',
+  'CONNECTION_LOST',
+  'INTERNAL',
+] as const;
+export type TransferErrorCode = (typeof TRANSFER_ERROR_CODES)[number];
+
+export function isTransferErrorCode(code: string): code is TransferErrorCode {
+  return (TRANSFER_ERROR_CODES as readonly string[]).includes(code);
+}
 
 export class TransferError extends Error {
   constructor(

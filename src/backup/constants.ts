@@ -1,0 +1,61 @@
+/**
+ * The backup engine's settings and tuning numbers, each written once, with its unit and the
+ * reason for its value. The peer passes only what it overrides (src/peer/peer.ts).
+ */
+import { type ChunkSizes, DEFAULT_CHUNK_SIZES } from './chunker.js';
+
+export interface BackupEngineOptions {
+  /** Target shard size (default 16 MiB). */
+  shardSize: number;
+  chunkSizes: ChunkSizes;
+  /** How long a host may stay unreachable before its contract is cancelled (default 24 h). */
+  hostGraceMs: number;
+  /**
+   * A contract this close to its end no longer counts as a replica, so a fresh one is placed
+   * before it lapses (default: a tenth of the contract's length).
+   */
+  renewBeforeFraction?: number;
+  /** Full shards placed in the background at once while the next one fills (default 2; 1 = one at a time). */
+  placingAtOnce?: number;
+}
+
+export const DEFAULT_ENGINE_OPTIONS: Required<BackupEngineOptions> = {
+  // bytes: large enough that contracts, audits and catalog entries stay few against the data,
+  // small enough that a repair moves little at a time.
+  shardSize: 16 * 2 ** 20,
+  chunkSizes: DEFAULT_CHUNK_SIZES,
+  // ms: a host that reboots or loses its line for a while costs nothing; one gone a day is gone.
+  hostGraceMs: 24 * 3600_000,
+  // fraction of a contract's length: leaves time for several repair passes before it lapses.
+  renewBeforeFraction: 0.1,
+  // shards: one uploading while another negotiates keeps the line busy; each is a file on disk,
+  // so memory stays flat whatever the value.
+  placingAtOnce: 2,
+};
+
+/** bytes: the backup's one read buffer (one buffer reused: fresh ones fragment malloc's arenas). */
+export const READ_BYTES = 1024 * 1024;
+/** chunks: sealed on the worker while the main thread reads and chunks the next. */
+export const SEALING_AHEAD = 2;
+/** chunks: a restored file has this many being read and opened ahead of the one it writes (3: 1.9 s for a 1 GiB file, 2: 2.7 s). */
+export const OPENING_AHEAD = 3;
+/** slots: chunk slots of the restore's crypto worker, shared by the files restored at once. */
+export const OPENING_SLOTS = 4;
+/** slots: for small files' chunks, at most this many... */
+export const SMALL_OPENING_SLOTS = 16;
+/** bytes: ...and no more than fit this many bytes, but at least one per small file restored at once. */
+export const SMALL_SLOTS_BYTES = 12 * 1024 * 1024;
+/** shards: a restore downloads this many at once, ahead of the files that need them. */
+export const RESTORE_DOWNLOADS = 3;
+/** files: shard files a restore keeps open while it reads chunks out of them (one open per shard, not per chunk); well under any descriptor limit. */
+export const RESTORE_OPEN_SHARDS = 64;
+/** files: small files a restore writes at once (large ones go one at a time beside them). */
+export const RESTORE_FILES = 8;
+/** bytes: files at least this large are restored one at a time, with direct I/O and an fsync each. */
+export const LARGE_FILE = 1024 * 1024;
+/** files: small restored files synced and renamed together (durable-renames.ts), at most this many... */
+export const DURABLE_BATCH_FILES = 512;
+/** bytes: ...or this many. */
+export const DURABLE_BATCH_BYTES = 128 * 1024 * 1024;
+/** shards: re-replicated at once by a maintenance pass (each placement mostly waits on the network). */
+export const REPAIRS_AT_ONCE = 3;
