@@ -71,7 +71,7 @@ export class IndexDeltaWriter<Ref> {
 
   async add(entry: IndexEntry): Promise<void> {
     if (entry.chunk.length !== ID_BYTES || entry.shard.length !== ID_BYTES) throw new Error(`index entries need ${ID_BYTES}-byte chunk and shard IDs`);
-    let group = this.groups[this.groups.length - 1];
+    let group: Group | undefined = this.groups[this.groups.length - 1];
     const sameShard = group !== undefined && Buffer.compare(group.shard, entry.shard) === 0;
     const cost = ENTRY_BYTES + (sameShard ? 0 : GROUP_BYTES);
     if (this.bound + cost > this.pieceBytes) {
