@@ -21,6 +21,13 @@ export const DEFAULTS = {
   indexPieceBytes: 4 * 1024 * 1024,
   /** Largest catalog segment (bytes, encoded); 4 MiB for the same reasons as index pieces. */
   catalogSegmentBytes: 4 * 1024 * 1024,
+  /**
+   * Segments appended since the last compaction before the next (count). A new machine fetches
+   * one segment per backup since the base, each maybe in a shard of its own; compaction rewrites
+   * the whole live catalog. 32 bounds the first to 32 fetches and runs the second about every
+   * day and a half of hourly backups.
+   */
+  compactAfterSegments: 32,
 } as const;
 
 /** Bytes of every blob ID (chunk, tree, list, piece, segment): an HMAC-SHA-256. */
