@@ -38,7 +38,7 @@ describe('snapshot index deltas', function () {
     for (const p of pieces) expect(p.length).to.be.at.most(64 * 1024);
     // The bound is not wasteful: pieces are at least half full.
     for (const p of pieces.slice(0, -1)) expect(p.length).to.be.at.least(32 * 1024);
-    const back = pieces.flatMap(decodeIndexPiece);
+    const back = pieces.flatMap((p) => decodeIndexPiece(p));
     expect(back).to.have.length(10_000);
     const want = [...entries(10_000, 300)];
     back.forEach((e, i) => {
@@ -60,19 +60,35 @@ describe('snapshot index deltas', function () {
 
   it('rebuilds into a sink one piece at a time, later deltas winning', async () => {
     const store: Uint8Array[] = [];
-    const save = async (p: Uint8Array) => store.push(p) - 1;
+    const save = async (p: Uint8Array) => ({ n: store.push(p) - 1, shard: id(77) });
     const first = await writeIndexDelta(entries(3000, 100), save, { pieceBytes: 16 * 1024 });
     // A later backup re-stored chunks 0..499 in other shards (their old shard was dropped).
     const second = await writeIndexDelta(entries(500, 100, 1), save, { pieceBytes: 16 * 1024 });
     const sink = new MapSink();
     let loaded = 0;
-    const result = await rebuildIndex([...first, ...second], async (ref) => (loaded++, store[ref]!), sink);
+    const result = await rebuildIndex([...first, ...second], async (ref) => (loaded++, store[ref.n]!), sink);
     expect(result).to.deep.equal({ pieces: first.length + second.length, entries: 3500 });
     expect(sink.calls).to.equal(loaded);
     expect(sink.largestCall).to.be.below(400);
     expect(sink.map.size).to.equal(3000);
     expect(sink.map.get(hex(id(0)))!.shard[31]).to.equal(201);
     expect(sink.map.get(hex(id(2999)))!.shard[31]).to.equal(200);
+  });
+
+  it("resolves entries of the piece's own shard (written before that shard's hash was known)", async () => {
+    const pieces: Uint8Array[] = [];
+    const own = [
+      { chunk: id(1), shard: id(5), offset: 0, length: 10 },
+      { chunk: id(2), shard: null, offset: 10, length: 10 },
+      { chunk: id(3), shard: null, offset: 20, length: 10 },
+    ];
+    await writeIndexDelta(own, async (p) => pieces.push(p));
+    const back = decodeIndexPiece(pieces[0]!, id(9));
+    expect(back.map((e) => e.shard[3])).to.deep.equal([5, 9, 9]);
+    expect(() => decodeIndexPiece(pieces[0]!)).to.throw(SnapshotFormatError, /its own shard/);
+    const sink = new MapSink();
+    await rebuildIndex([{ shard: id(9) }], async () => pieces[0]!, sink);
+    expect(sink.map.get(hex(id(3)))!.shard[3]).to.equal(9);
   });
 
   it('rejects torn, foreign and future pieces with a typed error', () => {

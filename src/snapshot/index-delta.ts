@@ -25,6 +25,14 @@ export interface IndexEntry {
   length: number;
 }
 
+/**
+ * An entry as written: `shard: null` means "the shard this piece itself is packed into", for
+ * the chunks of the backup's last shard, whose hash is not known until the shard (holding the
+ * piece) is finished. Only valid in a piece that lands in that same shard: write the delta at
+ * the end of the backup, into its last shard.
+ */
+export type WrittenIndexEntry = Omit<IndexEntry, 'shard'> & { shard: Uint8Array | null };
+
 /** Where rebuilt entries go (the SQLite index: one transaction per call). */
 export interface IndexSink {
   /** One piece's entries, in order; an entry for a chunk already known replaces it. */
@@ -39,7 +47,7 @@ const GROUP_BYTES = 1 + 2 + ID_BYTES + 3 * 5;
 const ENVELOPE_BYTES = 32;
 
 interface Group {
-  shard: Uint8Array;
+  shard: Uint8Array | null;
   chunks: Uint8Array[];
   offsets: number[];
   lengths: number[];
@@ -69,10 +77,10 @@ export class IndexDeltaWriter<Ref> {
     return this.count;
   }
 
-  async add(entry: IndexEntry): Promise<void> {
-    if (entry.chunk.length !== ID_BYTES || entry.shard.length !== ID_BYTES) throw new Error(`index entries need ${ID_BYTES}-byte chunk and shard IDs`);
+  async add(entry: WrittenIndexEntry): Promise<void> {
+    if (entry.chunk.length !== ID_BYTES || (entry.shard !== null && entry.shard.length !== ID_BYTES)) throw new Error(`index entries need ${ID_BYTES}-byte chunk and shard IDs`);
     let group: Group | undefined = this.groups[this.groups.length - 1];
-    const sameShard = group !== undefined && Buffer.compare(group.shard, entry.shard) === 0;
+    const sameShard = group !== undefined && (group.shard === null || entry.shard === null ? group.shard === entry.shard : Buffer.compare(group.shard, entry.shard) === 0);
     const cost = ENTRY_BYTES + (sameShard ? 0 : GROUP_BYTES);
     if (this.bound + cost > this.pieceBytes) {
       await this.flush();
@@ -106,7 +114,7 @@ export class IndexDeltaWriter<Ref> {
 }
 
 /** Writes all `entries` as index pieces; returns the pieces' refs in order. */
-export async function writeIndexDelta<Ref>(entries: AsyncIterable<IndexEntry> | Iterable<IndexEntry>, save: (piece: Uint8Array) => Promise<Ref>, options: { pieceBytes?: number } = {}): Promise<Ref[]> {
+export async function writeIndexDelta<Ref>(entries: AsyncIterable<WrittenIndexEntry> | Iterable<WrittenIndexEntry>, save: (piece: Uint8Array) => Promise<Ref>, options: { pieceBytes?: number } = {}): Promise<Ref[]> {
   const writer = new IndexDeltaWriter(save, options);
   for await (const e of entries) await writer.add(e);
   return writer.finish();
@@ -116,13 +124,14 @@ function encodeIndexPiece(groups: Group[]): Uint8Array {
   return seal('index', { g: groups.map((g) => [g.shard, Buffer.concat(g.chunks), g.offsets, g.lengths]) });
 }
 
-/** Decodes and validates one piece. */
-export function decodeIndexPiece(data: Uint8Array): IndexEntry[] {
+/** Decodes and validates one piece; `ownShard` (the shard it was read from) stands in for null shards. */
+export function decodeIndexPiece(data: Uint8Array, ownShard: Uint8Array | null = null): IndexEntry[] {
   const out: IndexEntry[] = [];
   array(open(data, 'index').g, 'index groups').forEach((raw, i) => {
     const g = array(raw, `index group ${i}`);
     if (g.length !== 4) throw malformed(`index group ${i} has ${g.length} fields, not 4`);
-    const shard = bytes(g[0], `shard of index group ${i}`, ID_BYTES);
+    const shard = g[0] === null ? ownShard : bytes(g[0], `shard of index group ${i}`, ID_BYTES);
+    if (!shard) throw malformed(`index group ${i} is in "its own shard", but the piece's shard is not known`);
     const ids = bytes(g[1], `chunk IDs of index group ${i}`);
     const offsets = array(g[2], `offsets of index group ${i}`);
     const lengths = array(g[3], `lengths of index group ${i}`);
@@ -137,13 +146,14 @@ export function decodeIndexPiece(data: Uint8Array): IndexEntry[] {
 
 /**
  * Applies index deltas in order into `sink`, loading and decoding one piece at a time. `pieces`
- * is every piece ref from the catalog, oldest first (after the latest compacted delta).
+ * is every piece from the catalog, oldest first (after the latest compacted delta), each with
+ * the shard it is in (replayCatalog resolves them so).
  */
-export async function rebuildIndex<Ref>(pieces: AsyncIterable<Ref> | Iterable<Ref>, loadPiece: (ref: Ref) => Promise<Uint8Array>, sink: IndexSink): Promise<{ pieces: number; entries: number }> {
+export async function rebuildIndex<Ref extends { shard: Uint8Array }>(pieces: AsyncIterable<Ref> | Iterable<Ref>, loadPiece: (ref: Ref) => Promise<Uint8Array>, sink: IndexSink): Promise<{ pieces: number; entries: number }> {
   let count = 0;
   let entries = 0;
   for await (const ref of pieces) {
-    const decoded = decodeIndexPiece(await loadPiece(ref));
+    const decoded = decodeIndexPiece(await loadPiece(ref), ref.shard);
     await sink.apply(decoded);
     count++;
     entries += decoded.length;
