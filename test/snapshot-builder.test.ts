@@ -160,6 +160,25 @@ describe('snapshot tree builder (fake file system)', function () {
     expect(again.opened).to.deep.equal([]);
   });
 
+  it('leaves out an entry deleted between listing and reading it, and counts it; other errors fail', async () => {
+    const fs = sampleFs();
+    const store = new MemoryBlobStore();
+    const lstat = fs.lstat.bind(fs);
+    fs.lstat = async (p) => {
+      if (p === '/src/a/two.txt' || p === '/src/b/deep') fs.rm(p); // gone after readdir listed it
+      return lstat(p);
+    };
+    const result = await backup(fs, store);
+    expect(result.stats.vanished).to.equal(2);
+    expect(Object.keys(await listing(store, result.root))).to.deep.equal(['a', 'a/one.txt', 'b', 'b/three.txt', 'link']);
+    fs.lstat = async () => {
+      throw Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
+    };
+    let error: unknown;
+    await backup(fs, store).catch((e) => (error = e));
+    expect((error as NodeJS.ErrnoException).code).to.equal('EIO');
+  });
+
   it('backs up a single file as a one-entry root listing under its own name', async () => {
     const fs = sampleFs();
     const store = new MemoryBlobStore();

@@ -129,6 +129,9 @@ describe('snapshot trees on a real directory (node:fs reader, walker, restore, d
     for await (const c of diffTrees(first.root, second.root, store.loadTree)) changes.push(`${c.kind} ${c.path}`);
     expect(changes, 'an edit in place leaves its directory as it was').to.deep.equal(['changed a/one.txt']);
     expect(store.loads - loads, 'both roots and both a/ listings; b/ never').to.equal(4);
+    const shallow: string[] = [];
+    for await (const e of walkTree(second.root, store.loadTree, { descend: (d) => d.path !== 'a' })) shallow.push(e.path);
+    expect(shallow).to.deep.equal(['a', 'b', 'b/three.txt', 'dangling', 'link', 'run.sh', 'thing']);
     const none: unknown[] = [];
     for await (const c of diffTrees(second.root, second.root, store.loadTree)) none.push(c);
     expect(none).to.deep.equal([]);

@@ -64,6 +64,8 @@ export interface TreeBuildStats {
   symlinks: number;
   /** Sockets, devices, FIFOs: not backed up. */
   otherSkipped: number;
+  /** Entries listed but gone by the time they were read (deleted during the backup): left out. */
+  vanished: number;
 }
 
 export interface TreeBuildResult {
@@ -92,7 +94,7 @@ export async function buildTree(source: string, ports: TreeBuilderPorts, options
 }
 
 class TreeBuilder {
-  readonly stats: TreeBuildStats = { filesRead: 0, filesReused: 0, bytesRead: 0, bytesReused: 0, dirs: 0, treesStored: 0, treesReused: 0, dirsSkipped: 0, symlinks: 0, otherSkipped: 0 };
+  readonly stats: TreeBuildStats = { filesRead: 0, filesReused: 0, bytesRead: 0, bytesReused: 0, dirs: 0, treesStored: 0, treesReused: 0, dirsSkipped: 0, symlinks: 0, otherSkipped: 0, vanished: 0 };
   private readonly fs: FsReader;
   private readonly changed: ChangedPaths | null;
   private readonly inlineIds: number;
@@ -119,14 +121,29 @@ class TreeBuilder {
       while (previous && p < previous.length && compareNames(previous[p]!.name, name) < 0) p++;
       const prev = previous && p < previous.length && previous[p]!.name === name ? previous[p] : undefined;
       const childAbs = joinPath(absPath, name);
-      const node = await this.entry(childAbs, name, relPath ? `${relPath}/${name}` : name, await this.fs.lstat(childAbs), prev);
+      const node = await this.entry(childAbs, name, relPath ? `${relPath}/${name}` : name, null, prev);
       if (node) nodes.push(node);
     }
     return this.store(nodes);
   }
 
-  /** One entry's node, reusing what the parent snapshot had where the rules allow. */
-  async entry(absPath: string, name: string, relPath: string, stat: FsStat, prev: TreeNode | undefined): Promise<TreeNode | null> {
+  /**
+   * One entry's node (stat taken here unless given), reusing what the parent snapshot had where
+   * the rules allow. An entry deleted while the backup runs (ENOENT from any step, the
+   * pipeline's `saveFile` included) is counted in `vanished` and left out, as restic does;
+   * every other error fails the backup.
+   */
+  async entry(absPath: string, name: string, relPath: string, given: FsStat | null, prev: TreeNode | undefined): Promise<TreeNode | null> {
+    try {
+      return await this.node(absPath, name, relPath, given ?? (await this.fs.lstat(absPath)), prev);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.stats.vanished++;
+      return null;
+    }
+  }
+
+  private async node(absPath: string, name: string, relPath: string, stat: FsStat, prev: TreeNode | undefined): Promise<TreeNode | null> {
     const base = { name, mode: stat.mode, mtimeMs: stat.mtimeMs, ctimeMs: stat.ctimeMs, inode: stat.inode, dev: stat.dev, size: stat.size };
     switch (stat.type) {
       case 'file':
