@@ -179,6 +179,45 @@ describe('snapshot tree builder (fake file system)', function () {
     expect((error as NodeJS.ErrnoException).code).to.equal('EIO');
   });
 
+  it('saves a few files of a directory at once, in the same order, and fails with the first error', async () => {
+    const fs = sampleFs();
+    for (let i = 0; i < 20; i++) fs.writeFile(`/src/a/n${String(i).padStart(2, '0')}`, `file ${i}`);
+    const store = new MemoryBlobStore();
+    const plain = chunkingSaver(store, (p) => fs.readFile(p));
+    let inFlight = 0;
+    let most = 0;
+    const slow = async (p: string, st: Parameters<typeof plain>[1]) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((r) => setTimeout(r, 20 - (p.length % 7))); // finish out of order
+      inFlight--;
+      if (p.endsWith('n13')) throw new Error('disk on fire');
+      return plain(p, st);
+    };
+    const ports = { fs, saveBlob: store.save, loadTree: store.loadTree };
+    let error: unknown;
+    await buildTree('/src', { ...ports, saveFile: slow }, { fileConcurrency: 3 }).catch((e) => (error = e));
+    expect((error as Error).message).to.equal('disk on fire');
+    expect(most).to.equal(3);
+    const okay = async (p: string, st: Parameters<typeof plain>[1]) => (p.endsWith('n13') ? plain(p, st) : slow(p, st));
+    const concurrent = await buildTree('/src', { ...ports, saveFile: okay }, { fileConcurrency: 3 });
+    const serial = await buildTree('/src', { ...ports, saveFile: plain }, { fileConcurrency: 1 });
+    expect(concurrent.root).to.deep.equal(serial.root);
+    expect(concurrent.stats.filesRead).to.equal(24);
+  });
+
+  it('backs a directory up as new when its parent tree cannot be loaded, and counts it', async () => {
+    const fs = sampleFs();
+    const store = new MemoryBlobStore();
+    const first = await backup(fs, store);
+    const b = (await store.loadTree(first.root)).find((n) => n.name === 'b')!;
+    store.blobs.delete(Buffer.from(b.subtree!).toString('hex')); // a lost parent tree
+    const second = await backup(fs, store, { parent: first.root });
+    expect(second.stats.parentTreeErrors).to.equal(1);
+    expect(second.opened.sort()).to.deep.equal(['/src/b/deep/four.txt', '/src/b/three.txt']);
+    expect(await listing(store, second.root)).to.include({ 'b/three.txt': 'file 644 three', 'b/deep/four.txt': 'file 644 four' });
+  });
+
   it('backs up a single file as a one-entry root listing under its own name', async () => {
     const fs = sampleFs();
     const store = new MemoryBlobStore();

@@ -10,6 +10,13 @@ export const DEFAULTS = {
    */
   inlineChunkIds: 1000,
   /**
+   * Files of one directory saved at once (count). Small files are dominated by open and first
+   * read; two in flight overlap that latency with the chunking and sealing of the other, and
+   * more would cost seeks on a spinning disk. restic's `--read-concurrency` defaults to 2 too.
+   * The pipeline's own queues bound CPU and memory.
+   */
+  fileConcurrency: 2,
+  /**
    * Chunk IDs per chunk-list blob (count): 32,768 × 32 B = 1 MiB, the average data chunk, so a
    * list blob costs what a chunk costs to seal and place. A 4 TiB file needs 128 list blobs.
    */

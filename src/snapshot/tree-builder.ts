@@ -21,6 +21,7 @@ import { ChangedPaths } from './changed-paths.js';
 import { DEFAULTS } from './constants.js';
 import { type FsReader, type FsStat, joinPath, nodeFsReader } from './fs-reader.js';
 import type { SaveBlob } from './ports.js';
+import { Slots } from './slots.js';
 import { compareNames, encodeChunkList, encodeTree, type TreeNode } from './tree-format.js';
 import type { LoadTree } from './tree-walker.js';
 
@@ -47,6 +48,8 @@ export interface TreeBuilderOptions {
   inlineChunkIds?: number;
   /** Chunk IDs per chunk-list blob (see DEFAULTS.chunkListIds). */
   chunkListIds?: number;
+  /** Files of one directory handed to `saveFile` at once (see DEFAULTS.fileConcurrency). */
+  fileConcurrency?: number;
 }
 
 export interface TreeBuildStats {
@@ -66,6 +69,11 @@ export interface TreeBuildStats {
   otherSkipped: number;
   /** Entries listed but gone by the time they were read (deleted during the backup): left out. */
   vanished: number;
+  /**
+   * Parent-snapshot trees that could not be loaded (lost shard, damaged blob): those
+   * directories were backed up as if new, which is correct, only slower. Worth a warning.
+   */
+  parentTreeErrors: number;
 }
 
 export interface TreeBuildResult {
@@ -81,7 +89,7 @@ export async function buildTree(source: string, ports: TreeBuilderPorts, options
   const builder = new TreeBuilder(ports, options);
   const fsr = ports.fs ?? nodeFsReader;
   const stat = await fsr.lstat(source);
-  const parentRoot = options.parent && ports.loadTree && !options.force ? await ports.loadTree(options.parent) : null;
+  const parentRoot = options.parent && !options.force ? await builder.parentListing(options.parent) : null;
   let root: Uint8Array;
   if (stat.type === 'dir') {
     root = await builder.directory(source, '', parentRoot);
@@ -94,11 +102,12 @@ export async function buildTree(source: string, ports: TreeBuilderPorts, options
 }
 
 class TreeBuilder {
-  readonly stats: TreeBuildStats = { filesRead: 0, filesReused: 0, bytesRead: 0, bytesReused: 0, dirs: 0, treesStored: 0, treesReused: 0, dirsSkipped: 0, symlinks: 0, otherSkipped: 0, vanished: 0 };
+  readonly stats: TreeBuildStats = { filesRead: 0, filesReused: 0, bytesRead: 0, bytesReused: 0, dirs: 0, treesStored: 0, treesReused: 0, dirsSkipped: 0, symlinks: 0, otherSkipped: 0, vanished: 0, parentTreeErrors: 0 };
   private readonly fs: FsReader;
   private readonly changed: ChangedPaths | null;
   private readonly inlineIds: number;
   private readonly listIds: number;
+  private readonly fileConcurrency: number;
 
   constructor(
     private readonly ports: TreeBuilderPorts,
@@ -108,6 +117,7 @@ class TreeBuilder {
     this.changed = options.changedPaths && !options.force ? new ChangedPaths(options.changedPaths) : null;
     this.inlineIds = options.inlineChunkIds ?? DEFAULTS.inlineChunkIds;
     this.listIds = options.chunkListIds ?? DEFAULTS.chunkListIds;
+    this.fileConcurrency = options.fileConcurrency ?? DEFAULTS.fileConcurrency;
     if (options.parent && !ports.loadTree) throw new Error('a parent snapshot needs the loadTree port');
   }
 
@@ -115,27 +125,59 @@ class TreeBuilder {
   async directory(absPath: string, relPath: string, previous: TreeNode[] | null): Promise<Uint8Array> {
     this.stats.dirs++;
     const names = (await this.fs.readdir(absPath)).sort(compareNames);
-    const nodes: TreeNode[] = [];
+    // Each entry's node goes to its own place, so files saved concurrently keep the order.
+    const nodes: (TreeNode | null)[] = new Array<TreeNode | null>(names.length).fill(null);
+    const files = new Slots(this.fileConcurrency);
     let p = 0; // merge position in `previous`, which is sorted by the same order
-    for (const name of names) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
       while (previous && p < previous.length && compareNames(previous[p]!.name, name) < 0) p++;
       const prev = previous && p < previous.length && previous[p]!.name === name ? previous[p] : undefined;
       const childAbs = joinPath(absPath, name);
-      const node = await this.entry(childAbs, name, relPath ? `${relPath}/${name}` : name, null, prev);
-      if (node) nodes.push(node);
+      const childRel = relPath ? `${relPath}/${name}` : name;
+      const stat = await this.lstat(childAbs);
+      if (!stat) continue;
+      if (stat.type === 'file') {
+        await files.run(async () => {
+          nodes[i] = await this.entry(childAbs, name, childRel, stat, prev);
+        });
+      } else {
+        nodes[i] = await this.entry(childAbs, name, childRel, stat, prev);
+      }
     }
-    return this.store(nodes);
+    await files.drain();
+    return this.store(nodes.filter((n): n is TreeNode => n !== null));
+  }
+
+  /** A parent-snapshot listing, or null (counted) if it cannot be loaded: the directory is then read as new. */
+  async parentListing(id: Uint8Array): Promise<TreeNode[] | null> {
+    try {
+      return await this.ports.loadTree!(id);
+    } catch {
+      this.stats.parentTreeErrors++;
+      return null;
+    }
+  }
+
+  /** lstat, or null (counted in `vanished`) for an entry deleted since it was listed. */
+  private async lstat(absPath: string): Promise<FsStat | null> {
+    try {
+      return await this.fs.lstat(absPath);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.stats.vanished++;
+      return null;
+    }
   }
 
   /**
-   * One entry's node (stat taken here unless given), reusing what the parent snapshot had where
-   * the rules allow. An entry deleted while the backup runs (ENOENT from any step, the
-   * pipeline's `saveFile` included) is counted in `vanished` and left out, as restic does;
-   * every other error fails the backup.
+   * One entry's node, reusing what the parent snapshot had where the rules allow. An entry
+   * deleted while the backup runs (ENOENT from any step, the pipeline's `saveFile` included) is
+   * counted in `vanished` and left out, as restic does; every other error fails the backup.
    */
-  async entry(absPath: string, name: string, relPath: string, given: FsStat | null, prev: TreeNode | undefined): Promise<TreeNode | null> {
+  async entry(absPath: string, name: string, relPath: string, stat: FsStat, prev: TreeNode | undefined): Promise<TreeNode | null> {
     try {
-      return await this.node(absPath, name, relPath, given ?? (await this.fs.lstat(absPath)), prev);
+      return await this.node(absPath, name, relPath, stat, prev);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       this.stats.vanished++;
@@ -182,7 +224,7 @@ class TreeBuilder {
       this.stats.dirsSkipped++;
       return twin.subtree!;
     }
-    const previous = twin && !this.options.force ? await this.ports.loadTree!(twin.subtree!) : null;
+    const previous = twin && !this.options.force ? await this.parentListing(twin.subtree!) : null;
     return this.directory(absPath, relPath, previous);
   }
 
