@@ -1,9 +1,12 @@
 /**
- * A bounded set of running tasks, for the tree builder's files: a directory's files can be
+ * A bounded number of running tasks, for the tree builder's files: a directory's files can be
  * saved a few at a time while their results keep their places (each task writes its own slot).
+ * One caller at a time (the builder awaits each `run` before the next).
  */
 export class Slots {
-  private readonly running = new Set<Promise<void>>();
+  private active = 0;
+  /** Callers waiting for a task to end; each ending task wakes one. */
+  private readonly waiters: (() => void)[] = [];
   private failure: { error: unknown } | null = null;
 
   constructor(private readonly limit: number) {
@@ -16,20 +19,27 @@ export class Slots {
    * the caller fails with the first one anyway.
    */
   async run(task: () => Promise<void>): Promise<void> {
-    while (this.running.size >= this.limit) await Promise.race(this.running);
+    while (this.active >= this.limit) await this.taskEnded();
     this.check();
-    const p: Promise<void> = task()
+    this.active++;
+    task()
       .catch((error: unknown) => {
         this.failure ??= { error };
       })
-      .finally(() => this.running.delete(p));
-    this.running.add(p);
+      .finally(() => {
+        this.active--;
+        this.waiters.shift()?.();
+      });
   }
 
   /** Waits for every started task; throws the first failure. */
   async drain(): Promise<void> {
-    while (this.running.size > 0) await Promise.race(this.running);
+    while (this.active > 0) await this.taskEnded();
     this.check();
+  }
+
+  private taskEnded(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   private check(): void {
