@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Packr } from 'msgpackr';
 import { appendRecords, type CatalogHead, compactCatalog, decodeSegment, encodeSegment, replayCatalog, shouldCompact } from '../src/snapshot/catalog-delta.js';
-import { type BlobLocation, type CatalogRecord, decodeRecord, encodeRecord } from '../src/snapshot/catalog-records.js';
+import { type BlobLocation, type CatalogRecord, decodeRecord, encodeRecord, type ResolvedLocation } from '../src/snapshot/catalog-records.js';
 import { MemoryCatalog } from '../src/snapshot/catalog-state.js';
 import { SnapshotFormatError } from '../src/snapshot/errors.js';
 import { testHash } from './helpers/snapshot-fakes.js';
@@ -38,7 +38,7 @@ class FakeShards {
     return hash;
   }
 
-  readonly load = async (l: BlobLocation & { shard: Uint8Array }): Promise<Uint8Array> => {
+  readonly load = async (l: ResolvedLocation): Promise<Uint8Array> => {
     this.loads++;
     const bytes = this.blobs.get(`${hex(l.shard)}:${l.offset}`);
     if (!bytes || hex(testHash(bytes)) !== hex(l.id)) throw new Error('no such blob');
@@ -51,7 +51,7 @@ const shard = (n: number): CatalogRecord => ({ type: 'shard-added', hash: id(n),
 const contract = (n: number, s: number): CatalogRecord => ({ type: 'contract-added', id: id(n), shard: id(s), terms: new Uint8Array([1, 2, n]), ownerSignature: id(7), hostSignature: n % 2 ? id(8) : null, address: n % 2 ? '10.0.0.1:4000' : null });
 
 /** One backup: its records into a new shard, then the head resolved to that shard. */
-async function backupOnce(shards: FakeShards, head: CatalogHead | null, records: CatalogRecord[], segmentBytes?: number): Promise<CatalogHead> {
+async function backupOnce(shards: FakeShards, head: CatalogHead | null, records: CatalogRecord[], segmentBytes?: number): Promise<{ seq: number; location: ResolvedLocation }> {
   shards.begin();
   const next = (await appendRecords(records, head, shards.save, segmentBytes ? { segmentBytes } : {}))!;
   const hash = shards.place();
@@ -84,7 +84,7 @@ describe('snapshot catalog segments', function () {
 
   it('grows by one segment per backup, replays oldest first, and a compaction starts a short new chain', async () => {
     const shards = new FakeShards();
-    let head: CatalogHead | null = null;
+    let head: { seq: number; location: ResolvedLocation } | null = null;
     for (let n = 0; n < 6; n++) {
       const records = [shard(10 + n), contract(40 + n, 10 + n), snapshot(n), { type: 'index-added', pieces: [{ id: id(60 + n), shard: null, offset: 0, length: 9 }], replacesAll: false } as CatalogRecord];
       if (n === 3) records.push({ type: 'snapshot-forgotten', id: 'snap-1', at: 2000 }, { type: 'contract-ended', id: id(40), at: 2000 }, { type: 'shard-removed', hash: id(11), at: 2000 });
@@ -93,7 +93,7 @@ describe('snapshot catalog segments', function () {
     expect(head!.seq).to.equal(5);
     const replayed = new MemoryCatalog();
     const hinted: string[] = [];
-    const result = await replayCatalog(head as CatalogHead & { location: { shard: Uint8Array } }, shards.load, replayed, (r) => hinted.push(r.type));
+    const result = await replayCatalog(head!, shards.load, replayed, (r) => hinted.push(r.type));
     expect(result).to.deep.equal({ segments: 6, records: 27 });
     expect(hinted.slice(0, 4), 'newest segment first').to.deep.equal(['shard-added', 'contract-added', 'snapshot-added', 'index-added']);
     const live = stateOf(replayed);
@@ -108,7 +108,7 @@ describe('snapshot catalog segments', function () {
     shards.begin();
     const compactedIndex = [{ id: id(99), shard: null, offset: 0, length: 9 }];
     const base = await compactCatalog(replayed, compactedIndex, head, shards.save, { segmentBytes: 600 });
-    const compacted: CatalogHead & { location: { shard: Uint8Array } } = { seq: base.seq, location: { ...base.location, shard: shards.place() } };
+    const compacted: { seq: number; location: ResolvedLocation } = { seq: base.seq, location: { ...base.location, shard: shards.place() } };
     expect(compacted.seq).to.be.greaterThan(head!.seq + 1); // several small segments
     const loads = shards.loads;
     const fresh = new MemoryCatalog();
@@ -122,7 +122,7 @@ describe('snapshot catalog segments', function () {
     // The chain continues from the compacted head.
     const next = await backupOnce(shards, compacted, [snapshot(6)]);
     const last = new MemoryCatalog();
-    await replayCatalog(next as CatalogHead & { location: { shard: Uint8Array } }, shards.load, last);
+    await replayCatalog(next, shards.load, last);
     expect(stateOf(last).snapshots).to.deep.equal([...live.snapshots, 'snap-6']);
     expect(shouldCompact(31)).to.equal(false);
     expect(shouldCompact(32)).to.equal(true);

@@ -18,7 +18,7 @@ import { Packr } from 'msgpackr';
 import { array, malformed, nullable, uint } from './check.js';
 import { DEFAULTS } from './constants.js';
 import { open, seal } from './envelope.js';
-import { type BlobLocation, type CatalogRecord, decodeRecord, encodeRecord, locationIn, locationOut } from './catalog-records.js';
+import { type BlobLocation, type CatalogRecord, decodeRecord, encodeRecord, locationIn, locationOut, type ResolvedLocation } from './catalog-records.js';
 
 /** Where the chain ends, as the root record carries it: the newest segment and its number. */
 export interface CatalogHead {
@@ -33,7 +33,7 @@ export interface CatalogSink {
 }
 
 /** Loads a segment's bytes; `location.shard` is always resolved here. */
-export type LoadSegment = (location: BlobLocation & { shard: Uint8Array }) => Promise<Uint8Array>;
+export type LoadSegment = (location: ResolvedLocation) => Promise<Uint8Array>;
 
 export interface DecodedSegment {
   seq: number;
@@ -59,7 +59,7 @@ export function decodeSegment(data: Uint8Array): DecodedSegment {
 }
 
 /** Resolves a location written inside the blob at `container` (shard null → that blob's shard). */
-export function resolve(location: BlobLocation, container: BlobLocation & { shard: Uint8Array }): BlobLocation & { shard: Uint8Array } {
+export function resolve(location: BlobLocation, container: ResolvedLocation): ResolvedLocation {
   return { ...location, shard: location.shard ?? container.shard };
 }
 
@@ -119,13 +119,13 @@ export async function appendRecords(records: AsyncIterable<CatalogRecord> | Iter
  * numbers fall by one at each step back (a loop or a stale pointer fails as MALFORMED).
  */
 export async function replayCatalog(
-  head: CatalogHead & { location: { shard: Uint8Array } },
+  head: { seq: number; location: ResolvedLocation },
   load: LoadSegment,
   sink: CatalogSink,
-  hint?: (record: CatalogRecord, segment: BlobLocation & { shard: Uint8Array }) => void,
+  hint?: (record: CatalogRecord, segment: ResolvedLocation) => void,
 ): Promise<{ segments: number; records: number }> {
-  const chain: (BlobLocation & { shard: Uint8Array })[] = [];
-  let at: (BlobLocation & { shard: Uint8Array }) | null = head.location;
+  const chain: ResolvedLocation[] = [];
+  let at: ResolvedLocation | null = head.location;
   let expected = head.seq;
   while (at) {
     const segment = decodeSegment(await load(at));

@@ -18,6 +18,9 @@ export interface BlobLocation {
   length: number;
 }
 
+/** A location whose shard is known (what a loader is handed). */
+export type ResolvedLocation = BlobLocation & { shard: Uint8Array };
+
 export type ShardKind = 'data' | 'meta' | 'catalog';
 
 export type CatalogRecord =
