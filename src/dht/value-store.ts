@@ -3,7 +3,7 @@
  * Pure bookkeeping on an injected clock; the node decides what to store and when to sweep.
  */
 import type { Clock } from '../util/clock.js';
-import { type DhtRecord, supersedes } from './records.js';
+import { type DhtRecord, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, supersedes } from './records.js';
 import { toHex } from '../util/bytes.js';
 import { MAX_VALUES_PER_SOURCE_DIVISOR } from './constants.js';
 
@@ -114,6 +114,9 @@ function copyRecord(r: DhtRecord): DhtRecord {
   return out;
 }
 
+/** Bytes a sequence number is counted as. */
+const SEQ_BYTES = 8;
+
 function recordBytes(r: DhtRecord): number {
-  return r.value.length + (r.publicKey ? 32 + 64 + 8 : 0) + (r.salt?.length ?? 0);
+  return r.value.length + (r.publicKey ? PUBLIC_KEY_BYTES + SIGNATURE_BYTES + SEQ_BYTES : 0) + (r.salt?.length ?? 0);
 }
