@@ -6,6 +6,7 @@
  * and the optional tracker. The `dbs` command line is built on the same API.
  */
 export { DhtNode, type DhtNodeOptions, type DhtStats, type LookupReport, type PutResult } from './dht/node.js';
+export { DhtError, type DhtErrorCode } from './dht/errors.js';
 export { type Address, formatAddress, parseAddress } from './net/address.js';
 export { type Contact, nodeIdFromAddress } from './net/node-id.js';
 export { xorDistance, compareDistance, commonPrefixLength, sortByDistance } from './dht/id.js';

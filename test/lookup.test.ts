@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { iterativeLookup } from '../src/dht/lookup.js';
+import { LOOKUP_ATTEMPTS } from '../src/dht/constants.js';
 import { type Contact, contactFromAddress } from '../src/net/node-id.js';
 import { compareDistance } from '../src/dht/id.js';
 import { toHex } from '../src/util/bytes.js';
@@ -174,5 +175,89 @@ describe('iterative lookup (no sockets)', function () {
     });
     expect(result.messages).to.equal(1);
     expect(result.values).to.have.length(1);
+  });
+  describe('under loss: one rule (LOOKUP_ATTEMPTS)', () => {
+    it('asks a failed contact again when nobody has answered and nobody else is left', async () => {
+      const [only, found] = chainNetwork(2);
+      const asked: string[] = [];
+      let lost = 1;
+      const result = await iterativeLookup({
+        target: randomBytes(20),
+        self,
+        seeds: [only!],
+        k: 20,
+        alpha: 3,
+        attempts: 2,
+        query: async (c) => {
+          asked.push(toHex(c.id));
+          if (c === only && lost-- > 0) throw new Error('lost');
+          return { contacts: c === only ? [found!] : [] };
+        },
+      });
+      expect(asked).to.deep.equal([toHex(only!.id), toHex(only!.id), toHex(found!.id)]);
+      expect(result.failures).to.equal(1);
+      expect(result.messages).to.equal(3);
+      expect(result.contacts).to.have.length(2);
+    });
+
+    it('gives up after `attempts` tries of each contact', async () => {
+      const seeds = chainNetwork(2);
+      let queries = 0;
+      const result = await iterativeLookup({
+        target: randomBytes(20),
+        self,
+        seeds,
+        k: 20,
+        alpha: 3,
+        attempts: 3,
+        query: async () => {
+          queries++;
+          throw new Error('lost');
+        },
+      });
+      expect(queries).to.equal(6);
+      expect(result.failures).to.equal(6);
+      expect(result.contacts).to.deep.equal([]);
+    });
+
+    it('does not ask a failed contact again once anyone has answered', async () => {
+      const nodes = chainNetwork(3);
+      const target = randomBytes(20);
+      const sorted = [...nodes].sort((a, b) => compareDistance(target, a.id, b.id));
+      const asked = new Map<string, number>();
+      const result = await iterativeLookup({
+        target,
+        self,
+        seeds: nodes,
+        k: 20,
+        alpha: 3,
+        attempts: 5,
+        query: async (c) => {
+          asked.set(toHex(c.id), (asked.get(toHex(c.id)) ?? 0) + 1);
+          if (c === sorted[0]) throw new Error('lost');
+          return { contacts: [] };
+        },
+      });
+      expect([...asked.values()]).to.deep.equal([1, 1, 1]);
+      expect(result.failures).to.equal(1);
+      expect(result.contacts).to.have.length(2);
+    });
+
+    it('asks a lone failing contact LOOKUP_ATTEMPTS times by default', async () => {
+      const seeds = chainNetwork(1);
+      let queries = 0;
+      await iterativeLookup({
+        target: randomBytes(20),
+        self,
+        seeds,
+        k: 20,
+        alpha: 3,
+        query: async () => {
+          queries++;
+          throw new Error('lost');
+        },
+      });
+      expect(queries).to.equal(LOOKUP_ATTEMPTS);
+    });
   });
 });

@@ -7,10 +7,15 @@
  * not answered after `slowAfterMs` stops counting against α (its answer is still used if it
  * comes), up to `maxOutstanding` queries in all. Each reply contributes at most k referrals,
  * so one hostile peer cannot flood the candidate list.
+ *
+ * Loss has one rule (LOOKUP_ATTEMPTS in constants.ts): each contact is asked once; only when
+ * the lookup would end without a single answer are the contacts that failed asked again,
+ * up to `attempts` times each.
  */
 import type { Contact } from '../net/node-id.js';
 import { compareDistance } from './id.js';
 import { bytesEqual, toHex } from '../util/bytes.js';
+import { LOOKUP_ATTEMPTS, MAX_OUTSTANDING_PER_ALPHA } from './constants.js';
 
 export interface QueryResult<V> {
   contacts: Contact[];
@@ -32,8 +37,10 @@ export interface LookupOptions<V> {
   slowAfterMs?: number;
   /** Timer for `slowAfterMs` (defaults to the global one). */
   setTimer?: (fn: () => void, ms: number) => { cancel(): void };
-  /** Queries in flight at most, slow ones included (default 3α). */
+  /** Queries in flight at most, slow ones included (default MAX_OUTSTANDING_PER_ALPHA × α). */
   maxOutstanding?: number;
+  /** Times a contact may be asked while nobody has answered (default LOOKUP_ATTEMPTS). */
+  attempts?: number;
 }
 
 export interface LookupResult<V> {
@@ -54,6 +61,8 @@ interface Candidate {
   state: 'new' | 'pending' | 'answered' | 'failed';
   hop: number;
   slow: boolean;
+  /** Queries sent to it so far. */
+  asked: number;
 }
 
 const defaultTimer = (fn: () => void, ms: number) => {
@@ -63,7 +72,8 @@ const defaultTimer = (fn: () => void, ms: number) => {
 
 export function iterativeLookup<V>(opts: LookupOptions<V>): Promise<LookupResult<V>> {
   const { target, self, k, alpha } = opts;
-  const maxOutstanding = opts.maxOutstanding ?? alpha * 3;
+  const maxOutstanding = opts.maxOutstanding ?? alpha * MAX_OUTSTANDING_PER_ALPHA;
+  const attempts = opts.attempts ?? LOOKUP_ATTEMPTS;
   const setTimer = opts.setTimer ?? defaultTimer;
   const byId = new Map<string, Candidate>();
   let ordered: Candidate[] = [];
@@ -72,6 +82,7 @@ export function iterativeLookup<V>(opts: LookupOptions<V>): Promise<LookupResult
   /** Queries holding an α slot, and all queries not yet settled. */
   let active = 0;
   let outstanding = 0;
+  let answered = 0;
 
   const consider = (contact: Contact, hop: number) => {
     if (bytesEqual(contact.id, self)) return;
@@ -81,7 +92,7 @@ export function iterativeLookup<V>(opts: LookupOptions<V>): Promise<LookupResult
       existing.hop = Math.min(existing.hop, hop);
       return;
     }
-    const c: Candidate = { contact, state: 'new', hop, slow: false };
+    const c: Candidate = { contact, state: 'new', hop, slow: false, asked: 0 };
     byId.set(hex, c);
     let lo = 0;
     let hi = ordered.length;
@@ -93,8 +104,8 @@ export function iterativeLookup<V>(opts: LookupOptions<V>): Promise<LookupResult
     ordered.splice(lo, 0, c);
   };
 
-  // The next contact to ask: the closest not yet asked among the k closest still standing.
-  const next = (): Candidate | undefined => {
+  // The closest contact not yet asked among the k closest still standing.
+  const closestNew = (): Candidate | undefined => {
     let alive = 0;
     for (const c of ordered) {
       if (c.state === 'failed') continue;
@@ -102,6 +113,21 @@ export function iterativeLookup<V>(opts: LookupOptions<V>): Promise<LookupResult
       if (++alive >= k) return undefined;
     }
     return undefined;
+  };
+
+  // The next contact to ask. When the lookup would end without a single answer (nobody new
+  // to ask, nothing in flight), the contacts that failed and have attempts left are asked again.
+  const next = (): Candidate | undefined => {
+    const c = closestNew();
+    if (c || answered > 0 || outstanding > 0) return c;
+    let again = false;
+    for (const x of ordered) {
+      if (x.state === 'failed' && x.asked < attempts) {
+        x.state = 'new';
+        again = true;
+      }
+    }
+    return again ? closestNew() : undefined;
   };
 
   for (const s of opts.seeds) consider(s, 1);
@@ -115,6 +141,7 @@ export function iterativeLookup<V>(opts: LookupOptions<V>): Promise<LookupResult
 
     const start = (c: Candidate) => {
       c.state = 'pending';
+      c.asked++;
       active++;
       outstanding++;
       result.messages++;
@@ -130,6 +157,7 @@ export function iterativeLookup<V>(opts: LookupOptions<V>): Promise<LookupResult
       opts.query(c.contact).then(
         (res) => {
           c.state = 'answered';
+          answered++;
           result.rounds = Math.max(result.rounds, c.hop);
           for (const found of res.contacts.slice(0, k)) consider(found, c.hop + 1);
           if (res.value !== undefined) {

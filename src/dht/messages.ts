@@ -30,6 +30,12 @@ export const ErrorCode = {
   MISSING_FIELDS: 9,
 } as const;
 
+export interface FindNodeBody {
+  target: Uint8Array;
+}
+export interface FindValueBody {
+  key: Uint8Array;
+}
 export interface NodesBody {
   nodes: Address[];
   token: Uint8Array;
@@ -79,7 +85,7 @@ function decodeRecord(f: Fields): DhtRecord {
 export const Ping = defineMessage<Record<string, never>>({ type: MessageType.PING, name: 'PING', isResponse: false, ...empty });
 export const Pong = defineMessage<Record<string, never>>({ type: MessageType.PONG, name: 'PONG', isResponse: true, ...empty });
 
-export const FindNode = defineMessage<{ target: Uint8Array }>({
+export const FindNode = defineMessage<FindNodeBody>({
   type: MessageType.FIND_NODE,
   name: 'FIND_NODE',
   isResponse: false,
@@ -95,7 +101,7 @@ export const Nodes = defineMessage<NodesBody>({
   decode: (f) => ({ nodes: decodeNodes(f), token: f.bytes('tok', TOKEN_BYTES) }),
 });
 
-export const FindValue = defineMessage<{ key: Uint8Array }>({
+export const FindValue = defineMessage<FindValueBody>({
   type: MessageType.FIND_VALUE,
   name: 'FIND_VALUE',
   isResponse: false,

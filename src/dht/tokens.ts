@@ -7,8 +7,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { Clock } from '../util/clock.js';
 import { type Address, formatAddress } from '../net/address.js';
 import { TOKEN_BYTES } from './messages.js';
-
-const CACHE_LIMIT = 4096;
+import { TOKEN_CACHE_ENTRIES, TOKEN_ROTATE_MS } from './constants.js';
 
 export class WriteTokens {
   private readonly secret = randomBytes(32);
@@ -18,7 +17,7 @@ export class WriteTokens {
   /** Tokens stay valid for one to two `rotateMs` periods. */
   constructor(
     private readonly clock: Clock,
-    private readonly rotateMs = 5 * 60_000,
+    private readonly rotateMs = TOKEN_ROTATE_MS,
   ) {}
 
   issue(to: Address): Uint8Array {
@@ -35,7 +34,7 @@ export class WriteTokens {
     let token = this.cache.get(input);
     if (!token) {
       token = new Uint8Array(createHmac('sha256', this.secret).update(input).digest().subarray(0, TOKEN_BYTES));
-      if (this.cache.size >= CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value!);
+      if (this.cache.size >= TOKEN_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
       this.cache.set(input, token);
     }
     return token;

@@ -3,8 +3,9 @@
  * Pure bookkeeping on an injected clock; the node decides what to store and when to sweep.
  */
 import type { Clock } from '../util/clock.js';
-import { type DhtRecord, supersedes } from './records.js';
+import { type DhtRecord, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, supersedes } from './records.js';
 import { toHex } from '../util/bytes.js';
+import { MAX_VALUES_PER_SOURCE_DIVISOR } from './constants.js';
 
 export interface StoredValue {
   key: Uint8Array;
@@ -21,7 +22,7 @@ export type StoreOutcome = 'stored' | 'SEQ_TOO_LOW' | 'SEQ_CONFLICT' | 'STORE_FU
 export interface ValueStoreLimits {
   maxEntries: number;
   maxBytes: number;
-  /** Entries one source may hold (default a twentieth of maxEntries), so one flooder cannot fill the store. */
+  /** Entries one source may hold (default maxEntries / MAX_VALUES_PER_SOURCE_DIVISOR), so one flooder cannot fill the store. */
   maxEntriesPerSource?: number;
 }
 
@@ -32,7 +33,7 @@ export class ValueStore {
 
   constructor(
     private readonly clock: Clock,
-    private readonly limits: ValueStoreLimits = { maxEntries: 10_000, maxBytes: 16 * 2 ** 20 },
+    private readonly limits: ValueStoreLimits,
   ) {}
 
   get(key: Uint8Array): DhtRecord | undefined {
@@ -59,7 +60,7 @@ export class ValueStore {
 
     if (!current && this.entries.size >= this.limits.maxEntries) return 'STORE_FULL';
     if (this.bytes - freed + size > this.limits.maxBytes) return 'STORE_FULL';
-    const perSourceLimit = this.limits.maxEntriesPerSource ?? Math.max(1, Math.floor(this.limits.maxEntries / 20));
+    const perSourceLimit = this.limits.maxEntriesPerSource ?? Math.max(1, Math.floor(this.limits.maxEntries / MAX_VALUES_PER_SOURCE_DIVISOR));
     if (!current && (this.perSource.get(source) ?? 0) >= perSourceLimit) return 'STORE_FULL';
     const expiresAt = Math.max(live?.expiresAt ?? 0, now + ttlMs);
     if (current) this.delete(hex, current);
@@ -113,6 +114,9 @@ function copyRecord(r: DhtRecord): DhtRecord {
   return out;
 }
 
+/** Bytes a sequence number is counted as. */
+const SEQ_BYTES = 8;
+
 function recordBytes(r: DhtRecord): number {
-  return r.value.length + (r.publicKey ? 32 + 64 + 8 : 0) + (r.salt?.length ?? 0);
+  return r.value.length + (r.publicKey ? PUBLIC_KEY_BYTES + SIGNATURE_BYTES + SEQ_BYTES : 0) + (r.salt?.length ?? 0);
 }

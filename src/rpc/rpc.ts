@@ -48,12 +48,19 @@ export class RpcError extends Error {
   }
 }
 
+/**
+ * Settings of an endpoint. All are required: the endpoint has no defaults of its own; the
+ * DHT, which creates the endpoint every UDP protocol of a peer shares, supplies them from
+ * its options (src/dht/constants.ts DEFAULTS: requestTimeoutMs, retries, maxInFlight,
+ * maxQueued, rateLimit).
+ */
 export interface RpcOptions {
   clock: Clock;
   /** Time to wait for each attempt, in ms. */
   timeoutMs: number;
   /** Retransmits after the first attempt. */
   retries: number;
+  /** Requests outstanding at once; more wait in the queue. */
   maxInFlight: number;
   /** Requests allowed to wait for a free in-flight slot before new ones are refused. */
   maxQueued: number;
@@ -167,6 +174,7 @@ export class RpcEndpoint {
     try {
       datagram = encodeMessage(spec, txid, this.localId, body);
     } catch (err) {
+      // Our own body does not encode (OversizedMessageError): the caller's error, not dropped.
       return Promise.reject(err);
     }
     const types = new Set(expect.map((e) => e.type));
@@ -227,6 +235,7 @@ export class RpcEndpoint {
       this.transport.send(encodeMessage(spec, txid, this.localId, body), to);
       this.counters.sent++;
     } catch {
+      // A reply our handler built does not encode: counted; the asker sees a lost reply.
       this.counters.handlerErrors++;
     }
   }
@@ -279,6 +288,7 @@ export class RpcEndpoint {
     try {
       reply = handler(envelope.body, sender, envelope);
     } catch {
+      // A handler that throws stays silent, like one that returns undefined; counted.
       this.counters.handlerErrors++;
       return;
     }
@@ -297,6 +307,7 @@ export class RpcEndpoint {
       try {
         l(contact, kind);
       } catch {
+        // One listener's fault must not keep the datagram from the others or the handler; counted.
         this.counters.handlerErrors++;
       }
     }
@@ -316,8 +327,9 @@ export class RpcEndpoint {
   }
 }
 
-// Transaction IDs come from a pooled buffer: one getrandom call per 512 requests.
-const txidPool = Buffer.alloc(TXID_BYTES * 512);
+/** Transaction IDs drawn per getrandom call: one system call per this many requests. */
+const TXIDS_PER_REFILL = 512;
+const txidPool = Buffer.alloc(TXID_BYTES * TXIDS_PER_REFILL);
 let txidOffset = txidPool.length;
 
 function newTxid(): Uint8Array {

@@ -7,21 +7,32 @@ import type { Transport } from './transport.js';
 
 type Handler = (datagram: Uint8Array, from: Address) => void;
 
+/** Defaults of a simulated network. */
+export const DEFAULTS = {
+  /** Fraction of datagrams lost: none, so a simulation is lossless unless it asks otherwise. */
+  lossRate: 0,
+  /** Host of an endpoint bound without one: a private address, so simulated IDs never look like real peers'. */
+  host: '10.0.0.1',
+  /** First port handed out when an endpoint is bound to port 0; ports then count up. */
+  firstPort: 1,
+} as const;
+
 export class MemoryNetwork {
   private readonly endpoints = new Map<string, MemoryTransport>();
   private queue: { datagram: Uint8Array; from: Address; to: string }[] = [];
   private scheduled = false;
-  private nextPort = 1;
+  private nextPort: number = DEFAULTS.firstPort;
   /** Datagrams handed to the network, delivered, and dropped (no receiver or by `lossRate`). */
   readonly counters = { sent: 0, delivered: 0, dropped: 0 };
 
   constructor(
     /** Fraction of datagrams silently lost, 0..1. */
-    public lossRate = 0,
+    public lossRate: number = DEFAULTS.lossRate,
     private readonly random: () => number = Math.random,
   ) {}
 
-  bind(host = '10.0.0.1', port = 0): MemoryTransport {
+  bind(host: string = DEFAULTS.host, port = 0): MemoryTransport {
+    // Port 0 means "any", as with a real socket.
     const address = { host, port: port || this.nextPort++ };
     const key = formatAddress(address);
     if (this.endpoints.has(key)) throw new Error(`address ${key} already in use`);
