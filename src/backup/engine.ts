@@ -71,7 +71,7 @@ export class BackupEngine {
     const { contracts, clock } = ports;
     this.locator = new ReplicaLocator(ports, this.tmp);
     this.placement = new ShardPlacement(ports.placer, this.index, this.own, clock);
-    this.metadata = new Metadata({ keys, index: this.index, catalog: this.catalog, outbox: this.outbox, placement: this.placement, locator: this.locator, contracts, roots: ports.roots, clock });
+    this.metadata = new Metadata({ keys, index: this.index, catalog: this.catalog, outbox: this.outbox, placement: this.placement, locator: this.locator, contracts, roots: ports.roots, clock, compactAfterSegments: this.options.compactAfterSegments });
     this.keepAlive = new KeepAlive({ index: this.index, contracts, auditor: ports.auditor, locator: this.locator, placement: this.placement, hostGraceMs: this.options.hostGraceMs });
     this.repairer = new Repairer({ index: this.index, locator: this.locator, placement: this.placement, clock, renewBeforeFraction: this.options.renewBeforeFraction });
   }

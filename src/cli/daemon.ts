@@ -126,12 +126,13 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
     const watcher = new FolderWatcher(abs, {
       clock: systemClock,
       quietMs,
-      backup: async () => {
+      backup: async (changedPaths) => {
         try {
-          const result = await peer.backup(abs, { replicas: options.replicas });
+          const result = await peer.backup(abs, { replicas: options.replicas, changedPaths: changedPaths ?? undefined });
           log.info('watch-backup', { path: abs, ...result }, `watched ${abs}: snapshot ${result.id}, ${result.files} files, ${formatBytes(result.uploadedBytes)} uploaded${result.shortfall ? `, ${result.shortfall} replica(s) short` : ''}`);
         } catch (err) {
           log.warn('watch-backup-failed', { path: abs, error: (err as Error).message }, `backup of watched ${abs} failed: ${(err as Error).message}`);
+          throw err; // the watcher walks everything next time
         }
       },
     });
@@ -255,7 +256,7 @@ function controlRoutes(peer: Peer, options: DaemonOptions, log: PeerLog, watch: 
       const t0 = Date.now();
       log.info('backup-start', { path: source, replicas }, `backing up ${source} (replicas = ${replicas})`);
       const progress = throttled<BackupProgress>(report);
-      const result = await peer.backup(source, { replicas, onProgress: (p) => progress.send(p) });
+      const result = await peer.backup(source, { replicas, force: body.force === true, onProgress: (p) => progress.send(p) });
       progress.flush();
       log.info('backup-done', { path: source, ...result, ms: Date.now() - t0 },
         `snapshot ${result.id}: ${result.files} files, ${formatBytes(result.bytes)}, ${formatBytes(result.uploadedBytes)} uploaded in ${formatDuration(Date.now() - t0)}${result.shortfall ? `; ${result.shortfall} replica(s) short, retrying in the background` : ''}`);

@@ -123,20 +123,21 @@ export function buildProgram(): Command {
   withCommon(program.command('backup <path>'))
     .description('back up a file or folder as a new snapshot')
     .option('--replicas <n>', 'how many hosts keep each shard', wholeNumber, CLI_DEFAULTS.replicas)
-    .action(async (target: string, opts: Common & { replicas: number }) => {
+    .option('--force', 'read every file again, trusting nothing of the previous snapshot (files cache off)', false)
+    .action(async (target: string, opts: Common & { replicas: number; force: boolean }) => {
       const abs = path.resolve(target);
       const total = opts.json ? 0 : await treeBytes(abs);
       const view = opts.json ? null : (await import('./progress.js')).progressView('backup');
       let result: BackupResult;
       try {
-        result = await ask<BackupResult>(opts, 'POST', '/backup', { path: abs, replicas: opts.replicas }, (p) => {
+        result = await ask<BackupResult>(opts, 'POST', '/backup', { path: abs, replicas: opts.replicas, force: opts.force }, (p) => {
           const pr = p as BackupProgress;
           view?.update(pr.bytes, total, `${pr.files} files, ${formatBytes(pr.uploadedBytes)} uploaded (${pr.phase})`);
         });
       } finally {
         view?.stop();
       }
-      print(opts, result, () => `snapshot ${result.id}\n${result.files} files, ${formatBytes(result.bytes)}; ${formatBytes(result.uploadedBytes)} new data in ${result.shards} shard(s), each on ${opts.replicas} host(s)`);
+      print(opts, result, () => `snapshot ${result.id}\n${result.files} files, ${formatBytes(result.bytes)} (${result.stats.filesReused} unchanged, not read again); ${formatBytes(result.uploadedBytes)} new data in ${result.shards} shard(s), each on ${opts.replicas} host(s)`);
       if (result.shortfall > 0) {
         throw new CliError(`the backup is stored, but ${result.shortfall} replica(s) short of ${opts.replicas} per shard (too few peers accepted); the peer keeps trying in the background`, ExitCode.shortfall);
       }
