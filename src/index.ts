@@ -43,7 +43,9 @@ export { type NegotiationRequest, type NegotiationResult, type Refusal, Negotiat
 export { RejectReason, decideProposal, networkPrefix, type Standing } from './contracts/policy.js';
 
 // Backups.
-export { type BackupProgress, type BackupResult, type RestoreProgress, type RestoreResult, type SnapshotInfo, type BackupEngineOptions } from './backup/engine.js';
+export { type BackupOptions, type BackupProgress, type BackupResult, type RestoreProgress, type RestoreResult, type SnapshotInfo, type BackupEngineOptions, type TreeBuildStats } from './backup/engine.js';
+export { SnapshotFormatError, type SnapshotFormatErrorCode } from './snapshot/errors.js';
+export { MissingBlobError } from './backup/blob-reader.js';
 export { type ChunkSizes, DEFAULT_CHUNK_SIZES, Chunker } from './backup/chunker.js';
 export { type PlacedShard } from './peer/peer.js';
 export { type AuditOutcome } from './transfer/client.js';
@@ -53,6 +55,6 @@ export { LEAF_SIZE, verifyLeaf, shardId, ShardHasher, type ShardDigest } from '.
 export { ParallelShardHasher, type ParallelHasherOptions, type SlotSink } from './storage/parallel-hasher.js';
 
 // Folder watching and the optional tracker.
-export { FolderWatcher, type FolderWatcherOptions, QuietTrigger } from './backup/watcher.js';
+export { FolderWatcher, type FolderWatcherOptions, QuietTrigger, WatchedChanges } from './backup/watcher.js';
 export { TrackerServer, type TrackerServerOptions } from './tracker/server.js';
 export { TrackerClient } from './tracker/client.js';
