@@ -60,6 +60,11 @@ export class BackupIndex {
     return row ? { shard: new Uint8Array(row.shard), offset: row.offset, length: row.length } : undefined;
   }
 
+  /** Runs `work` in one transaction (nested calls become savepoints): many writes, one commit. */
+  transaction<T>(work: () => T): T {
+    return this.db.transaction(work)();
+  }
+
   /** Records a placed shard and the chunks in it, in one transaction. */
   addShard(shard: ShardRow, chunks: { id: Uint8Array; offset: number; length: number }[]): void {
     this.db.transaction(() => {

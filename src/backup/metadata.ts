@@ -123,6 +123,9 @@ export class Metadata {
   }
 
   private async publishCatalog(replicas = Math.max(1, ...this.deps.index.shards().map((s) => s.replicas))): Promise<void> {
+    const { index, catalog, contracts, clock } = this.deps;
+    // Nothing to record (only the head shard's hosts changed): the root record names them.
+    if (catalog.pendingRecords(index.shards(), contracts.live(), null, clock.now()).length === 0) return this.publishRoot();
     const writer = new ShardWriter(this.deps.outbox);
     const tail = await this.writeTail(
       async (plain) => {

@@ -86,25 +86,31 @@ export async function recover(deps: RecoveryDeps): Promise<void> {
     const now = deps.clock.now();
     const { index, catalog } = deps;
     const shards = state.shards();
-    const replicas = Math.max(1, root.hosts.length, ...shards.map((s) => s.replicas));
-    for (const s of shards) index.addShard({ hash: s.hash, size: s.size, merkleRoot: s.merkleRoot, replicas: s.replicas, kind: s.kind, localPath: null, createdAt: now }, []);
-    // The head shard is named by the root record only (its own segment cannot record it).
-    if (!index.shard(root.head.shard)) index.addShard({ hash: root.head.shard, size: root.size, merkleRoot: root.merkleRoot, replicas, kind: 'data', localPath: null, createdAt: now }, []);
     const contracts = state.contracts();
-    for (const c of contracts) {
-      if (!c.hostSignature) continue;
-      deps.contracts.adopt({ terms: decodeTerms(c.terms), id: contractIdFromEncoded(c.terms), ownerSignature: c.ownerSignature, hostSignature: c.hostSignature }, c.address, now);
-    }
-    catalog.recorded([...shards, ...contracts], true);
     const pieces = state.indexPieces().map((p) => ({ ...p, shard: p.shard! }));
-    catalog.addPieces(pieces, root.head.shard, true);
-    catalog.setHead({ seq: root.seq, base: root.base, location: root.head });
+    const replicas = Math.max(1, root.hosts.length, ...shards.map((s) => s.replicas));
+    // The catalog in one transaction: one commit, not one per shard and contract.
+    index.transaction(() => {
+      for (const s of shards) index.addShard({ hash: s.hash, size: s.size, merkleRoot: s.merkleRoot, replicas: s.replicas, kind: s.kind, localPath: null, createdAt: now }, []);
+      // The head shard is named by the root record only (its own segment cannot record it).
+      if (!index.shard(root.head.shard)) index.addShard({ hash: root.head.shard, size: root.size, merkleRoot: root.merkleRoot, replicas, kind: 'data', localPath: null, createdAt: now }, []);
+      for (const c of contracts) {
+        if (!c.hostSignature) continue;
+        deps.contracts.adopt({ terms: decodeTerms(c.terms), id: contractIdFromEncoded(c.terms), ownerSignature: c.ownerSignature, hostSignature: c.hostSignature }, c.address, now);
+      }
+      catalog.recorded([...shards, ...contracts], true);
+      catalog.addPieces(pieces, root.head.shard, true);
+      catalog.setHead({ seq: root.seq, base: root.base, location: root.head });
+    });
     const known = new Set([...shards.map((s) => toHex(s.hash)), toHex(root.head.shard)]);
     await rebuildIndex(pieces, async (p) => readSealed(deps.keys, await shardFile(p.shard), p), {
       // A chunk in a shard the catalog no longer lists is gone with it.
       apply: (entries) => index.putChunks(entries.filter((e) => known.has(toHex(e.shard)))),
     });
-    for (const s of state.snapshots()) index.addSnapshot({ id: s.id, createdAt: s.createdAt, source: s.source, files: s.files, bytes: s.bytes, root: s.root, parent: s.parent });
+    // Snapshots last: a machine that lists them has their index too.
+    index.transaction(() => {
+      for (const s of state.snapshots()) index.addSnapshot({ id: s.id, createdAt: s.createdAt, source: s.source, files: s.files, bytes: s.bytes, root: s.root, parent: s.parent });
+    });
     // Keep what was fetched as our own copies: restores read them, repair places from them.
     for (const [key, file] of fetched) {
       const local = path.join(deps.own, key);
