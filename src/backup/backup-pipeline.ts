@@ -54,7 +54,7 @@ export async function runBackup(deps: BackupPipelineDeps, source: string, option
   const parent = options.force ? undefined : index.latestOf(source);
   const progress: BackupProgress = { phase: 'scanning', files: 0, bytes: 0, uploadedBytes: 0 };
   const totals = { shards: 0, shortfall: 0 };
-  /** Shards this backup placed, in order (their index entries make the delta), and the last one. */
+  /** Shards this backup placed, in order (the last holds the delta and the segment). */
   const placedShards: Uint8Array[] = [];
   const uploader = new ShardUploader(deps.placingAtOnce);
   const packer = new ShardPacker(deps.outbox, deps.shardSize, (writer, digest) =>
@@ -103,8 +103,9 @@ export async function runBackup(deps: BackupPipelineDeps, source: string, option
     onProgress({ ...progress });
     const snapshot: SnapshotRow = { id: deps.metadata.newSnapshotId(), createdAt: deps.clock.now(), source, files: progress.files, bytes: progress.bytes, root: built.root, parent: parent?.id ?? null };
     const open = [...packer.open];
+    const unindexed = index.unindexedShards();
     const added = function* (): Generator<WrittenIndexEntry> {
-      for (const shard of placedShards) yield* index.chunksIn(shard);
+      for (const shard of unindexed) yield* index.chunksIn(shard);
       // The shard being filled holds the delta itself: its hash is not known yet (null: "this shard").
       for (const c of open) yield { chunk: c.id, shard: null, offset: c.offset, length: c.length };
     };
@@ -122,7 +123,7 @@ export async function runBackup(deps: BackupPipelineDeps, source: string, option
     await uploader.finish();
     const last = placedShards[before]!;
     index.addSnapshot(snapshot);
-    await deps.metadata.commit(tail, last);
+    await deps.metadata.commit(tail, last, unindexed);
     progress.phase = 'done';
     onProgress({ ...progress });
     return { id: snapshot.id, files: progress.files, bytes: progress.bytes, uploadedBytes: progress.uploadedBytes, shards: totals.shards, shortfall: totals.shortfall, stats: built.stats };

@@ -132,6 +132,23 @@ export class BackupIndex {
     }
   }
 
+  /**
+   * Shards whose chunks no index delta in the network holds yet, oldest first: those of this
+   * backup, and any placed by a backup that did not finish (its chunks are deduplicated
+   * against, so the next delta must say where they are).
+   */
+  unindexedShards(): Uint8Array[] {
+    return (this.db.prepare('SELECT hash FROM backup_shards WHERE indexed = 0 ORDER BY created_at, hash').all() as { hash: Buffer }[]).map((r) => new Uint8Array(r.hash));
+  }
+
+  /** An index delta in the network now holds these shards' chunks. */
+  markIndexed(shards: Iterable<Uint8Array>): void {
+    const mark = this.db.prepare('UPDATE backup_shards SET indexed = 1 WHERE hash = ?');
+    this.db.transaction(() => {
+      for (const s of shards) mark.run(s);
+    })();
+  }
+
   /** Bytes of the largest sealed chunk or blob indexed (a restore sizes its crypto slots by it). */
   largestChunk(): number {
     return (this.db.prepare('SELECT MAX(length) AS n FROM chunks').get() as { n: number | null }).n ?? 0;

@@ -92,9 +92,13 @@ export class Metadata {
     return { records, pieces, head: { ...head, base }, compacted };
   }
 
-  /** The shard holding `tail` was placed as `shard`: record it, and point the root record at the new head. */
-  async commit(tail: WrittenTail, shard: Uint8Array): Promise<void> {
+  /**
+   * The shard holding `tail` was placed as `shard`: record it (with `indexed`, the shards whose
+   * chunks the tail's delta holds), and point the root record at the new head.
+   */
+  async commit(tail: WrittenTail, shard: Uint8Array, indexed: Uint8Array[] = []): Promise<void> {
     const { catalog } = this.deps;
+    this.deps.index.markIndexed([...indexed, shard]);
     catalog.addPieces(tail.pieces, shard, tail.compacted);
     catalog.recorded(tail.records, tail.compacted);
     const l = tail.head.location;

@@ -101,6 +101,8 @@ export async function recover(deps: RecoveryDeps): Promise<void> {
       catalog.recorded([...shards, ...contracts], true);
       catalog.addPieces(pieces, root.head.shard, true);
       catalog.setHead({ seq: root.seq, base: root.base, location: root.head });
+      // Every shard's chunks are in the deltas just replayed.
+      index.markIndexed([...shards.map((s) => s.hash), root.head.shard]);
     });
     const known = new Set([...shards.map((s) => toHex(s.hash)), toHex(root.head.shard)]);
     await rebuildIndex(pieces, async (p) => readSealed(deps.keys, await shardFile(p.shard), p), {

@@ -100,6 +100,7 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE snapshots_v3 RENAME TO snapshots;
   CREATE INDEX snapshots_by_source ON snapshots (source, created_at);
   ALTER TABLE backup_shards ADD COLUMN cataloged INTEGER NOT NULL DEFAULT 0; -- 1: a catalog segment has its shard-added record
+  ALTER TABLE backup_shards ADD COLUMN indexed INTEGER NOT NULL DEFAULT 0;   -- 1: an index delta in the network holds its chunks
   CREATE TABLE catalog_contracts (id BLOB PRIMARY KEY); -- contracts the catalog in the network records as live
   CREATE TABLE index_pieces (                   -- every live index-delta piece, oldest first (compaction lists them)
     seq    INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -1,0 +1,73 @@
+/**
+ * Index deltas cover what a failed backup placed: its chunks are deduplicated against by the
+ * next backup, so the next delta must say where they are, or a new machine could not restore
+ * them (found by test/faults/crash-peer.test.ts).
+ */
+import { expect } from 'chai';
+import { promises as fsp, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { BackupEngine } from '../src/backup/engine.js';
+import { deriveBackupKeys } from '../src/backup/crypto.js';
+import { openDatabase, type Db } from '../src/storage/database.js';
+import { ManualClock } from '../src/util/clock.js';
+import { FakeNetwork } from './helpers/fake-ports.js';
+import { tempDir } from './helpers/temp.js';
+import { describeTree } from './helpers/trees.js';
+
+const MiB = 2 ** 20;
+const SMALL = { shardSize: 1 * MiB, chunkSizes: { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 }, hostGraceMs: 0 };
+
+describe('index deltas after a failed backup (fake ports)', function () {
+  this.timeout(30_000);
+  const keys = deriveBackupKeys(new Uint8Array(randomBytes(32)));
+  const dirs: string[] = [];
+  const dbs: Db[] = [];
+  after(() => {
+    for (const db of dbs) db.close();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function engine(network: FakeNetwork): Promise<BackupEngine> {
+    const dataDir = tempDir('dbs-delta-');
+    dirs.push(dataDir);
+    const db = openDatabase(path.join(dataDir, 'peer.db'));
+    dbs.push(db);
+    const e = new BackupEngine(network.ports(), db, dataDir, keys, SMALL);
+    await e.init();
+    return e;
+  }
+
+  it('the next backup\'s delta holds the chunks a failed one placed, and a new machine restores them', async () => {
+    const hosts = tempDir('dbs-delta-hosts-');
+    const source = tempDir('dbs-delta-src-');
+    dirs.push(hosts, source);
+    const network = new FakeNetwork(hosts, 4, new ManualClock());
+    writeFileSync(path.join(source, 'a-large.bin'), randomBytes(3 * MiB));
+    writeFileSync(path.join(source, 'z-last.txt'), 'read last\n');
+    const owner = await engine(network);
+    // The last file cannot be opened: the backup fails after placing the large file's shards.
+    const original = fsp.open;
+    const blocked = path.join(source, 'z-last.txt');
+    (fsp as { open: typeof fsp.open }).open = (async (p: Parameters<typeof fsp.open>[0], ...rest: unknown[]) => {
+      if (String(p) === blocked) throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+      return (original as (...a: unknown[]) => ReturnType<typeof fsp.open>)(p, ...rest);
+    }) as typeof fsp.open;
+    try {
+      expect(((await owner.backup(source, { replicas: 2 }).catch((e: unknown) => e)) as NodeJS.ErrnoException).code).to.equal('EACCES');
+    } finally {
+      (fsp as { open: typeof fsp.open }).open = original;
+    }
+    expect(network.live().length).to.be.greaterThan(0);
+    const ok = await owner.backup(source, { replicas: 2 });
+    // The large file's chunks were stored by the failed backup: not read into new shards again.
+    expect(ok.uploadedBytes).to.be.lessThan(1 * MiB);
+    const fresh = await engine(network);
+    expect((await fresh.snapshots()).map((s) => s.id)).to.deep.equal([ok.id]);
+    const dest = path.join(tempDir('dbs-delta-dest-'), 'r');
+    dirs.push(path.dirname(dest));
+    const restored = await fresh.restore(ok.id, dest);
+    expect(restored.incomplete).to.deep.equal([]);
+    expect(describeTree(dest)).to.deep.equal(describeTree(source));
+  });
+});
