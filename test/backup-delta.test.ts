@@ -1,10 +1,11 @@
 /**
- * Index deltas cover what a failed backup placed: its chunks are deduplicated against by the
+ * Index deltas cover what a failed backup placed (its chunks are deduplicated against by the
  * next backup, so the next delta must say where they are, or a new machine could not restore
- * them (found by test/faults/crash-peer.test.ts).
+ * them: found by test/faults/crash-peer.test.ts), and a delta larger than a shard is packed
+ * into shards of their usual size, not all into the last one.
  */
 import { expect } from 'chai';
-import { promises as fsp, rmSync, writeFileSync } from 'node:fs';
+import { promises as fsp, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { BackupEngine } from '../src/backup/engine.js';
@@ -18,8 +19,8 @@ import { describeTree } from './helpers/trees.js';
 const MiB = 2 ** 20;
 const SMALL = { shardSize: 1 * MiB, chunkSizes: { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 }, hostGraceMs: 0 };
 
-describe('index deltas after a failed backup (fake ports)', function () {
-  this.timeout(30_000);
+describe('index deltas (fake ports)', function () {
+  this.timeout(60_000);
   const keys = deriveBackupKeys(new Uint8Array(randomBytes(32)));
   const dirs: string[] = [];
   const dbs: Db[] = [];
@@ -28,12 +29,12 @@ describe('index deltas after a failed backup (fake ports)', function () {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
-  async function engine(network: FakeNetwork): Promise<BackupEngine> {
+  async function engine(network: FakeNetwork, options: Partial<typeof SMALL> = {}): Promise<BackupEngine> {
     const dataDir = tempDir('dbs-delta-');
     dirs.push(dataDir);
     const db = openDatabase(path.join(dataDir, 'peer.db'));
     dbs.push(db);
-    const e = new BackupEngine(network.ports(), db, dataDir, keys, SMALL);
+    const e = new BackupEngine(network.ports(), db, dataDir, keys, { ...SMALL, ...options });
     await e.init();
     return e;
   }
@@ -69,5 +70,32 @@ describe('index deltas after a failed backup (fake ports)', function () {
     const restored = await fresh.restore(ok.id, dest);
     expect(restored.incomplete).to.deep.equal([]);
     expect(describeTree(dest)).to.deep.equal(describeTree(source));
+  });
+
+  it('a delta too large for the last shard goes into shards of its own size, found again by a new machine', async () => {
+    const hosts = tempDir('dbs-delta-hosts-');
+    const source = tempDir('dbs-delta-src-');
+    dirs.push(hosts, source);
+    const network = new FakeNetwork(hosts, 4, new ManualClock());
+    // 1,500 tiny files: ~75 KB of index entries against 64 KiB shards.
+    for (let d = 0; d < 15; d++) {
+      mkdirSync(path.join(source, `d${d}`));
+      for (let f = 0; f < 100; f++) writeFileSync(path.join(source, `d${d}`, `f${f}`), `${d}/${f} ${randomBytes(8).toString('hex')}\n`);
+    }
+    const owner = await engine(network, { shardSize: 64 * 1024 });
+    const first = await owner.backup(source, { replicas: 2 });
+    expect(first.shards).to.be.greaterThan(2);
+    // The shards stay near their size: the last one holds the catalog segment, not the whole delta.
+    for (const c of network.live()) expect(c.contract.terms.shardSize).to.be.lessThan(2 * 64 * 1024);
+    const again = await owner.backup(source, { replicas: 2 });
+    expect(again.shards).to.equal(1);
+    const fresh = await engine(network, { shardSize: 64 * 1024 });
+    expect((await fresh.snapshots()).map((s) => s.id).sort()).to.deep.equal([first.id, again.id].sort());
+    for (const id of [first.id, again.id]) {
+      const dest = path.join(tempDir('dbs-delta-dest-'), 'r');
+      dirs.push(path.dirname(dest));
+      expect((await fresh.restore(id, dest)).incomplete).to.deep.equal([]);
+      expect(describeTree(dest)).to.deep.equal(describeTree(source));
+    }
   });
 });

@@ -11,7 +11,8 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { WrittenIndexEntry } from '../snapshot/index-delta.js';
+import type { BlobLocation } from '../snapshot/catalog-records.js';
+import { writeIndexDelta, type WrittenIndexEntry } from '../snapshot/index-delta.js';
 import { buildTree } from '../snapshot/tree-builder.js';
 import { treeLoader } from '../snapshot/tree-walker.js';
 import { BlobReader } from './blob-reader.js';
@@ -26,6 +27,7 @@ import type { ReplicaLocator } from './replica-locator.js';
 import { Sealer } from './sealer.js';
 import { ShardPacker } from './shard-packer.js';
 import { ShardUploader } from './shard-uploader.js';
+import type { ShardWriter } from './shard-writer.js';
 import { FILE_CONCURRENCY } from './constants.js';
 import type { BackupOptions, BackupProgress, BackupResult } from './types.js';
 
@@ -56,6 +58,7 @@ export async function runBackup(deps: BackupPipelineDeps, source: string, option
   const totals = { shards: 0, shortfall: 0 };
   /** Shards this backup placed, in order (the last holds the delta and the segment). */
   const placedShards: Uint8Array[] = [];
+  const placedBy = new Map<ShardWriter, Uint8Array>();
   const uploader = new ShardUploader(deps.placingAtOnce);
   const packer = new ShardPacker(deps.outbox, deps.shardSize, (writer, digest) =>
     uploader.submit(async () => {
@@ -66,6 +69,7 @@ export async function runBackup(deps: BackupPipelineDeps, source: string, option
       onProgress({ ...progress });
       pack.placed(writer.chunks);
       placedShards.push(placed.hash);
+      placedBy.set(writer, placed.hash);
     }, () => writer.discard()),
   );
   const sealer = new Sealer(keys, deps.chunker.sizes.max, async (id, sealed) => {
@@ -102,28 +106,45 @@ export async function runBackup(deps: BackupPipelineDeps, source: string, option
     progress.bytes = built.stats.bytesRead + built.stats.bytesReused;
     onProgress({ ...progress });
     const snapshot: SnapshotRow = { id: deps.metadata.newSnapshotId(), createdAt: deps.clock.now(), source, files: progress.files, bytes: progress.bytes, root: built.root, parent: parent?.id ?? null };
-    const open = [...packer.open];
+    // The index delta. Entries of shards placed already (this backup's, and any a failed backup
+    // left) go into pieces packed like any blob, in as many shards as they fill; the shard being
+    // filled holds the rest: the entries of the chunks in it (null: "this shard") and the catalog
+    // segment, which must land in the shard it describes.
+    const filling = packer.open;
+    const fillingChunks = [...(filling?.chunks ?? [])];
     const unindexed = index.unindexedShards();
-    const added = function* (): Generator<WrittenIndexEntry> {
-      for (const shard of unindexed) yield* index.chunksIn(shard);
-      // The shard being filled holds the delta itself: its hash is not known yet (null: "this shard").
-      for (const c of open) yield { chunk: c.id, shard: null, offset: c.offset, length: c.length };
-    };
+    const early: { piece: Omit<BlobLocation, 'shard'>; writer: ShardWriter }[] = [];
+    await writeIndexDelta(
+      (function* (): Generator<WrittenIndexEntry> {
+        for (const shard of unindexed) yield* index.chunksIn(shard);
+      })(),
+      async (plain) => {
+        const id = chunkId(keys, plain);
+        const at = await packer.add(id, sealParts(keys, id, plain));
+        early.push({ piece: { id, offset: at.offset, length: at.length }, writer: at.writer });
+      },
+    );
+    // Shards the early pieces filled are placed now: their hashes are known.
+    await uploader.settle();
+    uploader.check();
+    const shardOf = (writer: ShardWriter | null): Uint8Array | null => (writer && writer !== packer.open ? placedBy.get(writer)! : null);
+    const fillingShard = shardOf(filling);
     const tail = await deps.metadata.writeTail(
       async (plain) => {
         const id = chunkId(keys, plain);
         const at = await packer.add(id, sealParts(keys, id, plain), { hold: true });
         return { id, shard: null, offset: at.offset, length: at.length };
       },
-      added(),
+      fillingChunks.map((c) => ({ chunk: c.id, shard: fillingShard, offset: c.offset, length: c.length })),
       snapshot,
+      early.map((e) => ({ ...e.piece, shard: shardOf(e.writer) })),
     );
     const before = placedShards.length;
     await packer.flush();
     await uploader.finish();
     const last = placedShards[before]!;
     index.addSnapshot(snapshot);
-    await deps.metadata.commit(tail, last, unindexed);
+    await deps.metadata.commit(tail, last, [...unindexed, ...placedShards]);
     progress.phase = 'done';
     onProgress({ ...progress });
     return { id: snapshot.id, files: progress.files, bytes: progress.bytes, uploadedBytes: progress.uploadedBytes, shards: totals.shards, shortfall: totals.shortfall, stats: built.stats };

@@ -62,11 +62,12 @@ export class Metadata {
 
   /**
    * Writes the index delta of `added` and the catalog segment(s) through `pack`, into the
-   * shard being filled (which must not be handed on meanwhile). `snapshot` is the new one.
+   * shard being filled (which must not be handed on meanwhile). `written`: index pieces this
+   * backup already packed into earlier shards (see backup-pipeline.ts). `snapshot` is the new one.
    */
-  async writeTail(pack: PackBlob, added: Iterable<WrittenIndexEntry> | AsyncIterable<WrittenIndexEntry>, snapshot: SnapshotRow | null): Promise<WrittenTail> {
+  async writeTail(pack: PackBlob, added: Iterable<WrittenIndexEntry> | AsyncIterable<WrittenIndexEntry>, snapshot: SnapshotRow | null, written: BlobLocation[] = []): Promise<WrittenTail> {
     const { catalog, index, contracts, clock } = this.deps;
-    let pieces = await writeIndexDelta(added, pack);
+    let pieces = [...written, ...(await writeIndexDelta(added, pack))];
     const stored = catalog.head();
     const compacted = stored !== null && shouldCompact(stored.seq - stored.base + 1, this.deps.compactAfterSegments);
     const records: CatalogRecord[] = [];

@@ -20,16 +20,16 @@ export class ShardPacker {
    * Appends a sealed chunk or blob; hands the shard on once it is full, unless `hold` (the
    * backup's closing metadata, which must land in the shard it describes as "its own").
    */
-  async add(id: Uint8Array, sealed: Uint8Array | Uint8Array[], options: { hold?: boolean } = {}): Promise<PackedChunk> {
+  async add(id: Uint8Array, sealed: Uint8Array | Uint8Array[], options: { hold?: boolean } = {}): Promise<PackedChunk & { writer: ShardWriter }> {
     const w = (this.writer ??= new ShardWriter(this.outbox));
     const packed = await w.add(id, sealed);
     if (!options.hold && w.size >= this.shardSize) await this.flush();
-    return packed;
+    return { ...packed, writer: w };
   }
 
-  /** What the shard being filled holds so far (empty if none). */
-  get open(): readonly PackedChunk[] {
-    return this.writer?.chunks ?? [];
+  /** The shard being filled (null: none yet, the next add starts one). */
+  get open(): ShardWriter | null {
+    return this.writer;
   }
 
   /** Finishes the shard being filled, if it holds anything, and hands it on. */
