@@ -9,13 +9,13 @@
  * acceptance is cancelled with a signed CONTRACT_CANCEL. Never ourselves, never a host
  * in `exclude`, never two contracts for one request on the same key.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Clock } from '../util/clock.js';
 import { type Address, formatAddress, parseAddress } from '../net/address.js';
 import { toHex } from '../util/bytes.js';
 import type { DhtNode } from '../dht/node.js';
 import type { SigningKeyPair } from '../crypto/ed25519.js';
-import { CHALLENGE_BYTES, Hello, type HelloInfo, HelloReply, verifyHello } from '../peer/hello.js';
+import type { Introduce, Introduction } from './introduce.js';
 import { type Contract, encodeTerms, propose, signCancel, verifyContract } from './contract.js';
 import { Accept, Cancel, Cancelled, Propose, Reject } from './messages.js';
 import { isExcusedRefusal, owesUs, reasonName, RejectReason, type RejectReasonName, reasonText } from './policy.js';
@@ -79,7 +79,7 @@ export interface OwnerConfig {
 
 interface Candidate {
   address: Address;
-  info: HelloInfo;
+  info: Introduction;
 }
 
 export class ContractOwner {
@@ -95,15 +95,9 @@ export class ContractOwner {
     private readonly strike: (host: Uint8Array) => void,
     /** Called when a peer accepts our proposal. */
     private readonly honoured: (host: Uint8Array) => void,
+    /** Who answers at an address (HELLO, src/peer/hello.ts). */
+    private readonly introduce: Introduce,
   ) {}
-
-  /** Asks `address` who it is; verifies the signed answer. */
-  async hello(address: Address): Promise<HelloInfo> {
-    const challenge = new Uint8Array(randomBytes(CHALLENGE_BYTES));
-    const { body } = await this.dht.rpc.request(address, Hello, { challenge }, HelloReply);
-    if (!verifyHello(body, challenge, address)) throw new Error(`${formatAddress(address)} sent a HELLO reply with a bad signature`);
-    return { publicKey: body.publicKey, offered: body.offered, free: body.free };
-  }
 
   async negotiate(req: NegotiationRequest): Promise<NegotiationResult> {
     if (!Number.isInteger(req.replicas) || req.replicas < 1) throw new Error('replicas must be a whole number of at least 1');
@@ -170,7 +164,7 @@ export class ContractOwner {
   }
 
   /** Why a host that answered HELLO cannot take this shard, or null if it can. */
-  private unusable(info: HelloInfo, req: NegotiationRequest): 'HOST_IS_DEFAULTER' | 'TOO_LITTLE_SPACE' | null {
+  private unusable(info: Introduction, req: NegotiationRequest): 'HOST_IS_DEFAULTER' | 'TOO_LITTLE_SPACE' | null {
     // Found by test/faults/lies-contracts.test.ts: a peer we declared a defaulter was still
     // asked to keep our data (and refused again). It is not trusted with anything any more.
     if (this.store.counterpart(info.publicKey).defaulterSince !== null) return 'HOST_IS_DEFAULTER';
@@ -203,7 +197,7 @@ export class ContractOwner {
         if (usableKeys.size >= req.replicas && !grace) grace = this.clock.setTimeout(finish, this.config.helloGraceMs);
       };
       addresses.forEach((address, i) => {
-        this.hello(address).then(
+        this.introduce(address).then(
           (info) => {
             answers[i] = { address, info };
             const key = toHex(info.publicKey);
