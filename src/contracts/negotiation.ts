@@ -18,7 +18,8 @@ import type { SigningKeyPair } from '../crypto/ed25519.js';
 import type { Introduce, Introduction } from './introduce.js';
 import { type Contract, encodeTerms, propose, signCancel, verifyContract } from './contract.js';
 import { Accept, Cancel, Cancelled, Propose, Reject } from './messages.js';
-import { isExcusedRefusal, owesUs, reasonName, RejectReason, type RejectReasonName, reasonText } from './policy.js';
+import { owesUs } from './policy.js';
+import { explainNoHost, isExcusedRefusal, NegotiationError, type Refusal, type RefusalCode, reasonName } from './refusals.js';
 import type { ContractStore, StoredContract } from './store.js';
 
 export interface NegotiationRequest {
@@ -35,13 +36,8 @@ export interface NegotiationRequest {
   candidates?: Address[];
 }
 
-export type RefusalReason = RejectReasonName | `UNKNOWN_${number}` | 'NO_ANSWER' | 'BAD_ANSWER' | 'TOO_LITTLE_SPACE' | 'HOST_IS_DEFAULTER';
-
-export interface Refusal {
-  address: Address;
-  host: Uint8Array | null;
-  reason: RefusalReason;
-}
+// Negotiation's outcome types live with the refusal codes; exported here too, where callers look.
+export { NegotiationError, type Refusal, type RefusalCode } from './refusals.js';
 
 export interface NegotiationResult {
   /** The contracts kept, in the order the hosts accepted. */
@@ -49,17 +45,6 @@ export interface NegotiationResult {
   refusals: Refusal[];
   /** How many hosts were asked for and not found. */
   shortfall: number;
-}
-
-/** No host accepted at all; the message says why in one line. */
-export class NegotiationError extends Error {
-  constructor(
-    message: string,
-    readonly refusals: Refusal[],
-  ) {
-    super(message);
-    this.name = 'NegotiationError';
-  }
 }
 
 export interface OwnerConfig {
@@ -119,7 +104,7 @@ export class ContractOwner {
     accepted.sort((a, b) => a.order - b.order);
     const kept = accepted.slice(0, req.replicas).map((a) => a.contract);
     for (const extra of accepted.slice(req.replicas)) await this.cancel(extra.contract);
-    if (kept.length === 0) throw new NegotiationError(explainFailure(refusals), refusals);
+    if (kept.length === 0) throw new NegotiationError(explainNoHost(refusals), refusals);
     return { contracts: kept, refusals, shortfall: req.replicas - kept.length };
   }
 
@@ -256,7 +241,7 @@ export class ContractOwner {
       ownerOffer: this.offered(),
       nowSeconds,
     });
-    const refuse = (reason: RefusalReason, excused: boolean): Refusal => {
+    const refuse = (reason: RefusalCode, excused: boolean): Refusal => {
       if (owed && !excused) this.strike(host);
       return { address: c.address, host, reason };
     };
@@ -297,24 +282,4 @@ function takePreferringNewIps(queue: Candidate[], n: number, usedIps: Set<string
     }
   }
   return wave;
-}
-
-/** One line saying why nobody accepted. */
-function explainFailure(refusals: Refusal[]): string {
-  if (refusals.length === 0) return 'no host accepted the contract: no other peers were found (check the bootstrap address)';
-  const counts = new Map<string, number>();
-  for (const r of refusals) counts.set(r.reason, (counts.get(r.reason) ?? 0) + 1);
-  if (counts.get('NO_STORAGE_OFFERED') === refusals.length) {
-    return `no host accepted the contract: all ${refusals.length} refused with NO_STORAGE_OFFERED (this peer offers no storage to others; start it with storage > 0)`;
-  }
-  const parts = [...counts].sort((a, b) => b[1] - a[1]).map(([reason, n]) => `${n} ${reason}${describe(reason)}`);
-  return `no host accepted the contract: ${parts.join(', ')}`;
-}
-
-function describe(reason: string): string {
-  if (reason === 'NO_ANSWER') return ' (did not answer)';
-  if (reason === 'TOO_LITTLE_SPACE') return ' (not enough free space)';
-  if (reason === 'BAD_ANSWER') return ' (invalid countersignature)';
-  if (reason === 'HOST_IS_DEFAULTER') return ' (a defaulter: not asked to keep our data)';
-  return reason in RejectReason ? ` (${reasonText(RejectReason[reason as RejectReasonName])})` : '';
 }

@@ -18,7 +18,7 @@ import { verifyCancel } from './contract.js';
 import { ContractHost, type HostConfig } from './host.js';
 import { Cancel, Cancelled, Propose } from './messages.js';
 import { ContractOwner, type NegotiationRequest, type NegotiationResult, type OwnerConfig } from './negotiation.js';
-import { debt, evaluateStanding, recordHonoured, recordStrike } from './policy.js';
+import { debt, recordHonoured, recordStrike, reviewStanding } from './policy.js';
 import { ContractStore, type StoredContract } from './store.js';
 
 export interface ContractServiceConfig extends HostConfig, OwnerConfig {
@@ -135,14 +135,10 @@ export class ContractService extends EventEmitter<ContractEvents> {
       if (this.store.transition(c.contract.id, ['pending', 'active'], 'expired', now)) this.emit('ended', { ...c, state: 'expired' });
     }
     for (const cp of this.store.counterparts()) {
-      if (cp.defaulterSince === null && cp.strikes > 0 && debt(this.store.balance(cp.key)) === 0) {
-        // It owes us nothing (any more): its refusals were its right, not a default.
-        this.store.saveStanding(cp.key, { ...cp, strikes: 0, strikeSince: null }, now);
-        continue;
-      }
-      const next = evaluateStanding(cp, now, this.config.graceMs);
-      if (next === cp || next.defaulterSince === null) continue;
-      this.store.saveStanding(cp.key, next, now);
+      const change = reviewStanding(cp, () => debt(this.store.balance(cp.key)), now, this.config.graceMs);
+      if (!change) continue;
+      this.store.saveStanding(cp.key, change.standing, now);
+      if (change.kind === 'forgiven') continue;
       this.emit('defaulter', cp.key);
       for (const c of this.store.list({ counterpart: cp.key, role: 'host', live: true })) await this.cancelAsHost(c);
     }
