@@ -6,23 +6,16 @@
  */
 import { createReadStream } from 'node:fs';
 import PQueue from 'p-queue';
-import type { NegotiationRequest, NegotiationResult, Refusal } from '../contracts/negotiation.js';
+import type { NegotiationRequest, NegotiationResult } from '../contracts/negotiation.js';
 import type { ContractStore, StoredContract } from '../contracts/store.js';
 import type { ShardDigest } from '../storage/merkle.js';
 import { ParallelShardHasher } from '../storage/parallel-hasher.js';
-import type { ShardPlacer } from '../backup/ports.js';
+import type { PlacedShard as EnginePlacedShard, ShardPlacer } from '../backup/ports.js';
 import type { OwnerTransfers } from './owner-transfers.js';
 import { DEFAULTS } from './options.js';
 
-/** A shard placed on hosts by `placeShard`. */
-export interface PlacedShard {
-  hash: Uint8Array;
-  size: number;
-  merkleRoot: Uint8Array;
-  /** Contracts whose upload completed (state active). */
-  contracts: StoredContract[];
-  /** Hosts that refused, and uploads that failed (their contracts were cancelled). */
-  refusals: Refusal[];
+/** A shard placed on hosts by `placeShard`: the engine's PlacedShard, and the uploads that failed (their contracts were cancelled). */
+export interface PlacedShard extends EnginePlacedShard {
   failedUploads: { host: Uint8Array; reason: string }[];
 }
 
