@@ -52,7 +52,8 @@ export class Peer extends EventEmitter<PeerEvents> {
     options: ResolvedPeerOptions,
     private readonly state: LocalState,
     dht: DhtNode,
-    private readonly tcp: TransferServer,
+    /** The TCP shard server (named so for the fault tests that reach it: test/helpers/fuzz-target.ts, lies-shards). */
+    private readonly transferServer: TransferServer,
     private readonly services: PeerServices,
   ) {
     super();
@@ -214,7 +215,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   status(): PeerStatus {
     const { contracts } = this.services;
-    return peerStatus({ publicKey: this.publicKey, dht: this.dht, host: contracts.host, store: contracts.store, tcp: this.tcp });
+    return peerStatus({ publicKey: this.publicKey, dht: this.dht, host: contracts.host, store: contracts.store, tcp: this.transferServer });
   }
 
   /** True once `stop()` was called. */
@@ -228,7 +229,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.stopped = true;
     this.services.maintenance.stop();
     this.services.placer.clear();
-    await this.tcp.close();
+    await this.transferServer.close();
     await this.dht.close();
     await closeLocalState(this.state);
   }
