@@ -58,7 +58,9 @@ export function wireServices(dht: DhtNode, state: WiringState, options: Resolved
   const failures = new Failures();
   const introduce = helloClient(dht.rpc);
   const contracts = new ContractService(dht, db, keys.signing, clock, { ...options.contracts, offered: options.storage }, introduce);
-  answerHello(dht.rpc, keys.signing, dht.address, () => ({ offered: contracts.host.offered, free: contracts.host.freeBytes() }));
+  // What we offer and have free right now: HELLO answers and the peer record say it.
+  const offer = () => ({ offered: contracts.host.offered, free: contracts.host.freeBytes() });
+  answerHello(dht.rpc, keys.signing, dht.address, offer);
 
   const transfers = new OwnerTransfers(keys.signing, contracts.store, clock);
   const placer = new PeerPlacer(
@@ -76,7 +78,7 @@ export function wireServices(dht: DhtNode, state: WiringState, options: Resolved
     },
     { rootRepublishIntervalMs: options.rootRepublishIntervalMs },
   );
-  const discovery = new Discovery({ dht, signing: keys.signing, clock, introduce, offer: () => ({ offered: contracts.host.offered, free: contracts.host.freeBytes() }) });
+  const discovery = new Discovery({ dht, signing: keys.signing, clock, introduce, offer });
   const backups = createBackupEngine({ dht, contracts, keys, db, options, placer, transfers, discovery });
   const maintenance = new PeerMaintenance({
     clock,
