@@ -41,6 +41,8 @@ export {
 export { type ContractInfo, type LedgerInfo } from './contracts/service.js';
 export { type NegotiationRequest, type NegotiationResult, type Refusal, NegotiationError } from './contracts/negotiation.js';
 export { RejectReason, decideProposal, networkPrefix, type Standing } from './contracts/policy.js';
+/** Why a host did not take a shard: the codes callers branch on, and the text people read. */
+export { type RefusalCode, type OwnerFinding, refusalText } from './contracts/refusals.js';
 
 // Backups.
 export { type BackupProgress, type BackupResult, type RestoreProgress, type RestoreResult, type SnapshotInfo, type BackupEngineOptions } from './backup/engine.js';
