@@ -16,7 +16,7 @@
  *   and uploads per rebuilt piece when the owner has no copy, in shard sizes, at its threshold.
  */
 import { createHash } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { openSync, closeSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -27,7 +27,7 @@ import { encodePieceFiles } from '../src/erasure/piece-files.js';
 import { planRepair, repairThreshold } from '../src/erasure/plan.js';
 import { LEAF_SIZE } from '../src/storage/merkle.js';
 import { tempDir } from '../test/helpers/temp.js';
-import { cleanUpOnSignal, intFlag, machineLines, markdownTable, parseFlags, writeSection } from './common.js';
+import { cleanUpOnSignal, collectGarbage, intFlag, machineLines, markdownTable, parseFlags, peakRssBytes, resetPeakRss, statusKiB, writeSection } from './common.js';
 
 const F = STRIPE_FRAGMENT_BYTES;
 const SCHEMES: { name: string; scheme: ErasureScheme }[] = [
@@ -73,10 +73,16 @@ async function main(): Promise<void> {
   try {
     const leaf = Buffer.alloc(LEAF_SIZE, 1);
     const sha = await rate(seconds, LEAF_SIZE, () => createHash('sha256').update(leaf).digest());
-    const shard = Buffer.alloc(fileBytes);
-    for (let i = 0; i < shard.length; i += 4) shard.writeUInt32LE((i * 2654435761) >>> 0, i);
+    // The shard file is written 1 MiB at a time: this process never holds it, so the peak RSS
+    // of a file encode shows what the encoder holds (one stripe of N x 256 KiB, by design).
     const shardPath = path.join(dir, 'shard');
-    writeFileSync(shardPath, shard);
+    const fd = openSync(shardPath, 'w');
+    const block = Buffer.alloc(2 ** 20);
+    for (let off = 0; off < fileBytes; off += block.length) {
+      for (let i = 0; i < block.length; i += 4) block.writeUInt32LE(((off + i) * 2654435761) >>> 0, i);
+      writeSync(fd, block, 0, Math.min(block.length, fileBytes - off));
+    }
+    closeSync(fd);
     const rows: (string | number)[][] = [];
     let slowest = Infinity;
     for (const { name, scheme } of SCHEMES) {
@@ -90,9 +96,13 @@ async function main(): Promise<void> {
       const missing = range(0, k).filter((i) => !sources.includes(i));
       const decode = await rate(seconds, k * F, () => codeStripe(stripe, F, sources, missing));
       slowest = Math.min(slowest, encode.cpu, missing.length > 0 ? decode.cpu : Infinity);
+      collectGarbage();
+      const rssBefore = statusKiB(process.pid, 'VmRSS') * 1024;
+      const peakKnown = resetPeakRss(process.pid);
       const start = performance.now();
       await encodePieceFiles(shardPath, scheme, (i) => path.join(dir, `piece-${i}`));
       const file = fileBytes / ((performance.now() - start) / 1000);
+      const peakGrowth = peakKnown ? `+${((peakRssBytes(process.pid) - rssBefore) / 2 ** 20).toFixed(0)} MiB` : '-';
       const layout = layoutFor(scheme, fileBytes);
       const threshold = repairThreshold(scheme);
       const repair = planRepair({ scheme, live: range(0, threshold), pieceSize: layout.pieceSize, localCopy: false });
@@ -101,7 +111,7 @@ async function main(): Promise<void> {
         name,
         show(encode),
         missing.length > 0 ? `${show(decode)}, ${missing.length} rebuilt` : 'none needed',
-        `${(file / 2 ** 20).toFixed(0)} MiB/s`,
+        `${(file / 2 ** 20).toFixed(0)} MiB/s, ${peakGrowth}`,
         `${((n * layout.pieceSize) / fileBytes).toFixed(2)}x`,
         `${n - k}`,
         `${threshold} live`,
@@ -110,7 +120,7 @@ async function main(): Promise<void> {
       for (let i = 0; i < n; i++) rmSync(path.join(dir, `piece-${i}`), { force: true });
     }
     const table = markdownTable(
-      ['scheme', 'encode GB/CPU-s (wall GB/s)', 'decode, worst case', 'file encode + Merkle', 'held', 'hosts lost ok', 'repair at', 'repair down / up per lost piece'],
+      ['scheme', 'encode GB/CPU-s (wall GB/s)', 'decode, worst case', 'file encode + Merkle, peak RSS', 'held', 'hosts lost ok', 'repair at', 'repair down / up per lost piece'],
       rows,
     );
     const section = [
@@ -119,7 +129,7 @@ async function main(): Promise<void> {
       ...machineLines(),
       `- Load average at the end (other work on the machine skews every figure alike): ${os.loadavg()[0]!.toFixed(1)}`,
       '',
-      `Coding through src/erasure/codec.ts (@ronomon/reed-solomon) over the format's 256 KiB stripes, one call at a time (so at most one core), ${seconds} s per figure, in GB of shard bytes per CPU-second of the process (what one core does, which a busy machine slows less than wall time), wall-clock GB/s in brackets. Reference in the same run: node:crypto SHA-256 over 64 KiB leaves, one core: **${show(sha)}**. File encode: \`encodePieceFiles\` of a ${fileBytes / 2 ** 20} MiB shard in /tmp (read, code, Merkle-hash every piece, write, fsync, rename; one worker's worth of work, page cache warm). Held: bytes on hosts per shard byte. Repair: what \`planRepair\` downloads and uploads per rebuilt piece, in shard sizes, when the owner has no copy (with its copy: 0 down).`,
+      `Coding through src/erasure/codec.ts (@ronomon/reed-solomon) over the format's 256 KiB stripes, one call at a time (so at most one core), ${seconds} s per figure, in GB of shard bytes per CPU-second of the process (what one core does, which a busy machine slows less than wall time), wall-clock GB/s in brackets. Reference in the same run: node:crypto SHA-256 over 64 KiB leaves, one core: **${show(sha)}**. File encode: \`encodePieceFiles\` of a ${fileBytes / 2 ** 20} MiB shard in /tmp (read, code, Merkle-hash every piece, write, fsync, rename; one worker's worth of work, page cache warm), wall clock, and how far the process's peak RSS rose above its RSS before it (the shard is never in memory: one stripe is N x 256 KiB). Held: bytes on hosts per shard byte. Repair: what \`planRepair\` downloads and uploads per rebuilt piece, in shard sizes, when the owner has no copy (with its copy: 0 down).`,
       '',
       table,
       '',
