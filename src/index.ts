@@ -31,6 +31,7 @@ export { formatRecoveryKey, parseRecoveryKey, deriveKeys, generateRecoverySecret
 export {
   type Contract,
   type ContractTerms,
+  type PieceTerms,
   type ContractProblem,
   contractId,
   encodeTerms,
@@ -53,6 +54,33 @@ export { type AuditOutcome } from './transfer/client.js';
 export { LEAF_SIZE, verifyLeaf, shardId, ShardHasher, type ShardDigest } from './storage/merkle.js';
 /** The same digest as ShardHasher, with the leaf hashing on a worker thread. */
 export { ParallelShardHasher, type ParallelHasherOptions, type SlotSink } from './storage/parallel-hasher.js';
+
+// Erasure coding (src/erasure): a shard as K data + N − K parity pieces, any K restore it.
+/** K of N, the layout of a shard's pieces, and parsing "K/N". */
+export { type ErasureScheme, type PieceLayout, checkScheme, parseScheme, layoutFor, pieceSizeFor } from './erasure/layout.js';
+/** The one error of src/erasure, with a `code` to branch on (TOO_FEW_PIECES, BAD_PARAMETERS, PIECE_MISMATCH, CODEC_FAILED). */
+export { ErasureError, type ErasureErrorCode } from './erasure/errors.js';
+/** Whole small shards in memory (the same bytes the file functions write). */
+export { encodeShard, decodeShard } from './erasure/codec.js';
+/** Shard file ⇄ piece files, streamed stripe by stripe, each piece with its Merkle root and ID; decode and repair check pieces by their roots. */
+export { encodePieceFiles, decodePieceFiles, rebuildPieceFiles, type PieceFile, type PieceSource, type RejectedPiece } from './erasure/piece-files.js';
+/** The same file jobs on a worker thread. */
+export { ErasureWorker } from './erasure/erasure-worker.js';
+/** Restore and repair plans: the fetch race (K + extra, cancel the slow), the repair threshold and plan, host picking. */
+export {
+  PieceFetchRace,
+  type PieceHolder,
+  type FetchActions,
+  type FetchStatus,
+  repairThreshold,
+  planRepair,
+  type RepairInput,
+  type RepairPlan,
+  pickHosts,
+  type HostCandidate,
+} from './erasure/plan.js';
+/** Erasure defaults (2/4, one extra fetch) and the codec's limits. */
+export { DEFAULTS as ERASURE_DEFAULTS, MAX_DATA_PIECES, MAX_PARITY_PIECES, STRIPE_FRAGMENT_BYTES } from './erasure/constants.js';
 
 // Folder watching and the optional tracker.
 export { FolderWatcher, type FolderWatcherOptions, QuietTrigger } from './backup/watcher.js';
