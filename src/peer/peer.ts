@@ -387,7 +387,7 @@ export class Peer extends EventEmitter<PeerEvents> {
    * uploads only what changed. `shortfall` > 0 means fewer hosts than asked were found; the
    * peer keeps trying in the background.
    */
-  backup(source: string, options: { replicas?: number; onProgress?: (p: BackupProgress) => void } = {}): Promise<BackupResult> {
+  backup(source: string, options: Parameters<BackupEngine['backup']>[1] = {}): Promise<BackupResult> {
     return this.backups.backup(source, options);
   }
 
@@ -420,7 +420,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   /** Restores a snapshot, or one path inside it, into `dest` (which must be empty or missing). */
-  restore(snapshotId: string, dest: string, options: { path?: string; onProgress?: (p: RestoreProgress) => void } = {}): Promise<RestoreResult> {
+  restore(snapshotId: string, dest: string, options: Parameters<BackupEngine['restore']>[2] = {}): Promise<RestoreResult> {
     return this.backups.restore(snapshotId, dest, options);
   }
 
