@@ -148,3 +148,14 @@ describe('retention: forget plan', function () {
     expect(code(() => planForget(list, { tags: [['nope']] }, ctx))).to.equal('WOULD_REMOVE_ALL');
   });
 });
+
+describe('retention: tags', function () {
+  this.timeout(5000);
+
+  it('--tag splits on commas and drops duplicates; --keep-tag keeps each value as one list', async () => {
+    const { parseTags, parseTagLists } = await import('../src/retention/tags.js');
+    expect(parseTags(['a,b', 'c', 'a'])).to.deep.equal(['a', 'b', 'c']);
+    expect(parseTagLists(['a,b', 'c'])).to.deep.equal([['a', 'b'], ['c']]);
+    for (const bad of [[''], ['a,,b'], ['x'.repeat(129)], ['bell\u0007']]) expect(() => parseTags(bad), String(bad)).to.throw(RetentionError);
+  });
+});
