@@ -12,6 +12,7 @@ import type { BackupProgress, BackupResult, RestoreProgress, RestoreResult, Snap
 import { CliError, ExitCode, type ExitCodeValue, classify } from './errors.js';
 import type { StartOptions } from './start.js';
 import { CLI_DEFAULTS } from './defaults.js';
+import { addForgetCommand } from './forget.js';
 import { controlSocketPath, defaultDataDir } from './paths.js';
 import { renderContracts, renderLedger, renderSnapshots, renderStatus, table } from './render.js';
 import { formatBytes, formatDuration, parseDuration, parseSize } from './units.js';
@@ -75,6 +76,18 @@ function duration(text: string): number {
   }
 }
 
+/** Commander's way to take an option more than once. */
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+interface BackupCliOptions {
+  replicas: number;
+  exclude?: string[];
+  excludeFile?: string[];
+  excludeIfPresent?: string[];
+  oneFileSystem?: boolean;
+  tag?: string[];
+}
+
 function wholeNumber(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`"${text}" is not a whole number`);
@@ -123,13 +136,19 @@ export function buildProgram(): Command {
   withCommon(program.command('backup <path>'))
     .description('back up a file or folder as a new snapshot')
     .option('--replicas <n>', 'how many hosts keep each shard', wholeNumber, CLI_DEFAULTS.replicas)
-    .action(async (target: string, opts: Common & { replicas: number }) => {
+    .option('--exclude <pattern>', 'leave out what matches (gitignore syntax, relative to the path); repeatable', collect)
+    .option('--exclude-file <file>', 'read --exclude patterns from a file, one a line; repeatable', collect)
+    .option('--exclude-if-present <name[:header]>', 'leave out folders holding this file (CACHEDIR.TAG: its signature is checked); repeatable', collect)
+    .option('--one-file-system', 'do not cross into other file systems (mount points are kept, empty)')
+    .option('--tag <tags>', 'tag the snapshot (a,b); repeatable', collect)
+    .action(async (target: string, opts: Common & BackupCliOptions) => {
       const abs = path.resolve(target);
       const total = opts.json ? 0 : await treeBytes(abs);
       const view = opts.json ? null : (await import('./progress.js')).progressView('backup');
       let result: BackupResult;
       try {
-        result = await ask<BackupResult>(opts, 'POST', '/backup', { path: abs, replicas: opts.replicas }, (p) => {
+        const leaveOut = { exclude: opts.exclude, excludeFile: opts.excludeFile?.map((f) => path.resolve(f)), excludeIfPresent: opts.excludeIfPresent, oneFileSystem: opts.oneFileSystem === true, tags: opts.tag };
+        result = await ask<BackupResult>(opts, 'POST', '/backup', { path: abs, replicas: opts.replicas, ...leaveOut }, (p) => {
           const pr = p as BackupProgress;
           view?.update(pr.bytes, total, `${pr.files} files, ${formatBytes(pr.uploadedBytes)} uploaded (${pr.phase})`);
         });
@@ -145,11 +164,13 @@ export function buildProgram(): Command {
   withCommon(program.command('restore <snapshot> <dest>'))
     .description('restore a snapshot (ID, unique prefix or "latest") into an empty or new folder')
     .option('--path <path>', 'restore only this file or folder of the snapshot')
-    .action(async (snapshot: string, dest: string, opts: Common & { path?: string }) => {
+    .option('--include <pattern>', 'restore only what matches (gitignore syntax, paths inside the snapshot); repeatable', collect)
+    .option('--exclude <pattern>', 'leave out what matches; repeatable', collect)
+    .action(async (snapshot: string, dest: string, opts: Common & { path?: string; include?: string[]; exclude?: string[] }) => {
       const view = opts.json ? null : (await import('./progress.js')).progressView('restore');
       let result: RestoreResult & { snapshot: string; dest: string };
       try {
-        result = await ask(opts, 'POST', '/restore', { snapshot, dest: path.resolve(dest), ...(opts.path ? { path: opts.path } : {}) }, (p) => {
+        result = await ask(opts, 'POST', '/restore', { snapshot, dest: path.resolve(dest), ...(opts.path ? { path: opts.path } : {}), include: opts.include, exclude: opts.exclude }, (p) => {
           const pr = p as RestoreProgress;
           view?.update(pr.bytes, pr.totalBytes, `${pr.files} files`);
         });
@@ -161,6 +182,8 @@ export function buildProgram(): Command {
         throw new CliError(`${result.incomplete.length} file(s) could not be restored (no replica could supply them): ${result.incomplete.slice(0, 5).join(', ')}${result.incomplete.length > 5 ? ', ...' : ''}`, ExitCode.incomplete);
       }
     });
+
+  addForgetCommand(program, { withCommon, ask, print });
 
   withCommon(program.command('snapshots')).description('list snapshots, newest first').action(async (opts: Common) => {
     const list = await ask<SnapshotInfo[]>(opts, 'GET', '/snapshots');

@@ -34,6 +34,7 @@ import type { ShardTarget } from '../transfer/client.js';
 import { backupPorts } from './backup-ports.js';
 import type { HelloInfo } from './hello.js';
 import { findPeerRecord, type PeerRecord, publishPeerRecord } from './peer-record.js';
+import { forget, type ForgetRequest, type ForgetResult } from './retention.js';
 
 export interface ContractOptions {
   /** Credit one network prefix gets before it must keep data for us (default 256 MiB). */
@@ -417,6 +418,11 @@ export class Peer extends EventEmitter<PeerEvents> {
   /** Snapshots, newest first (recovered from the network on a new machine). */
   snapshots(): Promise<SnapshotInfo[]> {
     return this.backups.snapshots();
+  }
+
+  /** Applies a retention policy (or removes named snapshots); see src/peer/retention.ts. */
+  forget(request: ForgetRequest): Promise<ForgetResult> {
+    return forget({ snapshots: () => this.snapshots(), now: () => this.clock.now() }, request);
   }
 
   /** Restores a snapshot, or one path inside it, into `dest` (which must be empty or missing). */
