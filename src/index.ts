@@ -52,6 +52,19 @@ export { LEAF_SIZE, verifyLeaf, shardId, ShardHasher, type ShardDigest } from '.
 /** The same digest as ShardHasher, with the leaf hashing on a worker thread. */
 export { ParallelShardHasher, type ParallelHasherOptions, type SlotSink } from './storage/parallel-hasher.js';
 
+// Retention (docs/retention.md), excludes and restore filters.
+export { type BackupOptions, type RestoreOptions } from './backup/engine.js';
+export { type ExcludeOptions, ExcludeError, CACHEDIR_TAG, CACHEDIR_SIGNATURE } from './backup/exclude.js';
+export { type RetentionPolicy, type PolicySnapshot, applyPolicy, describePolicy } from './retention/policy.js';
+export { planForget, type ForgetPlan } from './retention/forget-plan.js';
+export { type KeepDuration, type Calendar, utcCalendar, localCalendar, parseKeepDuration } from './retention/calendar.js';
+export { type KeepFlags, policyFromFlags } from './retention/flags.js';
+export { RetentionError, type RetentionErrorCode } from './retention/errors.js';
+export { type ForgetRequest, type ForgetResult } from './peer/retention.js';
+/** Prune planning from the index alone (not yet wired: waits for the segment-chain catalog). */
+export { planPrune, type PrunePlan, type PruneIndex, type IndexedShard, PruneError } from './retention/prune-plan.js';
+export { ChunkIdSet } from './retention/chunk-set.js';
+
 // Folder watching and the optional tracker.
 export { FolderWatcher, type FolderWatcherOptions, QuietTrigger } from './backup/watcher.js';
 export { TrackerServer, type TrackerServerOptions } from './tracker/server.js';
