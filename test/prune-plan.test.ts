@@ -90,3 +90,41 @@ describe('prune: the plan from the index', function () {
     for (const bad of [-1, 100, NaN]) await planPrune(index, needed(), { maxUnusedPercent: bad }).then(() => expect.fail(String(bad)), (e: PruneError) => expect(e.code).to.equal('BAD_PRUNE_OPTION'));
   });
 });
+
+describe('prune: the chunks kept snapshots need, from their trees', function () {
+  this.timeout(10_000);
+
+  it('collects trees, chunk lists and chunks; shared subtrees are read once; a forgotten snapshot\'s own chunks stay out', async () => {
+    const { FakeFs, MemoryBlobStore, chunkingSaver, testHash } = await import('./helpers/snapshot-fakes.js');
+    const { buildTree } = await import('../src/snapshot/tree-builder.js');
+    const { collectNeededChunks } = await import('../src/retention/needed-chunks.js');
+    const fs = new FakeFs();
+    fs.mkdir('/src/same');
+    fs.writeFile('/src/same/a.txt', 'unchanged content');
+    fs.mkdir('/src/changing');
+    fs.writeFile('/src/changing/b.txt', 'old old old!');
+    fs.tick();
+    const store = new MemoryBlobStore();
+    const saveFile = chunkingSaver(store, (p) => fs.readFile(p));
+    // inlineChunkIds 2: files of more than two 4-byte chunks get chunk-list blobs
+    const opts = { inlineChunkIds: 2, chunkListIds: 2 };
+    const first = await buildTree('/src', { fs, saveFile, saveBlob: store.save, loadTree: store.loadTree }, opts);
+    fs.writeFile('/src/changing/b.txt', 'new new new!');
+    fs.tick();
+    const second = await buildTree('/src', { fs, saveFile, saveBlob: store.save, loadTree: store.loadTree }, { ...opts, parent: first.root });
+
+    const onlySecond = new ChunkIdSet();
+    const s1 = await collectNeededChunks([second.root], { loadTree: store.loadTree, loadBlob: store.load }, onlySecond);
+    expect(s1.treesRead).to.equal(3);
+    expect(s1.chunkListsRead, 'b.txt: 3 chunks in 2 lists, a.txt: 5 chunks in 3').to.equal(5);
+    expect(onlySecond.has(testHash(Buffer.from('new ')))).to.equal(true);
+    expect(onlySecond.has(testHash(Buffer.from('old ')))).to.equal(false);
+    expect(onlySecond.has(testHash(Buffer.from('unch')))).to.equal(true);
+    // every blob of the store is needed by one snapshot or the other, and only those
+    const both = new ChunkIdSet();
+    const s2 = await collectNeededChunks([second.root, first.root, second.root], { loadTree: store.loadTree, loadBlob: store.load }, both);
+    expect(s2.treesRead, 'root and changing/ of the first; same/ is shared').to.equal(3 + 2);
+    expect(both.size).to.equal(store.blobs.size);
+    expect(onlySecond.size).to.be.lessThan(both.size);
+  });
+});
