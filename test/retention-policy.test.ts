@@ -159,3 +159,36 @@ describe('retention: tags', function () {
     for (const bad of [[''], ['a,,b'], ['x'.repeat(129)], ['bell\u0007']]) expect(() => parseTags(bad), String(bad)).to.throw(RetentionError);
   });
 });
+
+describe('retention: flags and the local calendar', function () {
+  this.timeout(5000);
+
+  it('policyFromFlags: counts, "unlimited", restic durations, tag lists; bad values name their flag', async () => {
+    const { policyFromFlags } = await import('../src/retention/flags.js');
+    expect(policyFromFlags({ last: '3', daily: 'unlimited', within: '1y2m', withinDaily: '7d', tag: ['a,b', 'c'] })).to.deep.equal({
+      last: 3, daily: Infinity, within: { years: 1, months: 2, days: 0, hours: 0 }, withinDaily: { years: 0, months: 0, days: 7, hours: 0 }, tags: [['a', 'b'], ['c']],
+    });
+    expect(() => policyFromFlags({ weekly: '-1' })).to.throw(RetentionError, /^--keep-weekly takes a whole number/);
+    expect(() => policyFromFlags({ withinMonthly: '3w' })).to.throw(RetentionError, /^--keep-within-monthly: "3w" is not a keep duration/);
+  });
+
+  it('the local calendar counts days in the TZ of the process (a day in Sydney is not a UTC day)', async () => {
+    const { localCalendar } = await import('../src/retention/calendar.js');
+    const saved = process.env.TZ;
+    process.env.TZ = 'Australia/Sydney'; // UTC+11 in December (daylight saving time)
+    try {
+      // 20:00 and 23:00 UTC on 1 Dec are 07:00 and 10:00 on 2 Dec in Sydney: one local day, one UTC day.
+      expect(localCalendar.fields(at('2026-12-01T20:00'))).to.include({ year: 2026, month: 12, day: 2, hour: 7 });
+      const list = [snap('2026-12-01T10:00'), snap('2026-12-01T20:00'), snap('2026-12-01T23:00')];
+      const local = applyPolicy(list, { daily: 5 }, { now: at('2030-01-01T00:00'), calendar: localCalendar });
+      expect(local.keep.map((k) => [iso(k.snapshot.createdAt), k.reasons])).to.deep.equal([
+        ['2026-12-01T23:00', ['daily snapshot']], ['2026-12-01T10:00', ['daily snapshot']],
+      ]);
+      expect(Object.keys(kept(list, { daily: 5 })), 'in UTC all three are 1 December: newest, and the oldest').to.deep.equal(['2026-12-01T23:00', '2026-12-01T10:00']);
+      expect(kept(list, { daily: 5 })['2026-12-01T10:00']).to.deep.equal(['oldest daily snapshot']);
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
+  });
+});
