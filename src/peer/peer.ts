@@ -27,7 +27,7 @@ import { ShardStore } from '../storage/shard-store.js';
 import { TransferClient, type AuditOutcome } from '../transfer/client.js';
 import { TransferServer, type TransferCounters, type TransferServerOptions } from '../transfer/server.js';
 import { mutableKey } from '../dht/records.js';
-import { BackupEngine, type BackupEngineOptions, type BackupProgress, type BackupResult, type RestoreProgress, type RestoreResult, type SnapshotInfo } from '../backup/engine.js';
+import { BackupEngine, type BackupEngineOptions, type BackupResult, type RestoreResult, type SnapshotInfo } from '../backup/engine.js';
 import { deriveBackupKeys } from '../backup/crypto.js';
 import { ROOT_RECORD_SALT } from '../backup/formats.js';
 import type { ShardTarget } from '../transfer/client.js';
