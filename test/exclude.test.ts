@@ -87,6 +87,18 @@ describe('backup excludes: gitignore patterns', function () {
     }
   });
 
+  it('the progress bar\'s byte count leaves out the same entries as the backup', async () => {
+    const { treeBytes } = await import('../src/cli/tree-bytes.js');
+    const dir = tempDir();
+    try {
+      tree(dir, { 'a.txt': 'aaaa', 'node_modules/x.js': 'x'.repeat(100), 'c/CACHEDIR.TAG': CACHEDIR_SIGNATURE, 'c/big': 'b'.repeat(1000) });
+      expect(await treeBytes(dir)).to.equal(4 + 100 + CACHEDIR_SIGNATURE.length + 1000);
+      expect(await treeBytes(dir, await createExclude(dir, { patterns: ['node_modules/'], ifPresent: ['CACHEDIR.TAG'] }))).to.equal(4 + CACHEDIR_SIGNATURE.length);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('--one-file-system on a real tmpfs mounted under the source (own mount namespace; needs root)', function () {
     if (process.getuid?.() !== 0) this.skip();
     const dir = tempDir();

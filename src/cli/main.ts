@@ -94,19 +94,13 @@ function wholeNumber(text: string): number {
   return n;
 }
 
-/**
- * Bytes under `p` (files only), for the backup's progress bar: a quick stat walk. Only an
- * estimate: an entry it cannot stat or list counts 0, and the backup itself reports what it
- * could not read.
- */
-async function treeBytes(p: string): Promise<number> {
-  const st = await fs.lstat(p).catch(() => null);
-  if (!st) return 0;
-  if (st.isFile()) return st.size;
-  if (!st.isDirectory()) return 0;
-  let total = 0;
-  for (const name of await fs.readdir(p).catch(() => [])) total += await treeBytes(path.join(p, name));
-  return total;
+/** What the backup will read, for its progress bar (the exclude options count: tree-bytes.ts). */
+async function progressTotal(abs: string, opts: BackupCliOptions): Promise<number> {
+  const { treeBytes } = await import('./tree-bytes.js');
+  if (!opts.exclude && !opts.excludeFile && !opts.excludeIfPresent && !opts.oneFileSystem) return treeBytes(abs);
+  // A bad exclude option is reported by the backup itself, with its exit code: here it only means "count everything".
+  const exclude = await import('../backup/exclude.js').then((m) => m.createExclude(abs, { patterns: opts.exclude, patternFiles: opts.excludeFile, ifPresent: opts.excludeIfPresent, oneFileSystem: opts.oneFileSystem === true })).catch(() => null);
+  return treeBytes(abs, exclude);
 }
 
 export function buildProgram(): Command {
@@ -143,7 +137,7 @@ export function buildProgram(): Command {
     .option('--tag <tags>', 'tag the snapshot (a,b); repeatable', collect)
     .action(async (target: string, opts: Common & BackupCliOptions) => {
       const abs = path.resolve(target);
-      const total = opts.json ? 0 : await treeBytes(abs);
+      const total = opts.json ? 0 : await progressTotal(abs, opts);
       const view = opts.json ? null : (await import('./progress.js')).progressView('backup');
       let result: BackupResult;
       try {
