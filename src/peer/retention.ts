@@ -1,7 +1,7 @@
 /**
  * `Peer.forget`: the forget plan over the peer's snapshots (src/retention), and, once the
  * segment-chain catalog is wired into the engine (issue 15), removing the forgotten snapshots
- * from it. Until then only the plan (`dryRun`) is done; removing is RetentionError
+ * from it through the port's `removeSnapshots`. Until the engine offers it only the plan (`dryRun`) is done; removing is RetentionError
  * NOT_SUPPORTED_YET: the current catalog (src/backup/metadata.ts) is a whole-catalog
  * snapshot being replaced, and a removal written to it now would be lost in that move.
  */
@@ -15,6 +15,12 @@ export interface RetentionPort {
   /** Every snapshot, any order. */
   snapshots(): Promise<Array<{ id: string; createdAt: number; source: string; tags?: string[] }>>;
   now(): number;
+  /**
+   * Removes these snapshots from the catalog (the segment chain's `snapshot-forgotten` records,
+   * published like any catalog change). Absent until the engine has that catalog: then a forget
+   * that would remove something is NOT_SUPPORTED_YET.
+   */
+  removeSnapshots?(ids: string[]): Promise<void>;
 }
 
 export interface ForgetRequest {
@@ -63,8 +69,12 @@ export async function forget(port: RetentionPort, request: ForgetRequest): Promi
   };
   if (result.dryRun) return result;
   if (plan.removeIds.length > 0) {
-    throw new RetentionError('NOT_SUPPORTED_YET',
-      `forgetting snapshots is not supported yet: removing them from the catalog waits for the new catalog (issue 15); ${plan.removeIds.length} snapshot(s) would be removed (--dry-run shows the plan)`);
+    if (!port.removeSnapshots) {
+      throw new RetentionError('NOT_SUPPORTED_YET',
+        `forgetting snapshots is not supported yet: removing them from the catalog waits for the new catalog (issue 15); ${plan.removeIds.length} snapshot(s) would be removed (--dry-run shows the plan)`);
+    }
+    await port.removeSnapshots(plan.removeIds);
+    result.removed = plan.removeIds;
   }
   if (request.prune) throw new RetentionError('NOT_SUPPORTED_YET', 'prune is not supported yet: it plans from the index deltas of the new catalog (issue 15)');
   return result;
