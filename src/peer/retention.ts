@@ -1,9 +1,10 @@
 /**
  * `Peer.forget`: the forget plan over the peer's snapshots (src/retention), and, once the
  * segment-chain catalog is wired into the engine (issue 15), removing the forgotten snapshots
- * from it through the port's `removeSnapshots`. Until the engine offers it only the plan (`dryRun`) is done; removing is RetentionError
- * NOT_SUPPORTED_YET: the current catalog (src/backup/metadata.ts) is a whole-catalog
- * snapshot being replaced, and a removal written to it now would be lost in that move.
+ * from it through the port's `removeSnapshots`. Until the engine offers that, only the plan
+ * (`dryRun`) is done and removing is RetentionError NOT_SUPPORTED_YET: the current catalog
+ * (src/backup/metadata.ts) is a whole-catalog snapshot being replaced, and a removal written
+ * to it now would be lost in that move.
  */
 import { localCalendar, type Calendar } from '../retention/calendar.js';
 import { RetentionError } from '../retention/errors.js';
