@@ -81,6 +81,18 @@ export {
 } from './erasure/plan.js';
 /** Erasure defaults (2/4, one extra fetch) and the codec's limits. */
 export { DEFAULTS as ERASURE_DEFAULTS, MAX_DATA_PIECES, MAX_PARITY_PIECES, STRIPE_FRAGMENT_BYTES } from './erasure/constants.js';
+// Retention (docs/retention.md), excludes and restore filters.
+export { type BackupOptions, type RestoreOptions } from './backup/engine.js';
+export { type ExcludeOptions, ExcludeError, CACHEDIR_TAG, CACHEDIR_SIGNATURE } from './backup/exclude.js';
+export { type RetentionPolicy, type PolicySnapshot, applyPolicy, describePolicy } from './retention/policy.js';
+export { planForget, type ForgetPlan } from './retention/forget-plan.js';
+export { type KeepDuration, type Calendar, utcCalendar, localCalendar, parseKeepDuration } from './retention/calendar.js';
+export { type KeepFlags, policyFromFlags } from './retention/flags.js';
+export { RetentionError, type RetentionErrorCode } from './retention/errors.js';
+export { type ForgetRequest, type ForgetResult } from './peer/retention.js';
+/** Prune planning from the index alone (not yet wired: waits for the segment-chain catalog). */
+export { planPrune, type PrunePlan, type PruneIndex, type IndexedShard, PruneError } from './retention/prune-plan.js';
+export { ChunkIdSet } from './retention/chunk-set.js';
 
 // Folder watching and the optional tracker.
 export { FolderWatcher, type FolderWatcherOptions, QuietTrigger } from './backup/watcher.js';

@@ -19,13 +19,14 @@ import type { ShardDigest } from '../storage/merkle.js';
 import type { ShardStore } from '../storage/shard-store.js';
 import type { AuditOutcome, ShardTarget } from '../transfer/client.js';
 import type { TransferServer } from '../transfer/server.js';
-import type { BackupProgress, BackupResult, RestoreProgress, RestoreResult, SnapshotInfo } from '../backup/engine.js';
+import type { BackupEngine, BackupResult, RestoreResult, SnapshotInfo } from '../backup/engine.js';
 import type { MaintenanceReport } from '../backup/types.js';
 import type { HelloInfo } from './hello.js';
 import { type PeerEvents, relayPeerEvents } from './events.js';
 import { type PeerOptions, type ResolvedPeerOptions, resolvePeerOptions } from './options.js';
 import type { PeerRecord } from './peer-record.js';
 import type { PlacedShard } from './placement.js';
+import { forget, type ForgetRequest, type ForgetResult } from './retention.js';
 import { bindSockets } from './sockets.js';
 import { closeLocalState, type LocalState, openLocalState } from './startup.js';
 import { knownPeers, peerStatus, type PeerStatus } from './status.js';
@@ -176,7 +177,7 @@ export class Peer extends EventEmitter<PeerEvents> {
    * uploads only what changed. `shortfall` > 0 means fewer hosts than asked were found; the
    * peer keeps trying in the background.
    */
-  backup(source: string, options: { replicas?: number; onProgress?: (p: BackupProgress) => void } = {}): Promise<BackupResult> {
+  backup(source: string, options: Parameters<BackupEngine['backup']>[1] = {}): Promise<BackupResult> {
     return this.services.backups.backup(source, options);
   }
 
@@ -185,8 +186,13 @@ export class Peer extends EventEmitter<PeerEvents> {
     return this.services.backups.snapshots();
   }
 
+  /** Applies a retention policy (or removes named snapshots); see src/peer/retention.ts. */
+  forget(request: ForgetRequest): Promise<ForgetResult> {
+    return forget({ snapshots: () => this.snapshots(), now: () => this.clock.now() }, request);
+  }
+
   /** Restores a snapshot, or one path inside it, into `dest` (which must be empty or missing). */
-  restore(snapshotId: string, dest: string, options: { path?: string; onProgress?: (p: RestoreProgress) => void } = {}): Promise<RestoreResult> {
+  restore(snapshotId: string, dest: string, options: Parameters<BackupEngine['restore']>[2] = {}): Promise<RestoreResult> {
     return this.services.backups.restore(snapshotId, dest, options);
   }
 
