@@ -18,6 +18,7 @@ import { treeLoader } from '../snapshot/tree-walker.js';
 import { BlobReader } from './blob-reader.js';
 import type { Chunker } from './chunker.js';
 import { type BackupKeys, chunkId, sealParts } from './crypto.js';
+import type { ExcludeEntry } from './exclude.js';
 import { FileSaver } from './file-saver.js';
 import type { BackupIndex, SnapshotRow } from './index-db.js';
 import type { Metadata } from './metadata.js';
@@ -46,7 +47,7 @@ export interface BackupPipelineDeps {
   placingAtOnce: number;
 }
 
-export async function runBackup(deps: BackupPipelineDeps, source: string, options: BackupOptions & { replicas: number }, onProgress: (p: BackupProgress) => void): Promise<BackupResult> {
+export async function runBackup(deps: BackupPipelineDeps, source: string, options: BackupOptions & { replicas: number }, onProgress: (p: BackupProgress) => void, exclude: ExcludeEntry | null = null): Promise<BackupResult> {
   const { replicas } = options;
   if (!Number.isInteger(replicas) || replicas < 1) throw new Error('replicas must be a whole number of at least 1');
   await fs.lstat(source).catch((err: NodeJS.ErrnoException) => {
@@ -95,7 +96,7 @@ export async function runBackup(deps: BackupPipelineDeps, source: string, option
     const built = await buildTree(
       source,
       { saveFile: saver.save, saveBlob: pack.saveBlob, loadTree: treeLoader(reader.load) },
-      { parent: parent?.root ?? undefined, force: options.force, changedPaths: options.changedPaths, fileConcurrency: FILE_CONCURRENCY },
+      { parent: parent?.root ?? undefined, force: options.force, changedPaths: options.changedPaths, fileConcurrency: FILE_CONCURRENCY, ...(exclude ? { exclude } : {}) },
     );
     await pack.flush();
     // Every full shard placed: the delta names their hashes, the segment their contracts.

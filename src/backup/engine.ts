@@ -33,10 +33,12 @@ import { recover } from './recovery.js';
 import { Repairer } from './repair.js';
 import { ReplicaLocator } from './replica-locator.js';
 import { runRestore } from './restore.js';
-import type { BackupOptions, BackupResult, MaintenanceReport, RestoreProgress, RestoreResult, SnapshotInfo } from './types.js';
+import type { BackupOptions, BackupResult, MaintenanceReport, RestoreOptions, RestoreResult, SnapshotInfo } from './types.js';
+import { RetentionError } from '../retention/errors.js';
+import { createExclude } from './exclude.js';
 
 export type { BackupEngineOptions } from './constants.js';
-export type { BackupOptions, BackupProgress, BackupResult, MaintenanceReport, RestoreProgress, RestoreResult, SnapshotInfo, TreeBuildStats } from './types.js';
+export type { BackupOptions, BackupProgress, BackupResult, MaintenanceReport, RestoreOptions, RestoreProgress, RestoreResult, SnapshotInfo, TreeBuildStats } from './types.js';
 export type { BackupPorts } from './ports.js';
 
 export class BackupEngine {
@@ -89,9 +91,11 @@ export class BackupEngine {
    * newest snapshot of the same path (files cache; `force` reads everything).
    */
   backup(source: string, opts: BackupOptions = {}): Promise<BackupResult> {
+    if (opts.tags?.length) return Promise.reject(new RetentionError('NOT_SUPPORTED_YET', 'snapshot tags are not stored in the catalog yet (a snapshot-added record has no tags field); back up without --tag for now'));
     const deps = { keys: this.keys, chunker: this.chunker, index: this.index, outbox: this.outbox, tmp: this.tmp, placement: this.placement, locator: this.locator, metadata: this.metadata, clock: this.ports.clock, shardSize: this.options.shardSize, placingAtOnce: this.options.placingAtOnce };
+    const root = path.resolve(source);
     // The hash worker's memory goes back as soon as the backup is over (see releaseHashWorker).
-    return this.exclusive(() => runBackup(deps, path.resolve(source), { ...opts, replicas: opts.replicas ?? 3 }, opts.onProgress ?? (() => {})).finally(releaseHashWorker));
+    return this.exclusive(async () => runBackup(deps, root, { ...opts, replicas: opts.replicas ?? 3 }, opts.onProgress ?? (() => {}), await createExclude(root, opts.exclude ?? {})).finally(releaseHashWorker));
   }
 
   /**
@@ -104,9 +108,9 @@ export class BackupEngine {
   }
 
   /** Restores a snapshot, or the path `opts.path` inside it, into `dest` (empty or missing). */
-  restore(snapshotId: string, dest: string, opts: { path?: string; onProgress?: (p: RestoreProgress) => void } = {}): Promise<RestoreResult> {
+  restore(snapshotId: string, dest: string, opts: RestoreOptions = {}): Promise<RestoreResult> {
     const deps = { keys: this.keys, index: this.index, locator: this.locator, recover: () => this.recover(), maxChunk: this.chunker.sizes.max, tmp: this.tmp };
-    return this.exclusive(() => runRestore(deps, snapshotId, path.resolve(dest), opts.path, opts.onProgress ?? (() => {})).finally(releaseHashWorker));
+    return this.exclusive(() => runRestore(deps, snapshotId, path.resolve(dest), opts, opts.onProgress ?? (() => {})).finally(releaseHashWorker));
   }
 
   /**

@@ -22,6 +22,7 @@ import { DurableRenames } from './durable-renames.js';
 import { FileRestorer, MissingChunk } from './file-restorer.js';
 import type { BackupIndex } from './index-db.js';
 import type { ReplicaLocator } from './replica-locator.js';
+import { restoreFilter, type RestoreFilterOptions } from './restore-filter.js';
 import { RestoreShards } from './restore-shards.js';
 import { isLarge, LeftDirectories, normalizePrefix, RestorePlan, slotSizes, withAncestors } from './restore-plan.js';
 import { DURABLE_BATCH_BYTES, DURABLE_BATCH_FILES, OPENING_SLOTS, RESTORE_FILES } from './constants.js';
@@ -42,7 +43,11 @@ export interface RestoreDeps {
 /** files: waiting to be written at most, beyond those being written (bounds the walk's lead). */
 const QUEUED_FILES = 4 * RESTORE_FILES;
 
-export async function runRestore(deps: RestoreDeps, snapshotId: string, dest: string, only: string | undefined, onProgress: (p: RestoreProgress) => void): Promise<RestoreResult> {
+export async function runRestore(deps: RestoreDeps, snapshotId: string, dest: string, filter: RestoreFilterOptions & { path?: string }, onProgress: (p: RestoreProgress) => void): Promise<RestoreResult> {
+  const only = filter.path;
+  // --include/--exclude (restore-filter.ts): entries left out are skipped by every pass; a kept
+  // entry's directories are made when it is written (recursive mkdir), so only they appear.
+  const keep = restoreFilter(filter);
   const { index, locator } = deps;
   if (index.snapshots().length === 0) await deps.recover();
   const summary = index.snapshots().find((s) => s.id === snapshotId);
@@ -74,8 +79,8 @@ export async function runRestore(deps: RestoreDeps, snapshotId: string, dest: st
   try {
     // Pass 1: the plan. Trees are small next to the data; walking them twice costs little.
     const plan = new RestorePlan();
-    for await (const { node } of entries()) {
-      if (node.type !== 'file') continue;
+    for await (const { path: rel, node } of entries()) {
+      if (node.type !== 'file' || (keep && !keep(rel, false))) continue;
       const locations = [];
       try {
         for await (const id of idsOf(node)) locations.push(index.chunk(id));
@@ -104,8 +109,10 @@ export async function runRestore(deps: RestoreDeps, snapshotId: string, dest: st
       if (failure) break;
       const target = path.join(dest, rel);
       const n = at++;
+      if (keep && !keep(rel, node.type === 'dir')) continue;
+      if (keep) await fs.mkdir(path.dirname(target), { recursive: true });
       if (node.type === 'dir') {
-        await fs.mkdir(target);
+        await fs.mkdir(target, { recursive: keep !== null });
       } else if (node.type === 'symlink') {
         await fs.symlink(node.target!, target);
         // Not every system can set a symlink's own times; the link itself is what matters.
@@ -138,6 +145,8 @@ export async function runRestore(deps: RestoreDeps, snapshotId: string, dest: st
     const finish = async (dirs: WalkedEntry[]) => {
       for (const d of dirs) {
         const target = path.join(dest, d.path);
+        // Filtered: a directory nothing kept was written into was never made.
+        if (keep && !(await fs.lstat(target).catch(() => null))?.isDirectory()) continue;
         if (!durable) await fsyncDir(target);
         await fs.chmod(target, d.node.mode & 0o7777);
         await fs.utimes(target, d.node.mtimeMs / 1000, d.node.mtimeMs / 1000);
