@@ -91,7 +91,7 @@ export class BackupEngine {
    * newest snapshot of the same path (files cache; `force` reads everything).
    */
   backup(source: string, opts: BackupOptions = {}): Promise<BackupResult> {
-    if (opts.tags?.length) return Promise.reject(new RetentionError('NOT_SUPPORTED_YET', 'snapshot tags are not stored in the catalog yet (a snapshot-added record has no tags field); back up without --tag for now'));
+    if (opts.tags?.length) return Promise.reject(new RetentionError('NOT_SUPPORTED_YET', 'snapshot tags are stored once the catalog\'s snapshot-added record carries them (it has no tags field yet); back up without --tag for now'));
     const deps = { keys: this.keys, chunker: this.chunker, index: this.index, outbox: this.outbox, tmp: this.tmp, placement: this.placement, locator: this.locator, metadata: this.metadata, clock: this.ports.clock, shardSize: this.options.shardSize, placingAtOnce: this.options.placingAtOnce };
     const root = path.resolve(source);
     // The hash worker's memory goes back as soon as the backup is over (see releaseHashWorker).
