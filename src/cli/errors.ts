@@ -4,6 +4,8 @@
  */
 
 import { DataDirInUseError } from '../util/dir-lock.js';
+import { UiError } from '../ui/errors.js';
+import { SnapshotBrowseError } from '../backup/browse-errors.js';
 
 /** Exit codes of `dbs` (documented in the README). */
 export const ExitCode = {
@@ -41,6 +43,8 @@ export class CliError extends Error {
 export function classify(err: unknown): CliError {
   if (err instanceof CliError) return err;
   if (err instanceof DataDirInUseError) return new CliError(err.message, ExitCode.noPeer);
+  if (err instanceof UiError && err.code === 'REMOTE_NOT_ALLOWED') return new CliError(err.message, ExitCode.usage);
+  if (err instanceof SnapshotBrowseError && err.code === 'NOT_A_FOLDER') return new CliError(err.message, ExitCode.usage);
   const message = err instanceof Error ? err.message : String(err);
   if (/^unknown snapshot|^no path ".*" in snapshot|ENOENT: no such file or directory/.test(message)) return new CliError(message.replace(/^ENOENT: /, ''), ExitCode.notFound);
   if (/is not empty/.test(message)) return new CliError(message, ExitCode.destinationNotEmpty);

@@ -15,6 +15,7 @@ import { CLI_DEFAULTS } from './defaults.js';
 import { controlSocketPath, defaultDataDir } from './paths.js';
 import { renderContracts, renderLedger, renderSnapshots, renderStatus, table } from './render.js';
 import { formatBytes, formatDuration, parseDuration, parseSize } from './units.js';
+import { UI_DEFAULTS } from '../ui/constants.js';
 
 // Only what the client commands need is imported above: a command is one request to the
 // running peer (control/client.js, imported by `ask`) and a few lines of text. The peer with
@@ -75,6 +76,16 @@ function duration(text: string): number {
   }
 }
 
+/** `--ui [HOST:PORT]`: `HOST:PORT`, `[IPv6]:PORT`, `PORT` or `HOST`; what is left out is UI_DEFAULTS'. */
+export function uiAddress(value: string | true): { host: string; port: number } {
+  if (value === true) return { host: UI_DEFAULTS.host, port: UI_DEFAULTS.port };
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(value) ?? /^([^:]*?)(?::?(\d+))?$/.exec(value);
+  const host = m?.[1] || UI_DEFAULTS.host;
+  const port = m?.[2] === undefined ? UI_DEFAULTS.port : Number(m[2]);
+  if (!m || port > 65535 || (m[1] === '' && m[2] === undefined)) throw new InvalidArgumentError(`"${value}" is not HOST:PORT, PORT or HOST`);
+  return { host, port };
+}
+
 function wholeNumber(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`"${text}" is not a whole number`);
@@ -114,10 +125,13 @@ export function buildProgram(): Command {
     .option('--watch <dir...>', 'back up these folders whenever they change')
     .option('--quiet <duration>', 'how long a watched folder must stay unchanged before its backup', duration, CLI_DEFAULTS.quietMs)
     .option('--replicas <n>', 'replicas for watched folders', wholeNumber, CLI_DEFAULTS.replicas)
+    .option('--ui [host:port]', `serve the web page (default ${UI_DEFAULTS.host}:${UI_DEFAULTS.port}; \`dbs ui\` opens it)`)
+    .option('--ui-allow-remote', 'let --ui bind an address other than loopback (anyone who can reach it and has the token controls this peer; see docs/ui.md)')
     .addOption(new Option('--tuning <json>', 'library settings for tests and the demo').hideHelp())
-    .action(async (opts: Common & Omit<StartOptions, 'dataDir'>) => {
+    .action(async (opts: Common & Omit<StartOptions, 'dataDir' | 'ui'> & { ui?: string | true; uiAllowRemote?: boolean }) => {
       const { runStart } = await import('./start.js');
-      await runStart({ ...opts, dataDir: dataDir(opts) }, out);
+      const { ui, uiAllowRemote, ...rest } = opts;
+      await runStart({ ...rest, dataDir: dataDir(opts), ...(ui !== undefined ? { ui: { ...uiAddress(ui), allowRemote: uiAllowRemote ?? false } } : {}) }, out);
     });
 
   withCommon(program.command('backup <path>'))
@@ -222,6 +236,21 @@ export function buildProgram(): Command {
     .action(async (dir: string, opts: Common & { quiet: number }) => {
       const r = await ask<{ watching: string; already: boolean }>(opts, 'POST', '/watch', { path: path.resolve(dir), quietMs: opts.quiet });
       print(opts, r, () => (r.already ? `already watching ${r.watching}` : `watching ${r.watching}: it is backed up ${formatDuration(opts.quiet)} after changes stop`));
+    });
+
+  withCommon(program.command('ui'))
+    .description('print the web page\'s address with its access token, and open it in a browser')
+    .option('--no-open', 'only print the address')
+    .action(async (opts: Common & { open: boolean }) => {
+      const r = await ask<{ origin: string; url: string }>(opts, 'GET', '/ui').catch((err: unknown) => {
+        if (err instanceof CliError && /unknown control request/.test(err.message)) throw new CliError('the peer serves no web page: start it with `dbs start --ui`', ExitCode.notFound);
+        throw err;
+      });
+      print(opts, r, () => r.url);
+      if (opts.open && !opts.json) {
+        const { openBrowser } = await import('./open-browser.js');
+        if (!(await openBrowser(r.url))) process.stderr.write('dbs: no browser opener (xdg-open) found: open the address above yourself\n');
+      }
     });
 
   withCommon(program.command('stop')).description('stop the running peer').action(async (opts: Common) => {

@@ -424,6 +424,16 @@ export class Peer extends EventEmitter<PeerEvents> {
     return this.backups.restore(snapshotId, dest, options);
   }
 
+  /** One folder of a snapshot, a page at a time (src/backup/snapshot-browse.ts). */
+  snapshotEntries(snapshotId: string, dir: string, page: { offset: number; limit: number }): ReturnType<BackupEngine['entries']> {
+    return this.backups.entries(snapshotId, dir, page);
+  }
+
+  /** Our shards: replicas wanted and live, each host's last audit (src/backup/shard-health.ts). */
+  shardHealth(): ReturnType<BackupEngine['shardHealth']> {
+    return this.backups.shardHealth();
+  }
+
   /** Audits the host of one of our contracts with fresh random leaves. Throws if the host is unreachable. */
   audit(contract: StoredContract, samples = contract.contract.terms.auditSamples): Promise<AuditOutcome> {
     return this.transferClient.audit(this.counterpartAddress(contract), contract.contract, Math.max(1, samples));
