@@ -76,7 +76,11 @@ export function apiRoutes(deps: ApiDeps): { get: Record<string, ApiHandler>; pos
       '/api/peers': paged('GET /peers'),
       '/api/contracts': paged('GET /contracts'),
       '/api/snapshots': paged('GET /snapshots'),
-      '/api/shards': paged('GET /shards'),
+      '/api/shards': async (q) => {
+        const shards = await call<ShardHealth[]>('GET /shards');
+        const { offset, limit } = page(q);
+        return { body: { ...paginate(shards, offset, limit), degraded: shards.filter((s) => s.live < s.wanted).length } };
+      },
       '/api/events': async (q) => ({ body: (await call<unknown[]>('GET /events')).slice(0, int(q, 'limit', deps.pageSize, deps.maxPageSize)) }),
       '/api/jobs': async () => ({ body: deps.jobs.list() }),
       '/api/entries': async (q) => {
@@ -87,12 +91,14 @@ export function apiRoutes(deps: ApiDeps): { get: Record<string, ApiHandler>; pos
       '/api/hosts': async (q) => {
         const [contracts, ledger, shards] = await Promise.all([call<ContractInfo[]>('GET /contracts'), call<LedgerInfo[]>('GET /ledger'), call<ShardHealth[]>('GET /shards')]);
         const { offset, limit } = page(q);
-        return { body: paginate(hostsView(contracts, ledger, shards), offset, limit) };
+        const hosts = hostsView(contracts, ledger, shards);
+        return { body: { ...paginate(hosts, offset, limit), bytes: hosts.reduce((t, h) => t + h.bytes, 0), failing: hosts.filter((h) => h.health === 'failing').length } };
       },
       '/api/guests': async (q) => {
         const [contracts, ledger] = await Promise.all([call<ContractInfo[]>('GET /contracts'), call<LedgerInfo[]>('GET /ledger')]);
         const { offset, limit } = page(q);
-        return { body: paginate(guestsView(contracts, ledger), offset, limit) };
+        const guests = guestsView(contracts, ledger);
+        return { body: { ...paginate(guests, offset, limit), bytes: guests.reduce((t, g) => t + g.bytes, 0) } };
       },
     },
     post: {

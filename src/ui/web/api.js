@@ -1,0 +1,41 @@
+// The page's side of the API: same-origin requests only (the HttpOnly cookie carries the access
+// token), the CSRF token on every POST, and the live stream as Server-Sent Events.
+let csrf = null;
+
+export class ApiError extends Error {
+  constructor(message, status, code) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function answer(res) {
+  const body = await res.json().catch(() => null);
+  if (!res.ok) throw new ApiError(body?.error?.message ?? `${res.status} ${res.statusText}`, res.status, body?.error?.code);
+  return body;
+}
+
+export async function get(path, params) {
+  const query = params ? `?${new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null))}` : '';
+  return answer(await fetch(`${path}${query}`, { credentials: 'same-origin', headers: { accept: 'application/json' } }));
+}
+
+export async function post(path, body = {}) {
+  if (!csrf) csrf = (await get('/api/session')).csrf;
+  return answer(await fetch(path, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+    body: JSON.stringify(body),
+  }));
+}
+
+/** Calls handlers[name](data) for each `status`, `event` and `job` message; returns the close function. */
+export function stream(handlers, onState) {
+  const es = new EventSource('/api/stream');
+  for (const [name, fn] of Object.entries(handlers)) es.addEventListener(name, (e) => fn(JSON.parse(e.data)));
+  es.onopen = () => onState?.('live');
+  es.onerror = () => onState?.(es.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');
+  return () => es.close();
+}

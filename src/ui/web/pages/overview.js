@@ -1,0 +1,84 @@
+// Overview: this peer, its storage, its network, traffic live, the last backup and what happened.
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { get } from '../api.js';
+import { Bar, Chart, html } from '../components.js';
+import { ago, bytes, duration, fingerprint, rate, time } from '../format.js';
+
+function rates(samples) {
+  const xs = [], ins = [], outs = [];
+  for (let i = 1; i < samples.length; i++) {
+    const a = samples[i - 1], b = samples[i];
+    const dt = (b.at - a.at) / 1000 || 1;
+    xs.push(b.at / 1000);
+    ins.push(Math.max(0, (b.in - a.in) / dt));
+    outs.push(Math.max(0, (b.out - a.out) / dt));
+  }
+  return [xs, ins, outs];
+}
+
+export function Overview({ status, samples, events, jobs }) {
+  const [last, setLast] = useState(null);
+  const [shards, setShards] = useState(null);
+  const [hosts, setHosts] = useState(null);
+  const [guests, setGuests] = useState(null);
+  // Guests' shards arrive over time; the bar shows what contracts have promised (see docs/ui.md).
+  const lastJob = jobs.find((j) => j.state !== 'running')?.id;
+  useEffect(() => {
+    get('/api/snapshots', { limit: 1 }).then((p) => setLast(p), () => {});
+    get('/api/shards', { limit: 0 }).then(setShards, () => {});
+    get('/api/hosts', { limit: 0 }).then(setHosts, () => {});
+    get('/api/guests', { limit: 0 }).then(setGuests, () => {});
+  }, [lastJob, status.contracts.owner, status.contracts.host]);
+  const data = useMemo(() => rates(samples), [samples]);
+  const { storage, dht, transfer } = status;
+  const snap = last?.items[0];
+  const health = !shards ? '…' : shards.total === 0 ? 'no shards yet' : shards.degraded === 0 ? `all ${shards.total} shards fully replicated` : `${shards.degraded} of ${shards.total} shards below their replicas (repair runs each maintenance pass)`;
+  return html`<h1>Overview</h1>
+  <section class="cards">
+    <div class="card" data-card="peer">
+      <h2>This peer</h2>
+      <dl>
+        <dt>Key</dt><dd class="mono" data-field="fingerprint" title=${status.publicKey}>${fingerprint(status.publicKey)}</dd>
+        <dt>Address</dt><dd class="mono" data-field="address">${status.address} <small>(UDP and TCP; others bootstrap through it)</small></dd>
+        <dt>Node ID</dt><dd class="mono">${status.nodeId.slice(0, 16)}…</dd>
+        <dt>Uptime</dt><dd data-field="uptime">${duration(status.uptimeMs)}</dd>
+        <dt>Version</dt><dd data-field="version">${status.version}</dd>
+        <dt>Data</dt><dd class="mono small">${status.dataDir}</dd>
+      </dl>
+    </div>
+    <div class="card" data-card="storage">
+      <h2>Storage offered to others</h2>
+      <${Bar} total=${storage.offered} parts=${[{ label: 'promised to guests', value: storage.promised, cls: 'promised' }, { label: 'free', value: storage.free, cls: 'free' }]} />
+      <p data-field="storage">${bytes(storage.promised)} promised of ${bytes(storage.offered)} offered, ${bytes(storage.free)} free</p>
+      <p>Contracts: <b data-field="owner-contracts">${status.contracts.owner}</b> for our shards, <b data-field="host-contracts">${status.contracts.host}</b> kept for others</p>
+    </div>
+    <div class="card" data-card="network">
+      <h2>Network</h2>
+      <dl>
+        <dt>DHT contacts</dt><dd data-field="contacts">${dht.contacts}</dd>
+        <dt>DHT records</dt><dd>${dht.values} (${bytes(dht.valueBytes)})</dd>
+        <dt>Hosts</dt><dd data-field="hosts">${hosts ? `${hosts.total} (${hosts.failing} failing)` : '…'}</dd>
+        <dt>Guests</dt><dd>${guests ? guests.total : '…'}</dd>
+        <dt>Shard traffic</dt><dd>${bytes(transfer.bytesIn)} in, ${bytes(transfer.bytesOut)} out</dd>
+      </dl>
+    </div>
+    <div class="card" data-card="backup">
+      <h2>Last backup</h2>
+      ${snap ? html`<p data-field="last-backup"><b>${time(snap.createdAt)}</b> (${ago(snap.createdAt)})</p>
+        <p class="mono small">${snap.source}</p><p>${snap.files} files, ${bytes(snap.bytes)}; ${last.total} snapshot(s) in all</p>`
+      : html`<p data-field="last-backup">No backup yet. <a href="#backups">Back up a folder</a>.</p>`}
+      <p data-field="health" class=${shards?.degraded ? 'warn' : 'ok'}>${health}</p>
+    </div>
+  </section>
+  <section class="card wide">
+    <h2>Shard traffic served by this peer (live)</h2>
+    <p class="small">Received from owners (uploads we keep) and sent (restores and repairs we serve), per second; now ${rate(data[1].at(-1) ?? 0)} in, ${rate(data[2].at(-1) ?? 0)} out.</p>
+    <${Chart} data=${data} windowS=${120} yFormat=${(v) => rate(v)} series=${[{ label: 'in', stroke: '#2c7be5' }, { label: 'out', stroke: '#e5822c' }]} />
+  </section>
+  <section class="card wide">
+    <h2>Recent events</h2>
+    <ul class="events" data-list="events">
+      ${events.length === 0 ? html`<li class="muted">Nothing yet.</li>` : events.slice(0, 15).map((e) => html`<li class=${e.level}><time>${time(e.at)}</time> ${e.text ?? e.event}</li>`)}
+    </ul>
+  </section>`;
+}
