@@ -28,8 +28,13 @@ export interface HostView {
   unreachableSince: number | null;
   strikes: number;
   defaulterSince: number | null;
-  /** failing: strikes, a defaulter, or unreachable now; ok: passed an audit; unaudited: not audited yet. */
+  /**
+   * failing: strikes, a defaulter, unreachable now, or every contract with it cancelled (an
+   * audit it failed or could not be reached for; `reason` says which); ok: passed an audit;
+   * unaudited: not audited yet.
+   */
   health: 'failing' | 'ok' | 'unaudited';
+  reason: 'defaulter' | 'strikes' | 'unreachable' | 'contracts cancelled' | null;
 }
 
 export interface GuestView {
@@ -79,18 +84,20 @@ export function hostsView(contracts: ContractInfo[], ledger: LedgerInfo[], shard
     const defaulterSince = l?.defaulterSince ?? null;
     const unreachableSince = a?.unreachable ?? null;
     const lastAuditAt = a?.last ?? null;
-    const failing = strikes > 0 || defaulterSince !== null || unreachableSince !== null;
+    const cancelled = list.filter((c) => c.state === 'cancelled').length;
+    const reason = defaulterSince !== null ? 'defaulter' : strikes > 0 ? 'strikes' : unreachableSince !== null ? 'unreachable' : live.length === 0 && cancelled > 0 ? 'contracts cancelled' : null;
     views.push({
       host,
       address: l?.lastAddress ?? list[0]!.counterpartAddress,
       contracts: live.length,
-      cancelled: list.filter((c) => c.state === 'cancelled').length,
+      cancelled,
       bytes: l?.keptByThem ?? live.reduce((s, c) => s + c.size, 0),
       lastAuditAt,
       unreachableSince,
       strikes,
       defaulterSince,
-      health: failing ? 'failing' : lastAuditAt !== null ? 'ok' : 'unaudited',
+      health: reason ? 'failing' : lastAuditAt !== null ? 'ok' : 'unaudited',
+      reason,
     });
   }
   const rank = { failing: 0, unaudited: 1, ok: 2 } as const;

@@ -15,7 +15,7 @@ export function Hosts({ status, jobs }) {
         <td class="mono" title=${h.host}>${short(h.host)}</td><td class="mono small">${h.address ?? '–'}</td>
         <td class="num">${bytes(h.bytes)}</td><td class="num">${h.contracts}${h.cancelled ? html` <small>(${h.cancelled} cancelled)</small>` : ''}</td>
         <td>${ago(h.lastAuditAt)}</td><td>${h.strikes}</td>
-        <td><span class=${`badge ${h.health}`}>${h.health === 'failing' ? (h.defaulterSince ? 'defaulter' : h.unreachableSince ? 'unreachable' : 'failing') : h.health === 'ok' ? 'reachable' : 'not audited yet'}</span></td></tr>`)}</tbody>
+        <td><span class=${`badge ${h.health}`}>${h.health === 'failing' ? `failing: ${h.reason}` : h.health === 'ok' ? 'reachable' : 'not audited yet'}</span></td></tr>`)}</tbody>
     </table>
     <${Pager} paged=${paged} label="hosts" />
   </section>`;
