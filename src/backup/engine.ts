@@ -30,7 +30,7 @@ import { recover } from './recovery.js';
 import { Repairer } from './repair.js';
 import { ReplicaLocator } from './replica-locator.js';
 import { runRestore } from './restore.js';
-import { shardHealth, type ShardHealth } from './shard-health.js';
+import { type AuditRecord, auditRecords, shardHealth, type ShardHealth } from './shard-health.js';
 import { listSnapshotDir, type SnapshotEntryPage } from './snapshot-browse.js';
 import type { BackupProgress, BackupResult, MaintenanceReport, RestoreProgress, RestoreResult, SnapshotInfo } from './types.js';
 
@@ -111,6 +111,11 @@ export class BackupEngine {
   /** Every shard of ours: replicas wanted and live, and each host's last audit. */
   shardHealth(): ShardHealth[] {
     return shardHealth(this.index, this.locator);
+  }
+
+  /** How each host last answered an audit, per contract (cancelled ones too). */
+  auditRecords(): AuditRecord[] {
+    return auditRecords(this.index);
   }
 
   /**

@@ -31,6 +31,18 @@ export interface ShardHealth {
   replicas: ReplicaHealth[];
 }
 
+/** One contract's audit record (kept after the contract is cancelled). */
+export interface AuditRecord {
+  contract: string;
+  lastAuditAt: number | null;
+  unreachableSince: number | null;
+}
+
+/** Every audit record: how each host last answered, for live and cancelled contracts alike. */
+export function auditRecords(index: Pick<BackupIndex, 'allHealth'>): AuditRecord[] {
+  return index.allHealth().map((h) => ({ contract: toHex(h.contract), lastAuditAt: h.lastAuditAt, unreachableSince: h.unreachableSince }));
+}
+
 export function shardHealth(index: Pick<BackupIndex, 'shards' | 'health'>, locator: Pick<ReplicaLocator, 'liveContracts'>): ShardHealth[] {
   return index.shards().map((s) => {
     const replicas = locator.liveContracts(s.hash).map((c) => {

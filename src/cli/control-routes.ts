@@ -19,7 +19,7 @@ import type { PeerLog } from './log.js';
 import { formatBytes, formatDuration } from './units.js';
 
 /** The Peer methods the routes use (a narrow port: tests and embedders may hand in less than a Peer). */
-export type ControlPeer = Pick<Peer, 'status' | 'peers' | 'contracts' | 'ledger' | 'snapshots' | 'findPeer' | 'backup' | 'restore' | 'check' | 'snapshotEntries' | 'shardHealth'> & {
+export type ControlPeer = Pick<Peer, 'status' | 'peers' | 'contracts' | 'ledger' | 'snapshots' | 'findPeer' | 'backup' | 'restore' | 'check' | 'snapshotEntries' | 'shardHealth' | 'auditRecords'> & {
   dht: Pick<Peer['dht'], 'lookup'>;
 };
 
@@ -111,6 +111,7 @@ export function controlRoutes(peer: ControlPeer, ctx: ControlContext): Record<st
     'GET /ledger': async () => peer.ledger(),
     'GET /snapshots': async () => peer.snapshots(),
     'GET /shards': async () => peer.shardHealth(),
+    'GET /audits': async () => peer.auditRecords(),
     'GET /events': async () => ctx.feed?.recent() ?? [],
     'POST /ls': async (body) => {
       const snapshot = resolveSnapshot(await peer.snapshots(), str(body, 'snapshot')!);

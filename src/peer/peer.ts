@@ -434,6 +434,11 @@ export class Peer extends EventEmitter<PeerEvents> {
     return this.backups.shardHealth();
   }
 
+  /** How each host last answered an audit, per contract, cancelled ones too (src/backup/shard-health.ts). */
+  auditRecords(): ReturnType<BackupEngine['auditRecords']> {
+    return this.backups.auditRecords();
+  }
+
   /** Audits the host of one of our contracts with fresh random leaves. Throws if the host is unreachable. */
   audit(contract: StoredContract, samples = contract.contract.terms.auditSamples): Promise<AuditOutcome> {
     return this.transferClient.audit(this.counterpartAddress(contract), contract.contract, Math.max(1, samples));

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { ControlHandler } from '../control/protocol.js';
 import type { ContractInfo, LedgerInfo } from '../contracts/service.js';
-import type { ShardHealth } from '../backup/shard-health.js';
+import type { AuditRecord, ShardHealth } from '../backup/shard-health.js';
 import { UiError } from './errors.js';
 import type { Jobs } from './jobs.js';
 import { guestsView, hostsView, paginate } from './views.js';
@@ -89,9 +89,9 @@ export function apiRoutes(deps: ApiDeps): { get: Record<string, ApiHandler>; pos
         return { body: await call('POST /ls', { snapshot, dir: q.get('dir') ?? '', ...page(q) }) };
       },
       '/api/hosts': async (q) => {
-        const [contracts, ledger, shards] = await Promise.all([call<ContractInfo[]>('GET /contracts'), call<LedgerInfo[]>('GET /ledger'), call<ShardHealth[]>('GET /shards')]);
+        const [contracts, ledger, audits] = await Promise.all([call<ContractInfo[]>('GET /contracts'), call<LedgerInfo[]>('GET /ledger'), call<AuditRecord[]>('GET /audits')]);
         const { offset, limit } = page(q);
-        const hosts = hostsView(contracts, ledger, shards);
+        const hosts = hostsView(contracts, ledger, audits);
         return { body: { ...paginate(hosts, offset, limit), bytes: hosts.reduce((t, h) => t + h.bytes, 0), failing: hosts.filter((h) => h.health === 'failing').length } };
       },
       '/api/guests': async (q) => {

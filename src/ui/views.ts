@@ -3,7 +3,7 @@
  * the hosts that keep our shards, the guests we keep shards for.
  */
 import type { ContractInfo, LedgerInfo } from '../contracts/service.js';
-import type { ShardHealth } from '../backup/shard-health.js';
+import type { AuditRecord } from '../backup/shard-health.js';
 
 export interface Page<T> {
   total: number;
@@ -20,21 +20,20 @@ export interface HostView {
   address: string | null;
   /** Live contracts (pending or active) for our shards. */
   contracts: number;
-  /** Contracts that ended early: cancelled (a failed audit, unreachable past the grace period). */
-  cancelled: number;
   /** Bytes they keep for us (live contracts). */
   bytes: number;
+  /** The last audit it passed, over all its contracts (ms since the epoch), or null. */
   lastAuditAt: number | null;
+  /** Since when it has not answered audits, if that is later than its last pass; else null. */
   unreachableSince: number | null;
   strikes: number;
   defaulterSince: number | null;
   /**
-   * failing: strikes, a defaulter, unreachable now, or every contract with it cancelled (an
-   * audit it failed or could not be reached for; `reason` says which); ok: passed an audit;
-   * unaudited: not audited yet.
+   * failing: a defaulter, strikes (a failed audit), or unreachable since its last passed audit
+   * (`reason` says which); ok: passed an audit; unaudited: not audited yet.
    */
   health: 'failing' | 'ok' | 'unaudited';
-  reason: 'defaulter' | 'strikes' | 'unreachable' | 'contracts cancelled' | null;
+  reason: 'defaulter' | 'strikes' | 'unreachable' | null;
 }
 
 export interface GuestView {
@@ -64,39 +63,35 @@ function counterparts(contracts: ContractInfo[], role: ContractInfo['role']): Ma
   return by;
 }
 
-export function hostsView(contracts: ContractInfo[], ledger: LedgerInfo[], shards: ShardHealth[]): HostView[] {
+export function hostsView(contracts: ContractInfo[], ledger: LedgerInfo[], audits: AuditRecord[]): HostView[] {
   const led = new Map(ledger.map((l) => [l.counterpart, l]));
-  const audits = new Map<string, { last: number | null; unreachable: number | null }>();
-  for (const s of shards) {
-    for (const r of s.replicas) {
-      const a = audits.get(r.host) ?? { last: null, unreachable: null };
-      if (r.lastAuditAt !== null) a.last = Math.max(a.last ?? 0, r.lastAuditAt);
-      if (r.unreachableSince !== null) a.unreachable = Math.min(a.unreachable ?? Infinity, r.unreachableSince);
-      audits.set(r.host, a);
-    }
-  }
+  const byContract = new Map(audits.map((a) => [a.contract, a]));
   const views: HostView[] = [];
   for (const [host, list] of counterparts(contracts, 'owner')) {
     const l = led.get(host);
-    const a = audits.get(host);
+    let passed: number | null = null;
+    let away: number | null = null;
+    for (const c of list) {
+      const a = byContract.get(c.id);
+      if (a?.lastAuditAt != null) passed = Math.max(passed ?? 0, a.lastAuditAt);
+      if (a?.unreachableSince != null) away = Math.max(away ?? 0, a.unreachableSince);
+    }
+    // Unreachable counts only when no audit passed since (a host that came back is fine again).
+    const unreachableSince = away !== null && (passed === null || away > passed) ? away : null;
     const live = list.filter((c) => LIVE.has(c.state));
     const strikes = l?.strikes ?? 0;
     const defaulterSince = l?.defaulterSince ?? null;
-    const unreachableSince = a?.unreachable ?? null;
-    const lastAuditAt = a?.last ?? null;
-    const cancelled = list.filter((c) => c.state === 'cancelled').length;
-    const reason = defaulterSince !== null ? 'defaulter' : strikes > 0 ? 'strikes' : unreachableSince !== null ? 'unreachable' : live.length === 0 && cancelled > 0 ? 'contracts cancelled' : null;
+    const reason = defaulterSince !== null ? 'defaulter' : strikes > 0 ? 'strikes' : unreachableSince !== null ? 'unreachable' : null;
     views.push({
       host,
       address: l?.lastAddress ?? list[0]!.counterpartAddress,
       contracts: live.length,
-      cancelled,
       bytes: l?.keptByThem ?? live.reduce((s, c) => s + c.size, 0),
-      lastAuditAt,
+      lastAuditAt: passed,
       unreachableSince,
       strikes,
       defaulterSince,
-      health: reason ? 'failing' : lastAuditAt !== null ? 'ok' : 'unaudited',
+      health: reason ? 'failing' : passed !== null ? 'ok' : 'unaudited',
       reason,
     });
   }

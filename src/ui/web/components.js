@@ -58,8 +58,8 @@ export function Chart({ data, series, height = 180, yFormat = (v) => bytes(v), b
     plot.current = new uPlot({
       width, height,
       scales: { x, y: { range: (u, min, max) => [0, Math.max(max, 1)] }, ...(right ? { right: { range: (u, min, max) => [0, Math.max(max, 1)] } } : {}) },
-      axes: [xAxis, { values: (u, vals) => vals.map(yFormat), size: 80 }, ...(right ? [{ scale: 'right', side: 1, grid: { show: false }, values: (u, vals) => vals.map(right.format ?? String) }] : [])],
-      series: [labels ? { value: (u, v) => labelRef.current?.[v] ?? '' } : {}, ...series.map((s) => ({
+      axes: [xAxis, { values: (u, vals) => vals.map(yFormat), size: 96 }, ...(right ? [{ scale: 'right', side: 1, grid: { show: false }, values: (u, vals) => vals.map(right.format ?? String) }] : [])],
+      series: [labels ? { label: 'snapshot', value: (u, v) => labelRef.current?.[v] ?? '–' } : {}, ...series.map((s) => ({
         label: s.label, stroke: s.stroke, fill: s.fill, width: 2, scale: s.scale ?? 'y',
         value: (u, v) => (v === null || v === undefined ? '–' : (s.format ?? yFormat)(v)),
         ...(paths && !s.scale ? { paths } : {}),

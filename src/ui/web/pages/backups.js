@@ -26,7 +26,7 @@ function Actions({ jobs }) {
 function SnapshotChart({ items }) {
   const rows = useMemo(() => [...items].sort((a, b) => a.createdAt - b.createdAt), [items]);
   const data = useMemo(() => [rows.map((_, i) => i), rows.map((s) => s.bytes), rows.map((s) => s.files)], [rows]);
-  const labels = rows.map((s) => new Date(s.createdAt).toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }));
+  const labels = rows.map((s) => new Date(s.createdAt).toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' }));
   if (items.length === 0) return null;
   return html`<${Chart} data=${data} bars=${true} height=${160} labels=${labels} yFormat=${(v) => bytes(v)}
     series=${[{ label: 'size', stroke: '#2c7be5', fill: 'rgba(44,123,229,0.25)' }, { label: 'files', stroke: '#888', scale: 'right', format: (v) => String(Math.round(v)) }]} />`;

@@ -1,0 +1,51 @@
+/** What the hosts and guests pages show, from the control routes' answers (pure functions). */
+import { expect } from 'chai';
+import type { ContractInfo, LedgerInfo } from '../src/contracts/service.js';
+import { guestsView, hostsView, paginate } from '../src/ui/views.js';
+
+const contract = (id: string, counterpart: string, over: Partial<ContractInfo> = {}): ContractInfo => ({
+  id, role: 'owner', counterpart, counterpartAddress: `127.0.0.1:${counterpart.length}`, shardHash: 'aa', size: 100, state: 'active', createdAt: 0, expiresAt: 1, ...over,
+});
+const ledger = (counterpart: string, over: Partial<LedgerInfo> = {}): LedgerInfo => ({ counterpart, lastAddress: null, keptForThem: 0, keptByThem: 0, strikes: 0, defaulterSince: null, ...over });
+
+describe('ui: views of hosts and guests', () => {
+  it('a host that passed its last audit is ok; one never audited is unaudited', () => {
+    const views = hostsView([contract('c1', 'h1'), contract('c2', 'h2')], [ledger('h1', { keptByThem: 100 }), ledger('h2')], [{ contract: 'c1', lastAuditAt: 5, unreachableSince: null }]);
+    expect(views.map((v) => [v.host, v.health])).to.deep.equal([['h2', 'unaudited'], ['h1', 'ok']]);
+    expect(views[1]!.bytes).to.equal(100);
+  });
+
+  it('a host unreachable since its last passed audit is failing, even once its contract was cancelled', () => {
+    const [v] = hostsView([contract('c1', 'h1', { state: 'cancelled' })], [ledger('h1')], [{ contract: 'c1', lastAuditAt: 5, unreachableSince: 9 }]);
+    expect(v).to.include({ health: 'failing', reason: 'unreachable', unreachableSince: 9, contracts: 0 });
+  });
+
+  it('a host that came back and passed a later audit is ok again', () => {
+    const [v] = hostsView([contract('c1', 'h1', { state: 'cancelled' }), contract('c2', 'h1')], [ledger('h1')], [
+      { contract: 'c1', lastAuditAt: null, unreachableSince: 9 },
+      { contract: 'c2', lastAuditAt: 20, unreachableSince: null },
+    ]);
+    expect(v).to.include({ health: 'ok', unreachableSince: null, contracts: 1 });
+  });
+
+  it('cancelled spare proposals (never audited) do not make a host failing; strikes and defaulters do', () => {
+    const views = hostsView(
+      [contract('c1', 'spare', { state: 'cancelled' }), contract('c2', 'struck'), contract('c3', 'gone')],
+      [ledger('struck', { strikes: 1 }), ledger('gone', { defaulterSince: 3 })],
+      [],
+    );
+    expect(Object.fromEntries(views.map((v) => [v.host, v.reason]))).to.deep.equal({ spare: null, struck: 'strikes', gone: 'defaulter' });
+  });
+
+  it('guests: what we keep for them, the balance, strikes first', () => {
+    const views = guestsView(
+      [contract('c1', 'g1', { role: 'host', size: 300 }), contract('c2', 'g2', { role: 'host' }), contract('c3', 'h', { role: 'owner' })],
+      [ledger('g1', { keptForThem: 300, keptByThem: 100 }), ledger('g2', { keptForThem: 100, strikes: 2 })],
+    );
+    expect(views.map((v) => [v.guest, v.bytes, v.balance, v.strikes])).to.deep.equal([['g2', 100, -100, 2], ['g1', 300, -200, 0]]);
+  });
+
+  it('pages: total, offset and the slice', () => {
+    expect(paginate([1, 2, 3, 4, 5], 3, 10)).to.deep.equal({ total: 5, offset: 3, items: [4, 5] });
+  });
+});
