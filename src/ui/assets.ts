@@ -2,8 +2,9 @@
  * The files the page is made of, all shipped in the package: our own (src/ui/web, plain ES
  * modules, no build step) and the libraries' ES modules from node_modules (preact, its hooks,
  * htm, uPlot). A fixed table from URL to file, made once: no path from a request ever reaches
- * the filesystem. index.html is rendered once with the import map inline; its SHA-256 goes
- * into the Content-Security-Policy, so no other inline script can run.
+ * the filesystem. index.html is rendered once with the import map inline (its SHA-256 goes
+ * into the Content-Security-Policy, so no other inline script can run) and a modulepreload link
+ * for every module.
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -66,7 +67,10 @@ export async function loadAssets(webDir = WEB_DIR): Promise<Assets> {
   }
   for (const [url, file] of Object.entries(vendorFiles())) add(url, file);
   const template = await fs.readFile(path.join(webDir, 'index.html'), 'utf8');
-  const indexHtml = template.replace('<!--IMPORT_MAP-->', `<script type="importmap">${IMPORT_MAP}</script>`);
+  // Every module is announced up front, so the browser fetches the whole graph in one round
+  // instead of one round per level of imports (app.js → pages → components → vendor).
+  const preload = [...files.entries()].filter(([url, a]) => a.type.startsWith('text/javascript') && url !== '/app.js').map(([url]) => `<link rel="modulepreload" href="${url}">`).join('\n');
+  const indexHtml = template.replace('<!--IMPORT_MAP-->', `<script type="importmap">${IMPORT_MAP}</script>\n${preload}`);
   files.delete('/index.html');
   return { files, indexHtml, scriptHashes: [createHash('sha256').update(IMPORT_MAP).digest('base64')] };
 }

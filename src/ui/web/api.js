@@ -16,9 +16,29 @@ async function answer(res) {
   return body;
 }
 
+/** Requests started before the components that use them exist (once each): see prefetch(). */
+const early = new Map();
+
+const urlOf = (path, params) => `${path}${params ? `?${new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null))}` : ''}`;
+
 export async function get(path, params) {
-  const query = params ? `?${new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null))}` : '';
-  return answer(await fetch(`${path}${query}`, { credentials: 'same-origin', headers: { accept: 'application/json' } }));
+  const url = urlOf(path, params);
+  const started = early.get(url);
+  if (started) {
+    early.delete(url);
+    return started;
+  }
+  return answer(await fetch(url, { credentials: 'same-origin', headers: { accept: 'application/json' } }));
+}
+
+/** Starts GETs now, while the page is still being built; the first get() of the same URL takes the answer. */
+export function prefetch(requests) {
+  for (const [path, params] of requests) {
+    const url = urlOf(path, params);
+    const p = fetch(url, { credentials: 'same-origin', headers: { accept: 'application/json' } }).then(answer);
+    p.catch(() => {});
+    early.set(url, p);
+  }
 }
 
 export async function post(path, body = {}) {

@@ -1,9 +1,9 @@
 // The page: one app, four views chosen by the URL's hash, live through one event stream.
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { get, stream } from './api.js';
+import { get, prefetch, stream } from './api.js';
 import { html } from './components.js';
-import { Overview } from './pages/overview.js';
+import { OVERVIEW_REQUESTS, Overview } from './pages/overview.js';
 import { Backups } from './pages/backups.js';
 import { Hosts } from './pages/hosts.js';
 import { Guests } from './pages/guests.js';
@@ -13,6 +13,9 @@ const PAGES = { overview: ['Overview', Overview], backups: ['Backups', Backups],
 const SAMPLES = 60;
 
 const pageFromHash = () => (location.hash.slice(1) in PAGES ? location.hash.slice(1) : 'overview');
+
+// The first answers are asked for at once, not after the first render has asked for them.
+prefetch([['/api/status'], ['/api/events', { limit: 50 }], ['/api/jobs'], ...(pageFromHash() === 'overview' ? OVERVIEW_REQUESTS : [])]);
 
 function App() {
   const [page, setPage] = useState(pageFromHash());

@@ -16,6 +16,9 @@ function rates(samples) {
   return [xs, ins, outs];
 }
 
+/** What the overview asks for when it opens (app.js starts these before the page is built). */
+export const OVERVIEW_REQUESTS = [['/api/snapshots', { limit: 1 }], ['/api/shards', { limit: 0 }], ['/api/hosts', { limit: 0 }], ['/api/guests', { limit: 0 }]];
+
 export function Overview({ status, samples, events, jobs }) {
   const [last, setLast] = useState(null);
   const [shards, setShards] = useState(null);
@@ -24,10 +27,11 @@ export function Overview({ status, samples, events, jobs }) {
   // Guests' shards arrive over time; the bar shows what contracts have promised (see docs/ui.md).
   const lastJob = jobs.find((j) => j.state !== 'running')?.id;
   useEffect(() => {
-    get('/api/snapshots', { limit: 1 }).then((p) => setLast(p), () => {});
-    get('/api/shards', { limit: 0 }).then(setShards, () => {});
-    get('/api/hosts', { limit: 0 }).then(setHosts, () => {});
-    get('/api/guests', { limit: 0 }).then(setGuests, () => {});
+    const [snapshots, shards, hosts, guests] = OVERVIEW_REQUESTS.map(([path, params]) => get(path, params));
+    snapshots.then(setLast, () => {});
+    shards.then(setShards, () => {});
+    hosts.then(setHosts, () => {});
+    guests.then(setGuests, () => {});
   }, [lastJob, status.contracts.owner, status.contracts.host]);
   const data = useMemo(() => rates(samples), [samples]);
   const { storage, dht, transfer } = status;
