@@ -120,6 +120,15 @@ describe('ui: the web page in headless Chromium against running peers', function
     expect(healthy).to.include.members([peers[1]!.publicKey, peers[2]!.publicKey]);
   });
 
+  it('dbs ui says so when the peer serves no page; --ui on a non-loopback address needs --ui-allow-remote', async () => {
+    const none = await dbs(['ui', '--no-open', '--data', peers[1]!.dataDir]);
+    expect(none.code).to.equal(4);
+    expect(none.stderr.trim()).to.equal('dbs: the peer serves no web page: start it with `dbs start --ui`');
+    const remote = await dbs(['start', '--data', path.join(work, 'remote'), ...ARGS, '--ui', '0.0.0.0:0']);
+    expect(remote.code).to.equal(2);
+    expect(remote.stderr).to.match(/^dbs: 0\.0\.0\.0 is not a loopback address: serving the page there needs --ui-allow-remote/);
+  });
+
   it('every request the page made went to its own origin', () => {
     expect(requests.length).to.be.greaterThan(10);
     expect(requests.filter((u) => !u.startsWith(`${origin}/`))).to.deep.equal([]);

@@ -49,3 +49,16 @@ describe('ui: views of hosts and guests', () => {
     expect(paginate([1, 2, 3, 4, 5], 3, 10)).to.deep.equal({ total: 5, offset: 3, items: [4, 5] });
   });
 });
+
+describe('cli: dbs start --ui [HOST:PORT]', () => {
+  it('takes HOST:PORT, PORT, HOST or [IPv6]:PORT; the rest from the defaults', async () => {
+    const { uiAddress } = await import('../src/cli/main.js');
+    expect(uiAddress(true)).to.deep.equal({ host: '127.0.0.1', port: 7780 });
+    expect(uiAddress('127.0.0.1:0')).to.deep.equal({ host: '127.0.0.1', port: 0 });
+    expect(uiAddress('8000')).to.deep.equal({ host: '127.0.0.1', port: 8000 });
+    expect(uiAddress('127.0.0.2')).to.deep.equal({ host: '127.0.0.2', port: 7780 });
+    expect(uiAddress('[::1]:9000')).to.deep.equal({ host: '::1', port: 9000 });
+    expect(() => uiAddress('a:b:c')).to.throw(/not HOST:PORT/);
+    expect(() => uiAddress('127.0.0.1:70000')).to.throw(/not HOST:PORT/);
+  });
+});
