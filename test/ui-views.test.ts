@@ -52,7 +52,7 @@ describe('ui: views of hosts and guests', () => {
 
 describe('cli: dbs start --ui [HOST:PORT]', () => {
   it('takes HOST:PORT, PORT, HOST or [IPv6]:PORT; the rest from the defaults', async () => {
-    const { uiAddress } = await import('../src/cli/main.js');
+    const { parseUiAddress: uiAddress } = await import('../src/cli/ui-address.js');
     expect(uiAddress(true)).to.deep.equal({ host: '127.0.0.1', port: 7780 });
     expect(uiAddress('127.0.0.1:0')).to.deep.equal({ host: '127.0.0.1', port: 0 });
     expect(uiAddress('8000')).to.deep.equal({ host: '127.0.0.1', port: 8000 });

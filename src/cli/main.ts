@@ -16,6 +16,7 @@ import { controlSocketPath, defaultDataDir } from './paths.js';
 import { renderContracts, renderLedger, renderSnapshots, renderStatus, table } from './render.js';
 import { formatBytes, formatDuration, parseDuration, parseSize } from './units.js';
 import { UI_DEFAULTS } from '../ui/constants.js';
+import { parseUiAddress } from './ui-address.js';
 
 // Only what the client commands need is imported above: a command is one request to the
 // running peer (control/client.js, imported by `ask`) and a few lines of text. The peer with
@@ -76,21 +77,12 @@ function duration(text: string): number {
   }
 }
 
-/** `--ui [HOST:PORT]`: `HOST:PORT`, `[IPv6]:PORT`, `PORT` or `HOST`; what is left out is UI_DEFAULTS'. */
-export function uiAddress(value: string | true): { host: string; port: number } {
-  if (value === true) return { host: UI_DEFAULTS.host, port: UI_DEFAULTS.port };
-  const bad = () => new InvalidArgumentError(`"${value}" is not HOST:PORT, PORT or HOST`);
-  let host: string = UI_DEFAULTS.host;
-  let port: string | undefined;
-  const v6 = /^\[([0-9a-fA-F:.]+)\](?::(\d+))?$/.exec(value);
-  if (v6) [host, port] = [v6[1]!, v6[2]];
-  else if (/^\d+$/.test(value)) port = value;
-  else if (/^[^:\s]+:\d+$/.test(value)) [host, port] = value.split(':') as [string, string];
-  else if (/^[^:\s]+$/.test(value)) host = value;
-  else throw bad();
-  const n = port === undefined ? UI_DEFAULTS.port : Number(port);
-  if (n > 65535) throw bad();
-  return { host, port: n };
+function uiAddress(value: string | true): { host: string; port: number } {
+  try {
+    return parseUiAddress(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 function wholeNumber(text: string): number {
@@ -132,13 +124,13 @@ export function buildProgram(): Command {
     .option('--watch <dir...>', 'back up these folders whenever they change')
     .option('--quiet <duration>', 'how long a watched folder must stay unchanged before its backup', duration, CLI_DEFAULTS.quietMs)
     .option('--replicas <n>', 'replicas for watched folders', wholeNumber, CLI_DEFAULTS.replicas)
-    .option('--ui [host:port]', `serve the web page (default ${UI_DEFAULTS.host}:${UI_DEFAULTS.port}; \`dbs ui\` opens it)`)
+    .option('--ui [host:port]', `serve the web page (default ${UI_DEFAULTS.host}:${UI_DEFAULTS.port}; \`dbs ui\` opens it)`, uiAddress)
     .option('--ui-allow-remote', 'let --ui bind an address other than loopback (anyone who can reach it and has the token controls this peer; see docs/ui.md)')
     .addOption(new Option('--tuning <json>', 'library settings for tests and the demo').hideHelp())
-    .action(async (opts: Common & Omit<StartOptions, 'dataDir' | 'ui'> & { ui?: string | true; uiAllowRemote?: boolean }) => {
+    .action(async (opts: Common & Omit<StartOptions, 'dataDir' | 'ui'> & { ui?: { host: string; port: number } | true; uiAllowRemote?: boolean }) => {
       const { runStart } = await import('./start.js');
       const { ui, uiAllowRemote, ...rest } = opts;
-      await runStart({ ...rest, dataDir: dataDir(opts), ...(ui !== undefined ? { ui: { ...uiAddress(ui), allowRemote: uiAllowRemote ?? false } } : {}) }, out);
+      await runStart({ ...rest, dataDir: dataDir(opts), ...(ui !== undefined ? { ui: { ...(ui === true ? parseUiAddress(true) : ui), allowRemote: uiAllowRemote ?? false } } : {}) }, out);
     });
 
   withCommon(program.command('backup <path>'))
