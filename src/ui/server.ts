@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import http from 'node:http';
 import type { ControlHandler } from '../control/protocol.js';
+import { SnapshotBrowseError } from '../backup/browse-errors.js';
 import type { EventFeed } from '../control/event-feed.js';
 import { readJsonBody } from '../util/json-body.js';
 import { type Clock, systemClock } from '../util/clock.js';
@@ -40,6 +41,14 @@ export interface UiServerOptions {
   clock?: Clock;
   /** ms between status pushes on the live stream. */
   statusIntervalMs?: number;
+}
+
+/** Without the daemon's mapping: an error's own `exitCode` (CliError), typed browse errors, else 1. */
+function defaultExitCodeOf(err: unknown): { message: string; exitCode: number } {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof SnapshotBrowseError) return { message, exitCode: err.code === 'NOT_A_FOLDER' ? 2 : err.code === 'UNAVAILABLE' ? 1 : 4 };
+  const code = (err as { exitCode?: unknown } | null)?.exitCode;
+  return { message, exitCode: typeof code === 'number' ? code : 1 };
 }
 
 /** HTTP status for a control error's exit code (cli/errors.ts): usage → 400, not found → 404, the rest 409/500. */
@@ -77,7 +86,7 @@ export class UiServer {
     const token = await loadOrCreateToken(options.dataDir);
     const csrf = randomBytes(UI_DEFAULTS.tokenBytes).toString('hex');
     const assets = await loadAssets();
-    const exitCodeOf = options.exitCodeOf ?? ((err: unknown) => ({ message: err instanceof Error ? err.message : String(err), exitCode: 1 }));
+    const exitCodeOf = options.exitCodeOf ?? defaultExitCodeOf;
     const status = options.routes['GET /status'];
     const streams = new EventStreams({
       clock: options.clock ?? systemClock,
