@@ -1,10 +1,10 @@
 /**
  * The web page in a real browser (the system's headless Chromium, driven by playwright-core)
  * against a real network: four `dbs start` processes on 127.0.0.1, the first serving the page
- * (`--ui 127.0.0.1:0`). The page shows the peer's real figures, runs a backup whose snapshot
- * appears without a reload, browses the snapshot, restores a file, and shows a killed host as
- * failing after a check. Every request the page makes is recorded: all go to its own origin.
- * Skips, saying why, where there is no chromium (.ci/run installs it).
+ * (`--ui 127.0.0.1:0`) and watching a folder. The page shows the peer's real figures, runs a
+ * backup whose snapshot appears without a reload, browses the snapshot, restores a file, and
+ * shows a killed host as failing after a check. Every request the page makes is recorded: all
+ * go to its own origin. Skips, saying why, where there is no chromium (.ci/run installs it).
  */
 import { expect } from 'chai';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,7 +39,9 @@ describe('ui: the web page in headless Chromium against running peers', function
     writeFileSync(path.join(source, 'docs', 'notes', 'todo.txt'), 'water the plants\n');
     writeFileSync(path.join(source, 'docs', 'report.bin'), Buffer.alloc(200_000, 7));
     writeFileSync(path.join(source, 'top.txt'), 'top\n');
-    peers.push(await startPeerProcess('p1', path.join(work, 'p1'), [...ARGS, '--ui', '127.0.0.1:0']));
+    // A watched folder that waits an hour after a change: listed, never run during the test.
+    mkdirSync(path.join(work, 'watched'));
+    peers.push(await startPeerProcess('p1', path.join(work, 'p1'), [...ARGS, '--ui', '127.0.0.1:0', '--watch', path.join(work, 'watched'), '--quiet', '1h']));
     peers.push(...(await Promise.all([2, 3, 4].map((i) => startPeerProcess(`p${i}`, path.join(work, `p${i}`), [...ARGS, '--bootstrap', peers[0]!.address])))));
     const ui = await dbs(['ui', '--no-open', '--json', '--data', peers[0]!.dataDir]);
     expect(ui.code, ui.stderr).to.equal(0);
@@ -85,6 +87,7 @@ describe('ui: the web page in headless Chromium against running peers', function
     expect(snapshots).to.have.length(1);
     await page.waitForSelector(`[data-list=snapshots] tr[data-snapshot="${snapshots[0]!.id}"]`);
     expect(await page.evaluate("window.notReloaded")).to.equal(true);
+    expect(await page.textContent('[data-list=watches]')).to.contain(path.join(work, 'watched')).and.contain('1 h 0 min quiet').and.contain('never');
   });
 
   it('the tree browser lists a snapshot\'s folders', async () => {

@@ -25,6 +25,15 @@ export type ControlPeer = Pick<Peer, 'status' | 'peers' | 'contracts' | 'ledger'
 
 export type Watch = (dir: string, quietMs: number) => Promise<{ watching: string; already: boolean }>;
 
+/** A watched folder and its last backup (ms since the epoch; null before the first). */
+export interface WatchInfo {
+  path: string;
+  quietMs: number;
+  lastRunAt: number | null;
+  lastSnapshot: string | null;
+  lastError: string | null;
+}
+
 export interface ControlContext {
   dataDir: string;
   /** Replicas when a backup request names none (default CLI_DEFAULTS.replicas). */
@@ -37,6 +46,8 @@ export interface ControlContext {
   feed?: EventFeed;
   /** `POST /watch` is served only with this. */
   watch?: Watch;
+  /** The watched folders, for `GET /watches` (an empty list without it). */
+  watches?: () => WatchInfo[];
   /** `POST /stop` is served only with this. */
   requestStop?: () => void;
 }
@@ -113,6 +124,7 @@ export function controlRoutes(peer: ControlPeer, ctx: ControlContext): Record<st
     'GET /shards': async () => peer.shardHealth(),
     'GET /audits': async () => peer.auditRecords(),
     'GET /events': async () => ctx.feed?.recent() ?? [],
+    'GET /watches': async () => ctx.watches?.() ?? [],
     'POST /ls': async (body) => {
       const snapshot = resolveSnapshot(await peer.snapshots(), str(body, 'snapshot')!);
       const dir = typeof body.dir === 'string' ? body.dir : '';

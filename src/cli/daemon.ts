@@ -15,7 +15,7 @@ import { TrackerClient } from '../tracker/client.js';
 import { ControlServer } from '../control/server.js';
 import { CONTROL_SOCKET, type ControlHandler } from '../control/protocol.js';
 import { EventFeed } from '../control/event-feed.js';
-import { controlRoutes } from './control-routes.js';
+import { controlRoutes, type WatchInfo } from './control-routes.js';
 import { startDaemonUi, type DaemonUiOptions } from './daemon-ui.js';
 import { CLI_DEFAULTS } from './defaults.js';
 import { CliError, ExitCode, classify } from './errors.js';
@@ -126,6 +126,8 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
   }
 
   const watchers = new Map<string, FolderWatcher>();
+  // What `GET /watches` (and the web page) shows of each watched folder.
+  const watched = new Map<string, WatchInfo>();
   const watchFolder = async (dir: string, quietMs: number) => {
     const abs = path.resolve(dir);
     // As at start-up: whatever stat says, the folder cannot be watched, and the message says which one.
@@ -136,15 +138,20 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
       clock: systemClock,
       quietMs,
       backup: async () => {
+        const info = watched.get(abs)!;
+        info.lastRunAt = Date.now();
         try {
           const result = await peer.backup(abs, { replicas: options.replicas });
+          Object.assign(info, { lastSnapshot: result.id, lastError: null });
           log.info('watch-backup', { path: abs, ...result }, `watched ${abs}: snapshot ${result.id}, ${result.files} files, ${formatBytes(result.uploadedBytes)} uploaded${result.shortfall ? `, ${result.shortfall} replica(s) short` : ''}`);
         } catch (err) {
+          info.lastError = (err as Error).message;
           log.warn('watch-backup-failed', { path: abs, error: (err as Error).message }, `backup of watched ${abs} failed: ${(err as Error).message}`);
         }
       },
     });
     watchers.set(abs, watcher);
+    watched.set(abs, { path: abs, quietMs, lastRunAt: null, lastSnapshot: null, lastError: null });
     watcher.poke();
     log.info('watch', { path: abs, quietMs }, `watching ${abs} (backs up ${formatDuration(quietMs)} after changes stop)`);
     return { watching: abs, already: false };
@@ -171,7 +178,7 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
     return stopping;
   };
 
-  Object.assign(routes, controlRoutes(peer, { dataDir: options.dataDir, replicas: options.replicas, quietMs: options.quietMs, log, feed, watch: watchFolder, requestStop: () => void stop() }));
+  Object.assign(routes, controlRoutes(peer, { dataDir: options.dataDir, replicas: options.replicas, quietMs: options.quietMs, log, feed, watch: watchFolder, watches: () => [...watched.values()], requestStop: () => void stop() }));
   try {
     for (const dir of options.watch) await watchFolder(dir, options.quietMs);
     if (options.ui) stops.push(await startDaemonUi(options.ui, { dataDir: options.dataDir, routes, feed, log, exitCodeOf }));

@@ -83,6 +83,7 @@ export function apiRoutes(deps: ApiDeps): { get: Record<string, ApiHandler>; pos
       },
       '/api/events': async (q) => ({ body: (await call<unknown[]>('GET /events')).slice(0, int(q, 'limit', deps.pageSize, deps.maxPageSize)) }),
       '/api/jobs': async () => ({ body: deps.jobs.list() }),
+      '/api/watches': async () => ({ body: await call('GET /watches') }),
       '/api/entries': async (q) => {
         const snapshot = q.get('snapshot');
         if (!snapshot) throw new UiError('BAD_REQUEST', 'missing snapshot');

@@ -42,13 +42,23 @@ export function prefetch(requests) {
 }
 
 export async function post(path, body = {}) {
-  if (!csrf) csrf = (await get('/api/session')).csrf;
-  return answer(await fetch(path, {
-    method: 'POST',
-    credentials: 'same-origin',
-    headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
-    body: JSON.stringify(body),
-  }));
+  const send = async () => {
+    if (!csrf) csrf = (await get('/api/session')).csrf;
+    return answer(await fetch(path, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+      body: JSON.stringify(body),
+    }));
+  };
+  try {
+    return await send();
+  } catch (err) {
+    // The peer restarted (a new process, a new CSRF token) while the page stayed open: ask once more.
+    if (err.code !== 'BAD_CSRF') throw err;
+    csrf = null;
+    return send();
+  }
 }
 
 /** Calls handlers[name](data) for each `status`, `event` and `job` message; returns the close function. */

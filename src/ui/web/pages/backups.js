@@ -1,8 +1,8 @@
 // Backups: start one, see the jobs, the snapshots (chart and list), browse and restore, each shard's replicas.
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { post } from '../api.js';
+import { get, post } from '../api.js';
 import { Chart, JobLine, Pager, html, usePaged } from '../components.js';
-import { ago, bytes, short, time } from '../format.js';
+import { ago, bytes, duration, short, time } from '../format.js';
 import { TreeBrowser } from './tree.js';
 
 function Actions({ jobs }) {
@@ -51,6 +51,20 @@ function Snapshots({ jobs, onBrowse, browsing }) {
   </section>`;
 }
 
+function Watches({ jobs }) {
+  const [list, setList] = useState(null);
+  useEffect(() => { get('/api/watches').then(setList, () => setList([])); }, [jobs.length]);
+  if (!list || list.length === 0) return null;
+  return html`<section class="card wide" data-card="watches">
+    <h2>Watched folders</h2>
+    <table data-list="watches">
+      <thead><tr><th>Folder</th><th>Backs up after</th><th>Last ran</th><th>Last result</th></tr></thead>
+      <tbody>${list.map((w) => html`<tr key=${w.path}><td class="mono small">${w.path}</td><td>${duration(w.quietMs)} quiet</td>
+        <td>${ago(w.lastRunAt)}</td><td class=${w.lastError ? 'bad' : ''}>${w.lastError ?? (w.lastSnapshot ? html`<span class="mono small">${w.lastSnapshot}</span>` : '–')}</td></tr>`)}</tbody>
+    </table>
+  </section>`;
+}
+
 function Shards({ status }) {
   const paged = usePaged('/api/shards', {}, [status.contracts.owner], 20);
   const items = paged.page?.items ?? [];
@@ -81,5 +95,6 @@ export function Backups({ status, jobs }) {
     <${Actions} jobs=${jobs} />
     <${Snapshots} jobs=${jobs} browsing=${browsing?.id} onBrowse=${setBrowsing} />
     ${browsing && html`<${TreeBrowser} key=${browsing.id} snapshot=${browsing} onClose=${() => setBrowsing(null)} />`}
+    <${Watches} jobs=${jobs} />
     <${Shards} status=${status} />`;
 }
