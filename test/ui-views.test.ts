@@ -62,3 +62,43 @@ describe('cli: dbs start --ui [HOST:PORT]', () => {
     expect(() => uiAddress('127.0.0.1:70000')).to.throw(/not HOST:PORT/);
   });
 });
+
+describe('ui: the event feed and the jobs list stay bounded', () => {
+  it('keeps the last `capacity` events, newest first, and tells listeners of each', async () => {
+    const { EventFeed } = await import('../src/control/event-feed.js');
+    let t = 0;
+    const feed = new EventFeed(3, () => ++t);
+    const heard: number[] = [];
+    const off = feed.subscribe((e) => heard.push(e.seq));
+    for (let i = 0; i < 5; i++) feed.push('info', `e${i}`, i % 2 ? `line ${i}` : undefined);
+    off();
+    feed.push('warn', 'late');
+    expect(feed.recent().map((e) => e.event)).to.deep.equal(['late', 'e4', 'e3']);
+    expect(feed.recent(1)[0]).to.deep.equal({ seq: 6, at: 6, level: 'warn', event: 'late', text: null });
+    expect(heard).to.deep.equal([1, 2, 3, 4, 5]);
+  });
+
+  it('keeps running jobs and the last `kept` finished ones; a failure carries its exit code', async () => {
+    const { Jobs } = await import('../src/ui/jobs.js');
+    const changes: string[] = [];
+    const jobs = new Jobs(2, (j) => changes.push(`${j.id}:${j.state}`), (err) => ({ message: (err as Error).message, exitCode: 4 }));
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    jobs.start('backup', { path: '/x' }, async (report) => {
+      report({ files: 1 });
+      await held;
+      return { id: 's1' };
+    });
+    for (let i = 0; i < 3; i++) jobs.start('check', {}, async () => ({ audited: i }));
+    jobs.start('restore', {}, async () => {
+      throw new Error('unknown snapshot nope');
+    });
+    await new Promise((r) => setImmediate(r));
+    expect(jobs.list().map((j) => [j.id, j.state])).to.deep.equal([[5, 'failed'], [4, 'done'], [1, 'running']]);
+    expect(jobs.list()[0]!.error).to.deep.equal({ message: 'unknown snapshot nope', exitCode: 4 });
+    release();
+    await new Promise((r) => setImmediate(r));
+    expect(jobs.list().map((j) => j.id)).to.deep.equal([5, 4]);
+    expect(changes.slice(0, 2)).to.deep.equal(['1:running', '1:running']);
+  });
+});
