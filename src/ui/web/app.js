@@ -39,7 +39,10 @@ function App() {
       },
       event: (e) => setEvents((old) => [e, ...old].slice(0, 50)),
       job: (j) => setJobs((old) => [j, ...old.filter((x) => x.id !== j.id)].sort((a, b) => b.id - a.id).slice(0, 20)),
-    }, setLink);
+    }, (state) => {
+      if (state === 'live' && performance.getEntriesByName('dbs-live').length === 0) performance.mark('dbs-live');
+      setLink(state);
+    });
     return () => {
       close();
       removeEventListener('hashchange', onHash);

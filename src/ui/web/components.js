@@ -2,7 +2,6 @@
 import { h } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
-import uPlot from 'uplot';
 import { get } from './api.js';
 import { bytes, duration } from './format.js';
 
@@ -48,6 +47,24 @@ export function Chart({ data, series, height = 180, yFormat = (v) => bytes(v), b
   const labelRef = useRef(labels);
   labelRef.current = labels;
   useEffect(() => {
+    let gone = false;
+    // uPlot is loaded when the first chart is drawn: the cards above it do not wait for it.
+    void import('uplot').then(({ default: uPlot }) => {
+      if (gone) return;
+      draw(uPlot);
+      plot.current.setData(dataRef.current);
+    });
+    return () => {
+      gone = true;
+      plot.current?.destroy();
+    };
+  }, []);
+  const dataRef = useRef(data);
+  dataRef.current = data;
+  useEffect(() => { plot.current?.setData(data); }, [data]);
+  return html`<div class="chart" ref=${box}></div>`;
+
+  function draw(uPlot) {
     const width = box.current.clientWidth || 600;
     const paths = bars ? uPlot.paths.bars({ size: [0.5, 48] }) : undefined;
     const right = series.find((s) => s.scale === 'right');
@@ -65,10 +82,7 @@ export function Chart({ data, series, height = 180, yFormat = (v) => bytes(v), b
         ...(paths && !s.scale ? { paths } : {}),
       }))],
     }, data, box.current);
-    return () => plot.current.destroy();
-  }, []);
-  useEffect(() => { plot.current?.setData(data); }, [data]);
-  return html`<div class="chart" ref=${box}></div>`;
+  }
 }
 
 export function JobLine({ job }) {
