@@ -57,7 +57,7 @@ const started = Date.now();
 const status = () => ({
   publicKey: hex(1, 64), nodeId: hex(2, 40), address: '127.0.0.1:7001', storage: { offered: 2 ** 40, promised: 2 ** 39, free: 2 ** 39 },
   contracts: { owner: owned.length, host: CONTRACTS - owned.length }, dht: { contacts: 160, values: 300, valueBytes: 90_000 },
-  transfer: { bytesIn: (Date.now() - started) * 1000, bytesOut: 0 }, dataDir: '/var/lib/dbs', uptimeMs: Date.now() - started, pid: process.pid, version: '0.1.0',
+  transfer: { bytesIn: (Date.now() - started) * 1000, bytesOut: 0 }, traffic: { sent: (Date.now() - started) * 500, received: 0 }, dataDir: '/var/lib/dbs', uptimeMs: Date.now() - started, pid: process.pid, version: '0.1.0',
 });
 const answer = (value: () => unknown): ControlHandler => async () => value();
 const routes: Record<string, ControlHandler> = {

@@ -45,6 +45,15 @@ describe('ui: embedded over an in-process peer', function () {
     expect(snaps.body.items.map((s: { id: string }) => s.id)).to.deep.equal([snapshot]);
   });
 
+  it('counts the bytes its TCP client sent to hosts: at least every uploaded replica', async () => {
+    const status = (await api('/api/status')).body;
+    const uploaded = peers[0]!.contracts().filter((c) => c.role === 'owner' && c.state === 'active').reduce((t, c) => t + c.size, 0);
+    expect(uploaded).to.be.greaterThan(0);
+    expect(status.traffic.sent).to.be.at.least(uploaded);
+    // Audits and downloads are what it received; no restore or audit ran yet, only answers.
+    expect(status.traffic.received).to.be.lessThan(uploaded);
+  });
+
   it('lists a folder of a snapshot a page at a time, folders first', async () => {
     const first = await api(`/api/entries?snapshot=${snapshot}&dir=a&limit=3`);
     expect(first.body).to.include({ dir: 'a', total: 8, offset: 0 });

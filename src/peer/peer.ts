@@ -25,6 +25,7 @@ import { type ShardDigest } from '../storage/merkle.js';
 import { ParallelShardHasher } from '../storage/parallel-hasher.js';
 import { ShardStore } from '../storage/shard-store.js';
 import { TransferClient, type AuditOutcome } from '../transfer/client.js';
+import type { TrafficTotals } from '../transfer/socket-meter.js';
 import { TransferServer, type TransferCounters, type TransferServerOptions } from '../transfer/server.js';
 import { mutableKey } from '../dht/records.js';
 import { BackupEngine, type BackupEngineOptions, type BackupProgress, type BackupResult, type RestoreProgress, type RestoreResult, type SnapshotInfo } from '../backup/engine.js';
@@ -104,6 +105,8 @@ export interface PeerStatus {
   contracts: { owner: number; host: number };
   dht: DhtStats;
   transfer: TransferCounters;
+  /** Shard bytes our own TCP client sent to hosts and received from them (uploads, restores, audits). */
+  traffic: TrafficTotals;
 }
 
 /** What a running peer reports as it works (the CLI logs these). */
@@ -461,6 +464,7 @@ export class Peer extends EventEmitter<PeerEvents> {
       contracts: { owner: live.filter((c) => c.role === 'owner').length, host: live.filter((c) => c.role === 'host').length },
       dht: this.dht.stats(),
       transfer: this.transferServer.counters,
+      traffic: this.transferClient.meter.totals(),
     };
   }
 

@@ -35,7 +35,10 @@ function App() {
     const close = stream({
       status: (s) => {
         setStatus(s);
-        setSamples((old) => [...old.slice(-(SAMPLES - 1)), { at: Date.now(), in: s.transfer.bytesIn, out: s.transfer.bytesOut }]);
+        // Upload: what our client sent to hosts plus what our server sent back to owners; download the reverse.
+        const up = s.transfer.bytesOut + (s.traffic?.sent ?? 0);
+        const down = s.transfer.bytesIn + (s.traffic?.received ?? 0);
+        setSamples((old) => [...old.slice(-(SAMPLES - 1)), { at: Date.now(), up, down }]);
       },
       event: (e) => setEvents((old) => [e, ...old].slice(0, 50)),
       job: (j) => setJobs((old) => [j, ...old.filter((x) => x.id !== j.id)].sort((a, b) => b.id - a.id).slice(0, 20)),

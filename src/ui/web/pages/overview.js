@@ -5,15 +5,15 @@ import { Bar, Chart, html } from '../components.js';
 import { ago, bytes, duration, fingerprint, rate, time } from '../format.js';
 
 function rates(samples) {
-  const xs = [], ins = [], outs = [];
+  const xs = [], ups = [], downs = [];
   for (let i = 1; i < samples.length; i++) {
     const a = samples[i - 1], b = samples[i];
     const dt = (b.at - a.at) / 1000 || 1;
     xs.push(b.at / 1000);
-    ins.push(Math.max(0, (b.in - a.in) / dt));
-    outs.push(Math.max(0, (b.out - a.out) / dt));
+    ups.push(Math.max(0, (b.up - a.up) / dt));
+    downs.push(Math.max(0, (b.down - a.down) / dt));
   }
-  return [xs, ins, outs];
+  return [xs, ups, downs];
 }
 
 /** What the overview asks for when it opens (app.js starts these before the page is built). */
@@ -65,7 +65,8 @@ export function Overview({ status, samples, events, jobs }) {
         <dt>DHT records</dt><dd>${dht.values} (${bytes(dht.valueBytes)})</dd>
         <dt>Hosts</dt><dd data-field="hosts">${hosts ? `${hosts.total} (${hosts.failing} failing)` : '…'}</dd>
         <dt>Guests</dt><dd>${guests ? guests.total : '…'}</dd>
-        <dt>Shard traffic</dt><dd>${bytes(transfer.bytesIn)} in, ${bytes(transfer.bytesOut)} out</dd>
+        <dt>Uploaded</dt><dd>${bytes((status.traffic?.sent ?? 0) + transfer.bytesOut)}</dd>
+        <dt>Downloaded</dt><dd>${bytes((status.traffic?.received ?? 0) + transfer.bytesIn)}</dd>
       </dl>
     </div>
     <div class="card" data-card="backup">
@@ -77,9 +78,9 @@ export function Overview({ status, samples, events, jobs }) {
     </div>
   </section>
   <section class="card wide">
-    <h2>Shard traffic served by this peer (live)</h2>
-    <p class="small">Received from owners (uploads we keep) and sent (restores and repairs we serve), per second; now ${rate(data[1].at(-1) ?? 0)} in, ${rate(data[2].at(-1) ?? 0)} out.</p>
-    <${Chart} data=${data} windowS=${120} yFormat=${(v) => rate(v)} series=${[{ label: 'in', stroke: '#2c7be5' }, { label: 'out', stroke: '#e5822c' }]} />
+    <h2>Upload and download (live)</h2>
+    <p class="small">Shard traffic over TCP, per second, for the last two minutes: upload is our shards sent to hosts and theirs served back to owners; download the reverse (what we keep for others, restores, audits). Now ${rate(data[1].at(-1) ?? 0)} up, ${rate(data[2].at(-1) ?? 0)} down.</p>
+    <${Chart} data=${data} windowS=${120} yFormat=${(v) => rate(v)} series=${[{ label: 'upload', stroke: '#e5822c' }, { label: 'download', stroke: '#2c7be5' }]} />
   </section>
   <section class="card wide">
     <h2>Recent events</h2>
