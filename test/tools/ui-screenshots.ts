@@ -33,8 +33,6 @@ try {
   mkdirSync(docs);
   makeSampleTree(docs, 2);
   await ask(0, 'POST', '/backup', { path: docs, replicas: 3 });
-  writeFileSync(path.join(docs, 'notes-2026.txt'), 'more notes\n'.repeat(5000));
-  await ask(0, 'POST', '/backup', { path: docs, replicas: 3 });
   const theirs = path.join(work, 'Photos');
   mkdirSync(theirs);
   makeSampleTree(theirs, 3);
@@ -43,9 +41,11 @@ try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   await page.goto(url);
   await page.waitForSelector('[data-link=live]');
-  // Traffic for the live chart: another peer backs up onto this one while the page watches.
   await new Promise((r) => setTimeout(r, 4000));
-  await ask(1, 'POST', '/backup', { path: theirs, replicas: 3 });
+  // Traffic both ways for the live chart: a second backup of ours (upload) while another peer
+  // backs up onto this one (download).
+  writeFileSync(path.join(docs, 'notes-2026.bin'), Buffer.alloc(3 * 2 ** 20, 1).map((_, i) => (i * 2654435761) >>> 24));
+  await Promise.all([ask(0, 'POST', '/backup', { path: docs, replicas: 3 }), ask(1, 'POST', '/backup', { path: theirs, replicas: 3 })]);
   await new Promise((r) => setTimeout(r, 7000));
   await page.screenshot({ path: path.join(OUT, 'overview.png'), fullPage: true });
 

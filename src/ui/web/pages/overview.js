@@ -45,7 +45,7 @@ export function Overview({ status, samples, events, jobs }) {
       <h2>This peer</h2>
       <dl>
         <dt>Key</dt><dd class="mono" data-field="fingerprint" title=${status.publicKey}>${fingerprint(status.publicKey)}</dd>
-        <dt>Address</dt><dd class="mono" data-field="address">${status.address} <small>(UDP and TCP; others bootstrap through it)</small></dd>
+        <dt>Address</dt><dd class="mono" data-field="address" title="UDP and TCP: others reach this peer here (give it to friends as --bootstrap)">${status.address} <small>UDP+TCP</small></dd>
         <dt>Node ID</dt><dd class="mono">${status.nodeId.slice(0, 16)}…</dd>
         <dt>Uptime</dt><dd data-field="uptime">${duration(status.uptimeMs)}</dd>
         <dt>Version</dt><dd data-field="version">${status.version}</dd>
