@@ -258,15 +258,8 @@ export function buildProgram(): Command {
     .description('print the web page\'s address with its access token, and open it in a browser')
     .option('--no-open', 'only print the address')
     .action(async (opts: Common & { open: boolean }) => {
-      const r = await ask<{ origin: string; url: string }>(opts, 'GET', '/ui').catch((err: unknown) => {
-        if (err instanceof CliError && /unknown control request/.test(err.message)) throw new CliError('the peer serves no web page: start it with `dbs start --ui`', ExitCode.notFound);
-        throw err;
-      });
-      print(opts, r, () => r.url);
-      if (opts.open && !opts.json) {
-        const { openBrowser } = await import('./open-browser.js');
-        if (!(await openBrowser(r.url))) process.stderr.write('dbs: no browser opener (xdg-open) found: open the address above yourself\n');
-      }
+      const { showUi } = await import('./open-browser.js');
+      await showUi(opts, () => ask<{ origin: string; url: string }>(opts, 'GET', '/ui'), (r) => print(opts, r, () => r.url));
     });
 
   withCommon(program.command('stop')).description('stop the running peer').action(async (opts: Common) => {
