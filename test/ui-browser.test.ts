@@ -33,7 +33,10 @@ describe('ui: the web page in headless Chromium against running peers', function
 
   before(async function () {
     const missing = browserMissing();
-    if (missing) this.skip();
+    if (missing) {
+      console.log(`    skipped: ${missing}`);
+      this.skip();
+    }
     this.timeout(60_000);
     mkdirSync(path.join(source, 'docs', 'notes'), { recursive: true });
     writeFileSync(path.join(source, 'docs', 'notes', 'todo.txt'), 'water the plants\n');
