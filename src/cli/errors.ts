@@ -4,6 +4,8 @@
  */
 
 import { DataDirInUseError } from '../util/dir-lock.js';
+import { UiError } from '../ui/errors.js';
+import { SnapshotBrowseError } from '../backup/browse-errors.js';
 
 /** Exit codes of `dbs` (documented in the README). */
 export const ExitCode = {
@@ -54,6 +56,8 @@ export class CliError extends Error {
 export function classify(err: unknown): CliError {
   if (err instanceof CliError) return err;
   if (err instanceof DataDirInUseError) return new CliError(err.message, ExitCode.noPeer);
+  if (err instanceof UiError && err.code === 'REMOTE_NOT_ALLOWED') return new CliError(err.message, ExitCode.usage);
+  if (err instanceof SnapshotBrowseError && err.code === 'NOT_A_FOLDER') return new CliError(err.message, ExitCode.usage);
   const message = err instanceof Error ? err.message : String(err);
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && Object.hasOwn(EXIT_BY_CODE, code) && /^(Retention|Exclude)Error$/.test((err as Error).name)) return new CliError(message, EXIT_BY_CODE[code]);
