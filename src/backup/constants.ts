@@ -64,12 +64,8 @@ export const DURABLE_BATCH_FILES = 512;
 export const DURABLE_BATCH_BYTES = 128 * 1024 * 1024;
 /** shards: re-replicated at once by a maintenance pass (each placement mostly waits on the network). */
 export const REPAIRS_AT_ONCE = 3;
-/**
- * files: read at once by a backup (the tree builder's fileConcurrency, one read buffer each).
- * Small files are dominated by open and first read; two overlap that with chunking the other,
- * as restic's --read-concurrency 2 does; more would cost seeks on a spinning disk.
- */
-export const FILE_CONCURRENCY = 2;
+/** files: read at once by a backup, one read buffer each: the tree builder's own default (src/snapshot/constants.ts says why 2). */
+export const FILE_CONCURRENCY = SNAPSHOT_DEFAULTS.fileConcurrency;
 /**
  * backups: a watched folder is backed up from the watcher's changed paths, and walked in full
  * (files cache only) every this many backups, to catch what events missed (an in-place edit
