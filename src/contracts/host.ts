@@ -22,6 +22,11 @@ export interface HostConfig {
   uploadTimeoutMs: number;
   /** Proposals older than this are refused as expired (bounds the replay window). */
   proposalMaxAgeSeconds: number;
+  /**
+   * Bytes the data directory's disk can still take beyond its reserve (storage/disk-space.ts);
+   * absent: no disk bound (tests with in-memory stores).
+   */
+  diskBytes?: () => number;
 }
 
 export interface HostCounters {
@@ -39,9 +44,20 @@ export class ContractHost {
     private readonly config: HostConfig,
   ) {}
 
-  /** Bytes offered and not yet promised to anyone. */
+  /** Bytes offered and not yet promised to anyone, bounded by what the disk can really take. */
   freeBytes(): number {
+    return Math.min(this.offeredFree(), this.diskFree());
+  }
+
+  /** Bytes offered and not yet promised (`--storage` minus live contracts). */
+  private offeredFree(): number {
     return Math.max(0, this.config.offered - this.store.hostedBytes());
+  }
+
+  /** What the disk can take once the reservations still waiting for their upload arrive. */
+  private diskFree(): number {
+    const disk = this.config.diskBytes?.() ?? Infinity;
+    return disk === Infinity ? Infinity : Math.max(0, disk - this.store.pendingHostBytes());
   }
 
   get offered(): number {
@@ -86,7 +102,8 @@ export class ContractHost {
       size: terms.shardSize,
       ownerOffer: terms.ownerOffer,
       ownerIsDefaulter: this.store.counterpart(terms.owner).defaulterSince !== null,
-      freeBytes: this.freeBytes(),
+      freeBytes: this.offeredFree(),
+      diskBytes: this.diskFree(),
       balance: this.store.balance(terms.owner),
       prefixDebtOfOthers: this.store.prefixDebt(from.host, terms.owner),
       allowance: this.config.allowance,

@@ -29,6 +29,8 @@ export const RejectReason = {
   BAD_SIGNATURE: 7,
   BAD_TERMS: 8,
   NOT_FOR_ME: 9,
+  /** The host's disk has less room than the shard (whatever it offers): see storage/disk-space.ts. */
+  DISK_FULL: 10,
 } as const;
 export type RejectReasonName = keyof typeof RejectReason;
 
@@ -42,6 +44,7 @@ const REASON_TEXT: Record<RejectReasonName, string> = {
   BAD_SIGNATURE: 'the signature is invalid',
   BAD_TERMS: 'the contract terms are invalid',
   NOT_FOR_ME: 'the proposal names another host',
+  DISK_FULL: "the host's disk is full",
 };
 
 export function reasonName(code: number): RejectReasonName | `UNKNOWN_${number}` {
@@ -76,6 +79,8 @@ export interface ProposalFacts {
   ownerIsDefaulter: boolean;
   /** Our free space (offered minus live contracts). */
   freeBytes: number;
+  /** What our disk can still take (free space minus the reserve, minus reservations not yet written). */
+  diskBytes: number;
   balance: Balance;
   /** Unreciprocated bytes we already keep for *other* keys from the proposer's network prefix. */
   prefixDebtOfOthers: number;
@@ -88,6 +93,7 @@ export function decideProposal(f: ProposalFacts): RejectReasonName | null {
   if (f.ownerOffer <= 0) return 'NO_STORAGE_OFFERED';
   if (f.ownerIsDefaulter) return 'DEFAULTER';
   if (f.size > f.freeBytes) return 'NO_SPACE';
+  if (f.size > f.diskBytes) return 'DISK_FULL';
   const debtAfter = Math.max(0, f.balance.keptForThem + f.size - f.balance.keptByThem);
   if (debtAfter > 0 && f.prefixDebtOfOthers + debtAfter > f.allowance) return 'UNBALANCED';
   return null;

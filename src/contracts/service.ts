@@ -126,6 +126,11 @@ export class ContractService extends EventEmitter<ContractEvents> {
     return { spec: Cancelled, body: { contractId: body.contractId } };
   }
 
+  /** Gives back the space of a host reservation whose upload cannot be kept (e.g. the disk is full). */
+  release(c: StoredContract): void {
+    if (c.role === 'host' && this.store.transition(c.contract.id, ['pending'], 'released', this.clock.now())) this.emit('ended', { ...c, state: 'released' });
+  }
+
   /**
    * Releases lapsed reservations, expires ended contracts, deals with defaulters, and forgets
    * contracts that ended more than a week ago (so the database does not grow with every repair).

@@ -125,6 +125,12 @@ export class ContractStore {
     return row.n;
   }
 
+  /** Bytes promised to others whose shards have not arrived yet (pending host contracts). */
+  pendingHostBytes(): number {
+    const row = this.db.prepare(`SELECT COALESCE(SUM(size), 0) AS n FROM contracts WHERE role = 'host' AND state = 'pending'`).get() as { n: number };
+    return row.n;
+  }
+
   balance(counterpart: Uint8Array): Balance {
     const row = this.db.prepare('SELECT kept_for_them, kept_by_them FROM ledger WHERE counterpart = ?').get(counterpart) as
       | { kept_for_them: number; kept_by_them: number }

@@ -24,6 +24,7 @@ import type { StoredContract } from '../contracts/store.js';
 import { type ShardDigest } from '../storage/merkle.js';
 import { ParallelShardHasher } from '../storage/parallel-hasher.js';
 import { ShardStore } from '../storage/shard-store.js';
+import type { DiskOptions } from '../storage/constants.js';
 import { TransferClient, type AuditOutcome } from '../transfer/client.js';
 import { TransferServer, type TransferCounters, type TransferServerOptions } from '../transfer/server.js';
 import { mutableKey } from '../dht/records.js';
@@ -72,6 +73,8 @@ export interface PeerOptions {
   transfer?: Partial<TransferServerOptions>;
   /** Backup settings: shard size, chunk sizes, how long a host may be unreachable. */
   backup?: Partial<BackupEngineOptions>;
+  /** The disk reserve a host keeps free whatever `storage` says (src/storage/constants.ts). */
+  disk?: Partial<DiskOptions>;
   /** Shard uploads this peer runs at once (default 4). */
   uploadConcurrency?: number;
   /** How often the peer's bookkeeping runs (default 60 s). */
@@ -167,6 +170,7 @@ export class Peer extends EventEmitter<PeerEvents> {
       ...DEFAULT_CONTRACT_OPTIONS,
       ...args.options.contracts,
       offered: args.options.storage,
+      diskBytes: () => args.shards.space.promisable(),
     });
     const ports = backupPorts({
       dht: this.dht,
@@ -219,7 +223,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     }
     let peer: Peer | undefined;
     try {
-      const shards = await ShardStore.open(path.join(options.dataDir, 'shards'));
+      const shards = await ShardStore.open(path.join(options.dataDir, 'shards'), { clock, ...(options.disk ? { disk: options.disk } : {}) });
       peer = await Peer.bindSockets(options, { db, keys, created, clock, shards });
       peer.unlock = unlock;
       await peer.removeOrphanShards();
@@ -269,6 +273,7 @@ export class Peer extends EventEmitter<PeerEvents> {
         if (ok) this.emit('stored', { contract: toHex(c.contract.id), owner: toHex(c.counterpart), size: c.contract.terms.shardSize });
         return ok;
       },
+      abandoned: (c: StoredContract) => this.contractService.release(c),
     };
   }
 
@@ -479,6 +484,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   /** Publishes the peer record when what it says has changed. */
   private async publishRecord(): Promise<void> {
+    await this.shards.space.refresh().catch(() => {});
     const offered = this.contractService.host.offered;
     const free = this.contractService.host.freeBytes();
     const summary = `${formatAddress(this.address)}|${offered}|${free}`;
