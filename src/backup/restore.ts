@@ -21,6 +21,7 @@ import { RestoreShards } from './restore-shards.js';
 import { dirsDeepestFirst, isLarge, selectEntries, shardsInOrder, slotSizes, totalBytes, withAncestors } from './restore-plan.js';
 import { DURABLE_BATCH_BYTES, DURABLE_BATCH_FILES, OPENING_SLOTS, RESTORE_FILES } from './constants.js';
 import type { RestoreProgress, RestoreResult } from './types.js';
+import { asRestoreError, checkRestoreSpace } from './restore-space.js';
 
 export interface RestoreDeps {
   keys: BackupKeys;
@@ -60,6 +61,7 @@ export async function runRestore(deps: RestoreDeps, snapshotId: string, dest: st
     const slots = slotSizes(snapshot, selected, deps.maxChunk);
     opener = new CryptoWorker(deps.keys, slots.slotBytes, OPENING_SLOTS, slots.small);
     const progress: RestoreProgress = { files: 0, bytes: 0, totalBytes: totalBytes(selected) };
+    await checkRestoreSpace(dest, progress.totalBytes);
     await fs.mkdir(dest, { recursive: true });
     // Small files get their names in batches, once a batch is on the device: one syncfs per
     // batch (durable-renames.ts). Where there is no syncfs, each is fsynced and renamed.
@@ -124,6 +126,8 @@ export async function runRestore(deps: RestoreDeps, snapshotId: string, dest: st
     }
     finished = true;
     return { files: progress.files, bytes: progress.bytes, incomplete };
+  } catch (err) {
+    throw asRestoreError(err, dest);
   } finally {
     if (!finished) {
       // A failure may leave file tasks running: none may add a file after the discard.

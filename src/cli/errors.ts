@@ -22,6 +22,8 @@ export const ExitCode = {
   incomplete: 6,
   /** The destination of a restore is not empty. */
   destinationNotEmpty: 7,
+  /** A disk is full: the restore's destination (checked before it starts, or filled during it). */
+  diskFull: 8,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -41,6 +43,9 @@ export class CliError extends Error {
 export function classify(err: unknown): CliError {
   if (err instanceof CliError) return err;
   if (err instanceof DataDirInUseError) return new CliError(err.message, ExitCode.noPeer);
+  if ((err as { code?: unknown } | null)?.code === 'DISK_FULL' || (err as NodeJS.ErrnoException | null)?.code === 'ENOSPC') {
+    return new CliError(err instanceof Error ? err.message : String(err), ExitCode.diskFull);
+  }
   const message = err instanceof Error ? err.message : String(err);
   if (/^unknown snapshot|^no path ".*" in snapshot|ENOENT: no such file or directory/.test(message)) return new CliError(message.replace(/^ENOENT: /, ''), ExitCode.notFound);
   if (/is not empty/.test(message)) return new CliError(message, ExitCode.destinationNotEmpty);
