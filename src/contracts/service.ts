@@ -14,7 +14,7 @@ import type { Reply } from '../rpc/rpc.js';
 import type { SigningKeyPair } from '../crypto/ed25519.js';
 import type { Db } from '../storage/database.js';
 import { Hello, HelloReply, signHello } from '../peer/hello.js';
-import { verifyCancel } from './contract.js';
+import { CLOCK_TOLERANCE_SECONDS, verifyCancel } from './contract.js';
 import { ContractHost, type HostConfig } from './host.js';
 import { Cancel, Cancelled, Propose } from './messages.js';
 import { ContractOwner, type NegotiationRequest, type NegotiationResult, type OwnerConfig } from './negotiation.js';
@@ -141,7 +141,11 @@ export class ContractService extends EventEmitter<ContractEvents> {
     for (const c of this.store.lapsedReservations(now)) {
       if (this.store.transition(c.contract.id, ['pending'], 'released', now)) this.emit('ended', { ...c, state: 'released' });
     }
-    for (const c of this.store.endedContracts(Math.floor(now / 1000))) {
+    // As host, a contract ends only once the tolerance has passed too: a host whose clock runs
+    // ahead by up to CLOCK_TOLERANCE_SECONDS still keeps the shard while its owner may audit it.
+    const nowSeconds = Math.floor(now / 1000);
+    for (const c of this.store.endedContracts(nowSeconds)) {
+      if (c.role === 'host' && c.contract.terms.expiresAt > nowSeconds - CLOCK_TOLERANCE_SECONDS) continue;
       if (this.store.transition(c.contract.id, ['pending', 'active'], 'expired', now)) this.emit('ended', { ...c, state: 'expired' });
     }
     for (const cp of this.store.counterparts()) {

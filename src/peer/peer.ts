@@ -25,6 +25,7 @@ import { type ShardDigest } from '../storage/merkle.js';
 import { ParallelShardHasher } from '../storage/parallel-hasher.js';
 import { ShardStore } from '../storage/shard-store.js';
 import type { DiskOptions } from '../storage/constants.js';
+import { PROPOSAL_MAX_AGE_SECONDS } from '../contracts/contract.js';
 import { TransferClient, type AuditOutcome } from '../transfer/client.js';
 import { TransferServer, type TransferCounters, type TransferServerOptions } from '../transfer/server.js';
 import { mutableKey } from '../dht/records.js';
@@ -43,7 +44,7 @@ export interface ContractOptions {
   graceMs: number;
   /** How long an accepted proposal's space is held for the upload (default 10 min). */
   uploadTimeoutMs: number;
-  /** Proposals older than this are refused (default 10 min). */
+  /** Proposals older than this are refused (default 20 min: 10 min of clock skew plus transit). */
   proposalMaxAgeSeconds: number;
   /** Length of the contracts we propose (default 30 days). */
   contractSeconds: number;
@@ -125,7 +126,7 @@ export const DEFAULT_CONTRACT_OPTIONS: ContractOptions = {
   allowance: 256 * 2 ** 20,
   graceMs: 24 * 3600_000,
   uploadTimeoutMs: 10 * 60_000,
-  proposalMaxAgeSeconds: 600,
+  proposalMaxAgeSeconds: PROPOSAL_MAX_AGE_SECONDS,
   contractSeconds: 30 * 86_400,
   auditIntervalSeconds: 3600,
   auditSamples: 8,
