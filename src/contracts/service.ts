@@ -14,6 +14,7 @@ import type { Reply } from '../rpc/rpc.js';
 import type { SigningKeyPair } from '../crypto/ed25519.js';
 import type { Db } from '../storage/database.js';
 import { Hello, HelloReply, signHello } from '../peer/hello.js';
+import { fitsReflectionBudget } from '../dht/reflection.js';
 import { CLOCK_TOLERANCE_SECONDS, verifyCancel } from './contract.js';
 import { ContractHost, type HostConfig } from './host.js';
 import { Cancel, Cancelled, Propose } from './messages.js';
@@ -89,12 +90,13 @@ export class ContractService extends EventEmitter<ContractEvents> {
       (key) => this.strike(key),
       (key) => this.honoured(key),
     );
-    dht.rpc.handle(Hello, (body) => {
+    dht.rpc.handle(Hello, (body, from) => {
       const free = this.host.freeBytes();
-      return {
-        spec: HelloReply,
-        body: { publicKey: keys.publicKey, offered: config.offered, free, signature: signHello(keys, body.challenge, dht.address, config.offered, free) },
-      };
+      const reply = { publicKey: keys.publicKey, offered: config.offered, free, signature: signHello(keys, body.challenge, dht.address, config.offered, free) };
+      // An unpadded HELLO from an unproven address gets no answer (it would reflect more than
+      // 3x); the verification PING it earns proves an honest sender, whose retransmit is answered.
+      if (!dht.isProven(from) && !fitsReflectionBudget(HelloReply, reply, body.padded)) return undefined;
+      return { spec: HelloReply, body: reply };
     });
     dht.rpc.handle(Propose, (body, from) => this.host.onPropose(body, from));
     dht.rpc.handle(Cancel, (body, from) => this.onCancel(body, from));

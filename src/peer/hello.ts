@@ -4,18 +4,21 @@
  * knows the key is really held by whoever answers at that address right now.
  */
 import { defineMessage } from '../wire/codec.js';
+import { MAX_PAD_BYTES } from '../dht/messages.js';
+import { REQUEST_PAD_BYTES } from '../dht/reflection.js';
 import { MessageType } from '../wire/message-types.js';
 import { type Address, formatAddress } from '../net/address.js';
 import { signEd25519, type SigningKeyPair, verifyEd25519 } from '../crypto/ed25519.js';
 
 export const CHALLENGE_BYTES = 16;
 
-export const Hello = defineMessage<{ challenge: Uint8Array }>({
+export const Hello = defineMessage<{ challenge: Uint8Array; padded?: number }>({
   type: MessageType.HELLO,
   name: 'HELLO',
   isResponse: false,
-  encode: (b) => ({ ch: b.challenge }),
-  decode: (f) => ({ challenge: f.bytes('ch', CHALLENGE_BYTES) }),
+  // Padded so the signed answer stays within 3x of the request (dht/reflection.ts).
+  encode: (b) => ({ ch: b.challenge, pad: new Uint8Array(REQUEST_PAD_BYTES.HELLO) }),
+  decode: (f) => ({ challenge: f.bytes('ch', CHALLENGE_BYTES), padded: f.optionalBytes('pad', { max: MAX_PAD_BYTES })?.length ?? 0 }),
 });
 
 export interface HelloInfo {
