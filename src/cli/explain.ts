@@ -6,6 +6,7 @@ const OTHER_REASONS: Record<string, string> = {
   NO_ANSWER: 'did not answer',
   BAD_ANSWER: 'answered with an invalid signature or terms',
   TOO_LITTLE_SPACE: 'announce too little free space',
+  HOST_LOST_DATA: 'lost our data before (failed an audit) and are not asked again',
 };
 
 export function describeRefusals(refusals: readonly Refusal[]): string {

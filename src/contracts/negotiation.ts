@@ -35,7 +35,7 @@ export interface NegotiationRequest {
   candidates?: Address[];
 }
 
-export type RefusalReason = RejectReasonName | `UNKNOWN_${number}` | 'NO_ANSWER' | 'BAD_ANSWER' | 'TOO_LITTLE_SPACE' | 'HOST_IS_DEFAULTER';
+export type RefusalReason = RejectReasonName | `UNKNOWN_${number}` | 'NO_ANSWER' | 'BAD_ANSWER' | 'TOO_LITTLE_SPACE' | 'HOST_IS_DEFAULTER' | 'HOST_LOST_DATA';
 
 export interface Refusal {
   address: Address;
@@ -170,10 +170,11 @@ export class ContractOwner {
   }
 
   /** Why a host that answered HELLO cannot take this shard, or null if it can. */
-  private unusable(info: HelloInfo, req: NegotiationRequest): 'HOST_IS_DEFAULTER' | 'TOO_LITTLE_SPACE' | null {
+  private unusable(info: HelloInfo, req: NegotiationRequest): 'HOST_IS_DEFAULTER' | 'HOST_LOST_DATA' | 'TOO_LITTLE_SPACE' | null {
     // Found by test/faults/lies-contracts.test.ts: a peer we declared a defaulter was still
     // asked to keep our data (and refused again). It is not trusted with anything any more.
     if (this.store.counterpart(info.publicKey).defaulterSince !== null) return 'HOST_IS_DEFAULTER';
+    if (this.store.failures.lostData(info.publicKey)) return 'HOST_LOST_DATA';
     if (info.free < req.shardSize) return 'TOO_LITTLE_SPACE';
     return null;
   }
@@ -322,5 +323,6 @@ function describe(reason: string): string {
   if (reason === 'TOO_LITTLE_SPACE') return ' (not enough free space)';
   if (reason === 'BAD_ANSWER') return ' (invalid countersignature)';
   if (reason === 'HOST_IS_DEFAULTER') return ' (a defaulter: not asked to keep our data)';
+  if (reason === 'HOST_LOST_DATA') return ' (it failed an audit: not asked to keep our data)';
   return reason in RejectReason ? ` (${reasonText(RejectReason[reason as RejectReasonName])})` : '';
 }

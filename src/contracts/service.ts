@@ -112,6 +112,15 @@ export class ContractService extends EventEmitter<ContractEvents> {
     if (standing.strikes > 0) this.store.saveStanding(key, recordHonoured(standing), this.clock.now());
   }
 
+  /**
+   * `key` failed an audit (lost or altered our data): remembered for good, so it is never chosen
+   * again, even after a restart, and struck like any other failure.
+   */
+  lostData(key: Uint8Array): void {
+    this.store.failures.record(key, this.clock.now());
+    this.strike(key);
+  }
+
   /** Records an unexcused refusal, an unanswered request or a failed audit by `key`. */
   strike(key: Uint8Array): void {
     this.store.saveStanding(key, recordStrike(this.store.counterpart(key), this.clock.now()), this.clock.now());
