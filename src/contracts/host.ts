@@ -27,6 +27,11 @@ export interface HostConfig {
    * absent: no disk bound (tests with in-memory stores).
    */
   diskBytes?: () => number;
+  /**
+   * Return routability before reserving (address-cookies.ts): null when `from` is proven, else
+   * the cookie to send it. Absent: every source counts as proven (tests of the policy alone).
+   */
+  checkAddress?: (from: Contact, contractId: Uint8Array, cookie: Uint8Array | undefined) => Uint8Array | null;
 }
 
 export interface HostCounters {
@@ -65,7 +70,7 @@ export class ContractHost {
   }
 
   /** Answers a CONTRACT_PROPOSE. */
-  onPropose(body: { terms: Uint8Array; ownerSignature: Uint8Array }, from: Contact): Reply {
+  onPropose(body: { terms: Uint8Array; ownerSignature: Uint8Array; cookie?: Uint8Array }, from: Contact): Reply {
     const id = contractIdFromEncoded(body.terms);
     const refuse = (why: RejectReasonName): Reply => {
       this.counters.rejected[why] = (this.counters.rejected[why] ?? 0) + 1;
@@ -96,6 +101,13 @@ export class ContractHost {
     if (problem === 'EXPIRED' || problem === 'NOT_YET_VALID') return refuse('EXPIRED');
     if (problem) return refuse('BAD_TERMS');
     if (nowSeconds - terms.createdAt > this.config.proposalMaxAgeSeconds) return refuse('EXPIRED');
+
+    // Nothing is reserved for a source that has not shown it receives at its address.
+    const cookie = this.config.checkAddress?.(from, id, body.cookie) ?? null;
+    if (cookie) {
+      this.counters.rejected.ADDRESS_UNPROVEN = (this.counters.rejected.ADDRESS_UNPROVEN ?? 0) + 1;
+      return { spec: Reject, body: { contractId: id, reason: RejectReason.ADDRESS_UNPROVEN, cookie } };
+    }
 
     const address = formatAddress(from);
     const decision = decideProposal({

@@ -17,9 +17,10 @@ import type { DhtNode } from '../dht/node.js';
 import type { SigningKeyPair } from '../crypto/ed25519.js';
 import { CHALLENGE_BYTES, Hello, type HelloInfo, HelloReply, verifyHello } from '../peer/hello.js';
 import { type Contract, encodeTerms, propose, signCancel, verifyContract } from './contract.js';
-import { Accept, Cancel, Cancelled, Propose, Reject } from './messages.js';
+import { Cancel, Cancelled, Reject } from './messages.js';
 import { isExcusedRefusal, owesUs, reasonName, RejectReason, type RejectReasonName, reasonText } from './policy.js';
 import type { ContractStore, StoredContract } from './store.js';
+import { sendProposal } from './propose-request.js';
 
 export interface NegotiationRequest {
   /** The shard's ID (see storage/merkle.ts shardId). */
@@ -270,7 +271,7 @@ export class ContractOwner {
     let answer;
     try {
       // Retransmits carry the same proposal: the host answers them idempotently.
-      answer = await this.dht.rpc.requestAny(c.address, Propose, { terms: encodeTerms(proposal.terms), ownerSignature: proposal.ownerSignature }, [Accept, Reject], { retries: 2 });
+      answer = await sendProposal(this.dht.rpc, c.address, { terms: encodeTerms(proposal.terms), ownerSignature: proposal.ownerSignature }, { retries: 2 });
     } catch {
       return refuse('NO_ANSWER', false);
     }

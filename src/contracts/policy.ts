@@ -31,6 +31,8 @@ export const RejectReason = {
   NOT_FOR_ME: 9,
   /** The host's disk has less room than the shard (whatever it offers): see storage/disk-space.ts. */
   DISK_FULL: 10,
+  /** The proposer's address is not proven: send the proposal again with the cookie (address-cookies.ts). */
+  ADDRESS_UNPROVEN: 11,
 } as const;
 export type RejectReasonName = keyof typeof RejectReason;
 
@@ -45,6 +47,7 @@ const REASON_TEXT: Record<RejectReasonName, string> = {
   BAD_TERMS: 'the contract terms are invalid',
   NOT_FOR_ME: 'the proposal names another host',
   DISK_FULL: "the host's disk is full",
+  ADDRESS_UNPROVEN: 'the host asked the proposer to prove its address and got no proof',
 };
 
 export function reasonName(code: number): RejectReasonName | `UNKNOWN_${number}` {
@@ -62,7 +65,14 @@ export function reasonText(code: number): string {
  * storage (or no answer at all) counts against it.
  */
 export function isExcusedRefusal(code: number): boolean {
-  return code === RejectReason.EXPIRED || code === RejectReason.REPLAYED || code === RejectReason.BAD_SIGNATURE || code === RejectReason.BAD_TERMS || code === RejectReason.NOT_FOR_ME;
+  return (
+    code === RejectReason.EXPIRED ||
+    code === RejectReason.REPLAYED ||
+    code === RejectReason.BAD_SIGNATURE ||
+    code === RejectReason.BAD_TERMS ||
+    code === RejectReason.NOT_FOR_ME ||
+    code === RejectReason.ADDRESS_UNPROVEN
+  );
 }
 
 export interface Balance {

@@ -15,6 +15,7 @@ import type { SigningKeyPair } from '../crypto/ed25519.js';
 import type { Db } from '../storage/database.js';
 import { Hello, HelloReply, signHello } from '../peer/hello.js';
 import { fitsReflectionBudget } from '../dht/reflection.js';
+import { addressCheck, ProposalCookies } from './address-cookies.js';
 import { CLOCK_TOLERANCE_SECONDS, verifyCancel } from './contract.js';
 import { ContractHost, type HostConfig } from './host.js';
 import { Cancel, Cancelled, Propose } from './messages.js';
@@ -79,7 +80,7 @@ export class ContractService extends EventEmitter<ContractEvents> {
   ) {
     super();
     this.store = new ContractStore(db);
-    this.host = new ContractHost(this.store, keys, clock, config);
+    this.host = new ContractHost(this.store, keys, clock, { ...config, checkAddress: addressCheck(new ProposalCookies(clock), (from) => dht.isProven(from)) });
     this.owner = new ContractOwner(
       dht,
       this.store,
