@@ -17,6 +17,7 @@ import { decodeSnapshot, type TreeEntry } from './formats.js';
 import type { BackupIndex } from './index-db.js';
 import { readBlob } from './metadata.js';
 import type { ReplicaLocator } from './replica-locator.js';
+import { filterForRestore, type RestoreFilterOptions } from './restore-filter.js';
 import { RestoreShards } from './restore-shards.js';
 import { dirsDeepestFirst, isLarge, selectEntries, shardsInOrder, slotSizes, totalBytes, withAncestors } from './restore-plan.js';
 import { DURABLE_BATCH_BYTES, DURABLE_BATCH_FILES, OPENING_SLOTS, RESTORE_FILES } from './constants.js';
@@ -35,7 +36,8 @@ export interface RestoreDeps {
   tmp: string;
 }
 
-export async function runRestore(deps: RestoreDeps, snapshotId: string, dest: string, only: string | undefined, onProgress: (p: RestoreProgress) => void): Promise<RestoreResult> {
+export async function runRestore(deps: RestoreDeps, snapshotId: string, dest: string, filter: RestoreFilterOptions & { path?: string }, onProgress: (p: RestoreProgress) => void): Promise<RestoreResult> {
+  const only = filter.path;
   const { index, locator } = deps;
   if (index.snapshots().length === 0) await deps.recover();
   const summary = index.snapshots().find((s) => s.id === snapshotId);
@@ -56,8 +58,9 @@ export async function runRestore(deps: RestoreDeps, snapshotId: string, dest: st
     const metaFile = await shards.file(summary.meta.shard!);
     if (!metaFile) throw new Error('no host could supply the snapshot metadata');
     const snapshot = decodeSnapshot(await readBlob(deps.keys, metaFile, { ...summary.meta }));
-    const { prefix, selected } = selectEntries(snapshot, only);
-    if (prefix && selected.length === 0) throw new Error(`no path "${only}" in snapshot ${snapshotId}`);
+    const { prefix, selected: underPath } = selectEntries(snapshot, only);
+    if (prefix && underPath.length === 0) throw new Error(`no path "${only}" in snapshot ${snapshotId}`);
+    const selected = filterForRestore(underPath, filter);
     const slots = slotSizes(snapshot, selected, deps.maxChunk);
     opener = new CryptoWorker(deps.keys, slots.slotBytes, OPENING_SLOTS, slots.small);
     const progress: RestoreProgress = { files: 0, bytes: 0, totalBytes: totalBytes(selected) };

@@ -12,6 +12,7 @@ import { NegotiationError } from '../contracts/negotiation.js';
 import { every, systemClock } from '../util/clock.js';
 import type { BackupProgress, RestoreProgress, SnapshotInfo } from '../backup/engine.js';
 import { FolderWatcher } from '../backup/watcher.js';
+import { type KeepFlags, policyFromFlags } from '../retention/flags.js';
 import { TrackerClient } from '../tracker/client.js';
 import { ControlServer } from '../control/server.js';
 import { CONTROL_SOCKET, type ControlHandler } from '../control/protocol.js';
@@ -226,6 +227,14 @@ function str(body: Record<string, unknown>, key: string, required = true): strin
   return v;
 }
 
+/** An optional list of non-empty strings in a request body. */
+function strList(body: Record<string, unknown>, key: string): string[] | undefined {
+  const v = body[key];
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x.length === 0)) throw new CliError(`${key} must be a list of non-empty strings`, ExitCode.usage);
+  return v as string[];
+}
+
 function controlRoutes(peer: Peer, options: DaemonOptions, log: PeerLog, watch: Watch, requestStop: () => void): Record<string, ControlHandler> {
   const started = Date.now();
   return {
@@ -258,7 +267,9 @@ function controlRoutes(peer: Peer, options: DaemonOptions, log: PeerLog, watch: 
       const t0 = Date.now();
       log.info('backup-start', { path: source, replicas }, `backing up ${source} (replicas = ${replicas})`);
       const progress = throttled<BackupProgress>(report);
-      const result = await peer.backup(source, { replicas, onProgress: (p) => progress.send(p) });
+      const exclude = { patterns: strList(body, 'exclude'), patternFiles: strList(body, 'excludeFile')?.map((f) => path.resolve(f)), ifPresent: strList(body, 'excludeIfPresent'), oneFileSystem: body.oneFileSystem === true };
+      const tags = strList(body, 'tags');
+      const result = await peer.backup(source, { replicas, exclude, ...(tags ? { tags } : {}), onProgress: (p) => progress.send(p) });
       progress.flush();
       log.info('backup-done', { path: source, ...result, ms: Date.now() - t0 },
         `snapshot ${result.id}: ${result.files} files, ${formatBytes(result.bytes)}, ${formatBytes(result.uploadedBytes)} uploaded in ${formatDuration(Date.now() - t0)}${result.shortfall ? `; ${result.shortfall} replica(s) short, retrying in the background` : ''}`);
@@ -271,11 +282,20 @@ function controlRoutes(peer: Peer, options: DaemonOptions, log: PeerLog, watch: 
       const t0 = Date.now();
       log.info('restore-start', { snapshot: snapshot.id, dest, path: only }, `restoring snapshot ${snapshot.id} to ${dest}`);
       const progress = throttled<RestoreProgress>(report);
-      const result = await peer.restore(snapshot.id, dest, { ...(only ? { path: only } : {}), onProgress: (p) => progress.send(p) });
+      const filter = { include: strList(body, 'include') ?? [], exclude: strList(body, 'exclude') ?? [] };
+      const result = await peer.restore(snapshot.id, dest, { ...(only ? { path: only } : {}), ...filter, onProgress: (p) => progress.send(p) });
       progress.flush();
       log.info('restore-done', { snapshot: snapshot.id, dest, ...result, ms: Date.now() - t0 },
         `restored ${result.files} files, ${formatBytes(result.bytes)} in ${formatDuration(Date.now() - t0)}${result.incomplete.length ? `; ${result.incomplete.length} file(s) incomplete` : ''}`);
       return { snapshot: snapshot.id, dest, ...result };
+    },
+    'POST /forget': async (body) => {
+      const named = strList(body, 'snapshots') ?? [];
+      const all = named.length ? await peer.snapshots() : [];
+      // Prefixes and `latest` as everywhere else; the same snapshot named twice is removed once.
+      const ids = [...new Set(named.map((n) => resolveSnapshot(all, n).id))];
+      const keep = typeof body.keep === 'object' && body.keep !== null ? (body.keep as KeepFlags) : {};
+      return peer.forget({ ids, policy: policyFromFlags(keep), dryRun: body.dryRun === true, prune: body.prune === true });
     },
     'POST /check': async () => peer.check(),
     'POST /watch': async (body) => {

@@ -22,9 +22,22 @@ export const ExitCode = {
   incomplete: 6,
   /** The destination of a restore is not empty. */
   destinationNotEmpty: 7,
+  /** Accepted but not built yet (removing forgotten snapshots, prune, storing tags): the message says what waits for what. */
+  notSupported: 8,
   /** A disk is full: the restore's destination (checked before it starts, or filled during it). */
-  diskFull: 8,
+  diskFull: 9,
 } as const;
+
+/** Typed library errors by `code` (RetentionError, ExcludeError): matched by code, so this file imports neither. */
+const EXIT_BY_CODE: Record<string, ExitCodeValue> = {
+  BAD_POLICY: ExitCode.usage,
+  EMPTY_POLICY: ExitCode.usage,
+  IDS_AND_POLICY: ExitCode.usage,
+  WOULD_REMOVE_ALL: ExitCode.failure,
+  NOT_SUPPORTED_YET: ExitCode.notSupported,
+  BAD_EXCLUDE: ExitCode.usage,
+  EXCLUDE_FILE_UNREADABLE: ExitCode.notFound,
+};
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -47,6 +60,8 @@ export function classify(err: unknown): CliError {
     return new CliError(err instanceof Error ? err.message : String(err), ExitCode.diskFull);
   }
   const message = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && Object.hasOwn(EXIT_BY_CODE, code) && /^(Retention|Exclude)Error$/.test((err as Error).name)) return new CliError(message, EXIT_BY_CODE[code]);
   if (/^unknown snapshot|^no path ".*" in snapshot|ENOENT: no such file or directory/.test(message)) return new CliError(message.replace(/^ENOENT: /, ''), ExitCode.notFound);
   if (/is not empty/.test(message)) return new CliError(message, ExitCode.destinationNotEmpty);
   if (err instanceof RangeError) return new CliError(message, ExitCode.usage);

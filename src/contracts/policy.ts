@@ -17,63 +17,10 @@
  * running several instances per PC; here each extra instance adds nothing.)
  */
 import { isIP } from 'node:net';
+import type { RejectReasonName } from './refusals.js';
 
-/** Why a host refuses a proposal (carried as `why` in CONTRACT_REJECT). */
-export const RejectReason = {
-  NO_STORAGE_OFFERED: 1,
-  NO_SPACE: 2,
-  UNBALANCED: 3,
-  DEFAULTER: 4,
-  EXPIRED: 5,
-  REPLAYED: 6,
-  BAD_SIGNATURE: 7,
-  BAD_TERMS: 8,
-  NOT_FOR_ME: 9,
-  /** The host's disk has less room than the shard (whatever it offers): see storage/disk-space.ts. */
-  DISK_FULL: 10,
-  /** The proposer's address is not proven: send the proposal again with the cookie (address-cookies.ts). */
-  ADDRESS_UNPROVEN: 11,
-} as const;
-export type RejectReasonName = keyof typeof RejectReason;
-
-const REASON_TEXT: Record<RejectReasonName, string> = {
-  NO_STORAGE_OFFERED: 'the proposing peer offers no storage to others',
-  NO_SPACE: 'the host has no free space for this shard',
-  UNBALANCED: 'the exchange would become too one-sided (the proposer must keep data for others first)',
-  DEFAULTER: 'the proposer is marked as a defaulter by this host',
-  EXPIRED: 'the proposal is too old or already expired',
-  REPLAYED: 'the proposal was already used',
-  BAD_SIGNATURE: 'the signature is invalid',
-  BAD_TERMS: 'the contract terms are invalid',
-  NOT_FOR_ME: 'the proposal names another host',
-  DISK_FULL: "the host's disk is full",
-  ADDRESS_UNPROVEN: 'the host asked the proposer to prove its address and got no proof',
-};
-
-export function reasonName(code: number): RejectReasonName | `UNKNOWN_${number}` {
-  const entry = Object.entries(RejectReason).find(([, v]) => v === code);
-  return entry ? (entry[0] as RejectReasonName) : `UNKNOWN_${code}`;
-}
-
-export function reasonText(code: number): string {
-  const name = reasonName(code);
-  return name in REASON_TEXT ? REASON_TEXT[name as RejectReasonName] : `unknown reason ${code}`;
-}
-
-/**
- * Refusals that are the proposer's own fault. Any other refusal by a peer that owes us
- * storage (or no answer at all) counts against it.
- */
-export function isExcusedRefusal(code: number): boolean {
-  return (
-    code === RejectReason.EXPIRED ||
-    code === RejectReason.REPLAYED ||
-    code === RejectReason.BAD_SIGNATURE ||
-    code === RejectReason.BAD_TERMS ||
-    code === RejectReason.NOT_FOR_ME ||
-    code === RejectReason.ADDRESS_UNPROVEN
-  );
-}
+// The reject codes are refusals' (one list with their texts); decideProposal returns them.
+export { RejectReason, type RejectReasonName } from './refusals.js';
 
 export interface Balance {
   /** Bytes we keep for the counterpart. */
@@ -156,4 +103,22 @@ export function recordHonoured(s: Standing): Standing {
 export function evaluateStanding(s: Standing, now: number, graceMs: number): Standing {
   if (s.defaulterSince !== null || s.strikeSince === null) return s;
   return now - s.strikeSince >= graceMs ? { ...s, defaulterSince: now } : s;
+}
+
+/** What a maintenance pass changes about one counterpart's standing. */
+export interface StandingChange {
+  /** `forgiven`: its strikes are cleared; `defaulted`: it is a defaulter from now on. */
+  kind: 'forgiven' | 'defaulted';
+  standing: Standing;
+}
+
+/**
+ * Reviews a counterpart in a maintenance pass: one that owes us nothing (any more) has its
+ * strikes forgiven, since its refusals were its right, not a default; one whose strikes stood
+ * for the grace period becomes a defaulter. `debt` is asked only when it matters.
+ */
+export function reviewStanding(s: Standing, debt: () => number, now: number, graceMs: number): StandingChange | null {
+  if (s.defaulterSince === null && s.strikes > 0 && debt() === 0) return { kind: 'forgiven', standing: { ...s, strikes: 0, strikeSince: null } };
+  const next = evaluateStanding(s, now, graceMs);
+  return next === s || next.defaulterSince === null ? null : { kind: 'defaulted', standing: next };
 }

@@ -1,8 +1,8 @@
 /**
- * Contracts on a running peer: registers the HELLO, PROPOSE and CANCEL handlers on the
- * peer's UDP endpoint, and runs the periodic bookkeeping: lapsed reservations are released,
- * ended contracts expire, and counterparts whose strikes outlast the grace period become
- * defaulters whose contracts we cancel.
+ * Contracts on a running peer: registers the PROPOSE and CANCEL handlers on the peer's UDP
+ * endpoint (HELLO is the peer's own: src/peer/hello.ts), and runs the periodic bookkeeping:
+ * lapsed reservations are released, ended contracts expire, and counterparts whose strikes
+ * outlast the grace period become defaulters whose contracts we cancel.
  */
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../util/clock.js';
@@ -13,14 +13,13 @@ import type { DhtNode } from '../dht/node.js';
 import type { Reply } from '../rpc/rpc.js';
 import type { SigningKeyPair } from '../crypto/ed25519.js';
 import type { Db } from '../storage/database.js';
-import { Hello, HelloReply, signHello } from '../peer/hello.js';
-import { fitsReflectionBudget } from '../dht/reflection.js';
+import type { Introduce } from './introduce.js';
 import { addressCheck, ProposalCookies } from './address-cookies.js';
 import { CLOCK_TOLERANCE_SECONDS, verifyCancel } from './contract.js';
 import { ContractHost, type HostConfig } from './host.js';
 import { Cancel, Cancelled, Propose } from './messages.js';
 import { ContractOwner, type NegotiationRequest, type NegotiationResult, type OwnerConfig } from './negotiation.js';
-import { debt, evaluateStanding, recordHonoured, recordStrike } from './policy.js';
+import { debt, recordHonoured, recordStrike, reviewStanding } from './policy.js';
 import { ContractStore, type StoredContract } from './store.js';
 
 export interface ContractServiceConfig extends HostConfig, OwnerConfig {
@@ -77,6 +76,7 @@ export class ContractService extends EventEmitter<ContractEvents> {
     keys: SigningKeyPair,
     private readonly clock: Clock,
     private readonly config: ContractServiceConfig,
+    introduce: Introduce,
   ) {
     super();
     this.store = new ContractStore(db);
@@ -90,15 +90,8 @@ export class ContractService extends EventEmitter<ContractEvents> {
       () => config.offered,
       (key) => this.strike(key),
       (key) => this.honoured(key),
+      introduce,
     );
-    dht.rpc.handle(Hello, (body, from) => {
-      const free = this.host.freeBytes();
-      const reply = { publicKey: keys.publicKey, offered: config.offered, free, signature: signHello(keys, body.challenge, dht.address, config.offered, free) };
-      // An unpadded HELLO from an unproven address gets no answer (it would reflect more than
-      // 3x); the verification PING it earns proves an honest sender, whose retransmit is answered.
-      if (!dht.isProven(from) && !fitsReflectionBudget(HelloReply, reply, body.padded)) return undefined;
-      return { spec: HelloReply, body: reply };
-    });
     dht.rpc.handle(Propose, (body, from) => this.host.onPropose(body, from));
     dht.rpc.handle(Cancel, (body, from) => this.onCancel(body, from));
   }
@@ -161,14 +154,10 @@ export class ContractService extends EventEmitter<ContractEvents> {
       if (this.store.transition(c.contract.id, ['pending', 'active'], 'expired', now)) this.emit('ended', { ...c, state: 'expired' });
     }
     for (const cp of this.store.counterparts()) {
-      if (cp.defaulterSince === null && cp.strikes > 0 && debt(this.store.balance(cp.key)) === 0) {
-        // It owes us nothing (any more): its refusals were its right, not a default.
-        this.store.saveStanding(cp.key, { ...cp, strikes: 0, strikeSince: null }, now);
-        continue;
-      }
-      const next = evaluateStanding(cp, now, this.config.graceMs);
-      if (next === cp || next.defaulterSince === null) continue;
-      this.store.saveStanding(cp.key, next, now);
+      const change = reviewStanding(cp, () => debt(this.store.balance(cp.key)), now, this.config.graceMs);
+      if (!change) continue;
+      this.store.saveStanding(cp.key, change.standing, now);
+      if (change.kind === 'forgiven') continue;
       this.emit('defaulter', cp.key);
       for (const c of this.store.list({ counterpart: cp.key, role: 'host', live: true })) await this.cancelAsHost(c);
     }

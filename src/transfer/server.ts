@@ -225,8 +225,7 @@ export class TransferServer {
     } catch (err) {
       // A full disk will not take this shard later either: the reserved space goes back now.
       if (err instanceof ShardError && err.code === 'DISK_FULL') this.contracts.abandoned?.(contract);
-      if (err instanceof ShardError) throw new TransferError(err.code, err.message);
-      throw err;
+      throw asTransferError(err);
     } finally {
       clearInterval(rateCheck);
       this.uploading.delete(key);
@@ -240,7 +239,7 @@ export class TransferServer {
   private async get(socket: Socket, contract: StoredContract): Promise<void> {
     if (contract.state !== 'active') throw new TransferError('WRONG_STATE', `contract is ${contract.state}`);
     const { file, size } = await this.store.locate(contract.contract.terms.shardHash).catch((err: unknown) => {
-      throw err instanceof ShardError ? new TransferError(err.code, err.message) : err;
+      throw asTransferError(err);
     });
     socket.write(frame({ ok: true, size }));
     await sendFile(socket, file, (n) => (this.counters.bytesOut += n));
@@ -253,7 +252,7 @@ export class TransferServer {
     if (contract.state !== 'active') throw new TransferError('WRONG_STATE', `contract is ${contract.state}`);
     const { terms } = contract.contract;
     const proven = await this.store.proveLeaves(terms.shardHash, terms.shardSize, leaves).catch((err: unknown) => {
-      throw err instanceof ShardError ? new TransferError(err.code, err.message) : err;
+      throw asTransferError(err);
     });
     socket.write(frame({ ok: true, n: proven.length }));
     for (const leaf of proven) socket.write(frame({ i: leaf.index, d: leaf.data, p: leaf.path }));
@@ -278,6 +277,11 @@ export class TransferServer {
 }
 
 const CUT = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED']);
+
+/** The shard store's finding (size, hash, root, not stored) as the refusal sent; other errors as they are. */
+function asTransferError(err: unknown): unknown {
+  return err instanceof ShardError ? new TransferError(err.code, err.message) : err;
+}
 
 function refusalCode(err: unknown): TransferErrorCode {
   if (err instanceof TransferError) return err.code === 'PROTOCOL' || err.code === 'VERIFY' ? 'INTERNAL' : err.code;

@@ -1,0 +1,45 @@
+/** What a running peer reports about itself: `dbs status` and `dbs peers` show these. */
+import { formatAddress } from '../net/address.js';
+import { toHex } from '../util/bytes.js';
+import type { DhtNode, DhtStats } from '../dht/node.js';
+import type { ContractHost } from '../contracts/host.js';
+import type { ContractStore } from '../contracts/store.js';
+import type { TransferCounters, TransferServer } from '../transfer/server.js';
+
+export interface PeerStatus {
+  publicKey: string;
+  nodeId: string;
+  address: string;
+  storage: { offered: number; promised: number; free: number };
+  contracts: { owner: number; host: number };
+  dht: DhtStats;
+  transfer: TransferCounters;
+}
+
+export interface StatusSources {
+  publicKey: Uint8Array;
+  dht: Pick<DhtNode, 'id' | 'address' | 'stats'>;
+  host: Pick<ContractHost, 'offered' | 'freeBytes'>;
+  store: Pick<ContractStore, 'list'>;
+  tcp: Pick<TransferServer, 'counters'>;
+}
+
+export function peerStatus(s: StatusSources): PeerStatus {
+  const offered = s.host.offered;
+  const free = s.host.freeBytes();
+  const live = s.store.list({ live: true });
+  return {
+    publicKey: toHex(s.publicKey),
+    nodeId: toHex(s.dht.id),
+    address: formatAddress(s.dht.address),
+    storage: { offered, promised: offered - free, free },
+    contracts: { owner: live.filter((c) => c.role === 'owner').length, host: live.filter((c) => c.role === 'host').length },
+    dht: s.dht.stats(),
+    transfer: s.tcp.counters,
+  };
+}
+
+/** The DHT contacts this peer knows (its routing table), closest to its own ID first. */
+export function knownPeers(dht: Pick<DhtNode, 'contacts'>): Array<{ nodeId: string; address: string }> {
+  return dht.contacts().map((c) => ({ nodeId: toHex(c.id), address: formatAddress(c) }));
+}
