@@ -18,6 +18,7 @@ import { ManualClock } from '../../src/util/clock.js';
 import { randomFile } from '../helpers/host-harness.js';
 import { GiB, MiB, peerOptions, startPeers, stopAll, tempDir } from '../helpers/peers.js';
 import { mountSmallFs, type SmallFs } from '../helpers/small-fs.js';
+import { writeFileAtomic } from '../../src/util/atomic-file.js';
 
 function partials(peer: Peer): string[] {
   return readdirSync(path.join(peer.shards.dir, 'tmp'));
@@ -83,6 +84,20 @@ describe('faults: a full disk on the host side', function () {
     expect(partials(tiny)).to.deep.equal([]);
     await tiny.shards.space.refresh();
     expect(tiny.status().storage.free).to.be.at.most(small.available() - reserve);
+  });
+
+  it('an atomic write that runs out of space leaves no temporary file', async () => {
+    const small = fsys!;
+    const dir = path.join(small.dir, 'atomic');
+    mkdirSync(dir);
+    const filler = small.fill(256 * 1024);
+    const err = await writeFileAtomic(path.join(dir, 'big'), randomBytes(2 * MiB)).then(
+      () => null,
+      (e: NodeJS.ErrnoException) => e,
+    );
+    expect(err?.code).to.equal('ENOSPC');
+    expect(readdirSync(dir)).to.deep.equal([]);
+    rmSync(filler);
   });
 
   it('a disk that fills during uploads: partial files dropped, reservations freed, DISK_FULL, one warning, then room again', async () => {
