@@ -104,3 +104,24 @@ export { ChunkIdSet } from './retention/chunk-set.js';
 export { FolderWatcher, type FolderWatcherOptions, QuietTrigger } from './backup/watcher.js';
 export { TrackerServer, type TrackerServerOptions } from './tracker/server.js';
 export { TrackerClient } from './tracker/client.js';
+
+// The web page (what `dbs start --ui` serves), for embedders.
+/**
+ * The control routes a running peer answers (`'GET /status'`, `'POST /backup'`, ...), built
+ * from a Peer: `controlRoutes(peer, { dataDir })`. The `dbs` daemon serves them on its control
+ * socket and the web page calls the same handlers.
+ */
+export { controlRoutes, type ControlContext, type ControlPeer } from './cli/control-routes.js';
+/**
+ * The web page's server: `await UiServer.listen({ dataDir, routes: controlRoutes(peer, { dataDir }) })`,
+ * then open `ui.url` (it carries the access token once; the page keeps it in an HttpOnly cookie).
+ * Loopback only unless `allowRemote`; see docs/ui.md for its security model and API.
+ */
+export { UiServer, type UiServerOptions } from './ui/server.js';
+export { UiError, type UiErrorCode } from './ui/errors.js';
+export { UI_DEFAULTS } from './ui/constants.js';
+/** Recent peer events for the page's live feed (pass one to both controlRoutes and UiServer). */
+export { EventFeed, type PeerEventEntry } from './control/event-feed.js';
+/** A snapshot's folder, a page at a time (`peer.snapshotEntries`), and each shard's replicas (`peer.shardHealth`). */
+export { type SnapshotEntryInfo, type SnapshotEntryPage, SnapshotBrowseError } from './backup/snapshot-browse.js';
+export { type ShardHealth, type ReplicaHealth, type AuditRecord } from './backup/shard-health.js';

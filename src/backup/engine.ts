@@ -30,6 +30,8 @@ import { recover } from './recovery.js';
 import { Repairer } from './repair.js';
 import { ReplicaLocator } from './replica-locator.js';
 import { runRestore } from './restore.js';
+import { type AuditRecord, auditRecords, shardHealth, type ShardHealth } from './shard-health.js';
+import { listSnapshotDir, type SnapshotEntryPage } from './snapshot-browse.js';
 import type { BackupOptions, BackupResult, MaintenanceReport, RestoreOptions, RestoreResult, SnapshotInfo } from './types.js';
 import { RetentionError } from '../retention/errors.js';
 import { createExclude } from './exclude.js';
@@ -103,6 +105,21 @@ export class BackupEngine {
   restore(snapshotId: string, dest: string, opts: RestoreOptions = {}): Promise<RestoreResult> {
     const deps = { keys: this.keys, index: this.index, locator: this.locator, recover: () => this.recover(), maxChunk: this.chunker.sizes.max, tmp: this.tmp };
     return this.exclusive(() => runRestore(deps, snapshotId, path.resolve(dest), opts, opts.onProgress ?? (() => {})).finally(releaseHashWorker));
+  }
+
+  /** The entries of one folder of a snapshot, a page at a time; runs beside other tasks (it only reads). */
+  entries(snapshotId: string, dir: string, page: { offset: number; limit: number }): Promise<SnapshotEntryPage> {
+    return listSnapshotDir({ keys: this.keys, index: this.index, locator: this.locator, tmp: this.tmp }, snapshotId, dir, page);
+  }
+
+  /** Every shard of ours: replicas wanted and live, and each host's last audit. */
+  shardHealth(): ShardHealth[] {
+    return shardHealth(this.index, this.locator);
+  }
+
+  /** How each host last answered an audit, per contract (cancelled ones too). */
+  auditRecords(): AuditRecord[] {
+    return auditRecords(this.index);
   }
 
   /**

@@ -4,6 +4,8 @@
  */
 
 import { DataDirInUseError } from '../util/dir-lock.js';
+import { UiError } from '../ui/errors.js';
+import { SnapshotBrowseError } from '../backup/browse-errors.js';
 
 /** Exit codes of `dbs` (documented in the README). */
 export const ExitCode = {
@@ -56,6 +58,8 @@ export class CliError extends Error {
 export function classify(err: unknown): CliError {
   if (err instanceof CliError) return err;
   if (err instanceof DataDirInUseError) return new CliError(err.message, ExitCode.noPeer);
+  if (err instanceof UiError && err.code === 'REMOTE_NOT_ALLOWED') return new CliError(err.message, ExitCode.usage);
+  if (err instanceof SnapshotBrowseError && err.code === 'NOT_A_FOLDER') return new CliError(err.message, ExitCode.usage);
   if ((err as { code?: unknown } | null)?.code === 'DISK_FULL' || (err as NodeJS.ErrnoException | null)?.code === 'ENOSPC') {
     return new CliError(err instanceof Error ? err.message : String(err), ExitCode.diskFull);
   }

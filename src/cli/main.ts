@@ -16,6 +16,8 @@ import { addForgetCommand } from './forget.js';
 import { controlSocketPath, defaultDataDir } from './paths.js';
 import { renderContracts, renderLedger, renderSnapshots, renderStatus, table } from './render.js';
 import { formatBytes, formatDuration, parseDuration, parseSize } from './units.js';
+import { UI_DEFAULTS } from '../ui/constants.js';
+import { parseUiAddress } from './ui-address.js';
 
 // Only what the client commands need is imported above: a command is one request to the
 // running peer (control/client.js, imported by `ask`) and a few lines of text. The peer with
@@ -76,6 +78,14 @@ function duration(text: string): number {
   }
 }
 
+function uiAddress(value: string | true): { host: string; port: number } {
+  try {
+    return parseUiAddress(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
 /** Commander's way to take an option more than once. */
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -121,10 +131,13 @@ export function buildProgram(): Command {
     .option('--watch <dir...>', 'back up these folders whenever they change')
     .option('--quiet <duration>', 'how long a watched folder must stay unchanged before its backup', duration, CLI_DEFAULTS.quietMs)
     .option('--replicas <n>', 'replicas for watched folders', wholeNumber, CLI_DEFAULTS.replicas)
+    .option('--ui [host:port]', `serve the web page (default ${UI_DEFAULTS.host}:${UI_DEFAULTS.port}; \`dbs ui\` opens it)`, uiAddress)
+    .option('--ui-allow-remote', 'let --ui bind an address other than loopback (anyone who can reach it and has the token controls this peer; see docs/ui.md)')
     .addOption(new Option('--tuning <json>', 'library settings for tests and the demo').hideHelp())
-    .action(async (opts: Common & Omit<StartOptions, 'dataDir'>) => {
+    .action(async (opts: Common & Omit<StartOptions, 'dataDir' | 'ui'> & { ui?: { host: string; port: number } | true; uiAllowRemote?: boolean }) => {
       const { runStart } = await import('./start.js');
-      await runStart({ ...opts, dataDir: dataDir(opts) }, out);
+      const { ui, uiAllowRemote, ...rest } = opts;
+      await runStart({ ...rest, dataDir: dataDir(opts), ...(ui !== undefined ? { ui: { ...(ui === true ? parseUiAddress(true) : ui), allowRemote: uiAllowRemote ?? false } } : {}) }, out);
     });
 
   withCommon(program.command('backup <path>'))
@@ -239,6 +252,14 @@ export function buildProgram(): Command {
     .action(async (dir: string, opts: Common & { quiet: number }) => {
       const r = await ask<{ watching: string; already: boolean }>(opts, 'POST', '/watch', { path: path.resolve(dir), quietMs: opts.quiet });
       print(opts, r, () => (r.already ? `already watching ${r.watching}` : `watching ${r.watching}: it is backed up ${formatDuration(opts.quiet)} after changes stop`));
+    });
+
+  withCommon(program.command('ui'))
+    .description('print the web page\'s address with its access token, and open it in a browser')
+    .option('--no-open', 'only print the address')
+    .action(async (opts: Common & { open: boolean }) => {
+      const { showUi } = await import('./open-browser.js');
+      await showUi(opts, () => ask<{ origin: string; url: string }>(opts, 'GET', '/ui'), (r) => print(opts, r, () => r.url));
     });
 
   withCommon(program.command('stop')).description('stop the running peer').action(async (opts: Common) => {

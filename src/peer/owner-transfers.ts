@@ -9,6 +9,7 @@ import { type Address, parseAddress } from '../net/address.js';
 import type { SigningKeyPair } from '../crypto/ed25519.js';
 import type { ContractStore, StoredContract } from '../contracts/store.js';
 import { type AuditOutcome, TransferClient, type ShardTarget } from '../transfer/client.js';
+import type { TrafficTotals } from '../transfer/socket-meter.js';
 
 export class OwnerTransfers {
   private readonly client: TransferClient;
@@ -19,6 +20,11 @@ export class OwnerTransfers {
     private readonly clock: Clock,
   ) {
     this.client = new TransferClient(signing);
+  }
+
+  /** Bytes sent to and received from hosts so far (src/transfer/socket-meter.ts). */
+  traffic(): TrafficTotals {
+    return this.client.meter.totals();
   }
 
   /** Uploads the shard of one of our pending contracts to its host, from a file or a stream. */

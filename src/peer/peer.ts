@@ -196,6 +196,21 @@ export class Peer extends EventEmitter<PeerEvents> {
     return this.services.backups.restore(snapshotId, dest, options);
   }
 
+  /** One folder of a snapshot, a page at a time (src/backup/snapshot-browse.ts). */
+  snapshotEntries(snapshotId: string, dir: string, page: { offset: number; limit: number }): ReturnType<BackupEngine['entries']> {
+    return this.services.backups.entries(snapshotId, dir, page);
+  }
+
+  /** Our shards: replicas wanted and live, each host's last audit (src/backup/shard-health.ts). */
+  shardHealth(): ReturnType<BackupEngine['shardHealth']> {
+    return this.services.backups.shardHealth();
+  }
+
+  /** How each host last answered an audit, per contract, cancelled ones too (src/backup/shard-health.ts). */
+  auditRecords(): ReturnType<BackupEngine['auditRecords']> {
+    return this.services.backups.auditRecords();
+  }
+
   /** Runs the backup keep-alive now: due audits, cancellations, re-replication. */
   backupsMaintain(): Promise<MaintenanceReport> {
     return this.services.maintenance.backups();
@@ -221,7 +236,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   status(): PeerStatus {
     const { contracts } = this.services;
-    return peerStatus({ publicKey: this.publicKey, dht: this.dht, host: contracts.host, store: contracts.store, tcp: this.transferServer });
+    return peerStatus({ publicKey: this.publicKey, dht: this.dht, host: contracts.host, store: contracts.store, tcp: this.transferServer, client: this.services.transfers });
   }
 
   /** True once `stop()` was called. */

@@ -5,6 +5,7 @@ import type { DhtNode, DhtStats } from '../dht/node.js';
 import type { ContractHost } from '../contracts/host.js';
 import type { ContractStore } from '../contracts/store.js';
 import type { TransferCounters, TransferServer } from '../transfer/server.js';
+import type { TrafficTotals } from '../transfer/socket-meter.js';
 
 export interface PeerStatus {
   publicKey: string;
@@ -14,6 +15,8 @@ export interface PeerStatus {
   contracts: { owner: number; host: number };
   dht: DhtStats;
   transfer: TransferCounters;
+  /** Shard bytes our own TCP client sent to hosts and received from them (uploads, restores, audits). */
+  traffic: TrafficTotals;
 }
 
 export interface StatusSources {
@@ -22,6 +25,7 @@ export interface StatusSources {
   host: Pick<ContractHost, 'offered' | 'freeBytes'>;
   store: Pick<ContractStore, 'list'>;
   tcp: Pick<TransferServer, 'counters'>;
+  client: { traffic(): TrafficTotals };
 }
 
 export function peerStatus(s: StatusSources): PeerStatus {
@@ -36,6 +40,7 @@ export function peerStatus(s: StatusSources): PeerStatus {
     contracts: { owner: live.filter((c) => c.role === 'owner').length, host: live.filter((c) => c.role === 'host').length },
     dht: s.dht.stats(),
     transfer: s.tcp.counters,
+    traffic: s.client.traffic(),
   };
 }
 
