@@ -44,6 +44,12 @@ export { type NegotiationRequest, type NegotiationResult, type Refusal, Negotiat
 export { RejectReason, decideProposal, networkPrefix, type Standing } from './contracts/policy.js';
 /** Why a host did not take a shard: the codes callers branch on, and the text people read. */
 export { type RefusalCode, type OwnerFinding, refusalText } from './contracts/refusals.js';
+/** How far apart peers' clocks may be (s) with proposals, contracts, audits and renewals still working. */
+export { CLOCK_TOLERANCE_SECONDS } from './contracts/contract.js';
+/** A host's disk bound: what it may promise is the data directory's free space minus this reserve. */
+export { DISK_DEFAULTS, type DiskOptions } from './storage/constants.js';
+/** A restore whose destination is (or became) too small: `code` 'DISK_FULL', nothing short under a real name. */
+export { RestoreDiskFullError } from './backup/restore-space.js';
 
 // Backups.
 export { type BackupProgress, type BackupResult, type RestoreProgress, type RestoreResult, type SnapshotInfo, type BackupEngineOptions, type TreeBuildStats } from './backup/engine.js';

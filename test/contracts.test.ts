@@ -179,7 +179,7 @@ describe('piece contracts (erasure-coded shards)', function () {
 
 describe('reciprocity policy (pure)', function () {
   this.timeout(5000);
-  const base = { size: 10 * MiB, ownerOffer: 100 * MiB, ownerIsDefaulter: false, freeBytes: 1000 * MiB, balance: { keptForThem: 0, keptByThem: 0 }, prefixDebtOfOthers: 0, allowance: 64 * MiB };
+  const base = { size: 10 * MiB, ownerOffer: 100 * MiB, ownerIsDefaulter: false, freeBytes: 1000 * MiB, diskBytes: Infinity, balance: { keptForThem: 0, keptByThem: 0 }, prefixDebtOfOthers: 0, allowance: 64 * MiB };
 
   it('accepts within the allowance and refuses beyond it, unless the proposer gave back', () => {
     expect(decideProposal(base)).to.equal(null);
@@ -192,6 +192,8 @@ describe('reciprocity policy (pure)', function () {
     expect(decideProposal({ ...base, ownerOffer: 0 })).to.equal('NO_STORAGE_OFFERED');
     expect(decideProposal({ ...base, ownerIsDefaulter: true })).to.equal('DEFAULTER');
     expect(decideProposal({ ...base, freeBytes: 5 * MiB })).to.equal('NO_SPACE');
+    // The offer has room but the disk has not: the owner is told the host's disk is full.
+    expect(decideProposal({ ...base, diskBytes: 5 * MiB })).to.equal('DISK_FULL');
   });
 
   it('shares one allowance among all keys of a network prefix', () => {

@@ -1,5 +1,5 @@
 /**
- * The owner's side of the catalog chain in SQLite (schema migration 3): the head segment the
+ * The owner's side of the catalog chain in SQLite (schema migration 4): the head segment the
  * root record names, which shards and contracts a segment already records (so the next one
  * holds only what changed since), and every live index-delta piece (what compaction lists).
  */

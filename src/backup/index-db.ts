@@ -1,5 +1,5 @@
 /**
- * The owner's backup index in SQLite (schema migrations 2 and 3): which shards it made and wants
+ * The owner's backup index in SQLite (schema migrations 2 and 4): which shards it made and wants
  * kept, which chunk lives where (for deduplication), its snapshots, and how each host has
  * answered audits.
  */

@@ -27,6 +27,7 @@ import { RestoreShards } from './restore-shards.js';
 import { isLarge, LeftDirectories, normalizePrefix, RestorePlan, slotSizes, withAncestors } from './restore-plan.js';
 import { DURABLE_BATCH_BYTES, DURABLE_BATCH_FILES, OPENING_SLOTS, RESTORE_FILES } from './constants.js';
 import type { RestoreProgress, RestoreResult } from './types.js';
+import { asRestoreError, checkRestoreSpace } from './restore-space.js';
 
 export interface RestoreDeps {
   keys: BackupKeys;
@@ -94,6 +95,7 @@ export async function runRestore(deps: RestoreDeps, snapshotId: string, dest: st
     const slots = slotSizes(plan, deps.maxChunk);
     opener = new CryptoWorker(deps.keys, slots.slotBytes, OPENING_SLOTS, slots.small);
     const progress: RestoreProgress = { files: 0, bytes: 0, totalBytes: plan.totalBytes };
+    await checkRestoreSpace(dest, progress.totalBytes);
     await fs.mkdir(prefix ? path.dirname(path.join(dest, prefix)) : dest, { recursive: true });
     // Small files get their names in batches, once a batch is on the device: one syncfs per
     // batch (durable-renames.ts). Where there is no syncfs, each is fsynced and renamed.
@@ -157,6 +159,8 @@ export async function runRestore(deps: RestoreDeps, snapshotId: string, dest: st
     if (!durable) for (const dir of withAncestors([prefix ? path.dirname(path.join(dest, prefix)) : dest], path.dirname(dest))) await fsyncDir(dir);
     finished = true;
     return { files: progress.files, bytes: progress.bytes, incomplete: incomplete.sort((a, b) => a.at - b.at).map((x) => x.path) };
+  } catch (err) {
+    throw asRestoreError(err, dest);
   } finally {
     if (!finished) {
       // A failure may leave file tasks running: none may add a file after the discard.

@@ -194,6 +194,9 @@ function wirePeerEvents(peer: Peer, log: PeerLog): void {
   peer.on('stored', (e) => log.info('stored', e, `stored a ${formatBytes(e.size)} shard for ${short(e.owner)} (contract ${short(e.contract)})`));
   peer.on('ended', (e) => log.info('contract-ended', e, `contract ${short(e.contract)} (${e.role === 'owner' ? 'our shard on' : 'we host for'} ${short(e.counterpart)}) ${e.state}`));
   peer.on('defaulter', (e) => log.warn('defaulter', e, `${short(e.counterpart)} stopped honouring its contracts: its shards here are dropped`));
+  // One warning per full episode (storage/disk-space.ts), not one per refused upload.
+  peer.shards.space.on('full', (e) => log.warn('disk-full', e, `the disk holding ${e.dir} is full: refusing new shards until there is room again`));
+  peer.shards.space.on('recovered', (e) => log.info('disk-recovered', e, `the disk holding ${e.dir} has room again (${formatBytes(e.available)} free)`));
   peer.on('maintenance', (e) => {
     const line = e.failed + e.cancelled + e.replaced > 0 ? `audited ${e.audited} host(s): ${e.failed} failed, ${e.cancelled} contract(s) cancelled, ${e.replaced} replica(s) re-created` : undefined;
     log.info('maintenance', e, line);

@@ -26,6 +26,8 @@ export const ExitCode = {
   destinationNotEmpty: 7,
   /** Accepted but not built yet (removing forgotten snapshots, prune, storing tags): the message says what waits for what. */
   notSupported: 8,
+  /** A disk is full: the restore's destination (checked before it starts, or filled during it). */
+  diskFull: 9,
 } as const;
 
 /** Typed library errors by `code` (RetentionError, ExcludeError): matched by code, so this file imports neither. */
@@ -58,6 +60,9 @@ export function classify(err: unknown): CliError {
   if (err instanceof DataDirInUseError) return new CliError(err.message, ExitCode.noPeer);
   if (err instanceof UiError && err.code === 'REMOTE_NOT_ALLOWED') return new CliError(err.message, ExitCode.usage);
   if (err instanceof SnapshotBrowseError && err.code === 'NOT_A_FOLDER') return new CliError(err.message, ExitCode.usage);
+  if ((err as { code?: unknown } | null)?.code === 'DISK_FULL' || (err as NodeJS.ErrnoException | null)?.code === 'ENOSPC') {
+    return new CliError(err instanceof Error ? err.message : String(err), ExitCode.diskFull);
+  }
   const message = err instanceof Error ? err.message : String(err);
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && Object.hasOwn(EXIT_BY_CODE, code) && /^(Retention|Exclude)Error$/.test((err as Error).name)) return new CliError(message, EXIT_BY_CODE[code]);

@@ -26,7 +26,7 @@ export interface Candidate {
 
 export interface CandidateComponents {
   dht: Pick<DhtNode, 'findNode'>;
-  store: Pick<ContractStore, 'balance' | 'counterpart' | 'counterpartsAt'>;
+  store: Pick<ContractStore, 'balance' | 'counterpart' | 'counterpartsAt' | 'failures'>;
   clock: Clock;
   /** Who answers at an address (HELLO, src/peer/hello.ts). */
   introduce: Introduce;
@@ -76,10 +76,12 @@ export class CandidateFinder {
   }
 
   /** Why a host that answered HELLO cannot take this shard, or null if it can. */
-  private unusable(info: Introduction, req: NegotiationRequest): 'HOST_IS_DEFAULTER' | 'TOO_LITTLE_SPACE' | null {
+  private unusable(info: Introduction, req: NegotiationRequest): 'HOST_IS_DEFAULTER' | 'HOST_LOST_DATA' | 'TOO_LITTLE_SPACE' | null {
     // Found by test/faults/lies-contracts.test.ts: a peer we declared a defaulter was still
     // asked to keep our data (and refused again). It is not trusted with anything any more.
     if (this.components.store.counterpart(info.publicKey).defaulterSince !== null) return 'HOST_IS_DEFAULTER';
+    // A host that failed an audit is remembered for good (host-failures.ts), across restarts.
+    if (this.components.store.failures.lostData(info.publicKey)) return 'HOST_LOST_DATA';
     if (info.free < req.shardSize) return 'TOO_LITTLE_SPACE';
     return null;
   }

@@ -20,8 +20,25 @@ export const CONTRACT_VERSION = 1;
 export const MAX_SHARD_BYTES = 4 * 2 ** 30;
 /** Longest a contract may run: two years. */
 export const MAX_CONTRACT_SECONDS = 2 * 365 * 86_400;
-/** How far a proposal's creation time may lie in the future (clock skew between peers). */
-export const CLOCK_SKEW_SECONDS = 300;
+/**
+ * How far apart two peers' clocks may be (seconds) with everything still working: proposals,
+ * contract ends, audits and renewals (docs/security.md, "Clocks"). Ten minutes covers a machine
+ * without NTP for weeks or a wrong time zone setting that was half-fixed; an hour off is a
+ * misconfigured machine and is refused, not silently accepted.
+ */
+export const CLOCK_TOLERANCE_SECONDS = 600;
+/**
+ * How far a proposal's creation time may lie in the future: the clock tolerance plus 5 minutes
+ * for the proposal's transit and retransmits.
+ */
+export const CLOCK_SKEW_SECONDS = CLOCK_TOLERANCE_SECONDS + 300;
+/**
+ * How old a proposal may be when it arrives (the default of `proposalMaxAgeSeconds`): the clock
+ * tolerance plus 10 minutes of transit and retransmits. Replays within it are still refused:
+ * a host remembers every proposal it accepted until a week after the contract ended
+ * (ENDED_CONTRACT_RETENTION_MS), far longer than this window.
+ */
+export const PROPOSAL_MAX_AGE_SECONDS = CLOCK_TOLERANCE_SECONDS + 600;
 
 /** What owner and host agree on. Times are Unix seconds. */
 export interface ContractTerms {

@@ -14,7 +14,8 @@ import type { SigningKeyPair } from '../crypto/ed25519.js';
 import { type Candidate, CandidateFinder } from './candidates.js';
 import type { Introduce } from './introduce.js';
 import { type Contract, encodeTerms, propose, signCancel, verifyContract } from './contract.js';
-import { Accept, Cancel, Cancelled, Propose, Reject } from './messages.js';
+import { Cancel, Cancelled, Reject } from './messages.js';
+import { sendProposal } from './propose-request.js';
 import { owesUs } from './policy.js';
 import { explainNoHost, isExcusedRefusal, NegotiationError, type Refusal, type RefusalCode, reasonName } from './refusals.js';
 import type { ContractStore, StoredContract } from './store.js';
@@ -139,7 +140,7 @@ export class ContractOwner {
     let answer;
     try {
       // Retransmits carry the same proposal: the host answers them idempotently.
-      answer = await this.dht.rpc.requestAny(c.address, Propose, { terms: encodeTerms(proposal.terms), ownerSignature: proposal.ownerSignature }, [Accept, Reject], { retries: 2 });
+      answer = await sendProposal(this.dht.rpc, c.address, { terms: encodeTerms(proposal.terms), ownerSignature: proposal.ownerSignature }, { retries: 2 });
     } catch {
       // Timeout, ERROR reply or a full queue: reported as a NO_ANSWER refusal, not dropped.
       return refuse('NO_ANSWER', false);

@@ -36,6 +36,8 @@ export interface ProposalFacts {
   ownerIsDefaulter: boolean;
   /** Our free space (offered minus live contracts). */
   freeBytes: number;
+  /** What our disk can still take (free space minus the reserve, minus reservations not yet written). */
+  diskBytes: number;
   balance: Balance;
   /** Unreciprocated bytes we already keep for *other* keys from the proposer's network prefix. */
   prefixDebtOfOthers: number;
@@ -48,6 +50,7 @@ export function decideProposal(f: ProposalFacts): RejectReasonName | null {
   if (f.ownerOffer <= 0) return 'NO_STORAGE_OFFERED';
   if (f.ownerIsDefaulter) return 'DEFAULTER';
   if (f.size > f.freeBytes) return 'NO_SPACE';
+  if (f.size > f.diskBytes) return 'DISK_FULL';
   const debtAfter = Math.max(0, f.balance.keptForThem + f.size - f.balance.keptByThem);
   if (debtAfter > 0 && f.prefixDebtOfOthers + debtAfter > f.allowance) return 'UNBALANCED';
   return null;

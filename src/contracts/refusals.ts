@@ -18,11 +18,15 @@ export const RejectReason = {
   BAD_SIGNATURE: 7,
   BAD_TERMS: 8,
   NOT_FOR_ME: 9,
+  /** The host's disk has less room than the shard (whatever it offers): see storage/disk-space.ts. */
+  DISK_FULL: 10,
+  /** The proposer's address is not proven: send the proposal again with the cookie (address-cookies.ts). */
+  ADDRESS_UNPROVEN: 11,
 } as const;
 export type RejectReasonName = keyof typeof RejectReason;
 
 /** What the owner found without a refusal: silence, a bad answer, a host it will not ask. */
-export type OwnerFinding = 'NO_ANSWER' | 'BAD_ANSWER' | 'TOO_LITTLE_SPACE' | 'HOST_IS_DEFAULTER';
+export type OwnerFinding = 'NO_ANSWER' | 'BAD_ANSWER' | 'TOO_LITTLE_SPACE' | 'HOST_IS_DEFAULTER' | 'HOST_LOST_DATA';
 
 /** Every reason a host did not take a shard; `UNKNOWN_n` is a wire code this version does not know. */
 export type RefusalCode = RejectReasonName | OwnerFinding | `UNKNOWN_${number}`;
@@ -59,10 +63,13 @@ const TEXT: Record<RejectReasonName | OwnerFinding, string> = {
   BAD_SIGNATURE: 'the signature is invalid',
   BAD_TERMS: 'the contract terms are invalid',
   NOT_FOR_ME: 'the proposal names another host',
+  DISK_FULL: "the host's disk is full",
+  ADDRESS_UNPROVEN: 'the host asked the proposer to prove its address and got no proof',
   NO_ANSWER: 'did not answer',
   BAD_ANSWER: 'answered with an invalid countersignature or terms',
   TOO_LITTLE_SPACE: 'announced too little free space',
   HOST_IS_DEFAULTER: 'defaulted on us before (not asked to keep our data)',
+  HOST_LOST_DATA: 'lost our data before, failing an audit (not asked to keep our data)',
 };
 
 /** The name of a wire reject code (`UNKNOWN_n` for one this version does not know). */
@@ -91,7 +98,14 @@ export function refusalText(code: RefusalCode): string {
  * storage (or no answer at all) counts against it.
  */
 export function isExcusedRefusal(code: number): boolean {
-  return code === RejectReason.EXPIRED || code === RejectReason.REPLAYED || code === RejectReason.BAD_SIGNATURE || code === RejectReason.BAD_TERMS || code === RejectReason.NOT_FOR_ME;
+  return (
+    code === RejectReason.EXPIRED ||
+    code === RejectReason.REPLAYED ||
+    code === RejectReason.BAD_SIGNATURE ||
+    code === RejectReason.BAD_TERMS ||
+    code === RejectReason.NOT_FOR_ME ||
+    code === RejectReason.ADDRESS_UNPROVEN
+  );
 }
 
 /** Refusals counted by code, most frequent first. */

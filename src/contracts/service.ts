@@ -14,7 +14,8 @@ import type { Reply } from '../rpc/rpc.js';
 import type { SigningKeyPair } from '../crypto/ed25519.js';
 import type { Db } from '../storage/database.js';
 import type { Introduce } from './introduce.js';
-import { verifyCancel } from './contract.js';
+import { addressCheck, ProposalCookies } from './address-cookies.js';
+import { CLOCK_TOLERANCE_SECONDS, verifyCancel } from './contract.js';
 import { ContractHost, type HostConfig } from './host.js';
 import { Cancel, Cancelled, Propose } from './messages.js';
 import { ContractOwner, type NegotiationRequest, type NegotiationResult, type OwnerConfig } from './negotiation.js';
@@ -79,7 +80,7 @@ export class ContractService extends EventEmitter<ContractEvents> {
   ) {
     super();
     this.store = new ContractStore(db);
-    this.host = new ContractHost(this.store, keys, clock, config);
+    this.host = new ContractHost(this.store, keys, clock, { ...config, checkAddress: addressCheck(new ProposalCookies(clock), (from) => dht.isProven(from)) });
     this.owner = new ContractOwner(
       dht,
       this.store,
@@ -105,6 +106,15 @@ export class ContractService extends EventEmitter<ContractEvents> {
     if (standing.strikes > 0) this.store.saveStanding(key, recordHonoured(standing), this.clock.now());
   }
 
+  /**
+   * `key` failed an audit (lost or altered our data): remembered for good, so it is never chosen
+   * again, even after a restart, and struck like any other failure.
+   */
+  lostData(key: Uint8Array): void {
+    this.store.failures.record(key, this.clock.now());
+    this.strike(key);
+  }
+
   /** Records an unexcused refusal, an unanswered request or a failed audit by `key`. */
   strike(key: Uint8Array): void {
     this.store.saveStanding(key, recordStrike(this.store.counterpart(key), this.clock.now()), this.clock.now());
@@ -121,6 +131,11 @@ export class ContractService extends EventEmitter<ContractEvents> {
     return { spec: Cancelled, body: { contractId: body.contractId } };
   }
 
+  /** Gives back the space of a host reservation whose upload cannot be kept (e.g. the disk is full). */
+  release(c: StoredContract): void {
+    if (c.role === 'host' && this.store.transition(c.contract.id, ['pending'], 'released', this.clock.now())) this.emit('ended', { ...c, state: 'released' });
+  }
+
   /**
    * Releases lapsed reservations, expires ended contracts, deals with defaulters, and forgets
    * contracts that ended more than a week ago (so the database does not grow with every repair).
@@ -131,7 +146,11 @@ export class ContractService extends EventEmitter<ContractEvents> {
     for (const c of this.store.lapsedReservations(now)) {
       if (this.store.transition(c.contract.id, ['pending'], 'released', now)) this.emit('ended', { ...c, state: 'released' });
     }
-    for (const c of this.store.endedContracts(Math.floor(now / 1000))) {
+    // As host, a contract ends only once the tolerance has passed too: a host whose clock runs
+    // ahead by up to CLOCK_TOLERANCE_SECONDS still keeps the shard while its owner may audit it.
+    const nowSeconds = Math.floor(now / 1000);
+    for (const c of this.store.endedContracts(nowSeconds)) {
+      if (c.role === 'host' && c.contract.terms.expiresAt > nowSeconds - CLOCK_TOLERANCE_SECONDS) continue;
       if (this.store.transition(c.contract.id, ['pending', 'active'], 'expired', now)) this.emit('ended', { ...c, state: 'expired' });
     }
     for (const cp of this.store.counterparts()) {

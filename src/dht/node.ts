@@ -14,6 +14,7 @@ import type { Address } from '../net/address.js';
 import { type Contact, nodeIdFromAddress } from '../net/node-id.js';
 import { DEFAULTS } from './constants.js';
 import { registerHandlers } from './handlers/index.js';
+import { isProven } from './handlers/closest.js';
 import { Join } from './join.js';
 import { ContactLiveness } from './liveness.js';
 import { type LookupReport, LookupRunner } from './lookup-runner.js';
@@ -129,6 +130,11 @@ export class DhtNode {
   /** Asks `address` for a PONG; resolves with its contact, rejects with RpcError if it does not answer. */
   ping(address: Address): Promise<Contact> {
     return this.liveness.ping(address);
+  }
+
+  /** Whether `c` is a verified contact at that very address (it answered our requests): reflection.ts. */
+  isProven(c: Contact): boolean {
+    return isProven(this.table, c);
   }
 
   /** The contacts in our routing table. */

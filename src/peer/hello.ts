@@ -6,6 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { defineMessage } from '../wire/codec.js';
+import { MAX_PAD_BYTES } from '../dht/messages.js';
+import { fitsReflectionBudget, REQUEST_PAD_BYTES } from '../dht/reflection.js';
+import type { Contact } from '../net/node-id.js';
 import { MessageType } from '../wire/message-types.js';
 import { type Address, formatAddress } from '../net/address.js';
 import { signEd25519, type SigningKeyPair, verifyEd25519 } from '../crypto/ed25519.js';
@@ -14,12 +17,13 @@ import type { Introduce, Introduction } from '../contracts/introduce.js';
 
 export const CHALLENGE_BYTES = 16;
 
-export const Hello = defineMessage<{ challenge: Uint8Array }>({
+export const Hello = defineMessage<{ challenge: Uint8Array; padded?: number }>({
   type: MessageType.HELLO,
   name: 'HELLO',
   isResponse: false,
-  encode: (b) => ({ ch: b.challenge }),
-  decode: (f) => ({ challenge: f.bytes('ch', CHALLENGE_BYTES) }),
+  // Padded so the signed answer stays within 3x of the request (dht/reflection.ts).
+  encode: (b) => ({ ch: b.challenge, pad: new Uint8Array(REQUEST_PAD_BYTES.HELLO) }),
+  decode: (f) => ({ challenge: f.bytes('ch', CHALLENGE_BYTES), padded: f.optionalBytes('pad', { max: MAX_PAD_BYTES })?.length ?? 0 }),
 });
 
 /** What a HELLO answer says: the peer's key, what it offers and what of that is free. */
@@ -67,9 +71,20 @@ export function helloClient(rpc: Pick<RpcEndpoint, 'request'>): Introduce {
  * The answering side: registers the HELLO handler on `rpc`. `offer` is read at each request,
  * so the answer always shows the space free right now.
  */
-export function answerHello(rpc: Pick<RpcEndpoint, 'handle'>, keys: SigningKeyPair, self: Address, offer: () => { offered: number; free: number }): void {
-  rpc.handle(Hello, (body) => {
+export function answerHello(
+  rpc: Pick<RpcEndpoint, 'handle'>,
+  keys: SigningKeyPair,
+  self: Address,
+  offer: () => { offered: number; free: number },
+  /** Whether the asker is a verified contact at that address (dht/reflection.ts); absent: all are. */
+  isProven: (from: Contact) => boolean = () => true,
+): void {
+  rpc.handle(Hello, (body, from) => {
     const { offered, free } = offer();
-    return { spec: HelloReply, body: { publicKey: keys.publicKey, offered, free, signature: signHello(keys, body.challenge, self, offered, free) } };
+    const reply = { publicKey: keys.publicKey, offered, free, signature: signHello(keys, body.challenge, self, offered, free) };
+    // An unpadded HELLO from an unproven address gets no answer (it would reflect more than 3x);
+    // the verification PING it earns proves an honest sender, whose retransmit is answered.
+    if (!isProven(from) && !fitsReflectionBudget(HelloReply, reply, body.padded)) return undefined;
+    return { spec: HelloReply, body: reply };
   });
 }

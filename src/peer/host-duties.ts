@@ -23,6 +23,8 @@ export interface HostDutiesComponents {
   failures: Failures;
   /** An owner's shard arrived whole and verified; its contract is now active. */
   onStored(contract: StoredContract): void;
+  /** Gives back a reservation whose upload cannot be kept (the disk is full). */
+  release?(contract: StoredContract): void;
 }
 
 export class HostDuties {
@@ -43,6 +45,7 @@ export class HostDuties {
         if (ok) onStored(c);
         return ok;
       },
+      abandoned: (c) => this.components.release?.(c),
     };
   }
 

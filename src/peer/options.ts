@@ -9,6 +9,8 @@ import type { DhtNodeOptions } from '../dht/node.js';
 import type { Transport } from '../transport/transport.js';
 import type { TransferServerOptions } from '../transfer/server.js';
 import type { BackupEngineOptions } from '../backup/constants.js';
+import type { DiskOptions } from '../storage/constants.js';
+import { PROPOSAL_MAX_AGE_SECONDS } from '../contracts/contract.js';
 
 export interface ContractOptions {
   /** Credit one network prefix gets before it must keep data for us (default 256 MiB). */
@@ -17,7 +19,7 @@ export interface ContractOptions {
   graceMs: number;
   /** How long an accepted proposal's space is held for the upload (default 10 min). */
   uploadTimeoutMs: number;
-  /** Proposals older than this are refused (default 10 min). */
+  /** Proposals older than this are refused (default 20 min: 10 min of clock skew plus transit). */
   proposalMaxAgeSeconds: number;
   /** Length of the contracts we propose (default 30 days). */
   contractSeconds: number;
@@ -47,6 +49,8 @@ export interface PeerOptions {
   transfer?: Partial<TransferServerOptions>;
   /** Backup settings: shard size, chunk sizes, how long a host may be unreachable. */
   backup?: Partial<BackupEngineOptions>;
+  /** The disk reserve a host keeps free whatever `storage` says (src/storage/constants.ts). */
+  disk?: Partial<DiskOptions>;
   /** Shard uploads this peer runs at once (default 4). */
   uploadConcurrency?: number;
   /** How often the peer's bookkeeping runs (default 60 s). */
@@ -67,8 +71,9 @@ export const DEFAULT_CONTRACT_OPTIONS: ContractOptions = {
   graceMs: 24 * 3600_000,
   // ms: a 16 MiB shard over a slow home uplink arrives well within it; space is not held for long.
   uploadTimeoutMs: 10 * 60_000,
-  // s: the replay window of a proposal; clocks between friends' machines are this close.
-  proposalMaxAgeSeconds: 600,
+  // s: how old a proposal may arrive: clocks may differ by 10 min, plus 10 min of transit and
+  // retransmits (contracts/contract.ts); replays within it are refused by the host's memory.
+  proposalMaxAgeSeconds: PROPOSAL_MAX_AGE_SECONDS,
   // s: a month; backups renew well before it ends (backup/constants.ts renewBeforeFraction).
   contractSeconds: 30 * 86_400,
   // s: hourly audits notice a lost host within a fraction of the grace period.
@@ -113,6 +118,7 @@ export interface ResolvedPeerOptions {
   contracts: ContractOptions;
   transfer: Partial<TransferServerOptions>;
   backup: Partial<BackupEngineOptions>;
+  disk: Partial<DiskOptions>;
   uploadConcurrency: number;
   maintenanceIntervalMs: number;
   rootRepublishIntervalMs: number;
@@ -134,6 +140,7 @@ export function resolvePeerOptions(options: PeerOptions): ResolvedPeerOptions {
     contracts: { ...DEFAULTS.contracts, ...options.contracts },
     transfer: options.transfer ?? {},
     backup: options.backup ?? {},
+    disk: options.disk ?? {},
     uploadConcurrency: options.uploadConcurrency ?? DEFAULTS.uploadConcurrency,
     maintenanceIntervalMs: options.maintenanceIntervalMs ?? DEFAULTS.maintenanceIntervalMs,
     rootRepublishIntervalMs: DEFAULTS.rootRepublishIntervalMs,

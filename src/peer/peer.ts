@@ -73,7 +73,7 @@ export class Peer extends EventEmitter<PeerEvents> {
    */
   static async start(options: PeerOptions): Promise<Peer> {
     const resolved = resolvePeerOptions(options);
-    const state = await openLocalState(resolved.dataDir, resolved.recoveryKey);
+    const state = await openLocalState(resolved.dataDir, resolved.recoveryKey, { clock: resolved.clock, disk: resolved.disk });
     let peer: Peer | undefined;
     try {
       const { dht, tcp, wired } = await bindSockets(resolved, state.shards, (d) => wireServices(d, state, resolved));

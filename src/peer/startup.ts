@@ -23,7 +23,7 @@ export interface LocalState {
 }
 
 /** Opens (creating if missing) the data directory `dataDir` and everything kept in it. */
-export async function openLocalState(dataDir: string, recoveryKey: string | undefined): Promise<LocalState> {
+export async function openLocalState(dataDir: string, recoveryKey: string | undefined, shardOptions: Parameters<typeof ShardStore.open>[1] = {}): Promise<LocalState> {
   await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
   const unlock = await lockDataDir(dataDir);
   let db: Db | undefined;
@@ -31,7 +31,7 @@ export async function openLocalState(dataDir: string, recoveryKey: string | unde
     const identity = await loadOrCreateIdentity(dataDir, recoveryKey);
     const keys = deriveKeys(identity.secret);
     db = openDatabase(path.join(dataDir, 'peer.db'));
-    const shards = await ShardStore.open(path.join(dataDir, 'shards'));
+    const shards = await ShardStore.open(path.join(dataDir, 'shards'), shardOptions);
     return { keys, created: identity.created, db, shards, unlock };
   } catch (err) {
     db?.close();

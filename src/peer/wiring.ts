@@ -57,10 +57,11 @@ export function wireServices(dht: DhtNode, state: WiringState, options: Resolved
   const events = new EventEmitter<PeerEvents>();
   const failures = new Failures();
   const introduce = helloClient(dht.rpc);
-  const contracts = new ContractService(dht, db, keys.signing, clock, { ...options.contracts, offered: options.storage }, introduce);
+  // What a host offers is bounded by its disk's real free space (storage/disk-space.ts).
+  const contracts = new ContractService(dht, db, keys.signing, clock, { ...options.contracts, offered: options.storage, diskBytes: () => shards.space.promisable() }, introduce);
   // What we offer and have free right now: HELLO answers and the peer record say it.
   const offer = () => ({ offered: contracts.host.offered, free: contracts.host.freeBytes() });
-  answerHello(dht.rpc, keys.signing, dht.address, offer);
+  answerHello(dht.rpc, keys.signing, dht.address, offer, (from) => dht.isProven(from));
 
   const transfers = new OwnerTransfers(keys.signing, contracts.store, clock);
   const placer = new PeerPlacer(
@@ -74,6 +75,7 @@ export function wireServices(dht: DhtNode, state: WiringState, options: Resolved
       dht,
       clock,
       failures,
+      release: (c) => contracts.release(c),
       onStored: (c) => events.emit('stored', { contract: toHex(c.contract.id), owner: toHex(c.counterpart), size: c.contract.terms.shardSize }),
     },
     { rootRepublishIntervalMs: options.rootRepublishIntervalMs },

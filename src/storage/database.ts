@@ -4,6 +4,7 @@
  * open `peer.db` with the sqlite3 shell to inspect contracts and the ledger.
  */
 import Database from 'better-sqlite3';
+import { HOST_FAILURES_MIGRATION } from './migrations/host-failures.js';
 
 export type Db = Database.Database;
 
@@ -84,7 +85,9 @@ export const MIGRATIONS: readonly string[] = [
     unreachable_since INTEGER
   );
   `,
-  // 3: snapshots as trees (src/snapshot), the catalog as a chain of segments, the index by deltas.
+  // 3: hosts that failed an audit, remembered across restarts.
+  HOST_FAILURES_MIGRATION,
+  // 4: snapshots as trees (src/snapshot), the catalog as a chain of segments, the index by deltas.
   `
   CREATE TABLE snapshots_v3 (
     id          TEXT PRIMARY KEY,

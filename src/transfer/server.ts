@@ -57,6 +57,8 @@ export interface ContractLedger {
   get(id: Uint8Array): StoredContract | undefined;
   /** The shard of a pending host contract arrived whole; false if the contract is no longer pending. */
   stored(contract: StoredContract): boolean;
+  /** The upload cannot be kept (the disk is full): release the reservation now. */
+  abandoned?(contract: StoredContract): void;
 }
 
 export interface TransferCounters {
@@ -221,6 +223,8 @@ export class TransferServer {
         this.counters.bytesIn += n;
       });
     } catch (err) {
+      // A full disk will not take this shard later either: the reserved space goes back now.
+      if (err instanceof ShardError && err.code === 'DISK_FULL') this.contracts.abandoned?.(contract);
       throw asTransferError(err);
     } finally {
       clearInterval(rateCheck);

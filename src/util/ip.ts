@@ -64,3 +64,18 @@ export function formatIPv6(bytes: Uint8Array): string {
   if (bestStart < 0) return hex.join(':');
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
+
+/**
+ * The network an address (or a `sourceKey`) belongs to for fair sharing: IPv4 /24, IPv6 /48 —
+ * what one site or customer usually holds, so many addresses of one attacker count as one.
+ */
+export function prefixKey(hostOrSource: string): string {
+  const host = hostOrSource.replace(/\/\d+$/, '');
+  const ip = canonicalIp(host);
+  const kind = isIP(ip);
+  if (kind === 4) return `${ip.split('.').slice(0, 3).join('.')}.0/24`;
+  if (kind !== 6) return ip;
+  const bytes = ipv6Bytes(ip);
+  bytes.fill(0, 6);
+  return `${formatIPv6(bytes)}/48`;
+}
