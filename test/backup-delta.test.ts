@@ -19,7 +19,7 @@ import { describeTree } from './helpers/trees.js';
 const MiB = 2 ** 20;
 const SMALL = { shardSize: 1 * MiB, chunkSizes: { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 }, hostGraceMs: 0 };
 
-describe('index deltas (fake ports)', function () {
+describe('backup pipeline: index deltas, read buffers (fake ports)', function () {
   this.timeout(60_000);
   const keys = deriveBackupKeys(new Uint8Array(randomBytes(32)));
   const dirs: string[] = [];
@@ -98,5 +98,23 @@ describe('index deltas (fake ports)', function () {
       expect((await fresh.restore(id, dest)).incomplete).to.deep.equal([]);
       expect(describeTree(dest)).to.deep.equal(describeTree(source));
     }
+  });
+
+  it('reads a subdirectory\'s files while a large file of its parent is still being read (read buffers are waited for)', async () => {
+    const hosts = tempDir('dbs-delta-hosts-');
+    const source = tempDir('dbs-delta-src-');
+    dirs.push(hosts, source);
+    const network = new FakeNetwork(hosts, 3, new ManualClock());
+    // Sorted: the large file starts first; the subdirectory's files start while it is read.
+    writeFileSync(path.join(source, 'a-large.bin'), randomBytes(4 * MiB));
+    mkdirSync(path.join(source, 'b'));
+    for (let i = 0; i < 6; i++) writeFileSync(path.join(source, 'b', `f${i}.bin`), randomBytes(100 * 1024));
+    const owner = await engine(network);
+    const result = await owner.backup(source, { replicas: 2 });
+    expect(result.stats.filesRead).to.equal(7);
+    const dest = path.join(tempDir('dbs-delta-dest-'), 'r');
+    dirs.push(path.dirname(dest));
+    expect((await owner.restore(result.id, dest)).incomplete).to.deep.equal([]);
+    expect(describeTree(dest)).to.deep.equal(describeTree(source));
   });
 });

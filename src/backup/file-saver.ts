@@ -1,6 +1,6 @@
 /**
  * The tree builder's file stage (SaveFile in src/snapshot/tree-builder.ts): reads a file with
- * a read buffer of its own slot, cuts it into chunks, and stores the new ones through the
+ * one of a few read buffers (waiting for one if all are in use), cuts it into chunks, and stores the new ones through the
  * pack stream. Returns the chunk IDs in order.
  */
 import { promises as fs } from 'node:fs';
@@ -17,6 +17,8 @@ export class FileSaver {
    * the size of the file (docs/benchmarks.md, backup).
    */
   private readonly buffers: Buffer[];
+  /** Files waiting for a read buffer, first come first served. */
+  private readonly waiting: ((buffer: Buffer) => void)[] = [];
 
   constructor(
     private readonly keys: BackupKeys,
@@ -31,8 +33,10 @@ export class FileSaver {
   }
 
   save = async (absPath: string, _stat: FsStat): Promise<Uint8Array[]> => {
-    const buffer = this.buffers.pop();
-    if (!buffer) throw new Error('more files read at once than the file saver has buffers');
+    // The tree builder's slots are per directory, so a subdirectory's files may start while a
+    // file of its parent is still being read: those wait here for a buffer (memory stays at
+    // `slots` buffers; the reader holding one never waits on the waiting ones).
+    const buffer = this.buffers.pop() ?? (await new Promise<Buffer>((resolve) => this.waiting.push(resolve)));
     try {
       const ids: Uint8Array[] = [];
       for await (const plain of this.chunker.split(readInto(absPath, buffer), { borrow: true })) {
@@ -44,7 +48,9 @@ export class FileSaver {
       }
       return ids;
     } finally {
-      this.buffers.push(buffer);
+      const next = this.waiting.shift();
+      if (next) next(buffer);
+      else this.buffers.push(buffer);
     }
   };
 }
