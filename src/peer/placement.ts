@@ -10,7 +10,7 @@ import type { NegotiationRequest, NegotiationResult } from '../contracts/negotia
 import type { ContractStore, StoredContract } from '../contracts/store.js';
 import type { ShardDigest } from '../storage/merkle.js';
 import { ParallelShardHasher } from '../storage/parallel-hasher.js';
-import type { PlacedShard as EnginePlacedShard, ShardPlacer } from '../backup/ports.js';
+import type { PlaceOptions, PlacedShard as EnginePlacedShard, ShardPlacer } from '../backup/ports.js';
 import type { OwnerTransfers } from './owner-transfers.js';
 import { DEFAULTS } from './options.js';
 
@@ -37,10 +37,10 @@ export class PeerPlacer implements ShardPlacer {
     this.uploads = new PQueue({ concurrency: init.uploadConcurrency });
   }
 
-  async place(file: string, options: { replicas: number; exclude?: Uint8Array[]; digest?: ShardDigest }): Promise<PlacedShard> {
+  async place(file: string, options: PlaceOptions): Promise<PlacedShard> {
     const { negotiate, cancel, store, transfers } = this.components;
     const { hash, root, size } = options.digest ?? (await digestFile(file));
-    const negotiation = await negotiate({ shardHash: hash, shardSize: size, merkleRoot: root, replicas: options.replicas, ...(options.exclude ? { exclude: options.exclude } : {}) });
+    const negotiation = await negotiate({ shardHash: hash, shardSize: size, merkleRoot: root, replicas: options.replicas, ...(options.exclude ? { exclude: options.exclude } : {}), ...(options.piece ? { piece: options.piece } : {}) });
     const failedUploads: PlacedShard['failedUploads'] = [];
     const uploaded = await Promise.all(
       negotiation.contracts.map((c) =>
