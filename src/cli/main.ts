@@ -4,6 +4,7 @@
  * to it over the control socket in its data directory. Errors are one line and an exit code
  * (see errors.ts); `--debug` adds the stack trace.
  */
+import { parseScheme } from '../erasure/layout.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -86,11 +87,22 @@ function uiAddress(value: string | true): { host: string; port: number } {
   }
 }
 
+/** `--erasure K/N`, checked here so a bad one is one readable usage line. */
+function schemeText(value: string): string {
+  try {
+    const { k, n } = parseScheme(value);
+    return `${k}/${n}`;
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
 /** Commander's way to take an option more than once. */
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 interface BackupCliOptions {
   replicas: number;
+  erasure?: string;
   force: boolean;
   exclude?: string[];
   excludeFile?: string[];
@@ -144,6 +156,7 @@ export function buildProgram(): Command {
   withCommon(program.command('backup <path>'))
     .description('back up a file or folder as a new snapshot')
     .option('--replicas <n>', 'how many hosts keep each shard', wholeNumber, CLI_DEFAULTS.replicas)
+    .option('--erasure <K/N>', 'code each shard into N pieces on N hosts, any K of which restore it (2/4: two hosts may be lost, 2x the space); replaces --replicas', schemeText)
     .option('--force', 'read every file again, trusting nothing of the previous snapshot (files cache off)', false)
     .option('--exclude <pattern>', 'leave out what matches (gitignore syntax, relative to the path); repeatable', collect)
     .option('--exclude-file <file>', 'read --exclude patterns from a file, one a line; repeatable', collect)
@@ -157,16 +170,17 @@ export function buildProgram(): Command {
       let result: BackupResult;
       try {
         const leaveOut = { exclude: opts.exclude, excludeFile: opts.excludeFile?.map((f) => path.resolve(f)), excludeIfPresent: opts.excludeIfPresent, oneFileSystem: opts.oneFileSystem === true, tags: opts.tag };
-        result = await ask<BackupResult>(opts, 'POST', '/backup', { path: abs, replicas: opts.replicas, force: opts.force, ...leaveOut }, (p) => {
+        result = await ask<BackupResult>(opts, 'POST', '/backup', { path: abs, replicas: opts.replicas, ...(opts.erasure ? { erasure: opts.erasure } : {}), force: opts.force, ...leaveOut }, (p) => {
           const pr = p as BackupProgress;
           view?.update(pr.bytes, total, `${pr.files} files, ${formatBytes(pr.uploadedBytes)} uploaded (${pr.phase})`);
         });
       } finally {
         view?.stop();
       }
-      print(opts, result, () => `snapshot ${result.id}\n${result.files} files, ${formatBytes(result.bytes)} (${result.stats.filesReused} unchanged, not read again); ${formatBytes(result.uploadedBytes)} new data in ${result.shards} shard(s), each on ${opts.replicas} host(s)`);
+      const each = opts.erasure ? `coded ${opts.erasure} (pieces on ${opts.erasure.split('/')[1]} hosts, any ${opts.erasure.split('/')[0]} restore it)` : `each on ${opts.replicas} host(s)`;
+      print(opts, result, () => `snapshot ${result.id}\n${result.files} files, ${formatBytes(result.bytes)} (${result.stats.filesReused} unchanged, not read again); ${formatBytes(result.uploadedBytes)} new data in ${result.shards} shard(s), ${each}`);
       if (result.shortfall > 0) {
-        throw new CliError(`the backup is stored, but ${result.shortfall} replica(s) short of ${opts.replicas} per shard (too few peers accepted); the peer keeps trying in the background`, ExitCode.shortfall);
+        throw new CliError(`the backup is stored, but ${result.shortfall} ${opts.erasure ? 'piece(s) or copies' : 'replica(s)'} short (too few peers accepted); the peer keeps trying in the background`, ExitCode.shortfall);
       }
     });
 
