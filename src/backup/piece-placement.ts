@@ -60,34 +60,50 @@ export class PiecePlacement {
   /**
    * Places each of `pieces` (files of the shard `shard`) on one new host: never a host in
    * `holders` (those keeping other pieces of it), never two pieces on one host, never a host
-   * that failed an audit. One piece at a time, so each negotiation knows the hosts taken.
+   * that failed an audit. Negotiated one piece at a time, so each negotiation knows the hosts
+   * taken; uploads overlap the next negotiation.
    * A piece nobody took is left out (its refusals reported).
    */
   async placePieces(shard: Uint8Array, shardSize: number, scheme: ErasureScheme, pieces: readonly PieceFile[], holders: readonly Uint8Array[]): Promise<{ contracts: StoredContract[]; refusals: Refusal[] }> {
     const taken = [...holders];
     const contracts: StoredContract[] = [];
     const refusals: Refusal[] = [];
+    const uploads: Promise<void>[] = [];
     for (const p of pieces) {
-      try {
-        // leafHashes are not needed to place (only hash, root and size are): the worker hashed the piece as it wrote it.
-        const digest: ShardDigest = { hash: p.id, root: p.root, size: p.size, leafHashes: [] };
-        const result = await this.deps.placement.shardPlacer.place(p.path, {
+      // leafHashes are not needed to place (only hash, root and size are): the worker hashed the piece as it wrote it.
+      const digest: ShardDigest = { hash: p.id, root: p.root, size: p.size, leafHashes: [] };
+      let agreed!: () => void;
+      const negotiated = new Promise<void>((resolve) => (agreed = resolve));
+      const placing = this.deps.placement.shardPlacer
+        .place(p.path, {
           replicas: 1,
           digest,
           exclude: [...taken, ...this.deps.placement.excluded()],
           piece: { shard, shardSize, index: p.index, k: scheme.k, n: scheme.n },
-        });
-        refusals.push(...result.refusals);
-        for (const c of result.contracts) {
-          contracts.push(c);
-          taken.push(c.counterpart);
-        }
-      } catch (err) {
-        // Nobody took this piece now: the others may still find hosts; repair tries it again.
-        if (err instanceof NegotiationError) refusals.push(...err.refusals);
-        else throw err;
-      }
+          // The next piece is negotiated while this one uploads: it only needs to know the host taken.
+          negotiated: (hosts) => {
+            taken.push(...hosts);
+            agreed();
+          },
+        })
+        .then(
+          (result) => {
+            refusals.push(...result.refusals);
+            contracts.push(...result.contracts);
+          },
+          (err: unknown) => {
+            // Nobody took this piece now: the others may still find hosts; repair tries it again.
+            if (err instanceof NegotiationError) refusals.push(...err.refusals);
+            else throw err;
+          },
+        )
+        .finally(agreed);
+      uploads.push(placing);
+      await negotiated;
     }
+    // Every upload settled before an unexpected failure is thrown: none is left running unobserved.
+    const failed = (await Promise.allSettled(uploads)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     return { contracts, refusals };
   }
 }

@@ -37,6 +37,8 @@ export interface PlaceOptions {
   digest?: ShardDigest;
   /** The file is one erasure-coded piece of a shard: the piece terms its contracts carry. */
   piece?: PieceTerms;
+  /** Called once the hosts are agreed, before the uploads (lets the caller negotiate the next piece meanwhile). */
+  negotiated?: (hosts: Uint8Array[]) => void;
 }
 
 /**

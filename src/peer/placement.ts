@@ -41,6 +41,7 @@ export class PeerPlacer implements ShardPlacer {
     const { negotiate, cancel, store, transfers } = this.components;
     const { hash, root, size } = options.digest ?? (await digestFile(file));
     const negotiation = await negotiate({ shardHash: hash, shardSize: size, merkleRoot: root, replicas: options.replicas, ...(options.exclude ? { exclude: options.exclude } : {}), ...(options.piece ? { piece: options.piece } : {}) });
+    options.negotiated?.(negotiation.contracts.map((c) => c.counterpart));
     const failedUploads: PlacedShard['failedUploads'] = [];
     const uploaded = await Promise.all(
       negotiation.contracts.map((c) =>
