@@ -3,19 +3,23 @@
  * `PieceFetchRace`: K + 1 requests at once, a reserve started for each failure and beside each
  * slow one, the slow ones cancelled once K arrived), each piece downloaded verified against its
  * contract (size, ID, Merkle root: a corrupted piece fails there and another is fetched), then
- * decoded on the erasure worker into the shard file (K data pieces are joined, nothing to decode).
+ * decoded on the erasure worker into the shard file (K data pieces are joined, nothing to decode),
+ * which is checked against the shard ID.
  *
  * "Cancelled" means the race stops waiting for it: the transfer client has no abort yet, so the
  * download runs to its end in the background and its file is removed.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { StoredContract } from '../contracts/store.js';
 import type { ErasureWorker } from '../erasure/erasure-worker.js';
 import { type FetchActions, PieceFetchRace } from '../erasure/plan.js';
 import type { Address } from '../net/address.js';
 import type { ShardTarget } from '../transfer/client.js';
+import { ParallelShardHasher } from '../storage/parallel-hasher.js';
+import type { ShardDigest } from '../storage/merkle.js';
+import { bytesEqual } from '../util/bytes.js';
 import { firstThatWorks } from './first-that-works.js';
 import { PIECE_SLOW_AFTER_MS } from './constants.js';
 
@@ -84,6 +88,12 @@ export class PieceFetcher {
       const candidates = used.map((index) => ({ index, path: files.get(index)!, root: byIndex.get(index)![0]!.contract.terms.merkleRoot }));
       const shardPath = path.join(dir, `${randomBytes(8).toString('hex')}.part`);
       await this.deps.worker.decode(candidates, scheme, first.shardSize, shardPath);
+      // Every piece checked out against its root; the shard is checked against its ID too, as
+      // a whole-shard download is (a wrong decode must not reach the chunks unnoticed).
+      if (!bytesEqual((await digestFile(shardPath)).hash, hash)) {
+        await fs.rm(shardPath, { force: true });
+        throw new Error('the decoded shard does not match its ID');
+      }
       report.used = used;
       return shardPath;
     } finally {
@@ -101,4 +111,11 @@ export class PieceFetcher {
     };
     return firstThatWorks(sources(this.deps.addressesOf), ({ contract, address }) => this.deps.download(address, contract.contract, dir, direct)).catch(() => null);
   }
+}
+
+/** The shard file's digest, read 1 MiB at a time and hashed on the hash worker. */
+async function digestFile(file: string): Promise<ShardDigest> {
+  const hasher = new ParallelShardHasher();
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) await hasher.write(chunk as Buffer);
+  return hasher.digest();
 }
