@@ -125,6 +125,11 @@ describe('erasure-coded backups, 2 of 4 (owner + 7 real hosts)', function () {
         expect(existsSync(byKey(p.host).shards.shardPath(Buffer.from(shard, 'hex')))).to.equal(false);
       }
     }
+    // What the owner shows (dbs shards, the web page): 4 of 4 pieces, one per host.
+    for (const h of owner.shardHealth().filter((x) => coded.has(x.hash))) {
+      expect(h).to.deep.include({ wanted: 4, live: 4, erasure: { k: 2, n: 4 } });
+      expect(h.replicas.map((r) => r.piece).sort()).to.deep.equal([0, 1, 2, 3]);
+    }
     // The closing metadata shard stays whole, on N − K + 1 = 3 hosts.
     const whole = wholeByShard(owner);
     expect(whole.size).to.be.greaterThanOrEqual(1);

@@ -51,6 +51,13 @@ export class ReplicaLocator {
     return contractsFor(this.ports.contracts.live(), hash);
   }
 
+  /** Live contracts keeping the shard `hash`: whole copies, or its pieces if it is erasure-coded. */
+  holders(hash: Uint8Array): StoredContract[] {
+    const live = this.ports.contracts.live();
+    const pieces = piecesOf(live, hash);
+    return pieces.length > 0 ? pieces : contractsFor(live, hash);
+  }
+
   /** Our own copy of the shard, if it is still on disk. */
   async localCopy(row: Pick<ShardRow, 'localPath'> | undefined): Promise<string | null> {
     return row?.localPath && (await exists(row.localPath)) ? row.localPath : null;
