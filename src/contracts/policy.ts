@@ -16,7 +16,6 @@
  * does not grow with the number of identities either. (Wuala's storage trading was farmed by
  * running several instances per PC; here each extra instance adds nothing.)
  */
-import { isIP } from 'node:net';
 
 /** Why a host refuses a proposal (carried as `why` in CONTRACT_REJECT). */
 export const RejectReason = {
@@ -103,17 +102,8 @@ export function owesUs(b: Balance, size: number): boolean {
   return b.keptForThem - b.keptByThem >= size;
 }
 
-/** The network a host address belongs to for the allowance: IPv4 /24, IPv6 /48. */
-export function networkPrefix(host: string): string {
-  if (isIP(host) === 4) return host.split('.').slice(0, 3).join('.') + '.0/24';
-  if (isIP(host) === 6) {
-    const [head = '', tail] = host.toLowerCase().split('::');
-    const groups = head ? head.split(':') : [];
-    if (tail !== undefined) while (groups.length < 3) groups.push('0');
-    return groups.slice(0, 3).map((g) => g || '0').join(':') + '::/48';
-  }
-  return host;
-}
+/** The network a host address belongs to for the allowance: IPv4 /24, IPv6 /48 (src/util/ip.ts). */
+export { networkPrefix } from '../util/ip.js';
 
 /** How a counterpart stands with us. Times in ms. */
 export interface Standing {

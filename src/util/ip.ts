@@ -64,3 +64,24 @@ export function formatIPv6(bytes: Uint8Array): string {
   if (bestStart < 0) return hex.join(':');
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
+
+/** True for 0.0.0.0 and :: (a socket bound there listens on every interface). */
+export function isUnspecified(host: string): boolean {
+  const ip = canonicalIp(host);
+  return ip === '0.0.0.0' || ip === '::';
+}
+
+/**
+ * The network a host belongs to when one vote per network counts (the reciprocity allowance,
+ * address observations, reachability results): IPv4 /24, IPv6 /48.
+ */
+export function networkPrefix(host: string): string {
+  if (isIP(host) === 4) return host.split('.').slice(0, 3).join('.') + '.0/24';
+  if (isIP(host) === 6) {
+    const [head = '', tail] = host.toLowerCase().split('::');
+    const groups = head ? head.split(':') : [];
+    if (tail !== undefined) while (groups.length < 3) groups.push('0');
+    return groups.slice(0, 3).map((g) => g || '0').join(':') + '::/48';
+  }
+  return host;
+}
