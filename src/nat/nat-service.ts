@@ -1,0 +1,123 @@
+/**
+ * The peer's NAT work in one service with start/stop: it answers other peers' dial-back requests
+ * (dial-back-server.ts), checks our own reachability when our address is known or changes and
+ * every `reachabilityIntervalMs` (reachability-check.ts), keeps the DHT read-only while strangers
+ * cannot reach us over UDP, and maps our port on the router when asked (port-mapping.ts).
+ */
+import { type Address, parseAddress } from '../net/address.js';
+import type { Contact } from '../net/node-id.js';
+import type { RpcEndpoint } from '../rpc/rpc.js';
+import { type Clock, every } from '../util/clock.js';
+import type { SelfAddressInfo } from '../dht/node.js';
+import { NAT_DEFAULTS } from './constants.js';
+import { type DialBackCounters, DialBackServer, type DialBackServerInit } from './dial-back-server.js';
+import type { Dialer } from './dialer.js';
+import { ReachabilityCheck, type ReachabilityCheckInit, type ReachabilityVerdict } from './reachability-check.js';
+import { type MappingInfo, reachStatus, type ReachStatus } from './status.js';
+
+/** What the service needs of the DHT node. */
+export interface NatDht {
+  readonly rpc: RpcEndpoint;
+  readonly clock: Clock;
+  contacts(): Contact[];
+  selfAddress(): SelfAddressInfo;
+  setReadOnly(readOnly: boolean): void;
+  useMappedAddress(address: Address): Promise<void>;
+  onAddressChange(listener: (info: SelfAddressInfo) => void): void;
+}
+
+/** A port mapping on the router (port-mapping.ts), or a stand-in. */
+export interface PortMapper {
+  /** Maps `port` (UDP and TCP); null when the router offers no mapping. */
+  start(port: number): Promise<MappingInfo | null>;
+  current(): MappingInfo | null;
+  stop(): Promise<void>;
+}
+
+export interface NatServiceOptions {
+  reachabilityIntervalMs?: number;
+  dialBack?: Partial<DialBackServerInit>;
+  check?: Partial<ReachabilityCheckInit>;
+  /** Maps the port on the router before joining (only for a peer bound to a wildcard). */
+  portMapper?: PortMapper | null;
+  dialer?: Dialer;
+}
+
+export class NatService {
+  private readonly server: DialBackServer;
+  private readonly check: ReachabilityCheck;
+  private stopTimer: () => void = () => {};
+  private checking: Promise<ReachabilityVerdict> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly dht: NatDht,
+    private readonly options: NatServiceOptions = {},
+  ) {
+    const { rpc, clock } = dht;
+    this.server = new DialBackServer({ rpc, clock, ...(options.dialer ? { dialer: options.dialer } : {}) }, options.dialBack);
+    this.check = new ReachabilityCheck({ rpc, clock, contacts: () => dht.contacts() }, options.check);
+    dht.onAddressChange(() => {
+      // Results were about the old address.
+      this.check.clear();
+      this.checkSoon();
+    });
+  }
+
+  /** Maps our port on the router (if a mapper was given and the peer is bound to a wildcard). */
+  async start(port: number): Promise<void> {
+    const mapper = this.options.portMapper;
+    if (mapper && this.dht.selfAddress().source === 'unknown') {
+      const mapping = await mapper.start(port).catch(() => null);
+      if (mapping && !this.stopped) {
+        await this.dht.useMappedAddress(parseAddress(mapping.external));
+      }
+    }
+    const interval = this.options.reachabilityIntervalMs ?? NAT_DEFAULTS.reachabilityIntervalMs;
+    this.stopTimer = every(this.dht.clock, interval, () => this.checkSoon());
+  }
+
+  /** Starts a reachability check in the background unless one is under way. */
+  checkSoon(): void {
+    if (!this.stopped) void this.checkReachability().catch(() => {});
+  }
+
+  /**
+   * Asks contacts to dial us back, then keeps the DHT read-only if strangers cannot reach us over
+   * UDP (or lets it take part fully once they can). Does nothing while our address is unknown.
+   */
+  checkReachability(): Promise<ReachabilityVerdict> {
+    this.checking ??= this.runCheck().finally(() => (this.checking = null));
+    return this.checking;
+  }
+
+  private async runCheck(): Promise<ReachabilityVerdict> {
+    const self = this.dht.selfAddress();
+    if (self.source === 'unknown' || this.stopped) return this.check.verdict();
+    const verdict = await this.check.run({ self: self.address, ...(self.source === 'mapped' ? { to: self.address } : {}) });
+    if (this.stopped) return verdict;
+    if (verdict.udp === 'unreachable') this.dht.setReadOnly(true);
+    else if (verdict.udp === 'reachable') this.dht.setReadOnly(false);
+    return verdict;
+  }
+
+  /** Dial-backs we made for others, and the requests we refused. */
+  get dialBacks(): DialBackCounters {
+    return { ...this.server.counters };
+  }
+
+  status(): ReachStatus {
+    const self = this.dht.selfAddress();
+    const { udp, tcp } = this.check.verdict();
+    const mapping = this.options.portMapper?.current() ?? null;
+    return reachStatus({ address: self.address, source: self.source, readOnly: self.readOnly, observed: self.observed, udp, tcp, mapping });
+  }
+
+  /** Stops the checks and removes the port mapping. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.stopTimer();
+    await this.options.portMapper?.stop().catch(() => {});
+  }
+}
