@@ -54,8 +54,11 @@ export interface HomeOptions {
 }
 
 export interface NatLab {
-  /** A host on the internet (198.51.100.N). */
-  addPublicHost(): LabHost;
+  /**
+   * A host on the internet: 198.51.100.N, or N in another /24 (`network`, e.g. '203.0.113'),
+   * for tests that need peers in distinct network prefixes.
+   */
+  addPublicHost(network?: string): LabHost;
   addHome(kind: RouterKind, options?: HomeOptions): Home;
   /** Conntrack entries of a router (for tests of mappings and timeouts). */
   conntrack(home: Home): string;
@@ -166,7 +169,7 @@ export function createNatLab(): NatLab {
   const made: string[] = [];
   const daemons: ChildProcess[] = [];
   const scratch = mkdtempSync(path.join(tmpdir(), 'dbs-natlab-'));
-  let publicHosts = 0;
+  const publicHosts = new Map<string, number>();
   let homes = 0;
   let links = 0;
 
@@ -211,10 +214,11 @@ export function createNatLab(): NatLab {
   }
 
   return {
-    addPublicHost() {
-      const n = ++publicHosts;
-      const ns = addNs(`pub${n}`);
-      const address = `198.51.100.${n}`;
+    addPublicHost(network = '198.51.100') {
+      const n = (publicHosts.get(network) ?? 0) + 1;
+      publicHosts.set(network, n);
+      const ns = addNs(`pub${[...publicHosts.values()].reduce((a, b) => a + b, 0)}`);
+      const address = `${network}.${n}`;
       plugIntoInternet(ns, 'eth0', `${address}/24`);
       return { ns, address };
     },
