@@ -33,7 +33,8 @@ describe('reachability: dial-backs over UDP and TCP', function () {
     probers = [await DhtNode.create({ ...LOOPBACK, host: '127.0.1.1' })];
     probers.push(await DhtNode.create({ ...LOOPBACK, host: '127.0.2.1', bootstrap: [probers[0]!.address] }));
     nodes.push(...probers);
-    for (const p of probers) services.push(new NatService(p));
+    // A tight per-prefix limit, so the test needs few requests to reach it.
+    for (const p of probers) services.push(new NatService(p, { dialBack: { perPrefix: { perSecond: 1 / 30, burst: 2 } } }));
     requester = await DhtNode.create({ ...LOOPBACK, host: '127.0.0.1', bootstrap: probers.map((p) => p.address) });
     nodes.push(requester);
   });

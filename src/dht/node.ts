@@ -138,7 +138,7 @@ export class DhtNode {
     return { address: this.address, source: this.self.source, readOnly: this.readOnly, observed: this.self.verdict(this.clock.now()) };
   }
 
-  /** Called whenever the node adopts a new address (and so a new ID). */
+  /** Called whenever the node has adopted a new address (and so a new ID) and joined again under it. */
   onAddressChange(listener: (info: SelfAddressInfo) => void): void {
     this.addressListeners.push(listener);
   }
@@ -177,10 +177,12 @@ export class DhtNode {
     this.rpc.setIdentity(id, this.keptReadOnly);
     next.maintenance.start();
     this.counters.addressChanges++;
-    const info = this.selfAddress();
-    for (const l of this.addressListeners) l(info);
     // The nodes near our new ID hear from us (and check us with a PING) as we look it up.
     await next.lookups.findNode(id).catch(() => this.counters.maintenanceErrors++);
+    // Listeners hear of the change once we have joined under it (and only of the latest one).
+    if (this.parts !== next || this.closed) return;
+    const info = this.selfAddress();
+    for (const l of this.addressListeners) l(info);
   }
 
   // --- joining and the routing table ---

@@ -14,10 +14,11 @@ export const NAT_DEFAULTS = {
   /** ms the requester still waits for the UDP probe once the result is in (the probe went first). */
   probeGraceMs: 500,
   /**
-   * Dial-backs per requester network prefix (IPv4 /24, IPv6 /48): two at once, then one every
-   * 30 s. A peer checks a few times an hour; more is probing others through us.
+   * Dial-backs per requester network prefix (IPv4 /24, IPv6 /48): four at once, then one every
+   * 10 s. A peer checks a few times an hour, but neighbours behind one carrier-grade NAT share a
+   * prefix; more than this is probing through us.
    */
-  dialBackPerPrefix: { perSecond: 1 / 30, burst: 2 } as RateLimit,
+  dialBackPerPrefix: { perSecond: 1 / 10, burst: 4 } as RateLimit,
   /** Dial-backs in total: one a second, bursts of 10, so a flood of forged sources sends little. */
   dialBackOverall: { perSecond: 1, burst: 10 } as RateLimit,
   /** Contacts (in distinct prefixes) asked per reachability check: the tracker needs 2 to agree. */

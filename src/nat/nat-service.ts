@@ -64,17 +64,27 @@ export class NatService {
     });
   }
 
-  /** Maps our port on the router (if a mapper was given and the peer is bound to a wildcard). */
-  async start(port: number): Promise<void> {
+  /**
+   * Starts the periodic reachability checks and, if a mapper was given and the peer is bound to a
+   * wildcard, maps our port on the router in the background (discovery can take seconds, or time
+   * out on a router without UPnP / NAT-PMP): the node runs read-only meanwhile and joins again
+   * under the mapped address once it is there. `mapped` settles when that attempt is over.
+   */
+  start(port: number): void {
     const mapper = this.options.portMapper;
-    if (mapper && this.dht.selfAddress().source === 'unknown') {
-      const mapping = await mapper.start(port).catch(() => null);
-      if (mapping && !this.stopped) {
-        await this.dht.useMappedAddress(parseAddress(mapping.external));
-      }
-    }
+    if (mapper && this.dht.selfAddress().source === 'unknown') this.mapped = this.map(mapper, port);
     const interval = this.options.reachabilityIntervalMs ?? NAT_DEFAULTS.reachabilityIntervalMs;
     this.stopTimer = every(this.dht.clock, interval, () => this.checkSoon());
+  }
+
+  /** The port mapping attempt begun by `start` (null: none was made or the router offers none). */
+  mapped: Promise<MappingInfo | null> = Promise.resolve(null);
+
+  private async map(mapper: PortMapper, port: number): Promise<MappingInfo | null> {
+    const mapping = await mapper.start(port).catch(() => null);
+    if (!mapping || this.stopped) return null;
+    await this.dht.useMappedAddress(parseAddress(mapping.external));
+    return mapping;
   }
 
   /** Starts a reachability check in the background unless one is under way. */
@@ -87,8 +97,13 @@ export class NatService {
    * UDP (or lets it take part fully once they can). Does nothing while our address is unknown.
    */
   checkReachability(): Promise<ReachabilityVerdict> {
-    this.checking ??= this.runCheck().finally(() => (this.checking = null));
-    return this.checking;
+    // One at a time, each a full check: one under way may have started with fewer contacts.
+    const next = (this.checking ?? Promise.resolve()).catch(() => {}).then(() => this.runCheck());
+    this.checking = next;
+    void next.finally(() => {
+      if (this.checking === next) this.checking = null;
+    }).catch(() => {});
+    return next;
   }
 
   private async runCheck(): Promise<ReachabilityVerdict> {
@@ -118,6 +133,8 @@ export class NatService {
     if (this.stopped) return;
     this.stopped = true;
     this.stopTimer();
+    // A mapping still being made is removed once it is there.
+    await this.mapped.catch(() => null);
     await this.options.portMapper?.stop().catch(() => {});
   }
 }

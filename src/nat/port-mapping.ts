@@ -41,6 +41,8 @@ export class PortMapping implements PortMapper {
   private port = 0;
   private internalHost = '';
   private stopRenewing: () => void = () => {};
+  /** A renewal under way: stop waits for it, or it could map again what stop just removed. */
+  private renewing: Promise<void> | null = null;
   private readonly clock: Clock;
   private readonly ttlSeconds: number;
   private readonly timeoutMs: number;
@@ -67,7 +69,9 @@ export class PortMapping implements PortMapper {
         this.internalHost = localAddressFacing(gateway.host);
         this.gateway = gateway;
         this.info = await this.mapBoth(protocol);
-        this.stopRenewing = every(this.clock, this.options.renewEveryMs ?? (this.ttlSeconds * 1000) / 2, () => void this.renew());
+        this.stopRenewing = every(this.clock, this.options.renewEveryMs ?? (this.ttlSeconds * 1000) / 2, () => {
+          this.renewing ??= this.renew().finally(() => (this.renewing = null));
+        });
         return this.info;
       } catch {
         this.gateway = null;
@@ -112,6 +116,7 @@ export class PortMapping implements PortMapper {
   /** Removes both mappings (one at a time) and closes the library's sockets. */
   async stop(): Promise<void> {
     this.stopRenewing();
+    await this.renewing;
     const gateway = this.gateway;
     const info = this.info;
     this.gateway = null;

@@ -34,7 +34,7 @@ const mapper = config.mapPort
   ? new PortMapping({ ...(config.mappingProtocols ? { protocols: config.mappingProtocols } : {}), ...(config.renewEveryMs ? { renewEveryMs: config.renewEveryMs } : {}) })
   : null;
 const nat = new NatService(dht, { portMapper: mapper });
-await nat.start(dht.address.port);
+nat.start(dht.address.port);
 if (config.bootstrap.length > 0) await dht.bootstrap(config.bootstrap);
 say({ ready: true, address: formatAddress(dht.address), id: toHex(dht.id) });
 
