@@ -105,7 +105,8 @@ export function buildProgram(): Command {
 
   withCommon(program.command('start'))
     .description('run a peer in the foreground (Ctrl-C stops it cleanly)')
-    .option('--host <host>', 'the IP address other peers reach this one at', '127.0.0.1')
+    .option('--host <host>', 'the IP address other peers reach this one at (default: listen on every interface, work out the address from what peers see, map the port on the router if it offers UPnP or NAT-PMP)', CLI_DEFAULTS.host)
+    .option('--no-map-port', 'do not ask the router (UPnP, NAT-PMP) to forward the port')
     .option('--port <port>', 'UDP and TCP port (0: any free port)', wholeNumber, CLI_DEFAULTS.port)
     .option('--storage <size>', 'space offered to other peers, e.g. 10GiB (0 means you cannot back up)', size, CLI_DEFAULTS.storageBytes)
     .option('--bootstrap <host:port...>', 'peers to join through')

@@ -34,6 +34,9 @@ import type { ShardTarget } from '../transfer/client.js';
 import { backupPorts } from './backup-ports.js';
 import type { HelloInfo } from './hello.js';
 import { findPeerRecord, type PeerRecord, publishPeerRecord } from './peer-record.js';
+import type { NatService } from '../nat/nat-service.js';
+import { peerNatService, type PeerNatOptions } from '../nat/peer-nat.js';
+import type { ReachStatus } from '../nat/status.js';
 
 export interface ContractOptions {
   /** Credit one network prefix gets before it must keep data for us (default 256 MiB). */
@@ -59,9 +62,12 @@ export interface PeerOptions {
   dataDir: string;
   /** Bytes this peer offers to keep for others. A peer offering 0 cannot back up. */
   storage: number;
+  /** The address peers reach us at (default 127.0.0.1); 0.0.0.0 or :: binds every interface and works it out (src/nat). */
   host?: string;
   port?: number;
   bootstrap?: Array<string | Address>;
+  /** Reachability checks and port mapping (src/nat/peer-nat.ts). */
+  nat?: PeerNatOptions;
   /** Start with this identity (text form); the data directory must be new or hold the same key. */
   recoveryKey?: string;
   clock?: Clock;
@@ -104,6 +110,8 @@ export interface PeerStatus {
   contracts: { owner: number; host: number };
   dht: DhtStats;
   transfer: TransferCounters;
+  /** How others reach this peer: public, mapped (by which protocol) or client-only (src/nat/status.ts). */
+  reach: ReachStatus;
 }
 
 /** What a running peer reports as it works (the CLI logs these). */
@@ -132,6 +140,8 @@ export const DEFAULT_CONTRACT_OPTIONS: ContractOptions = {
 
 export class Peer extends EventEmitter<PeerEvents> {
   readonly dht: DhtNode;
+  /** Dial-backs, reachability and port mapping (src/nat). */
+  readonly nat: NatService;
   readonly contractService: ContractService;
   readonly shards: ShardStore;
   private transferServer!: TransferServer;
@@ -155,6 +165,8 @@ export class Peer extends EventEmitter<PeerEvents> {
   private constructor(args: { dht: DhtNode; db: Db; keys: PeerKeys; created: boolean; clock: Clock; options: PeerOptions; shards: ShardStore }) {
     super();
     this.dht = args.dht;
+    this.nat = peerNatService(args.dht, { ...args.options, clock: args.clock });
+    this.dht.onAddressChange(() => void this.publishRecord().catch(() => {}));
     this.shards = args.shards;
     this.transferClient = new TransferClient(args.keys.signing);
     this.uploads = new PQueue({ concurrency: args.options.uploadConcurrency ?? 4 });
@@ -224,8 +236,10 @@ export class Peer extends EventEmitter<PeerEvents> {
       peer.unlock = unlock;
       await peer.removeOrphanShards();
       await peer.backups.init();
+      peer.nat.start(peer.address.port);
       // Handlers are registered before joining, so peers that answer our join can HELLO us at once.
       if (options.bootstrap && options.bootstrap.length > 0) await peer.dht.bootstrap(options.bootstrap);
+      peer.nat.checkSoon();
       await peer.publishRecord();
       const p = peer;
       peer.stopMaintenance = every(clock, options.maintenanceIntervalMs ?? 60_000, () => void p.maintain().catch(() => {}));
@@ -446,6 +460,7 @@ export class Peer extends EventEmitter<PeerEvents> {
       contracts: { owner: live.filter((c) => c.role === 'owner').length, host: live.filter((c) => c.role === 'host').length },
       dht: this.dht.stats(),
       transfer: this.transferServer.counters,
+      reach: this.nat.status(),
     };
   }
 
@@ -482,7 +497,8 @@ export class Peer extends EventEmitter<PeerEvents> {
     const offered = this.contractService.host.offered;
     const free = this.contractService.host.freeBytes();
     const summary = `${formatAddress(this.address)}|${offered}|${free}`;
-    if (summary === this.lastPublished) return;
+    // A peer bound to a wildcard has no address to publish until it has adopted one.
+    if (summary === this.lastPublished || this.dht.selfAddress().source === 'unknown') return;
     this.lastPublished = summary;
     await publishPeerRecord(this.dht, this.keys.signing, { ...this.address, offered, free, publishedAt: this.clock.now() });
   }
@@ -498,6 +514,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.stopped = true;
     this.stopMaintenance();
     this.uploads.clear();
+    await this.nat.stop();
     await this.transferServer?.close();
     await this.dht.close();
     this.db.close();
