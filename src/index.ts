@@ -31,6 +31,7 @@ export { formatRecoveryKey, parseRecoveryKey, deriveKeys, generateRecoverySecret
 export {
   type Contract,
   type ContractTerms,
+  type PieceTerms,
   type ContractProblem,
   contractId,
   encodeTerms,
@@ -41,6 +42,14 @@ export {
 export { type ContractInfo, type LedgerInfo } from './contracts/service.js';
 export { type NegotiationRequest, type NegotiationResult, type Refusal, NegotiationError } from './contracts/negotiation.js';
 export { RejectReason, decideProposal, networkPrefix, type Standing } from './contracts/policy.js';
+/** Why a host did not take a shard: the codes callers branch on, and the text people read. */
+export { type RefusalCode, type OwnerFinding, refusalText } from './contracts/refusals.js';
+/** How far apart peers' clocks may be (s) with proposals, contracts, audits and renewals still working. */
+export { CLOCK_TOLERANCE_SECONDS } from './contracts/contract.js';
+/** A host's disk bound: what it may promise is the data directory's free space minus this reserve. */
+export { DISK_DEFAULTS, type DiskOptions } from './storage/constants.js';
+/** A restore whose destination is (or became) too small: `code` 'DISK_FULL', nothing short under a real name. */
+export { RestoreDiskFullError } from './backup/restore-space.js';
 
 // Backups.
 export { type BackupProgress, type BackupResult, type RestoreProgress, type RestoreResult, type SnapshotInfo, type BackupEngineOptions } from './backup/engine.js';
@@ -52,7 +61,67 @@ export { LEAF_SIZE, verifyLeaf, shardId, ShardHasher, type ShardDigest } from '.
 /** The same digest as ShardHasher, with the leaf hashing on a worker thread. */
 export { ParallelShardHasher, type ParallelHasherOptions, type SlotSink } from './storage/parallel-hasher.js';
 
+// Erasure coding (src/erasure): a shard as K data + N − K parity pieces, any K restore it.
+/** K of N, the layout of a shard's pieces, and parsing "K/N". */
+export { type ErasureScheme, type PieceLayout, checkScheme, parseScheme, layoutFor, pieceSizeFor } from './erasure/layout.js';
+/** The one error of src/erasure, with a `code` to branch on (TOO_FEW_PIECES, BAD_PARAMETERS, PIECE_MISMATCH, CODEC_FAILED). */
+export { ErasureError, type ErasureErrorCode } from './erasure/errors.js';
+/** Whole small shards in memory (the same bytes the file functions write). */
+export { encodeShard, decodeShard } from './erasure/codec.js';
+/** Shard file ⇄ piece files, streamed stripe by stripe, each piece with its Merkle root and ID; decode and repair check pieces by their roots. */
+export { encodePieceFiles, decodePieceFiles, rebuildPieceFiles, type PieceFile, type PieceSource, type RejectedPiece } from './erasure/piece-files.js';
+/** The same file jobs on a worker thread. */
+export { ErasureWorker } from './erasure/erasure-worker.js';
+/** Restore and repair plans: the fetch race (K + extra, cancel the slow), the repair threshold and plan, host picking. */
+export {
+  PieceFetchRace,
+  type PieceHolder,
+  type FetchActions,
+  type FetchStatus,
+  repairThreshold,
+  planRepair,
+  type RepairInput,
+  type RepairPlan,
+  pickHosts,
+  type HostCandidate,
+} from './erasure/plan.js';
+/** Erasure defaults (2/4, one extra fetch) and the codec's limits. */
+export { DEFAULTS as ERASURE_DEFAULTS, MAX_DATA_PIECES, MAX_PARITY_PIECES, STRIPE_FRAGMENT_BYTES } from './erasure/constants.js';
+// Retention (docs/retention.md), excludes and restore filters.
+export { type BackupOptions, type RestoreOptions } from './backup/engine.js';
+export { type ExcludeOptions, ExcludeError, CACHEDIR_TAG, CACHEDIR_SIGNATURE } from './backup/exclude.js';
+export { type RetentionPolicy, type PolicySnapshot, applyPolicy, describePolicy } from './retention/policy.js';
+export { planForget, type ForgetPlan } from './retention/forget-plan.js';
+export { type KeepDuration, type Calendar, utcCalendar, localCalendar, parseKeepDuration } from './retention/calendar.js';
+export { type KeepFlags, policyFromFlags } from './retention/flags.js';
+export { RetentionError, type RetentionErrorCode } from './retention/errors.js';
+export { type ForgetRequest, type ForgetResult } from './peer/retention.js';
+/** Prune planning from the index alone (not yet wired: waits for the segment-chain catalog). */
+export { planPrune, type PrunePlan, type PruneIndex, type IndexedShard, PruneError } from './retention/prune-plan.js';
+export { ChunkIdSet } from './retention/chunk-set.js';
+
 // Folder watching and the optional tracker.
 export { FolderWatcher, type FolderWatcherOptions, QuietTrigger } from './backup/watcher.js';
 export { TrackerServer, type TrackerServerOptions } from './tracker/server.js';
 export { TrackerClient } from './tracker/client.js';
+
+// The web page (what `dbs start --ui` serves), for embedders.
+/**
+ * The control routes a running peer answers (`'GET /status'`, `'POST /backup'`, ...), built
+ * from a Peer: `controlRoutes(peer, { dataDir })`. The `dbs` daemon serves them on its control
+ * socket and the web page calls the same handlers.
+ */
+export { controlRoutes, type ControlContext, type ControlPeer } from './cli/control-routes.js';
+/**
+ * The web page's server: `await UiServer.listen({ dataDir, routes: controlRoutes(peer, { dataDir }) })`,
+ * then open `ui.url` (it carries the access token once; the page keeps it in an HttpOnly cookie).
+ * Loopback only unless `allowRemote`; see docs/ui.md for its security model and API.
+ */
+export { UiServer, type UiServerOptions } from './ui/server.js';
+export { UiError, type UiErrorCode } from './ui/errors.js';
+export { UI_DEFAULTS } from './ui/constants.js';
+/** Recent peer events for the page's live feed (pass one to both controlRoutes and UiServer). */
+export { EventFeed, type PeerEventEntry } from './control/event-feed.js';
+/** A snapshot's folder, a page at a time (`peer.snapshotEntries`), and each shard's replicas (`peer.shardHealth`). */
+export { type SnapshotEntryInfo, type SnapshotEntryPage, SnapshotBrowseError } from './backup/snapshot-browse.js';
+export { type ShardHealth, type ReplicaHealth, type AuditRecord } from './backup/shard-health.js';

@@ -7,12 +7,15 @@ import {
   decodeTerms,
   encodeTerms,
   propose,
+  type PieceTerms,
   type ProposalParams,
   signAsHost,
   signAsOwner,
   verifyContract,
 } from '../src/contracts/contract.js';
 import { ContractHost } from '../src/contracts/host.js';
+import { pieceSizeFor } from '../src/erasure/layout.js';
+import { Packr, Unpackr } from 'msgpackr';
 import { Accept, Reject } from '../src/contracts/messages.js';
 import { decideProposal, evaluateStanding, GOOD_STANDING, networkPrefix, recordHonoured, recordStrike, RejectReason } from '../src/contracts/policy.js';
 import { ContractStore } from '../src/contracts/store.js';
@@ -103,9 +106,80 @@ describe('contracts (pure)', function () {
   });
 });
 
+describe('piece contracts (erasure-coded shards)', function () {
+  this.timeout(5000);
+  const shardSize = 10 * MiB + 5;
+  const piece: PieceTerms = { shard: randomBytes(32), shardSize, index: 3, k: 2, n: 4 };
+  const pieceParams = (over: Partial<ProposalParams> = {}) => params({ shardSize: pieceSizeFor(shardSize, 2), piece, ...over });
+
+  it('encodes whole-shard terms exactly as before: twelve fields, no piece element', () => {
+    const c = propose(owner, params());
+    const raw = new Unpackr({ useRecords: false }).unpack(encodeTerms(c.terms)) as unknown[];
+    expect(raw).to.have.length(12);
+    expect(decodeTerms(encodeTerms(c.terms)).piece).to.equal(undefined);
+  });
+
+  it('round-trips piece terms, binds them into the ID and the signatures, and keeps them in the store', () => {
+    const c = countersigned(propose(owner, pieceParams()));
+    expect(verifyContract(c, NOW, true)).to.equal(null);
+    const bytes = encodeTerms(c.terms);
+    const back = decodeTerms(bytes);
+    expect(back.piece).to.deep.equal({ ...piece, shard: back.piece!.shard });
+    expect(Buffer.from(back.piece!.shard).equals(piece.shard)).to.equal(true);
+    expect(Buffer.from(contractId(back)).equals(c.id)).to.equal(true);
+    expect(bytes.length).to.be.lessThan(400); // fits CONTRACT_PROPOSE's terms field
+    // Another k gives another piece size: refused as malformed before any signature is checked.
+    expect(verifyContract({ ...c, terms: { ...c.terms, piece: { ...piece, k: 3, n: 5 } } }, NOW, true)).to.equal('BAD_TERMS');
+    for (const field of ['index', 'n', 'shard'] as const) {
+      const tampered = { ...piece, [field]: field === 'shard' ? randomBytes(32) : field === 'n' ? 5 : piece[field] - 1 };
+      const terms = { ...c.terms, piece: tampered };
+      expect(verifyContract({ ...c, terms }, NOW, true), field).to.equal('ID_MISMATCH');
+      expect(verifyContract({ ...c, terms, id: contractId(terms) }, NOW, true), field).to.equal('BAD_OWNER_SIGNATURE');
+    }
+    // Dropping the piece element is a different contract too.
+    const { piece: _dropped, ...whole } = c.terms;
+    expect(verifyContract({ ...c, terms: whole }, NOW, true)).to.equal('ID_MISMATCH');
+    const store = new ContractStore(openDatabase(':memory:'));
+    store.insert({ contract: c, role: 'owner', counterpartAddress: null, state: 'active', reservedUntil: null, now: NOW * 1000 });
+    expect(store.get(c.id)!.contract.terms.piece!.index).to.equal(3);
+  });
+
+  it('refuses piece terms that do not add up', () => {
+    const bad: [string, Partial<PieceTerms>, Partial<ProposalParams>][] = [
+      ['index past n', { index: 4 }, {}],
+      ['k of 1 (a whole copy, which plain terms say)', { k: 1, n: 3, index: 0 }, { shardSize: pieceSizeFor(shardSize, 1) }],
+      ['n below k', { k: 3, n: 2, index: 0 }, {}],
+      ['too much parity', { k: 2, n: 9 }, {}],
+      ['a piece size the layout does not give', {}, { shardSize: pieceSizeFor(shardSize, 2) + 8 }],
+      ['a short shard ID', { shard: randomBytes(31) }, {}],
+      ['a shard over 4 GiB', { shardSize: 5 * 2 ** 30 }, { shardSize: pieceSizeFor(5 * 2 ** 30, 2) }],
+    ];
+    for (const [why, over, paramsOver] of bad) {
+      expect(() => propose(owner, pieceParams({ piece: { ...piece, ...over }, ...paramsOver })), why).to.throw(/cannot propose: piece/);
+    }
+    // A terms array with a malformed piece element is refused by the decoder.
+    const c = propose(owner, pieceParams());
+    const raw = new Unpackr({ useRecords: false }).unpack(encodeTerms(c.terms)) as unknown[];
+    raw[12] = [piece.shard, shardSize, 3, 2];
+    expect(() => decodeTerms(new Packr({ useRecords: false }).pack(raw))).to.throw(/piece terms have the wrong shape/);
+    raw.push('extra');
+    expect(() => decodeTerms(new Packr({ useRecords: false }).pack(raw))).to.throw(/wrong shape/);
+  });
+
+  it('a host accepts a piece contract like any other, charging the piece size', () => {
+    const clock = new ManualClock(NOW * 1000);
+    const store = new ContractStore(openDatabase(':memory:'));
+    const h = new ContractHost(store, host, clock, { offered: 100 * MiB, allowance: 64 * MiB, uploadTimeoutMs: 60_000, proposalMaxAgeSeconds: 600 });
+    const c = propose(owner, pieceParams());
+    const answer = h.onPropose({ terms: encodeTerms(c.terms), ownerSignature: c.ownerSignature }, contactFromAddress({ host: '10.0.0.7', port: 4000 }));
+    expect(answer.spec).to.equal(Accept);
+    expect(h.freeBytes()).to.equal(100 * MiB - pieceSizeFor(shardSize, 2));
+  });
+});
+
 describe('reciprocity policy (pure)', function () {
   this.timeout(5000);
-  const base = { size: 10 * MiB, ownerOffer: 100 * MiB, ownerIsDefaulter: false, freeBytes: 1000 * MiB, balance: { keptForThem: 0, keptByThem: 0 }, prefixDebtOfOthers: 0, allowance: 64 * MiB };
+  const base = { size: 10 * MiB, ownerOffer: 100 * MiB, ownerIsDefaulter: false, freeBytes: 1000 * MiB, diskBytes: Infinity, balance: { keptForThem: 0, keptByThem: 0 }, prefixDebtOfOthers: 0, allowance: 64 * MiB };
 
   it('accepts within the allowance and refuses beyond it, unless the proposer gave back', () => {
     expect(decideProposal(base)).to.equal(null);
@@ -118,6 +192,8 @@ describe('reciprocity policy (pure)', function () {
     expect(decideProposal({ ...base, ownerOffer: 0 })).to.equal('NO_STORAGE_OFFERED');
     expect(decideProposal({ ...base, ownerIsDefaulter: true })).to.equal('DEFAULTER');
     expect(decideProposal({ ...base, freeBytes: 5 * MiB })).to.equal('NO_SPACE');
+    // The offer has room but the disk has not: the owner is told the host's disk is full.
+    expect(decideProposal({ ...base, diskBytes: 5 * MiB })).to.equal('DISK_FULL');
   });
 
   it('shares one allowance among all keys of a network prefix', () => {

@@ -2,6 +2,8 @@
  * The parts DhtNode is built from, without sockets: option defaults and checks, the request
  * handlers, and the maintenance service's start/stop.
  */
+import { MIN_REQUEST_BYTES, REQUEST_PAD_BYTES, replyBudget, replyBytes, requestBytes, VERIFY_PING_BYTES } from '../src/dht/reflection.js';
+import { MAX_SALT_BYTES } from '../src/dht/records.js';
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { DEFAULTS } from '../src/dht/constants.js';
@@ -28,6 +30,7 @@ const envelope = undefined as never;
 /** A table that knows `all` and answers closest-first like RoutingTable.closest. */
 const tableOf = (all: Contact[]) => ({
   closest: (target: Uint8Array, n: number) => [...all].sort((a, b) => compareDistance(target, a.id, b.id)).slice(0, n),
+  get: (id: Uint8Array) => all.find((c) => Buffer.from(c.id).equals(id)),
 });
 
 describe('DHT parts (no sockets)', function () {
@@ -68,7 +71,8 @@ describe('DHT parts (no sockets)', function () {
       const tokens = new WriteTokens(clock);
       const values = new ValueStore(clock, { maxEntries: 10, maxBytes: 1000 });
       const [asker, ...rest] = contacts(5);
-      const components = { table: tableOf(rest), tokens, values };
+      // The asker is a verified contact (it is in the table): full answers (strangers: below).
+      const components = { table: { ...tableOf(rest), get: tableOf([asker!]).get }, tokens, values };
       const nodes = findNodeHandler(components, { k: 2 })({ target: randomBytes(20) }, asker!, envelope) as Reply;
       expect(nodes.spec).to.equal(Nodes);
       const body = nodes.body as { nodes: Contact[]; token: Uint8Array };
@@ -84,6 +88,34 @@ describe('DHT parts (no sockets)', function () {
       const missing = findValueHandler(components, { k: 2 })({ key: randomBytes(20) }, asker!, envelope) as Reply;
       expect((missing.body as { nodes: Contact[]; record?: unknown }).nodes).to.have.length(2);
       expect((missing.body as { record?: unknown }).record).to.equal(undefined);
+    });
+
+    it('a stranger gets at most 3x its request (NODES trimmed, a big value withheld); a padded request gets it all', () => {
+      const clock = new ManualClock();
+      const tokens = new WriteTokens(clock);
+      const values = new ValueStore(clock, { maxEntries: 10, maxBytes: 10_000 });
+      const [stranger, ...rest] = contacts(21);
+      const components = { table: tableOf(rest), tokens, values };
+      const find = findNodeHandler(components, { k: 20 });
+      const small = find({ target: randomBytes(20), padded: 0 }, stranger!, envelope) as Reply;
+      const smallBytes = replyBytes(Nodes, small.body as never);
+      expect(smallBytes).to.be.at.most(3 * MIN_REQUEST_BYTES - VERIFY_PING_BYTES);
+      expect((small.body as { nodes: Contact[] }).nodes.length).to.be.lessThan(20);
+      const padded = find({ target: randomBytes(20), padded: REQUEST_PAD_BYTES.FIND_NODE }, stranger!, envelope) as Reply;
+      expect((padded.body as { nodes: Contact[] }).nodes).to.have.length(20);
+
+      const value = randomBytes(880);
+      values.put(immutableKey(value), { value }, 1000, 'x');
+      const withheld = findValueHandler(components, { k: 20 })({ key: immutableKey(value), padded: 0 }, stranger!, envelope) as Reply;
+      expect((withheld.body as { record?: unknown }).record).to.equal(undefined);
+      const given = findValueHandler(components, { k: 20 })({ key: immutableKey(value), padded: REQUEST_PAD_BYTES.FIND_VALUE }, stranger!, envelope) as Reply;
+      expect((given.body as { record?: { value: Uint8Array } }).record?.value).to.deep.equal(value);
+
+      // The paddings cover the largest answers: 20 IPv6 contacts, the largest signed record.
+      const v6 = Array.from({ length: 20 }, (_, i) => ({ host: `2001:db8::${i + 1}`, port: 65535 }));
+      expect(replyBytes(Nodes, { nodes: v6, token: new Uint8Array(8) })).to.be.at.most(replyBudget(requestBytes(REQUEST_PAD_BYTES.FIND_NODE)));
+      const biggest = { value: randomBytes(880), publicKey: randomBytes(32), signature: randomBytes(64), seq: Number.MAX_SAFE_INTEGER, salt: randomBytes(MAX_SALT_BYTES) };
+      expect(replyBytes(Value, { nodes: [], token: new Uint8Array(8), record: biggest })).to.be.at.most(replyBudget(requestBytes(REQUEST_PAD_BYTES.FIND_VALUE)));
     });
 
     it('STORE keeps a good record for at most valueTtlMs, refuses a bad token or record and counts refusals', () => {

@@ -17,6 +17,7 @@ import { READ_BYTES } from './constants.js';
 import { Sealer } from './sealer.js';
 import { ShardPacker } from './shard-packer.js';
 import { ShardUploader } from './shard-uploader.js';
+import type { ExcludeEntry } from './exclude.js';
 import { scanTree } from './tree.js';
 import type { BackupProgress, BackupResult } from './types.js';
 
@@ -58,7 +59,7 @@ class ChunkMap {
   }
 }
 
-export async function runBackup(deps: BackupPipelineDeps, source: string, replicas: number, onProgress: (p: BackupProgress) => void): Promise<BackupResult> {
+export async function runBackup(deps: BackupPipelineDeps, source: string, replicas: number, onProgress: (p: BackupProgress) => void, exclude: ExcludeEntry | null = null): Promise<BackupResult> {
   if (!Number.isInteger(replicas) || replicas < 1) throw new Error('replicas must be a whole number of at least 1');
   const progress: BackupProgress = { phase: 'scanning', files: 0, bytes: 0, uploadedBytes: 0 };
   const totals = { shards: 0, shortfall: 0 };
@@ -78,7 +79,7 @@ export async function runBackup(deps: BackupPipelineDeps, source: string, replic
   const sealer = new Sealer(deps.keys, deps.chunker.sizes.max, (id, sealed) => packer.add(id, sealed));
   const readBuffer = Buffer.allocUnsafe(READ_BYTES);
   try {
-    for await (const { entry, absolute } of scanTree(source)) {
+    for await (const { entry, absolute } of scanTree(source, exclude)) {
       if (entry.type === 'file') {
         entry.chunks = [];
         // One read buffer for the whole backup, and chunks borrowed from it: a fresh 1 MiB

@@ -1,6 +1,6 @@
 /**
  * The backup engine's settings and tuning numbers, each written once, with its unit and the
- * reason for its value. The peer passes only what it overrides (src/peer/peer.ts).
+ * reason for its value. The peer passes only what it overrides (src/peer/wiring.ts createBackupEngine).
  */
 import { type ChunkSizes, DEFAULT_CHUNK_SIZES } from './chunker.js';
 

@@ -30,10 +30,14 @@ import { recover } from './recovery.js';
 import { Repairer } from './repair.js';
 import { ReplicaLocator } from './replica-locator.js';
 import { runRestore } from './restore.js';
-import type { BackupProgress, BackupResult, MaintenanceReport, RestoreProgress, RestoreResult, SnapshotInfo } from './types.js';
+import { type AuditRecord, auditRecords, shardHealth, type ShardHealth } from './shard-health.js';
+import { listSnapshotDir, type SnapshotEntryPage } from './snapshot-browse.js';
+import type { BackupOptions, BackupResult, MaintenanceReport, RestoreOptions, RestoreResult, SnapshotInfo } from './types.js';
+import { RetentionError } from '../retention/errors.js';
+import { createExclude } from './exclude.js';
 
 export type { BackupEngineOptions } from './constants.js';
-export type { BackupProgress, BackupResult, MaintenanceReport, RestoreProgress, RestoreResult, SnapshotInfo } from './types.js';
+export type { BackupOptions, BackupProgress, BackupResult, MaintenanceReport, RestoreOptions, RestoreProgress, RestoreResult, SnapshotInfo } from './types.js';
 export type { BackupPorts } from './ports.js';
 
 export class BackupEngine {
@@ -80,10 +84,12 @@ export class BackupEngine {
   }
 
   /** Backs up `source` as a new snapshot on `replicas` hosts per shard (default 3). */
-  backup(source: string, opts: { replicas?: number; onProgress?: (p: BackupProgress) => void } = {}): Promise<BackupResult> {
+  backup(source: string, opts: BackupOptions = {}): Promise<BackupResult> {
+    if (opts.tags?.length) return Promise.reject(new RetentionError('NOT_SUPPORTED_YET', 'snapshot tags are stored once the segment-chain catalog is wired in (issue 15); back up without --tag for now'));
     const deps = { keys: this.keys, chunker: this.chunker, index: this.index, outbox: this.outbox, placement: this.placement, metadata: this.metadata, clock: this.ports.clock, shardSize: this.options.shardSize, placingAtOnce: this.options.placingAtOnce };
     // The hash worker's memory goes back as soon as the backup is over (see releaseHashWorker).
-    return this.exclusive(() => runBackup(deps, path.resolve(source), opts.replicas ?? 3, opts.onProgress ?? (() => {})).finally(releaseHashWorker));
+    const root = path.resolve(source);
+    return this.exclusive(async () => runBackup(deps, root, opts.replicas ?? 3, opts.onProgress ?? (() => {}), await createExclude(root, opts.exclude ?? {})).finally(releaseHashWorker));
   }
 
   /**
@@ -96,9 +102,24 @@ export class BackupEngine {
   }
 
   /** Restores a snapshot, or the path `opts.path` inside it, into `dest` (empty or missing). */
-  restore(snapshotId: string, dest: string, opts: { path?: string; onProgress?: (p: RestoreProgress) => void } = {}): Promise<RestoreResult> {
+  restore(snapshotId: string, dest: string, opts: RestoreOptions = {}): Promise<RestoreResult> {
     const deps = { keys: this.keys, index: this.index, locator: this.locator, recover: () => this.recover(), maxChunk: this.chunker.sizes.max, tmp: this.tmp };
-    return this.exclusive(() => runRestore(deps, snapshotId, path.resolve(dest), opts.path, opts.onProgress ?? (() => {})).finally(releaseHashWorker));
+    return this.exclusive(() => runRestore(deps, snapshotId, path.resolve(dest), opts, opts.onProgress ?? (() => {})).finally(releaseHashWorker));
+  }
+
+  /** The entries of one folder of a snapshot, a page at a time; runs beside other tasks (it only reads). */
+  entries(snapshotId: string, dir: string, page: { offset: number; limit: number }): Promise<SnapshotEntryPage> {
+    return listSnapshotDir({ keys: this.keys, index: this.index, locator: this.locator, tmp: this.tmp }, snapshotId, dir, page);
+  }
+
+  /** Every shard of ours: replicas wanted and live, and each host's last audit. */
+  shardHealth(): ShardHealth[] {
+    return shardHealth(this.index, this.locator);
+  }
+
+  /** How each host last answered an audit, per contract (cancelled ones too). */
+  auditRecords(): AuditRecord[] {
+    return auditRecords(this.index);
   }
 
   /**

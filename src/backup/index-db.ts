@@ -103,6 +103,12 @@ export class BackupIndex {
     return { lastAuditAt: row?.last_audit_at ?? null, unreachableSince: row?.unreachable_since ?? null };
   }
 
+  /** Every contract's audit record, the cancelled ones' too (the web page's hosts view). */
+  allHealth(): Array<{ contract: Uint8Array; lastAuditAt: number | null; unreachableSince: number | null }> {
+    const rows = this.db.prepare('SELECT contract, last_audit_at, unreachable_since FROM host_health').all() as Array<{ contract: Buffer; last_audit_at: number | null; unreachable_since: number | null }>;
+    return rows.map((r) => ({ contract: new Uint8Array(r.contract), lastAuditAt: r.last_audit_at, unreachableSince: r.unreachable_since }));
+  }
+
   setHealth(contract: Uint8Array, lastAuditAt: number | null, unreachableSince: number | null): void {
     this.db
       .prepare(

@@ -17,10 +17,12 @@ import { decodeSnapshot, type TreeEntry } from './formats.js';
 import type { BackupIndex } from './index-db.js';
 import { readBlob } from './metadata.js';
 import type { ReplicaLocator } from './replica-locator.js';
+import { filterForRestore, type RestoreFilterOptions } from './restore-filter.js';
 import { RestoreShards } from './restore-shards.js';
 import { dirsDeepestFirst, isLarge, selectEntries, shardsInOrder, slotSizes, totalBytes, withAncestors } from './restore-plan.js';
 import { DURABLE_BATCH_BYTES, DURABLE_BATCH_FILES, OPENING_SLOTS, RESTORE_FILES } from './constants.js';
 import type { RestoreProgress, RestoreResult } from './types.js';
+import { asRestoreError, checkRestoreSpace } from './restore-space.js';
 
 export interface RestoreDeps {
   keys: BackupKeys;
@@ -34,7 +36,8 @@ export interface RestoreDeps {
   tmp: string;
 }
 
-export async function runRestore(deps: RestoreDeps, snapshotId: string, dest: string, only: string | undefined, onProgress: (p: RestoreProgress) => void): Promise<RestoreResult> {
+export async function runRestore(deps: RestoreDeps, snapshotId: string, dest: string, filter: RestoreFilterOptions & { path?: string }, onProgress: (p: RestoreProgress) => void): Promise<RestoreResult> {
+  const only = filter.path;
   const { index, locator } = deps;
   if (index.snapshots().length === 0) await deps.recover();
   const summary = index.snapshots().find((s) => s.id === snapshotId);
@@ -55,11 +58,13 @@ export async function runRestore(deps: RestoreDeps, snapshotId: string, dest: st
     const metaFile = await shards.file(summary.meta.shard!);
     if (!metaFile) throw new Error('no host could supply the snapshot metadata');
     const snapshot = decodeSnapshot(await readBlob(deps.keys, metaFile, { ...summary.meta }));
-    const { prefix, selected } = selectEntries(snapshot, only);
-    if (prefix && selected.length === 0) throw new Error(`no path "${only}" in snapshot ${snapshotId}`);
+    const { prefix, selected: underPath } = selectEntries(snapshot, only);
+    if (prefix && underPath.length === 0) throw new Error(`no path "${only}" in snapshot ${snapshotId}`);
+    const selected = filterForRestore(underPath, filter);
     const slots = slotSizes(snapshot, selected, deps.maxChunk);
     opener = new CryptoWorker(deps.keys, slots.slotBytes, OPENING_SLOTS, slots.small);
     const progress: RestoreProgress = { files: 0, bytes: 0, totalBytes: totalBytes(selected) };
+    await checkRestoreSpace(dest, progress.totalBytes);
     await fs.mkdir(dest, { recursive: true });
     // Small files get their names in batches, once a batch is on the device: one syncfs per
     // batch (durable-renames.ts). Where there is no syncfs, each is fsynced and renamed.
@@ -124,6 +129,8 @@ export async function runRestore(deps: RestoreDeps, snapshotId: string, dest: st
     }
     finished = true;
     return { files: progress.files, bytes: progress.bytes, incomplete };
+  } catch (err) {
+    throw asRestoreError(err, dest);
   } finally {
     if (!finished) {
       // A failure may leave file tasks running: none may add a file after the discard.

@@ -1,4 +1,29 @@
-/** What the engine's public methods report (re-exported by engine.ts and src/index.ts). */
+/** What the engine's public methods take and report (re-exported by engine.ts and src/index.ts). */
+import type { ExcludeOptions } from './exclude.js';
+
+export interface BackupOptions {
+  /** Hosts per shard (default 3). */
+  replicas?: number;
+  onProgress?: (p: BackupProgress) => void;
+  /** What to leave out (exclude.ts): patterns, pattern files, tag files, --one-file-system. */
+  exclude?: ExcludeOptions;
+  /**
+   * Tags for the snapshot (`--tag`). Not stored yet: the catalog that will carry them is the
+   * segment chain of src/snapshot (issue 15); until then a backup with tags is refused with
+   * RetentionError NOT_SUPPORTED_YET instead of dropping them.
+   */
+  tags?: string[];
+}
+
+export interface RestoreOptions {
+  /** Restore only this path of the snapshot (and what is under it). */
+  path?: string;
+  /** gitignore-style patterns: restore only what matches (with the directories that hold it). */
+  include?: string[];
+  /** gitignore-style patterns: leave what matches out. */
+  exclude?: string[];
+  onProgress?: (p: RestoreProgress) => void;
+}
 
 export interface BackupProgress {
   phase: 'scanning' | 'uploading' | 'metadata' | 'done';

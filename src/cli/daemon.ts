@@ -7,18 +7,20 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Peer, type PeerOptions } from '../peer/peer.js';
 import { formatAddress } from '../net/address.js';
-import { fromHex, toHex } from '../util/bytes.js';
+import { toHex } from '../util/bytes.js';
 import { NegotiationError } from '../contracts/negotiation.js';
 import { every, systemClock } from '../util/clock.js';
-import type { BackupProgress, RestoreProgress, SnapshotInfo } from '../backup/engine.js';
 import { FolderWatcher } from '../backup/watcher.js';
 import { TrackerClient } from '../tracker/client.js';
 import { ControlServer } from '../control/server.js';
 import { CONTROL_SOCKET, type ControlHandler } from '../control/protocol.js';
+import { EventFeed } from '../control/event-feed.js';
+import { controlRoutes, type WatchInfo } from './control-routes.js';
+import { startDaemonUi, type DaemonUiOptions } from './daemon-ui.js';
 import { CLI_DEFAULTS } from './defaults.js';
 import { CliError, ExitCode, classify } from './errors.js';
 import { describeRefusals } from './explain.js';
-import { openPeerLog, type PeerLog } from './log.js';
+import { openPeerLog, type PeerLog, teeLog } from './log.js';
 import { formatBytes, formatDuration } from './units.js';
 
 export interface DaemonOptions {
@@ -37,11 +39,21 @@ export interface DaemonOptions {
   replicas: number;
   /** Extra library settings (timeouts, shard sizes...): the demo and tests use fast ones. */
   tuning?: Partial<PeerOptions> & { trackerPingMs?: number };
+  /** Serve the web page (src/ui) at this address; off without it. */
+  ui?: DaemonUiOptions;
   /** Where the human lines go (the terminal). */
   print: (line: string) => void;
 }
 
 const short = (hex: string) => hex.slice(0, 8);
+
+export { resolveSnapshot } from './control-routes.js';
+
+/** What a failed request tells the person, and the exit code a command ends with (the web page shows the same). */
+function exitCodeOf(err: unknown): { message: string; exitCode: number } {
+  const e = err instanceof NegotiationError ? new CliError(`no peer accepted the backup: ${describeRefusals(err.refusals)}`, ExitCode.shortfall) : classify(err);
+  return { message: e.message, exitCode: e.exitCode };
+}
 
 /** Starts the peer and resolves with a handle once it is reachable; `done` settles when it stopped. */
 export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer; stop: () => Promise<void>; done: Promise<void> }> {
@@ -55,13 +67,10 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
   }
   // The control socket is taken first: it is the lock that keeps a second peer out of this directory.
   const routes: Record<string, ControlHandler> = {};
-  const control = await ControlServer.listen(path.join(options.dataDir, CONTROL_SOCKET), routes, {
-    exitCodeOf: (err) => {
-      const e = err instanceof NegotiationError ? new CliError(`no peer accepted the backup: ${describeRefusals(err.refusals)}`, ExitCode.shortfall) : classify(err);
-      return { message: e.message, exitCode: e.exitCode };
-    },
-  });
-  const log = openPeerLog(options.dataDir, options.print);
+  const control = await ControlServer.listen(path.join(options.dataDir, CONTROL_SOCKET), routes, { exitCodeOf });
+  // Every event also goes to the feed the web page and `GET /events` show.
+  const feed = new EventFeed();
+  const log = teeLog(openPeerLog(options.dataDir, options.print), feed);
   const { trackerPingMs, ...tuning } = options.tuning ?? {};
   let peer: Peer;
   let tracker: TrackerClient | null = null;
@@ -121,6 +130,8 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
   }
 
   const watchers = new Map<string, FolderWatcher>();
+  // What `GET /watches` (and the web page) shows of each watched folder.
+  const watched = new Map<string, WatchInfo>();
   const watchFolder = async (dir: string, quietMs: number) => {
     const abs = path.resolve(dir);
     // As at start-up: whatever stat says, the folder cannot be watched, and the message says which one.
@@ -131,15 +142,20 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
       clock: systemClock,
       quietMs,
       backup: async () => {
+        const info = watched.get(abs)!;
+        info.lastRunAt = Date.now();
         try {
           const result = await peer.backup(abs, { replicas: options.replicas });
+          Object.assign(info, { lastSnapshot: result.id, lastError: null });
           log.info('watch-backup', { path: abs, ...result }, `watched ${abs}: snapshot ${result.id}, ${result.files} files, ${formatBytes(result.uploadedBytes)} uploaded${result.shortfall ? `, ${result.shortfall} replica(s) short` : ''}`);
         } catch (err) {
+          info.lastError = (err as Error).message;
           log.warn('watch-backup-failed', { path: abs, error: (err as Error).message }, `backup of watched ${abs} failed: ${(err as Error).message}`);
         }
       },
     });
     watchers.set(abs, watcher);
+    watched.set(abs, { path: abs, quietMs, lastRunAt: null, lastSnapshot: null, lastError: null });
     watcher.poke();
     log.info('watch', { path: abs, quietMs }, `watching ${abs} (backs up ${formatDuration(quietMs)} after changes stop)`);
     return { watching: abs, already: false };
@@ -166,9 +182,10 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
     return stopping;
   };
 
-  Object.assign(routes, controlRoutes(peer, options, log, watchFolder, () => void stop()));
+  Object.assign(routes, controlRoutes(peer, { dataDir: options.dataDir, replicas: options.replicas, quietMs: options.quietMs, log, feed, watch: watchFolder, watches: () => [...watched.values()], requestStop: () => void stop() }));
   try {
     for (const dir of options.watch) await watchFolder(dir, options.quietMs);
+    if (options.ui) stops.push(await startDaemonUi(options.ui, { dataDir: options.dataDir, routes, feed, log, exitCodeOf }));
   } catch (err) {
     await stop();
     throw err;
@@ -180,113 +197,12 @@ function wirePeerEvents(peer: Peer, log: PeerLog): void {
   peer.on('stored', (e) => log.info('stored', e, `stored a ${formatBytes(e.size)} shard for ${short(e.owner)} (contract ${short(e.contract)})`));
   peer.on('ended', (e) => log.info('contract-ended', e, `contract ${short(e.contract)} (${e.role === 'owner' ? 'our shard on' : 'we host for'} ${short(e.counterpart)}) ${e.state}`));
   peer.on('defaulter', (e) => log.warn('defaulter', e, `${short(e.counterpart)} stopped honouring its contracts: its shards here are dropped`));
+  // One warning per full episode (storage/disk-space.ts), not one per refused upload.
+  peer.shards.space.on('full', (e) => log.warn('disk-full', e, `the disk holding ${e.dir} is full: refusing new shards until there is room again`));
+  peer.shards.space.on('recovered', (e) => log.info('disk-recovered', e, `the disk holding ${e.dir} has room again (${formatBytes(e.available)} free)`));
   peer.on('maintenance', (e) => {
     const line = e.failed + e.cancelled + e.replaced > 0 ? `audited ${e.audited} host(s): ${e.failed} failed, ${e.cancelled} contract(s) cancelled, ${e.replaced} replica(s) re-created` : undefined;
     log.info('maintenance', e, line);
   });
 }
 
-type Watch = (dir: string, quietMs: number) => Promise<{ watching: string; already: boolean }>;
-
-/** Accepts a full snapshot ID, a unique prefix of one, or `latest`. */
-export function resolveSnapshot(snapshots: SnapshotInfo[], wanted: string): SnapshotInfo {
-  if (wanted === 'latest') {
-    if (snapshots.length === 0) throw new CliError('there are no snapshots yet', ExitCode.notFound);
-    return snapshots[0]!;
-  }
-  const matches = snapshots.filter((s) => s.id.toLowerCase().startsWith(wanted.toLowerCase()));
-  if (matches.length === 0 || wanted.length < 4) throw new CliError(`unknown snapshot ${wanted} (\`dbs snapshots\` lists them)`, ExitCode.notFound);
-  if (matches.length > 1) throw new CliError(`snapshot prefix ${wanted} is ambiguous (${matches.length} match); give more of the ID`, ExitCode.usage);
-  return matches[0]!;
-}
-
-/** Throttles progress lines to a few a second; the last state is always sent. */
-function throttled<T>(report: (p: unknown) => void, intervalMs: number = CLI_DEFAULTS.progressIntervalMs): { send: (p: T) => void; flush: () => void } {
-  let last = 0;
-  let pending: T | null = null;
-  return {
-    send(p) {
-      const now = Date.now();
-      if (now - last >= intervalMs) {
-        last = now;
-        pending = null;
-        report(p);
-      } else pending = p;
-    },
-    flush() {
-      if (pending) report(pending);
-      pending = null;
-    },
-  };
-}
-
-function str(body: Record<string, unknown>, key: string, required = true): string | undefined {
-  const v = body[key];
-  if (v === undefined && !required) return undefined;
-  if (typeof v !== 'string' || v.length === 0) throw new CliError(`missing ${key}`, ExitCode.usage);
-  return v;
-}
-
-function controlRoutes(peer: Peer, options: DaemonOptions, log: PeerLog, watch: Watch, requestStop: () => void): Record<string, ControlHandler> {
-  const started = Date.now();
-  return {
-    'GET /status': async () => ({ ...peer.status(), dataDir: options.dataDir, uptimeMs: Date.now() - started, pid: process.pid }),
-    'GET /peers': async () => peer.peers(),
-    'GET /contracts': async () => peer.contracts(),
-    'GET /ledger': async () => peer.ledger(),
-    'GET /snapshots': async () => peer.snapshots(),
-    'POST /lookup': async (body) => {
-      const id = str(body, 'id')!.toLowerCase();
-      if (/^[0-9a-f]{64}$/.test(id)) {
-        const record = await peer.findPeer(fromHex(id));
-        if (!record) throw new CliError(`no peer record for public key ${id} in the DHT`, ExitCode.notFound);
-        return { kind: 'peer', publicKey: id, ...record };
-      }
-      if (/^[0-9a-f]{40}$/.test(id)) {
-        const report = await peer.dht.lookup(fromHex(id));
-        return { kind: 'node', target: id, rounds: report.rounds, messages: report.messages, closest: report.contacts.map((c) => ({ nodeId: toHex(c.id), address: formatAddress(c) })) };
-      }
-      throw new CliError('an ID is a node ID (40 hex digits) or a peer\'s public key (64 hex digits)', ExitCode.usage);
-    },
-    'POST /backup': async (body, report) => {
-      const source = path.resolve(str(body, 'path')!);
-      await fs.lstat(source).catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT' || err.code === 'ENOTDIR') throw new CliError(`${source} does not exist`, ExitCode.notFound);
-        throw err; // EACCES and the like: the person needs to see that, not "does not exist"
-      });
-      const replicas = body.replicas === undefined ? options.replicas : Number(body.replicas);
-      if (!Number.isInteger(replicas) || replicas < 1) throw new CliError('--replicas must be a whole number of at least 1', ExitCode.usage);
-      const t0 = Date.now();
-      log.info('backup-start', { path: source, replicas }, `backing up ${source} (replicas = ${replicas})`);
-      const progress = throttled<BackupProgress>(report);
-      const result = await peer.backup(source, { replicas, onProgress: (p) => progress.send(p) });
-      progress.flush();
-      log.info('backup-done', { path: source, ...result, ms: Date.now() - t0 },
-        `snapshot ${result.id}: ${result.files} files, ${formatBytes(result.bytes)}, ${formatBytes(result.uploadedBytes)} uploaded in ${formatDuration(Date.now() - t0)}${result.shortfall ? `; ${result.shortfall} replica(s) short, retrying in the background` : ''}`);
-      return result;
-    },
-    'POST /restore': async (body, report) => {
-      const snapshot = resolveSnapshot(await peer.snapshots(), str(body, 'snapshot')!);
-      const dest = path.resolve(str(body, 'dest')!);
-      const only = str(body, 'path', false);
-      const t0 = Date.now();
-      log.info('restore-start', { snapshot: snapshot.id, dest, path: only }, `restoring snapshot ${snapshot.id} to ${dest}`);
-      const progress = throttled<RestoreProgress>(report);
-      const result = await peer.restore(snapshot.id, dest, { ...(only ? { path: only } : {}), onProgress: (p) => progress.send(p) });
-      progress.flush();
-      log.info('restore-done', { snapshot: snapshot.id, dest, ...result, ms: Date.now() - t0 },
-        `restored ${result.files} files, ${formatBytes(result.bytes)} in ${formatDuration(Date.now() - t0)}${result.incomplete.length ? `; ${result.incomplete.length} file(s) incomplete` : ''}`);
-      return { snapshot: snapshot.id, dest, ...result };
-    },
-    'POST /check': async () => peer.check(),
-    'POST /watch': async (body) => {
-      const quietMs = body.quietMs === undefined ? options.quietMs : Number(body.quietMs);
-      if (!Number.isFinite(quietMs) || quietMs < 0) throw new CliError('--quiet must be a duration of 0 or more', ExitCode.usage);
-      return watch(str(body, 'path')!, quietMs);
-    },
-    'POST /stop': async () => {
-      setImmediate(requestStop);
-      return { stopping: true };
-    },
-  };
-}

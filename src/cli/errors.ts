@@ -4,6 +4,8 @@
  */
 
 import { DataDirInUseError } from '../util/dir-lock.js';
+import { UiError } from '../ui/errors.js';
+import { SnapshotBrowseError } from '../backup/browse-errors.js';
 
 /** Exit codes of `dbs` (documented in the README). */
 export const ExitCode = {
@@ -22,7 +24,22 @@ export const ExitCode = {
   incomplete: 6,
   /** The destination of a restore is not empty. */
   destinationNotEmpty: 7,
+  /** Accepted but not built yet (removing forgotten snapshots, prune, storing tags): the message says what waits for what. */
+  notSupported: 8,
+  /** A disk is full: the restore's destination (checked before it starts, or filled during it). */
+  diskFull: 9,
 } as const;
+
+/** Typed library errors by `code` (RetentionError, ExcludeError): matched by code, so this file imports neither. */
+const EXIT_BY_CODE: Record<string, ExitCodeValue> = {
+  BAD_POLICY: ExitCode.usage,
+  EMPTY_POLICY: ExitCode.usage,
+  IDS_AND_POLICY: ExitCode.usage,
+  WOULD_REMOVE_ALL: ExitCode.failure,
+  NOT_SUPPORTED_YET: ExitCode.notSupported,
+  BAD_EXCLUDE: ExitCode.usage,
+  EXCLUDE_FILE_UNREADABLE: ExitCode.notFound,
+};
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -41,7 +58,14 @@ export class CliError extends Error {
 export function classify(err: unknown): CliError {
   if (err instanceof CliError) return err;
   if (err instanceof DataDirInUseError) return new CliError(err.message, ExitCode.noPeer);
+  if (err instanceof UiError && err.code === 'REMOTE_NOT_ALLOWED') return new CliError(err.message, ExitCode.usage);
+  if (err instanceof SnapshotBrowseError && err.code === 'NOT_A_FOLDER') return new CliError(err.message, ExitCode.usage);
+  if ((err as { code?: unknown } | null)?.code === 'DISK_FULL' || (err as NodeJS.ErrnoException | null)?.code === 'ENOSPC') {
+    return new CliError(err instanceof Error ? err.message : String(err), ExitCode.diskFull);
+  }
   const message = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && Object.hasOwn(EXIT_BY_CODE, code) && /^(Retention|Exclude)Error$/.test((err as Error).name)) return new CliError(message, EXIT_BY_CODE[code]);
   if (/^unknown snapshot|^no path ".*" in snapshot|ENOENT: no such file or directory/.test(message)) return new CliError(message.replace(/^ENOENT: /, ''), ExitCode.notFound);
   if (/is not empty/.test(message)) return new CliError(message, ExitCode.destinationNotEmpty);
   if (err instanceof RangeError) return new CliError(message, ExitCode.usage);

@@ -35,3 +35,18 @@ export function openPeerLog(dataDir: string, terminal: (line: string) => void): 
     },
   };
 }
+
+/** `log`, with every event also pushed to `feed` (the web page's recent events). */
+export function teeLog(log: PeerLog, feed: { push(level: 'info' | 'warn', event: string, text?: string): void }): PeerLog {
+  return {
+    info(event, fields, line) {
+      log.info(event, fields, line);
+      feed.push('info', event, line);
+    },
+    warn(event, fields, line) {
+      log.warn(event, fields, line);
+      feed.push('warn', event, line);
+    },
+    close: () => log.close(),
+  };
+}

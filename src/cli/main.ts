@@ -12,9 +12,12 @@ import type { BackupProgress, BackupResult, RestoreProgress, RestoreResult, Snap
 import { CliError, ExitCode, type ExitCodeValue, classify } from './errors.js';
 import type { StartOptions } from './start.js';
 import { CLI_DEFAULTS } from './defaults.js';
+import { addForgetCommand } from './forget.js';
 import { controlSocketPath, defaultDataDir } from './paths.js';
 import { renderContracts, renderLedger, renderSnapshots, renderStatus, table } from './render.js';
 import { formatBytes, formatDuration, parseDuration, parseSize } from './units.js';
+import { UI_DEFAULTS } from '../ui/constants.js';
+import { parseUiAddress } from './ui-address.js';
 
 // Only what the client commands need is imported above: a command is one request to the
 // running peer (control/client.js, imported by `ask`) and a few lines of text. The peer with
@@ -75,25 +78,39 @@ function duration(text: string): number {
   }
 }
 
+function uiAddress(value: string | true): { host: string; port: number } {
+  try {
+    return parseUiAddress(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+/** Commander's way to take an option more than once. */
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+interface BackupCliOptions {
+  replicas: number;
+  exclude?: string[];
+  excludeFile?: string[];
+  excludeIfPresent?: string[];
+  oneFileSystem?: boolean;
+  tag?: string[];
+}
+
 function wholeNumber(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`"${text}" is not a whole number`);
   return n;
 }
 
-/**
- * Bytes under `p` (files only), for the backup's progress bar: a quick stat walk. Only an
- * estimate: an entry it cannot stat or list counts 0, and the backup itself reports what it
- * could not read.
- */
-async function treeBytes(p: string): Promise<number> {
-  const st = await fs.lstat(p).catch(() => null);
-  if (!st) return 0;
-  if (st.isFile()) return st.size;
-  if (!st.isDirectory()) return 0;
-  let total = 0;
-  for (const name of await fs.readdir(p).catch(() => [])) total += await treeBytes(path.join(p, name));
-  return total;
+/** What the backup will read, for its progress bar (the exclude options count: tree-bytes.ts). */
+async function progressTotal(abs: string, opts: BackupCliOptions): Promise<number> {
+  const { treeBytes } = await import('./tree-bytes.js');
+  if (!opts.exclude && !opts.excludeFile && !opts.excludeIfPresent && !opts.oneFileSystem) return treeBytes(abs);
+  // A bad exclude option is reported by the backup itself, with its exit code: here it only means "count everything".
+  const exclude = await import('../backup/exclude.js').then((m) => m.createExclude(abs, { patterns: opts.exclude, patternFiles: opts.excludeFile, ifPresent: opts.excludeIfPresent, oneFileSystem: opts.oneFileSystem === true })).catch(() => null);
+  return treeBytes(abs, exclude);
 }
 
 export function buildProgram(): Command {
@@ -115,22 +132,31 @@ export function buildProgram(): Command {
     .option('--watch <dir...>', 'back up these folders whenever they change')
     .option('--quiet <duration>', 'how long a watched folder must stay unchanged before its backup', duration, CLI_DEFAULTS.quietMs)
     .option('--replicas <n>', 'replicas for watched folders', wholeNumber, CLI_DEFAULTS.replicas)
+    .option('--ui [host:port]', `serve the web page (default ${UI_DEFAULTS.host}:${UI_DEFAULTS.port}; \`dbs ui\` opens it)`, uiAddress)
+    .option('--ui-allow-remote', 'let --ui bind an address other than loopback (anyone who can reach it and has the token controls this peer; see docs/ui.md)')
     .addOption(new Option('--tuning <json>', 'library settings for tests and the demo').hideHelp())
-    .action(async (opts: Common & Omit<StartOptions, 'dataDir'>) => {
+    .action(async (opts: Common & Omit<StartOptions, 'dataDir' | 'ui'> & { ui?: { host: string; port: number } | true; uiAllowRemote?: boolean }) => {
       const { runStart } = await import('./start.js');
-      await runStart({ ...opts, dataDir: dataDir(opts) }, out);
+      const { ui, uiAllowRemote, ...rest } = opts;
+      await runStart({ ...rest, dataDir: dataDir(opts), ...(ui !== undefined ? { ui: { ...(ui === true ? parseUiAddress(true) : ui), allowRemote: uiAllowRemote ?? false } } : {}) }, out);
     });
 
   withCommon(program.command('backup <path>'))
     .description('back up a file or folder as a new snapshot')
     .option('--replicas <n>', 'how many hosts keep each shard', wholeNumber, CLI_DEFAULTS.replicas)
-    .action(async (target: string, opts: Common & { replicas: number }) => {
+    .option('--exclude <pattern>', 'leave out what matches (gitignore syntax, relative to the path); repeatable', collect)
+    .option('--exclude-file <file>', 'read --exclude patterns from a file, one a line; repeatable', collect)
+    .option('--exclude-if-present <name[:header]>', 'leave out folders holding this file (CACHEDIR.TAG: its signature is checked); repeatable', collect)
+    .option('--one-file-system', 'do not cross into other file systems (mount points are kept, empty)')
+    .option('--tag <tags>', 'tag the snapshot (a,b); repeatable', collect)
+    .action(async (target: string, opts: Common & BackupCliOptions) => {
       const abs = path.resolve(target);
-      const total = opts.json ? 0 : await treeBytes(abs);
+      const total = opts.json ? 0 : await progressTotal(abs, opts);
       const view = opts.json ? null : (await import('./progress.js')).progressView('backup');
       let result: BackupResult;
       try {
-        result = await ask<BackupResult>(opts, 'POST', '/backup', { path: abs, replicas: opts.replicas }, (p) => {
+        const leaveOut = { exclude: opts.exclude, excludeFile: opts.excludeFile?.map((f) => path.resolve(f)), excludeIfPresent: opts.excludeIfPresent, oneFileSystem: opts.oneFileSystem === true, tags: opts.tag };
+        result = await ask<BackupResult>(opts, 'POST', '/backup', { path: abs, replicas: opts.replicas, ...leaveOut }, (p) => {
           const pr = p as BackupProgress;
           view?.update(pr.bytes, total, `${pr.files} files, ${formatBytes(pr.uploadedBytes)} uploaded (${pr.phase})`);
         });
@@ -146,11 +172,13 @@ export function buildProgram(): Command {
   withCommon(program.command('restore <snapshot> <dest>'))
     .description('restore a snapshot (ID, unique prefix or "latest") into an empty or new folder')
     .option('--path <path>', 'restore only this file or folder of the snapshot')
-    .action(async (snapshot: string, dest: string, opts: Common & { path?: string }) => {
+    .option('--include <pattern>', 'restore only what matches (gitignore syntax, paths inside the snapshot); repeatable', collect)
+    .option('--exclude <pattern>', 'leave out what matches; repeatable', collect)
+    .action(async (snapshot: string, dest: string, opts: Common & { path?: string; include?: string[]; exclude?: string[] }) => {
       const view = opts.json ? null : (await import('./progress.js')).progressView('restore');
       let result: RestoreResult & { snapshot: string; dest: string };
       try {
-        result = await ask(opts, 'POST', '/restore', { snapshot, dest: path.resolve(dest), ...(opts.path ? { path: opts.path } : {}) }, (p) => {
+        result = await ask(opts, 'POST', '/restore', { snapshot, dest: path.resolve(dest), ...(opts.path ? { path: opts.path } : {}), include: opts.include, exclude: opts.exclude }, (p) => {
           const pr = p as RestoreProgress;
           view?.update(pr.bytes, pr.totalBytes, `${pr.files} files`);
         });
@@ -162,6 +190,8 @@ export function buildProgram(): Command {
         throw new CliError(`${result.incomplete.length} file(s) could not be restored (no replica could supply them): ${result.incomplete.slice(0, 5).join(', ')}${result.incomplete.length > 5 ? ', ...' : ''}`, ExitCode.incomplete);
       }
     });
+
+  addForgetCommand(program, { withCommon, ask, print });
 
   withCommon(program.command('snapshots')).description('list snapshots, newest first').action(async (opts: Common) => {
     const list = await ask<SnapshotInfo[]>(opts, 'GET', '/snapshots');
@@ -223,6 +253,14 @@ export function buildProgram(): Command {
     .action(async (dir: string, opts: Common & { quiet: number }) => {
       const r = await ask<{ watching: string; already: boolean }>(opts, 'POST', '/watch', { path: path.resolve(dir), quietMs: opts.quiet });
       print(opts, r, () => (r.already ? `already watching ${r.watching}` : `watching ${r.watching}: it is backed up ${formatDuration(opts.quiet)} after changes stop`));
+    });
+
+  withCommon(program.command('ui'))
+    .description('print the web page\'s address with its access token, and open it in a browser')
+    .option('--no-open', 'only print the address')
+    .action(async (opts: Common & { open: boolean }) => {
+      const { showUi } = await import('./open-browser.js');
+      await showUi(opts, () => ask<{ origin: string; url: string }>(opts, 'GET', '/ui'), (r) => print(opts, r, () => r.url));
     });
 
   withCommon(program.command('stop')).description('stop the running peer').action(async (opts: Common) => {

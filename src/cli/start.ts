@@ -21,6 +21,8 @@ export interface StartOptions {
   watch?: string[];
   quiet: number;
   replicas: number;
+  /** `--ui`: serve the web page there. */
+  ui?: { host: string; port: number; allowRemote: boolean };
   /** `--tuning`: library settings as JSON text (tests and the demo). */
   tuning?: string;
 }
@@ -57,6 +59,7 @@ export async function runStart(opts: StartOptions, out: (line: string) => void):
       quietMs: opts.quiet,
       replicas: opts.replicas,
       ...(tuning ? { tuning } : {}),
+      ...(opts.ui ? { ui: opts.ui } : {}),
       print: out,
     });
   } catch (err) {

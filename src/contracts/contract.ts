@@ -12,14 +12,33 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Packr, Unpackr } from 'msgpackr';
 import { signEd25519, type SigningKeyPair, verifyEd25519 } from '../crypto/ed25519.js';
+import { MAX_DATA_PIECES, MAX_PARITY_PIECES } from '../erasure/constants.js';
+import { pieceSizeFor } from '../erasure/layout.js';
 
 export const CONTRACT_VERSION = 1;
 /** Largest shard a contract may cover: 4 GiB. */
 export const MAX_SHARD_BYTES = 4 * 2 ** 30;
 /** Longest a contract may run: two years. */
 export const MAX_CONTRACT_SECONDS = 2 * 365 * 86_400;
-/** How far a proposal's creation time may lie in the future (clock skew between peers). */
-export const CLOCK_SKEW_SECONDS = 300;
+/**
+ * How far apart two peers' clocks may be (seconds) with everything still working: proposals,
+ * contract ends, audits and renewals (docs/security.md, "Clocks"). Ten minutes covers a machine
+ * without NTP for weeks or a wrong time zone setting that was half-fixed; an hour off is a
+ * misconfigured machine and is refused, not silently accepted.
+ */
+export const CLOCK_TOLERANCE_SECONDS = 600;
+/**
+ * How far a proposal's creation time may lie in the future: the clock tolerance plus 5 minutes
+ * for the proposal's transit and retransmits.
+ */
+export const CLOCK_SKEW_SECONDS = CLOCK_TOLERANCE_SECONDS + 300;
+/**
+ * How old a proposal may be when it arrives (the default of `proposalMaxAgeSeconds`): the clock
+ * tolerance plus 10 minutes of transit and retransmits. Replays within it are still refused:
+ * a host remembers every proposal it accepted until a week after the contract ended
+ * (ENDED_CONTRACT_RETENTION_MS), far longer than this window.
+ */
+export const PROPOSAL_MAX_AGE_SECONDS = CLOCK_TOLERANCE_SECONDS + 600;
 
 /** What owner and host agree on. Times are Unix seconds. */
 export interface ContractTerms {
@@ -42,6 +61,26 @@ export interface ContractTerms {
   ownerOffer: number;
   /** Makes each proposal unique (renewals of the same shard on the same host). */
   nonce: Uint8Array;
+  /**
+   * Present when the stored object is one erasure-coded piece of a shard (src/erasure): then
+   * `shardHash`, `shardSize` and `merkleRoot` above are the PIECE's (what the host stores,
+   * receives and is audited on, exactly as for a whole shard), and this says which shard it
+   * belongs to and where it stands among its pieces. Absent: a whole shard, as before.
+   */
+  piece?: PieceTerms;
+}
+
+/** Which piece of which shard a piece contract keeps (see `ContractTerms.piece`). */
+export interface PieceTerms {
+  /** The whole shard's ID (32 bytes): SHA-256(0x02 ‖ shard size ‖ shard root). */
+  shard: Uint8Array;
+  /** The whole shard's size in bytes: fixes the piece size and the padding to strip. */
+  shardSize: number;
+  /** 0..n−1; below k a data piece (a range of the shard), from k on parity. */
+  index: number;
+  /** Pieces any k of which rebuild the shard, of n in all. */
+  k: number;
+  n: number;
 }
 
 export interface Contract {
@@ -71,8 +110,17 @@ const TERMS_FIELDS = [
 const packr = new Packr({ useRecords: false });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 
+/**
+ * The canonical encoding. Piece terms ride as one more element at the end, [shard, shardSize,
+ * index, k, n]; terms without them encode exactly as before (the same bytes, the same IDs).
+ */
 export function encodeTerms(terms: ContractTerms): Uint8Array {
-  return packr.pack(TERMS_FIELDS.map((f) => terms[f]));
+  const fields: unknown[] = TERMS_FIELDS.map((f) => terms[f]);
+  if (terms.piece) {
+    const p = terms.piece;
+    fields.push([p.shard, p.shardSize, p.index, p.k, p.n]);
+  }
+  return packr.pack(fields);
 }
 
 /** Decodes canonical terms, checking every field's type and size; throws on anything else. */
@@ -83,8 +131,13 @@ export function decodeTerms(bytes: Uint8Array): ContractTerms {
   } catch {
     throw new Error('contract terms are not valid msgpack');
   }
-  if (!Array.isArray(raw) || raw.length !== TERMS_FIELDS.length) throw new Error('contract terms have the wrong shape');
+  if (!Array.isArray(raw) || (raw.length !== TERMS_FIELDS.length && raw.length !== TERMS_FIELDS.length + 1)) throw new Error('contract terms have the wrong shape');
   const terms = Object.fromEntries(TERMS_FIELDS.map((f, i) => [f, raw[i]])) as unknown as ContractTerms;
+  if (raw.length > TERMS_FIELDS.length) {
+    const p: unknown = raw[TERMS_FIELDS.length];
+    if (!Array.isArray(p) || p.length !== 5) throw new Error('contract terms: piece terms have the wrong shape');
+    terms.piece = { shard: p[0], shardSize: p[1], index: p[2], k: p[3], n: p[4] } as PieceTerms;
+  }
   const problem = checkTermsShape(terms);
   if (problem) throw new Error(`contract terms: ${problem}`);
   // Re-encoding must give the same bytes, or the ID would not be canonical.
@@ -133,6 +186,8 @@ export interface ProposalParams {
   auditSamples: number;
   ownerOffer: number;
   nowSeconds: number;
+  /** For a piece of an erasure-coded shard: which one (shardHash/shardSize/merkleRoot are the piece's). */
+  piece?: PieceTerms;
 }
 
 /** Builds and owner-signs a proposal. */
@@ -150,6 +205,7 @@ export function propose(owner: SigningKeyPair, p: ProposalParams): Contract {
     auditSamples: p.auditSamples,
     ownerOffer: p.ownerOffer,
     nonce: new Uint8Array(randomBytes(8)),
+    ...(p.piece ? { piece: p.piece } : {}),
   };
   const problem = checkTermsShape(terms);
   if (problem) throw new Error(`cannot propose: ${problem}`);
@@ -205,5 +261,22 @@ function checkTermsShape(t: ContractTerms): string | null {
   if (!isUint(t.auditIntervalSeconds, MAX_CONTRACT_SECONDS) || !isUint(t.auditSamples, 1024)) return 'audit policy out of range';
   if (!isUint(t.ownerOffer, Number.MAX_SAFE_INTEGER)) return 'owner offer out of range';
   if (!isBytes(t.nonce, 8)) return 'nonce must be 8 bytes';
+  if (t.piece !== undefined) return checkPieceShape(t.piece, t.shardSize);
+  return null;
+}
+
+/**
+ * Piece terms: a scheme the codec can do (2 ≤ k: with k = 1 a piece would be a whole copy,
+ * which plain terms already say), an index below n, and a piece size that is the one the
+ * layout gives the shard's size (src/erasure/layout.ts), so a host can check the sizes agree
+ * even though it never sees the shard.
+ */
+function checkPieceShape(p: PieceTerms, pieceSize: number): string | null {
+  if (!isBytes(p.shard, 32)) return 'piece: shard ID must be 32 bytes';
+  if (!isUint(p.k, MAX_DATA_PIECES) || p.k < 2) return 'piece: k out of range';
+  if (!isUint(p.n, p.k + MAX_PARITY_PIECES) || p.n < p.k) return 'piece: n out of range';
+  if (!isUint(p.index, p.n - 1)) return 'piece: index out of range';
+  if (!isUint(p.shardSize, MAX_SHARD_BYTES)) return 'piece: shard size out of range';
+  if (pieceSizeFor(p.shardSize, p.k) !== pieceSize) return 'piece: size does not match the shard size and k';
   return null;
 }

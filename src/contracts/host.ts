@@ -22,6 +22,16 @@ export interface HostConfig {
   uploadTimeoutMs: number;
   /** Proposals older than this are refused as expired (bounds the replay window). */
   proposalMaxAgeSeconds: number;
+  /**
+   * Bytes the data directory's disk can still take beyond its reserve (storage/disk-space.ts);
+   * absent: no disk bound (tests with in-memory stores).
+   */
+  diskBytes?: () => number;
+  /**
+   * Return routability before reserving (address-cookies.ts): null when `from` is proven, else
+   * the cookie to send it. Absent: every source counts as proven (tests of the policy alone).
+   */
+  checkAddress?: (from: Contact, contractId: Uint8Array, cookie: Uint8Array | undefined) => Uint8Array | null;
 }
 
 export interface HostCounters {
@@ -39,9 +49,20 @@ export class ContractHost {
     private readonly config: HostConfig,
   ) {}
 
-  /** Bytes offered and not yet promised to anyone. */
+  /** Bytes offered and not yet promised to anyone, bounded by what the disk can really take. */
   freeBytes(): number {
+    return Math.min(this.offeredFree(), this.diskFree());
+  }
+
+  /** Bytes offered and not yet promised (`--storage` minus live contracts). */
+  private offeredFree(): number {
     return Math.max(0, this.config.offered - this.store.hostedBytes());
+  }
+
+  /** What the disk can take once the reservations still waiting for their upload arrive. */
+  private diskFree(): number {
+    const disk = this.config.diskBytes?.() ?? Infinity;
+    return disk === Infinity ? Infinity : Math.max(0, disk - this.store.pendingHostBytes());
   }
 
   get offered(): number {
@@ -49,7 +70,7 @@ export class ContractHost {
   }
 
   /** Answers a CONTRACT_PROPOSE. */
-  onPropose(body: { terms: Uint8Array; ownerSignature: Uint8Array }, from: Contact): Reply {
+  onPropose(body: { terms: Uint8Array; ownerSignature: Uint8Array; cookie?: Uint8Array }, from: Contact): Reply {
     const id = contractIdFromEncoded(body.terms);
     const refuse = (why: RejectReasonName): Reply => {
       this.counters.rejected[why] = (this.counters.rejected[why] ?? 0) + 1;
@@ -81,12 +102,20 @@ export class ContractHost {
     if (problem) return refuse('BAD_TERMS');
     if (nowSeconds - terms.createdAt > this.config.proposalMaxAgeSeconds) return refuse('EXPIRED');
 
+    // Nothing is reserved for a source that has not shown it receives at its address.
+    const cookie = this.config.checkAddress?.(from, id, body.cookie) ?? null;
+    if (cookie) {
+      this.counters.rejected.ADDRESS_UNPROVEN = (this.counters.rejected.ADDRESS_UNPROVEN ?? 0) + 1;
+      return { spec: Reject, body: { contractId: id, reason: RejectReason.ADDRESS_UNPROVEN, cookie } };
+    }
+
     const address = formatAddress(from);
     const decision = decideProposal({
       size: terms.shardSize,
       ownerOffer: terms.ownerOffer,
       ownerIsDefaulter: this.store.counterpart(terms.owner).defaulterSince !== null,
-      freeBytes: this.freeBytes(),
+      freeBytes: this.offeredFree(),
+      diskBytes: this.diskFree(),
       balance: this.store.balance(terms.owner),
       prefixDebtOfOthers: this.store.prefixDebt(from.host, terms.owner),
       allowance: this.config.allowance,

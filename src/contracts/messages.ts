@@ -4,16 +4,21 @@
  */
 import { defineMessage } from '../wire/codec.js';
 import { MessageType } from '../wire/message-types.js';
+import { COOKIE_BYTES } from './address-cookies.js';
 
 /** Longest canonical terms accepted on the wire (they are about 230 bytes). */
 export const MAX_TERMS_BYTES = 400;
 
-export const Propose = defineMessage<{ terms: Uint8Array; ownerSignature: Uint8Array }>({
+/** `cookie`: sent back from an ADDRESS_UNPROVEN refusal (address-cookies.ts). */
+export const Propose = defineMessage<{ terms: Uint8Array; ownerSignature: Uint8Array; cookie?: Uint8Array }>({
   type: MessageType.PROPOSE,
   name: 'CONTRACT_PROPOSE',
   isResponse: false,
-  encode: (b) => ({ terms: b.terms, osig: b.ownerSignature }),
-  decode: (f) => ({ terms: f.bytes('terms', { max: MAX_TERMS_BYTES }), ownerSignature: f.bytes('osig', 64) }),
+  encode: (b) => ({ terms: b.terms, osig: b.ownerSignature, ck: b.cookie }),
+  decode: (f) => {
+    const cookie = f.optionalBytes('ck', COOKIE_BYTES);
+    return { terms: f.bytes('terms', { max: MAX_TERMS_BYTES }), ownerSignature: f.bytes('osig', 64), ...(cookie ? { cookie } : {}) };
+  },
 });
 
 export const Accept = defineMessage<{ contractId: Uint8Array; hostSignature: Uint8Array }>({
@@ -24,12 +29,16 @@ export const Accept = defineMessage<{ contractId: Uint8Array; hostSignature: Uin
   decode: (f) => ({ contractId: f.bytes('cid', 32), hostSignature: f.bytes('hsig', 64) }),
 });
 
-export const Reject = defineMessage<{ contractId: Uint8Array; reason: number }>({
+/** `cookie`: with ADDRESS_UNPROVEN, what the proposer must send back to prove its address. */
+export const Reject = defineMessage<{ contractId: Uint8Array; reason: number; cookie?: Uint8Array }>({
   type: MessageType.REJECT,
   name: 'CONTRACT_REJECT',
   isResponse: true,
-  encode: (b) => ({ cid: b.contractId, why: b.reason }),
-  decode: (f) => ({ contractId: f.bytes('cid', 32), reason: f.uint('why', 255) }),
+  encode: (b) => ({ cid: b.contractId, why: b.reason, ck: b.cookie }),
+  decode: (f) => {
+    const cookie = f.optionalBytes('ck', COOKIE_BYTES);
+    return { contractId: f.bytes('cid', 32), reason: f.uint('why', 255), ...(cookie ? { cookie } : {}) };
+  },
 });
 
 export const Cancel = defineMessage<{ contractId: Uint8Array; signature: Uint8Array }>({

@@ -1,24 +1,23 @@
 /**
  * The owner's side: find hosts for a shard and get contracts signed.
  *
- * Candidates come from DHT lookups of `replicas` targets derived from the shard hash, so
- * they are spread over the ID space; each is asked HELLO for its key and free space. Peers
- * that owe us storage are asked first (that is how a host collects what it is owed), then
- * the rest, preferring addresses on IPs not yet used. Proposals go out in waves of the
- * number still needed plus a spare; the first `replicas` to accept are kept and any extra
- * acceptance is cancelled with a signed CONTRACT_CANCEL. Never ourselves, never a host
- * in `exclude`, never two contracts for one request on the same key.
+ * The hosts to ask, in order, come from candidates.ts (DHT lookups and HELLO; debtors
+ * first). Proposals go out in waves of the number still needed plus a spare, preferring
+ * addresses on IPs not yet used; the first `replicas` to accept are kept and any extra
+ * acceptance is cancelled with a signed CONTRACT_CANCEL. Never two contracts for one request
+ * on the same key.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../util/clock.js';
 import { type Address, formatAddress, parseAddress } from '../net/address.js';
-import { toHex } from '../util/bytes.js';
 import type { DhtNode } from '../dht/node.js';
 import type { SigningKeyPair } from '../crypto/ed25519.js';
-import { CHALLENGE_BYTES, Hello, type HelloInfo, HelloReply, verifyHello } from '../peer/hello.js';
+import { type Candidate, CandidateFinder } from './candidates.js';
+import type { Introduce } from './introduce.js';
 import { type Contract, encodeTerms, propose, signCancel, verifyContract } from './contract.js';
-import { Accept, Cancel, Cancelled, Propose, Reject } from './messages.js';
-import { isExcusedRefusal, owesUs, reasonName, RejectReason, type RejectReasonName, reasonText } from './policy.js';
+import { Cancel, Cancelled, Reject } from './messages.js';
+import { sendProposal } from './propose-request.js';
+import { owesUs } from './policy.js';
+import { explainNoHost, isExcusedRefusal, NegotiationError, type Refusal, type RefusalCode, reasonName } from './refusals.js';
 import type { ContractStore, StoredContract } from './store.js';
 
 export interface NegotiationRequest {
@@ -35,13 +34,8 @@ export interface NegotiationRequest {
   candidates?: Address[];
 }
 
-export type RefusalReason = RejectReasonName | `UNKNOWN_${number}` | 'NO_ANSWER' | 'BAD_ANSWER' | 'TOO_LITTLE_SPACE' | 'HOST_IS_DEFAULTER';
-
-export interface Refusal {
-  address: Address;
-  host: Uint8Array | null;
-  reason: RefusalReason;
-}
+// Negotiation's outcome types live with the refusal codes; exported here too, where callers look.
+export { NegotiationError, type Refusal, type RefusalCode } from './refusals.js';
 
 export interface NegotiationResult {
   /** The contracts kept, in the order the hosts accepted. */
@@ -49,17 +43,6 @@ export interface NegotiationResult {
   refusals: Refusal[];
   /** How many hosts were asked for and not found. */
   shortfall: number;
-}
-
-/** No host accepted at all; the message says why in one line. */
-export class NegotiationError extends Error {
-  constructor(
-    message: string,
-    readonly refusals: Refusal[],
-  ) {
-    super(message);
-    this.name = 'NegotiationError';
-  }
 }
 
 export interface OwnerConfig {
@@ -77,12 +60,9 @@ export interface OwnerConfig {
   helloGraceMs: number;
 }
 
-interface Candidate {
-  address: Address;
-  info: HelloInfo;
-}
-
 export class ContractOwner {
+  private readonly candidates: CandidateFinder;
+
   constructor(
     private readonly dht: DhtNode,
     private readonly store: ContractStore,
@@ -95,20 +75,16 @@ export class ContractOwner {
     private readonly strike: (host: Uint8Array) => void,
     /** Called when a peer accepts our proposal. */
     private readonly honoured: (host: Uint8Array) => void,
-  ) {}
-
-  /** Asks `address` who it is; verifies the signed answer. */
-  async hello(address: Address): Promise<HelloInfo> {
-    const challenge = new Uint8Array(randomBytes(CHALLENGE_BYTES));
-    const { body } = await this.dht.rpc.request(address, Hello, { challenge }, HelloReply);
-    if (!verifyHello(body, challenge, address)) throw new Error(`${formatAddress(address)} sent a HELLO reply with a bad signature`);
-    return { publicKey: body.publicKey, offered: body.offered, free: body.free };
+    /** Who answers at an address (HELLO, src/peer/hello.ts). */
+    introduce: Introduce,
+  ) {
+    this.candidates = new CandidateFinder({ dht, store, clock, introduce, self: keys.publicKey, strike }, config);
   }
 
   async negotiate(req: NegotiationRequest): Promise<NegotiationResult> {
     if (!Number.isInteger(req.replicas) || req.replicas < 1) throw new Error('replicas must be a whole number of at least 1');
     const refusals: Refusal[] = [];
-    const queue = await this.rankCandidates(req, refusals);
+    const queue = await this.candidates.rank(req, refusals);
     const accepted: { contract: StoredContract; order: number }[] = [];
     const usedIps = new Set<string>();
     let order = 0;
@@ -125,7 +101,7 @@ export class ContractOwner {
     accepted.sort((a, b) => a.order - b.order);
     const kept = accepted.slice(0, req.replicas).map((a) => a.contract);
     for (const extra of accepted.slice(req.replicas)) await this.cancel(extra.contract);
-    if (kept.length === 0) throw new NegotiationError(explainFailure(refusals), refusals);
+    if (kept.length === 0) throw new NegotiationError(explainNoHost(refusals), refusals);
     return { contracts: kept, refusals, shortfall: req.replicas - kept.length };
   }
 
@@ -139,111 +115,6 @@ export class ContractOwner {
     } catch {
       // The other party may be gone; the contract ends on its own at expiry.
     }
-  }
-
-  private async rankCandidates(req: NegotiationRequest, refusals: Refusal[]): Promise<Candidate[]> {
-    const addresses = req.candidates ?? (await this.discover(req));
-    const exclude = new Set((req.exclude ?? []).map(toHex));
-    exclude.add(toHex(this.keys.publicKey));
-    const answers = await this.helloAll(addresses, req, exclude, refusals);
-    const seenKeys = new Set<string>();
-    const debtors: Candidate[] = [];
-    const others: Candidate[] = [];
-    for (const a of answers) {
-      if (!a) continue;
-      const key = toHex(a.info.publicKey);
-      if (exclude.has(key) || seenKeys.has(key)) continue;
-      seenKeys.add(key);
-      const unusable = this.unusable(a.info, req);
-      if (unusable) {
-        refusals.push({ address: a.address, host: a.info.publicKey, reason: unusable });
-        continue;
-      }
-      (owesUs(this.store.balance(a.info.publicKey), req.shardSize) ? debtors : others).push(a);
-    }
-    const owed = (c: Candidate) => {
-      const b = this.store.balance(c.info.publicKey);
-      return b.keptForThem - b.keptByThem;
-    };
-    debtors.sort((a, b) => owed(b) - owed(a));
-    return [...debtors, ...others];
-  }
-
-  /** Why a host that answered HELLO cannot take this shard, or null if it can. */
-  private unusable(info: HelloInfo, req: NegotiationRequest): 'HOST_IS_DEFAULTER' | 'TOO_LITTLE_SPACE' | null {
-    // Found by test/faults/lies-contracts.test.ts: a peer we declared a defaulter was still
-    // asked to keep our data (and refused again). It is not trusted with anything any more.
-    if (this.store.counterpart(info.publicKey).defaulterSince !== null) return 'HOST_IS_DEFAULTER';
-    if (info.free < req.shardSize) return 'TOO_LITTLE_SPACE';
-    return null;
-  }
-
-  /**
-   * Asks every address HELLO at once, and returns (in address order) the answers in so far as
-   * soon as either every address has answered or failed, or `replicas + spare` usable hosts
-   * answered, or `replicas` did and `helloGraceMs` has passed since: a dead or slow peer among
-   * the candidates then costs at most the grace, not its HELLO timeouts. HELLOs still running
-   * go on in the background; their silence still counts against a peer that owes us storage.
-   */
-  private helloAll(addresses: Address[], req: NegotiationRequest, exclude: Set<string>, refusals: Refusal[]): Promise<(Candidate | null)[]> {
-    const answers: (Candidate | null)[] = addresses.map(() => null);
-    const usableKeys = new Set<string>();
-    let settled = 0;
-    let done = false;
-    let grace: ReturnType<Clock['setTimeout']> | null = null;
-    return new Promise((resolve) => {
-      const finish = () => {
-        if (done) return;
-        done = true;
-        if (grace) this.clock.clearTimeout(grace);
-        resolve(answers.slice());
-      };
-      const check = () => {
-        if (settled === addresses.length || usableKeys.size >= req.replicas + this.config.spare) return finish();
-        if (usableKeys.size >= req.replicas && !grace) grace = this.clock.setTimeout(finish, this.config.helloGraceMs);
-      };
-      addresses.forEach((address, i) => {
-        this.hello(address).then(
-          (info) => {
-            answers[i] = { address, info };
-            const key = toHex(info.publicKey);
-            if (!exclude.has(key) && !this.unusable(info, req)) usableKeys.add(key);
-          },
-          () => {
-            // Silence from the last known address of a peer that owes us counts against it.
-            for (const cp of this.store.counterpartsAt(formatAddress(address))) {
-              if (owesUs(this.store.balance(cp.key), req.shardSize)) this.strike(cp.key);
-            }
-            if (!done) refusals.push({ address, host: null, reason: 'NO_ANSWER' });
-          },
-        ).finally(() => {
-          settled++;
-          check();
-        });
-      });
-      check();
-    });
-  }
-
-  /** Contacts near `replicas` points of the ID space derived from the shard, interleaved. */
-  private async discover(req: NegotiationRequest): Promise<Address[]> {
-    const lists = await Promise.all(
-      Array.from({ length: req.replicas }, (_, i) => {
-        const target = new Uint8Array(createHash('sha1').update(req.shardHash).update(Uint8Array.of(i)).digest());
-        return this.dht.findNode(target);
-      }),
-    );
-    const out: Address[] = [];
-    const seen = new Set<string>();
-    for (let i = 0; lists.some((l) => i < l.length); i++) {
-      for (const list of lists) {
-        const c = list[i];
-        if (!c || seen.has(toHex(c.id))) continue;
-        seen.add(toHex(c.id));
-        out.push({ host: c.host, port: c.port });
-      }
-    }
-    return out;
   }
 
   private async proposeTo(c: Candidate, req: NegotiationRequest): Promise<{ contract: StoredContract } | Refusal> {
@@ -262,15 +133,16 @@ export class ContractOwner {
       ownerOffer: this.offered(),
       nowSeconds,
     });
-    const refuse = (reason: RefusalReason, excused: boolean): Refusal => {
+    const refuse = (reason: RefusalCode, excused: boolean): Refusal => {
       if (owed && !excused) this.strike(host);
       return { address: c.address, host, reason };
     };
     let answer;
     try {
       // Retransmits carry the same proposal: the host answers them idempotently.
-      answer = await this.dht.rpc.requestAny(c.address, Propose, { terms: encodeTerms(proposal.terms), ownerSignature: proposal.ownerSignature }, [Accept, Reject], { retries: 2 });
+      answer = await sendProposal(this.dht.rpc, c.address, { terms: encodeTerms(proposal.terms), ownerSignature: proposal.ownerSignature }, { retries: 2 });
     } catch {
+      // Timeout, ERROR reply or a full queue: reported as a NO_ANSWER refusal, not dropped.
       return refuse('NO_ANSWER', false);
     }
     if (answer.spec === Reject) {
@@ -303,24 +175,4 @@ function takePreferringNewIps(queue: Candidate[], n: number, usedIps: Set<string
     }
   }
   return wave;
-}
-
-/** One line saying why nobody accepted. */
-function explainFailure(refusals: Refusal[]): string {
-  if (refusals.length === 0) return 'no host accepted the contract: no other peers were found (check the bootstrap address)';
-  const counts = new Map<string, number>();
-  for (const r of refusals) counts.set(r.reason, (counts.get(r.reason) ?? 0) + 1);
-  if (counts.get('NO_STORAGE_OFFERED') === refusals.length) {
-    return `no host accepted the contract: all ${refusals.length} refused with NO_STORAGE_OFFERED (this peer offers no storage to others; start it with storage > 0)`;
-  }
-  const parts = [...counts].sort((a, b) => b[1] - a[1]).map(([reason, n]) => `${n} ${reason}${describe(reason)}`);
-  return `no host accepted the contract: ${parts.join(', ')}`;
-}
-
-function describe(reason: string): string {
-  if (reason === 'NO_ANSWER') return ' (did not answer)';
-  if (reason === 'TOO_LITTLE_SPACE') return ' (not enough free space)';
-  if (reason === 'BAD_ANSWER') return ' (invalid countersignature)';
-  if (reason === 'HOST_IS_DEFAULTER') return ' (a defaulter: not asked to keep our data)';
-  return reason in RejectReason ? ` (${reasonText(RejectReason[reason as RejectReasonName])})` : '';
 }

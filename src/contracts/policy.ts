@@ -16,50 +16,11 @@
  * does not grow with the number of identities either. (Wuala's storage trading was farmed by
  * running several instances per PC; here each extra instance adds nothing.)
  */
+import { isIP } from 'node:net';
+import type { RejectReasonName } from './refusals.js';
 
-/** Why a host refuses a proposal (carried as `why` in CONTRACT_REJECT). */
-export const RejectReason = {
-  NO_STORAGE_OFFERED: 1,
-  NO_SPACE: 2,
-  UNBALANCED: 3,
-  DEFAULTER: 4,
-  EXPIRED: 5,
-  REPLAYED: 6,
-  BAD_SIGNATURE: 7,
-  BAD_TERMS: 8,
-  NOT_FOR_ME: 9,
-} as const;
-export type RejectReasonName = keyof typeof RejectReason;
-
-const REASON_TEXT: Record<RejectReasonName, string> = {
-  NO_STORAGE_OFFERED: 'the proposing peer offers no storage to others',
-  NO_SPACE: 'the host has no free space for this shard',
-  UNBALANCED: 'the exchange would become too one-sided (the proposer must keep data for others first)',
-  DEFAULTER: 'the proposer is marked as a defaulter by this host',
-  EXPIRED: 'the proposal is too old or already expired',
-  REPLAYED: 'the proposal was already used',
-  BAD_SIGNATURE: 'the signature is invalid',
-  BAD_TERMS: 'the contract terms are invalid',
-  NOT_FOR_ME: 'the proposal names another host',
-};
-
-export function reasonName(code: number): RejectReasonName | `UNKNOWN_${number}` {
-  const entry = Object.entries(RejectReason).find(([, v]) => v === code);
-  return entry ? (entry[0] as RejectReasonName) : `UNKNOWN_${code}`;
-}
-
-export function reasonText(code: number): string {
-  const name = reasonName(code);
-  return name in REASON_TEXT ? REASON_TEXT[name as RejectReasonName] : `unknown reason ${code}`;
-}
-
-/**
- * Refusals that are the proposer's own fault. Any other refusal by a peer that owes us
- * storage (or no answer at all) counts against it.
- */
-export function isExcusedRefusal(code: number): boolean {
-  return code === RejectReason.EXPIRED || code === RejectReason.REPLAYED || code === RejectReason.BAD_SIGNATURE || code === RejectReason.BAD_TERMS || code === RejectReason.NOT_FOR_ME;
-}
+// The reject codes are refusals' (one list with their texts); decideProposal returns them.
+export { RejectReason, type RejectReasonName } from './refusals.js';
 
 export interface Balance {
   /** Bytes we keep for the counterpart. */
@@ -75,6 +36,8 @@ export interface ProposalFacts {
   ownerIsDefaulter: boolean;
   /** Our free space (offered minus live contracts). */
   freeBytes: number;
+  /** What our disk can still take (free space minus the reserve, minus reservations not yet written). */
+  diskBytes: number;
   balance: Balance;
   /** Unreciprocated bytes we already keep for *other* keys from the proposer's network prefix. */
   prefixDebtOfOthers: number;
@@ -87,6 +50,7 @@ export function decideProposal(f: ProposalFacts): RejectReasonName | null {
   if (f.ownerOffer <= 0) return 'NO_STORAGE_OFFERED';
   if (f.ownerIsDefaulter) return 'DEFAULTER';
   if (f.size > f.freeBytes) return 'NO_SPACE';
+  if (f.size > f.diskBytes) return 'DISK_FULL';
   const debtAfter = Math.max(0, f.balance.keptForThem + f.size - f.balance.keptByThem);
   if (debtAfter > 0 && f.prefixDebtOfOthers + debtAfter > f.allowance) return 'UNBALANCED';
   return null;
@@ -102,8 +66,17 @@ export function owesUs(b: Balance, size: number): boolean {
   return b.keptForThem - b.keptByThem >= size;
 }
 
-/** The network a host address belongs to for the allowance: IPv4 /24, IPv6 /48 (src/util/ip.ts). */
-export { networkPrefix } from '../util/ip.js';
+/** The network a host address belongs to for the allowance: IPv4 /24, IPv6 /48. */
+export function networkPrefix(host: string): string {
+  if (isIP(host) === 4) return host.split('.').slice(0, 3).join('.') + '.0/24';
+  if (isIP(host) === 6) {
+    const [head = '', tail] = host.toLowerCase().split('::');
+    const groups = head ? head.split(':') : [];
+    if (tail !== undefined) while (groups.length < 3) groups.push('0');
+    return groups.slice(0, 3).map((g) => g || '0').join(':') + '::/48';
+  }
+  return host;
+}
 
 /** How a counterpart stands with us. Times in ms. */
 export interface Standing {
@@ -130,4 +103,22 @@ export function recordHonoured(s: Standing): Standing {
 export function evaluateStanding(s: Standing, now: number, graceMs: number): Standing {
   if (s.defaulterSince !== null || s.strikeSince === null) return s;
   return now - s.strikeSince >= graceMs ? { ...s, defaulterSince: now } : s;
+}
+
+/** What a maintenance pass changes about one counterpart's standing. */
+export interface StandingChange {
+  /** `forgiven`: its strikes are cleared; `defaulted`: it is a defaulter from now on. */
+  kind: 'forgiven' | 'defaulted';
+  standing: Standing;
+}
+
+/**
+ * Reviews a counterpart in a maintenance pass: one that owes us nothing (any more) has its
+ * strikes forgiven, since its refusals were its right, not a default; one whose strikes stood
+ * for the grace period becomes a defaulter. `debt` is asked only when it matters.
+ */
+export function reviewStanding(s: Standing, debt: () => number, now: number, graceMs: number): StandingChange | null {
+  if (s.defaulterSince === null && s.strikes > 0 && debt() === 0) return { kind: 'forgiven', standing: { ...s, strikes: 0, strikeSince: null } };
+  const next = evaluateStanding(s, now, graceMs);
+  return next === s || next.defaulterSince === null ? null : { kind: 'defaulted', standing: next };
 }

@@ -1,8 +1,8 @@
 /**
- * Contracts on a running peer: registers the HELLO, PROPOSE and CANCEL handlers on the
- * peer's UDP endpoint, and runs the periodic bookkeeping: lapsed reservations are released,
- * ended contracts expire, and counterparts whose strikes outlast the grace period become
- * defaulters whose contracts we cancel.
+ * Contracts on a running peer: registers the PROPOSE and CANCEL handlers on the peer's UDP
+ * endpoint (HELLO is the peer's own: src/peer/hello.ts), and runs the periodic bookkeeping:
+ * lapsed reservations are released, ended contracts expire, and counterparts whose strikes
+ * outlast the grace period become defaulters whose contracts we cancel.
  */
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../util/clock.js';
@@ -13,12 +13,13 @@ import type { DhtNode } from '../dht/node.js';
 import type { Reply } from '../rpc/rpc.js';
 import type { SigningKeyPair } from '../crypto/ed25519.js';
 import type { Db } from '../storage/database.js';
-import { Hello, HelloReply, signHello } from '../peer/hello.js';
-import { verifyCancel } from './contract.js';
+import type { Introduce } from './introduce.js';
+import { addressCheck, ProposalCookies } from './address-cookies.js';
+import { CLOCK_TOLERANCE_SECONDS, verifyCancel } from './contract.js';
 import { ContractHost, type HostConfig } from './host.js';
 import { Cancel, Cancelled, Propose } from './messages.js';
 import { ContractOwner, type NegotiationRequest, type NegotiationResult, type OwnerConfig } from './negotiation.js';
-import { debt, evaluateStanding, recordHonoured, recordStrike } from './policy.js';
+import { debt, recordHonoured, recordStrike, reviewStanding } from './policy.js';
 import { ContractStore, type StoredContract } from './store.js';
 
 export interface ContractServiceConfig extends HostConfig, OwnerConfig {
@@ -75,10 +76,11 @@ export class ContractService extends EventEmitter<ContractEvents> {
     keys: SigningKeyPair,
     private readonly clock: Clock,
     private readonly config: ContractServiceConfig,
+    introduce: Introduce,
   ) {
     super();
     this.store = new ContractStore(db);
-    this.host = new ContractHost(this.store, keys, clock, config);
+    this.host = new ContractHost(this.store, keys, clock, { ...config, checkAddress: addressCheck(new ProposalCookies(clock), (from) => dht.isProven(from)) });
     this.owner = new ContractOwner(
       dht,
       this.store,
@@ -88,14 +90,8 @@ export class ContractService extends EventEmitter<ContractEvents> {
       () => config.offered,
       (key) => this.strike(key),
       (key) => this.honoured(key),
+      introduce,
     );
-    dht.rpc.handle(Hello, (body) => {
-      const free = this.host.freeBytes();
-      return {
-        spec: HelloReply,
-        body: { publicKey: keys.publicKey, offered: config.offered, free, signature: signHello(keys, body.challenge, dht.address, config.offered, free) },
-      };
-    });
     dht.rpc.handle(Propose, (body, from) => this.host.onPropose(body, from));
     dht.rpc.handle(Cancel, (body, from) => this.onCancel(body, from));
   }
@@ -108,6 +104,15 @@ export class ContractService extends EventEmitter<ContractEvents> {
   honoured(key: Uint8Array): void {
     const standing = this.store.counterpart(key);
     if (standing.strikes > 0) this.store.saveStanding(key, recordHonoured(standing), this.clock.now());
+  }
+
+  /**
+   * `key` failed an audit (lost or altered our data): remembered for good, so it is never chosen
+   * again, even after a restart, and struck like any other failure.
+   */
+  lostData(key: Uint8Array): void {
+    this.store.failures.record(key, this.clock.now());
+    this.strike(key);
   }
 
   /** Records an unexcused refusal, an unanswered request or a failed audit by `key`. */
@@ -126,6 +131,11 @@ export class ContractService extends EventEmitter<ContractEvents> {
     return { spec: Cancelled, body: { contractId: body.contractId } };
   }
 
+  /** Gives back the space of a host reservation whose upload cannot be kept (e.g. the disk is full). */
+  release(c: StoredContract): void {
+    if (c.role === 'host' && this.store.transition(c.contract.id, ['pending'], 'released', this.clock.now())) this.emit('ended', { ...c, state: 'released' });
+  }
+
   /**
    * Releases lapsed reservations, expires ended contracts, deals with defaulters, and forgets
    * contracts that ended more than a week ago (so the database does not grow with every repair).
@@ -136,18 +146,18 @@ export class ContractService extends EventEmitter<ContractEvents> {
     for (const c of this.store.lapsedReservations(now)) {
       if (this.store.transition(c.contract.id, ['pending'], 'released', now)) this.emit('ended', { ...c, state: 'released' });
     }
-    for (const c of this.store.endedContracts(Math.floor(now / 1000))) {
+    // As host, a contract ends only once the tolerance has passed too: a host whose clock runs
+    // ahead by up to CLOCK_TOLERANCE_SECONDS still keeps the shard while its owner may audit it.
+    const nowSeconds = Math.floor(now / 1000);
+    for (const c of this.store.endedContracts(nowSeconds)) {
+      if (c.role === 'host' && c.contract.terms.expiresAt > nowSeconds - CLOCK_TOLERANCE_SECONDS) continue;
       if (this.store.transition(c.contract.id, ['pending', 'active'], 'expired', now)) this.emit('ended', { ...c, state: 'expired' });
     }
     for (const cp of this.store.counterparts()) {
-      if (cp.defaulterSince === null && cp.strikes > 0 && debt(this.store.balance(cp.key)) === 0) {
-        // It owes us nothing (any more): its refusals were its right, not a default.
-        this.store.saveStanding(cp.key, { ...cp, strikes: 0, strikeSince: null }, now);
-        continue;
-      }
-      const next = evaluateStanding(cp, now, this.config.graceMs);
-      if (next === cp || next.defaulterSince === null) continue;
-      this.store.saveStanding(cp.key, next, now);
+      const change = reviewStanding(cp, () => debt(this.store.balance(cp.key)), now, this.config.graceMs);
+      if (!change) continue;
+      this.store.saveStanding(cp.key, change.standing, now);
+      if (change.kind === 'forgiven') continue;
       this.emit('defaulter', cp.key);
       for (const c of this.store.list({ counterpart: cp.key, role: 'host', live: true })) await this.cancelAsHost(c);
     }

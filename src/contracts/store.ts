@@ -2,6 +2,7 @@
  * Contracts, counterparts and the ledger in SQLite. Each method is one statement or one
  * transaction, so a crash never leaves a contract half-recorded.
  */
+import { HostFailures } from './host-failures.js';
 import type { Db } from '../storage/database.js';
 import { parseAddress } from '../net/address.js';
 import { type Contract, decodeTerms, encodeTerms } from './contract.js';
@@ -57,7 +58,12 @@ interface CounterpartRaw {
 const LIVE = `state IN ('pending', 'active')`;
 
 export class ContractStore {
-  constructor(private readonly db: Db) {}
+  /** Hosts that failed our audits, remembered for good (host-failures.ts). */
+  readonly failures: HostFailures;
+
+  constructor(private readonly db: Db) {
+    this.failures = new HostFailures(db);
+  }
 
   insert(c: { contract: Contract; role: ContractRole; counterpartAddress: string | null; state: ContractState; reservedUntil: number | null; now: number }): void {
     const { terms } = c.contract;
@@ -122,6 +128,12 @@ export class ContractStore {
   /** Bytes we have promised to keep for others (live host contracts). */
   hostedBytes(): number {
     const row = this.db.prepare(`SELECT COALESCE(SUM(size), 0) AS n FROM contracts WHERE role = 'host' AND ${LIVE}`).get() as { n: number };
+    return row.n;
+  }
+
+  /** Bytes promised to others whose shards have not arrived yet (pending host contracts). */
+  pendingHostBytes(): number {
+    const row = this.db.prepare(`SELECT COALESCE(SUM(size), 0) AS n FROM contracts WHERE role = 'host' AND state = 'pending'`).get() as { n: number };
     return row.n;
   }
 

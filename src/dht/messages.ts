@@ -2,6 +2,7 @@
  * The DHT's messages: PING/PONG, FIND_NODE/NODES, FIND_VALUE/VALUE, STORE/STORED and ERROR.
  * docs/protocol.md describes each one; keep the two in step.
  */
+import { REQUEST_PAD_BYTES } from './reflection.js';
 import { defineMessage } from '../wire/codec.js';
 import { MessageType } from '../wire/message-types.js';
 import { type Fields, MalformedMessageError } from '../wire/fields.js';
@@ -12,6 +13,8 @@ import { type DhtRecord, MAX_SALT_BYTES, MAX_VALUE_BYTES, PUBLIC_KEY_BYTES, SIGN
 
 /** Most contacts one NODES or VALUE reply carries (k). */
 export const MAX_NODES_PER_REPLY = 20;
+/** Largest `pad` field a request may carry (a datagram is at most 1,200 bytes anyway). */
+export const MAX_PAD_BYTES = 1024;
 export const TOKEN_BYTES = 8;
 /** Longest lifetime a STORE may ask for: one day. */
 export const MAX_TTL_SECONDS = 86_400;
@@ -32,9 +35,13 @@ export const ErrorCode = {
 
 export interface FindNodeBody {
   target: Uint8Array;
+  /** Bytes of padding the request carried (decoded only; see reflection.ts). */
+  padded?: number;
 }
 export interface FindValueBody {
   key: Uint8Array;
+  /** Bytes of padding the request carried (decoded only; see reflection.ts). */
+  padded?: number;
 }
 export interface NodesBody {
   nodes: Address[];
@@ -89,8 +96,9 @@ export const FindNode = defineMessage<FindNodeBody>({
   type: MessageType.FIND_NODE,
   name: 'FIND_NODE',
   isResponse: false,
-  encode: (b) => ({ target: b.target }),
-  decode: (f) => ({ target: f.bytes('target', ID_BYTES) }),
+  // Padded so that a full NODES answer stays within 3x of the request (reflection.ts).
+  encode: (b) => ({ target: b.target, pad: new Uint8Array(REQUEST_PAD_BYTES.FIND_NODE) }),
+  decode: (f) => ({ target: f.bytes('target', ID_BYTES), padded: f.optionalBytes('pad', { max: MAX_PAD_BYTES })?.length ?? 0 }),
 });
 
 export const Nodes = defineMessage<NodesBody>({
@@ -105,8 +113,8 @@ export const FindValue = defineMessage<FindValueBody>({
   type: MessageType.FIND_VALUE,
   name: 'FIND_VALUE',
   isResponse: false,
-  encode: (b) => ({ key: b.key }),
-  decode: (f) => ({ key: f.bytes('key', ID_BYTES) }),
+  encode: (b) => ({ key: b.key, pad: new Uint8Array(REQUEST_PAD_BYTES.FIND_VALUE) }),
+  decode: (f) => ({ key: f.bytes('key', ID_BYTES), padded: f.optionalBytes('pad', { max: MAX_PAD_BYTES })?.length ?? 0 }),
 });
 
 export const Value = defineMessage<ValueBody>({

@@ -22,6 +22,7 @@ import { ADDRESS_SAMPLE_TTL_MS, DEFAULTS } from './constants.js';
 import { registerHandlers } from './handlers/index.js';
 import type { LookupReport } from './lookup-runner.js';
 import { buildParts, handOver, type NodeParts, type SharedParts } from './node-parts.js';
+import { isProven } from './handlers/closest.js';
 import { type DhtNodeOptions, type DhtSettings, resolveSettings } from './options.js';
 import type { DhtRecord } from './records.js';
 import { type AddressSource, SelfAddress } from './self-address.js';
@@ -111,7 +112,7 @@ export class DhtNode {
     // Both go through `this.parts`, so they follow the parts when the node adopts a new address.
     this.rpc.onContact((contact, kind) => this.parts.liveness.sawContact(contact, kind));
     this.rpc.onObserved((observed, reporter) => this.observed(observed, reporter));
-    const table = { closest: (target: Uint8Array, n: number) => this.parts.table.closest(target, n) };
+    const table = { closest: (target: Uint8Array, n: number) => this.parts.table.closest(target, n), get: (id: Uint8Array) => this.parts.table.get(id) };
     registerHandlers(this.rpc, { table, tokens, values: this.store, refused: () => counters.storesRefused++ }, settings);
     this.parts.maintenance.start();
   }
@@ -199,6 +200,11 @@ export class DhtNode {
   /** Asks `address` for a PONG; resolves with its contact, rejects with RpcError if it does not answer. */
   ping(address: Address): Promise<Contact> {
     return this.parts.liveness.ping(address);
+  }
+
+  /** Whether `c` is a verified contact at that very address (it answered our requests): reflection.ts. */
+  isProven(c: Contact): boolean {
+    return isProven(this.parts.table, c);
   }
 
   /** The contacts in our routing table. */

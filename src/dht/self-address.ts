@@ -14,7 +14,7 @@
  */
 import { type Address, canonicalHost, formatAddress } from '../net/address.js';
 import { AddressSampler, type AddressVerdict } from '../nat/address-sampler.js';
-import { isUnspecified, networkPrefix } from '../util/ip.js';
+import { isUnspecified, prefixKey } from '../util/ip.js';
 
 /** Where the address the node goes by came from. */
 export type AddressSource = 'bound' | 'observed' | 'mapped' | 'unknown';
@@ -57,7 +57,7 @@ export class SelfAddress {
    * to adopt when the agreed address is new and ours is not fixed; null otherwise.
    */
   observe(observed: Address, reporter: Address, now: number): Address | null {
-    this.sampler.add({ host: canonicalHost(observed.host), port: observed.port }, networkPrefix(canonicalHost(reporter.host)), now);
+    this.sampler.add({ host: canonicalHost(observed.host), port: observed.port }, prefixKey(canonicalHost(reporter.host)), now);
     if (this.currentSource === 'bound' || this.currentSource === 'mapped') return null;
     const { address } = this.sampler.verdict(now);
     if (!address || (this.currentSource === 'observed' && formatAddress(address) === formatAddress(this.current))) return null;

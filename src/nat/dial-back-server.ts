@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { type Address, canonicalHost } from '../net/address.js';
 import { ErrorReply, type Reply, type RpcEndpoint } from '../rpc/rpc.js';
 import type { Clock } from '../util/clock.js';
-import { networkPrefix } from '../util/ip.js';
+import { prefixKey } from '../util/ip.js';
 import { type RateLimit, RateLimiter } from '../util/rate-limiter.js';
 import { encodeMessage, TXID_BYTES } from '../wire/codec.js';
 import { NAT_DEFAULTS } from './constants.js';
@@ -63,7 +63,7 @@ export class DialBackServer {
       this.counters.refusedThirdParty++;
       return refuse('THIRD_PARTY');
     }
-    if (!this.limiter.take(networkPrefix(canonicalHost(from.host)))) {
+    if (!this.limiter.take(prefixKey(canonicalHost(from.host)))) {
       this.counters.refusedRate++;
       return refuse('RATE_LIMITED');
     }

@@ -12,7 +12,7 @@ import type { Contact } from '../net/node-id.js';
 import type { RpcEndpoint } from '../rpc/rpc.js';
 import { toHex } from '../util/bytes.js';
 import type { Clock } from '../util/clock.js';
-import { networkPrefix } from '../util/ip.js';
+import { prefixKey } from '../util/ip.js';
 import { NAT_DEFAULTS } from './constants.js';
 import { DialBack, DialBackResult, DialProbe, NONCE_BYTES } from './messages.js';
 import { type Protocol, type Reachability, ReachabilityTracker } from './reachability.js';
@@ -71,11 +71,11 @@ export class ReachabilityCheck {
    * than us, to dial `to` (default: wherever they see our request come from).
    */
   async run(options: { to?: Address; self?: Address } = {}): Promise<ReachabilityVerdict> {
-    const ownPrefix = options.self ? networkPrefix(options.self.host) : null;
+    const ownPrefix = options.self ? prefixKey(options.self.host) : null;
     const prefixes = new Set<string>();
     const probers: Contact[] = [];
     for (const c of this.components.contacts()) {
-      const prefix = networkPrefix(c.host);
+      const prefix = prefixKey(c.host);
       if (prefix === ownPrefix || prefixes.has(prefix)) continue;
       prefixes.add(prefix);
       probers.push(c);
@@ -94,7 +94,7 @@ export class ReachabilityCheck {
       const res = await rpc.request(prober, DialBack, { nonce, ...(to ? { to } : {}) }, DialBackResult, { timeoutMs: this.init.requestTimeoutMs, retries: 0 });
       // The probe went out before the TCP attempt; give it a moment if it is not here yet.
       if (!this.pending.get(hex) && res.body.udp) await new Promise<void>((r) => clock.setTimeout(r, this.init.probeGraceMs));
-      const prefix = networkPrefix(prober.host);
+      const prefix = prefixKey(prober.host);
       const now = clock.now();
       this.record('udp', prefix, this.pending.get(hex) === true, now);
       this.record('tcp', prefix, res.body.tcp, now);

@@ -19,7 +19,7 @@ import type { BackupPorts, PlacedShard } from '../backup/ports.js';
 /** What the ports are made of: the peer's DHT, contracts, key and clock, and four of its methods. */
 export interface BackupPortParts {
   dht: Pick<DhtNode, 'get' | 'putSigned'>;
-  contractService: Pick<ContractService, 'store' | 'owner' | 'honoured' | 'strike'>;
+  contractService: Pick<ContractService, 'store' | 'owner' | 'honoured' | 'strike' | 'lostData'>;
   signing: SigningKeyPair;
   clock: Clock;
   placeShard(file: string, options: { replicas: number; exclude?: Uint8Array[]; digest?: ShardDigest }): Promise<PlacedShard>;
@@ -60,7 +60,8 @@ export function backupPorts(parts: BackupPortParts): BackupPorts {
       },
       cancel: (contract) => contractService.owner.cancel(contract),
       honoured: (host) => contractService.honoured(host),
-      strike: (host) => contractService.strike(host),
+      // The port's strike is a failed audit: remembered across restarts (contracts/host-failures.ts).
+      strike: (host) => contractService.lostData(host),
     },
   };
 }

@@ -52,7 +52,7 @@ export function peerRecordKey(publicKey: Uint8Array): Uint8Array {
  * Publishes `record`. Its sequence number is the publication time, or one more than the
  * record already in the DHT if that is newer (a clock that stepped back, a quick restart).
  */
-export async function publishPeerRecord(dht: DhtNode, keys: SigningKeyPair, record: PeerRecord): Promise<number> {
+export async function publishPeerRecord(dht: Pick<DhtNode, 'get' | 'putSigned'>, keys: SigningKeyPair, record: PeerRecord): Promise<number> {
   const current = await dht.get(peerRecordKey(keys.publicKey));
   const seq = Math.max(record.publishedAt, (current?.seq ?? -1) + 1);
   const res = await dht.putSigned(keys, encodePeerRecord(record), { salt: PEER_RECORD_SALT, seq });
@@ -60,7 +60,7 @@ export async function publishPeerRecord(dht: DhtNode, keys: SigningKeyPair, reco
 }
 
 /** The newest valid peer record of `publicKey` in the DHT, or null. */
-export async function findPeerRecord(dht: DhtNode, publicKey: Uint8Array): Promise<PeerRecord | null> {
+export async function findPeerRecord(dht: Pick<DhtNode, 'get'>, publicKey: Uint8Array): Promise<PeerRecord | null> {
   const record = await dht.get(peerRecordKey(publicKey));
   return record ? decodePeerRecord(record.value) : null;
 }

@@ -13,45 +13,23 @@
  *   answered but never reported as contacts, so they never enter a routing table.
  * - Every reply carries the address its request came from (`ip`), and answers that carry one
  *   are reported to `onObserved` listeners: how a node behind NAT learns its external address.
+ *
+ * The requests waiting for answers (retransmits, timeouts) are kept by outstanding.ts; the
+ * ERROR reply and RpcError are in errors.ts.
  */
-import { randomFillSync } from 'node:crypto';
 import PQueue from 'p-queue';
 import { type Address, formatAddress } from '../net/address.js';
 import { type Contact, contactFromAddress } from '../net/node-id.js';
-import { bytesEqual, toHex } from '../util/bytes.js';
-import { decodeMessage, defineMessage, encodeMessage, type Envelope, type MessageSpec, TXID_BYTES } from '../wire/codec.js';
-import { MessageType } from '../wire/message-types.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import { bytesEqual } from '../util/bytes.js';
+import { decodeMessage, encodeMessage, type Envelope, type MessageSpec } from '../wire/codec.js';
+import type { Clock } from '../util/clock.js';
 import { type RateLimit, RateLimiter } from '../util/rate-limiter.js';
 import { sourceKey } from '../util/ip.js';
 import type { Transport } from '../transport/transport.js';
+import { type ErrorBody, ErrorReply, RpcError } from './errors.js';
+import { type Answer, newTxid, OutstandingRequests } from './outstanding.js';
 
-export interface ErrorBody {
-  code: number;
-  message: string;
-}
-
-/** The reply a node sends instead of the expected response when it refuses a request. */
-export const ErrorReply = defineMessage<ErrorBody>({
-  type: MessageType.ERROR,
-  name: 'ERROR',
-  isResponse: true,
-  encode: (b) => ({ code: b.code, msg: b.message.slice(0, 120) }),
-  decode: (f) => ({ code: f.uint('code', 65535), message: f.string('msg', 120) }),
-});
-
-/** Why a request failed: `TIMEOUT`, `QUEUE_FULL`, `CLOSED`, or `REMOTE` (the peer sent ERROR). */
-export class RpcError extends Error {
-  constructor(
-    readonly code: 'TIMEOUT' | 'QUEUE_FULL' | 'CLOSED' | 'REMOTE',
-    message: string,
-    /** The peer's error code when `code` is `REMOTE`. */
-    readonly remoteCode?: number,
-  ) {
-    super(message);
-    this.name = 'RpcError';
-  }
-}
+export { type ErrorBody, ErrorReply, RpcError } from './errors.js';
 
 /**
  * Settings of an endpoint. All are required: the endpoint has no defaults of its own; the
@@ -104,16 +82,9 @@ export interface Reply {
 /** Answers one kind of request: return the reply, or undefined to stay silent. */
 export type RequestHandler<B> = (body: B, from: Contact, envelope: Envelope<B>) => Reply | undefined | Promise<Reply | undefined>;
 
-interface Pending {
-  /** Message types that answer this request (ERROR always does). */
-  expect: Set<number>;
-  resolve: (value: { spec: MessageSpec<unknown>; body: unknown; from: Contact }) => void;
-  reject: (err: Error) => void;
-}
-
 export class RpcEndpoint {
   private readonly handlers = new Map<number, RequestHandler<any>>();
-  private readonly pending = new Map<string, Pending>();
+  private readonly outstanding: OutstandingRequests;
   private readonly queue: PQueue;
   private readonly limiter: RateLimiter | null;
   private readonly contactListeners: ((contact: Contact, kind: 'request' | 'response') => void)[] = [];
@@ -143,6 +114,7 @@ export class RpcEndpoint {
   ) {
     this.id = localId;
     this.queue = new PQueue({ concurrency: options.maxInFlight });
+    this.outstanding = new OutstandingRequests(transport, options.clock, this.counters);
     this.limiter = options.rateLimit ? new RateLimiter(options.rateLimit, options.clock) : null;
     transport.onDatagram((datagram, from) => this.receive(datagram, from));
   }
@@ -200,7 +172,7 @@ export class RpcEndpoint {
     body: Req,
     expect: MessageSpec<any>[],
     opts: { timeoutMs?: number; retries?: number } = {},
-  ): Promise<{ spec: MessageSpec<unknown>; body: unknown; from: Contact }> {
+  ): Promise<Answer> {
     if (this.closed) return Promise.reject(new RpcError('CLOSED', 'endpoint is closed'));
     if (this.queue.size >= this.options.maxQueued) {
       return Promise.reject(new RpcError('QUEUE_FULL', `more than ${this.options.maxQueued} requests waiting`));
@@ -214,55 +186,9 @@ export class RpcEndpoint {
       return Promise.reject(err);
     }
     const types = new Set(expect.map((e) => e.type));
-    return this.queue.add(() => this.exchange(txid, datagram, to, types, opts)) as Promise<{ spec: MessageSpec<unknown>; body: unknown; from: Contact }>;
-  }
-
-  private exchange(
-    txid: Uint8Array,
-    datagram: Uint8Array,
-    to: Address,
-    expect: Set<number>,
-    opts: { timeoutMs?: number; retries?: number },
-  ): Promise<{ spec: MessageSpec<unknown>; body: unknown; from: Contact }> {
-    if (this.closed) return Promise.reject(new RpcError('CLOSED', 'endpoint closed'));
-    const key = pendingKey(txid, to);
     const timeoutMs = opts.timeoutMs ?? this.options.timeoutMs;
-    let attemptsLeft = opts.retries ?? this.options.retries;
-    return new Promise<{ spec: MessageSpec<unknown>; body: unknown; from: Contact }>((resolve, reject) => {
-      let timer: TimerHandle | undefined;
-      const finish = () => {
-        if (timer) this.options.clock.clearTimeout(timer);
-        this.pending.delete(key);
-      };
-      const attempt = () => {
-        this.transport.send(datagram, to);
-        this.counters.sent++;
-        timer = this.options.clock.setTimeout(() => {
-          if (this.closed) return;
-          if (attemptsLeft-- > 0) {
-            this.counters.retransmits++;
-            attempt();
-          } else {
-            finish();
-            this.counters.timeouts++;
-            reject(new RpcError('TIMEOUT', `no answer from ${formatAddress(to)}`));
-          }
-        }, timeoutMs);
-        timer.unref?.();
-      };
-      this.pending.set(key, {
-        expect,
-        resolve: (v) => {
-          finish();
-          resolve(v);
-        },
-        reject: (e) => {
-          finish();
-          reject(e);
-        },
-      });
-      attempt();
-    });
+    const retries = opts.retries ?? this.options.retries;
+    return this.queue.add(() => this.outstanding.send(txid, datagram, to, types, timeoutMs, retries)) as Promise<Answer>;
   }
 
   /** Sends a message outside any request (used for replies). */
@@ -295,8 +221,7 @@ export class RpcEndpoint {
       return;
     }
     if (envelope.spec.isResponse) {
-      const key = pendingKey(envelope.txid, sender);
-      const p = this.pending.get(key);
+      const p = this.outstanding.find(envelope.txid, sender);
       if (!p || (!p.expect.has(envelope.type) && envelope.type !== ErrorReply.type)) {
         this.counters.droppedUnexpected++;
         return;
@@ -364,7 +289,7 @@ export class RpcEndpoint {
   }
 
   stats(): RpcStats {
-    return { ...this.counters, requestsInFlight: this.pending.size, requestsQueued: this.queue.size };
+    return { ...this.counters, requestsInFlight: this.outstanding.size, requestsQueued: this.queue.size };
   }
 
   /** Fails every outstanding request with CLOSED and closes the transport. */
@@ -372,26 +297,7 @@ export class RpcEndpoint {
     if (this.closed) return;
     this.closed = true;
     // Queued requests run, see `closed` and reject at once; outstanding ones fail here.
-    for (const p of [...this.pending.values()]) p.reject(new RpcError('CLOSED', 'endpoint closed'));
+    this.outstanding.close();
     await this.transport.close();
   }
-}
-
-/** Transaction IDs drawn per getrandom call: one system call per this many requests. */
-const TXIDS_PER_REFILL = 512;
-const txidPool = Buffer.alloc(TXID_BYTES * TXIDS_PER_REFILL);
-let txidOffset = txidPool.length;
-
-function newTxid(): Uint8Array {
-  if (txidOffset >= txidPool.length) {
-    randomFillSync(txidPool);
-    txidOffset = 0;
-  }
-  const id = new Uint8Array(txidPool.subarray(txidOffset, txidOffset + TXID_BYTES));
-  txidOffset += TXID_BYTES;
-  return id;
-}
-
-function pendingKey(txid: Uint8Array, from: Address): string {
-  return `${toHex(txid)}|${formatAddress(from)}`;
 }

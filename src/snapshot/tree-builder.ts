@@ -19,7 +19,7 @@
  */
 import { ChangedPaths } from './changed-paths.js';
 import { DEFAULTS } from './constants.js';
-import { type FsReader, type FsStat, joinPath, nodeFsReader } from './fs-reader.js';
+import { type FsEntryType, type FsReader, type FsStat, joinPath, nodeFsReader } from './fs-reader.js';
 import type { SaveBlob } from './ports.js';
 import { Slots } from './slots.js';
 import { compareNames, encodeChunkList, encodeTree, type TreeNode } from './tree-format.js';
@@ -50,6 +50,11 @@ export interface TreeBuilderOptions {
   chunkListIds?: number;
   /** Files of one directory handed to `saveFile` at once (see DEFAULTS.fileConcurrency). */
   fileConcurrency?: number;
+  /**
+   * Asked about each entry below the source before it is read (src/backup/exclude.ts builds
+   * one from --exclude and friends); true leaves it out, a directory without being listed.
+   */
+  exclude?: (entry: { relPath: string; absPath: string; type: FsEntryType; dev: number }) => boolean | Promise<boolean>;
 }
 
 export interface TreeBuildStats {
@@ -69,6 +74,8 @@ export interface TreeBuildStats {
   otherSkipped: number;
   /** Entries listed but gone by the time they were read (deleted during the backup): left out. */
   vanished: number;
+  /** Entries the `exclude` hook left out (a directory counts once, whatever was under it). */
+  excluded: number;
   /**
    * Parent-snapshot trees that could not be loaded (lost shard, damaged blob): those
    * directories were backed up as if new, which is correct, only slower. Worth a warning.
@@ -102,7 +109,7 @@ export async function buildTree(source: string, ports: TreeBuilderPorts, options
 }
 
 class TreeBuilder {
-  readonly stats: TreeBuildStats = { filesRead: 0, filesReused: 0, bytesRead: 0, bytesReused: 0, dirs: 0, treesStored: 0, treesReused: 0, dirsSkipped: 0, symlinks: 0, otherSkipped: 0, vanished: 0, parentTreeErrors: 0 };
+  readonly stats: TreeBuildStats = { filesRead: 0, filesReused: 0, bytesRead: 0, bytesReused: 0, dirs: 0, treesStored: 0, treesReused: 0, dirsSkipped: 0, symlinks: 0, otherSkipped: 0, vanished: 0, excluded: 0, parentTreeErrors: 0 };
   private readonly fs: FsReader;
   private readonly changed: ChangedPaths | null;
   private readonly inlineIds: number;
@@ -137,6 +144,10 @@ class TreeBuilder {
       const childRel = relPath ? `${relPath}/${name}` : name;
       const stat = await this.lstat(childAbs);
       if (!stat) continue;
+      if (this.options.exclude && (await this.options.exclude({ relPath: childRel, absPath: childAbs, type: stat.type, dev: stat.dev }))) {
+        this.stats.excluded++;
+        continue;
+      }
       if (stat.type === 'file') {
         await files.run(async () => {
           nodes[i] = await this.entry(childAbs, name, childRel, stat, prev);

@@ -4,6 +4,7 @@
  * open `peer.db` with the sqlite3 shell to inspect contracts and the ledger.
  */
 import Database from 'better-sqlite3';
+import { HOST_FAILURES_MIGRATION } from './migrations/host-failures.js';
 
 export type Db = Database.Database;
 
@@ -84,6 +85,8 @@ export const MIGRATIONS: readonly string[] = [
     unreachable_since INTEGER
   );
   `,
+  // 3: hosts that failed an audit, remembered across restarts.
+  HOST_FAILURES_MIGRATION,
 ];
 
 export function openDatabase(file: string): Db {

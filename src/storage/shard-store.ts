@@ -17,6 +17,9 @@ import { fsyncDir, writeFileAtomic } from '../util/atomic-file.js';
 import { DirectWriteFile } from '../util/direct-io.js';
 import { buildLevels, HASH_BYTES, LEAF_SIZE, leafCount, proofFor, type ShardDigest } from './merkle.js';
 import { ParallelShardHasher } from './parallel-hasher.js';
+import { type Clock, systemClock } from '../util/clock.js';
+import type { DiskOptions } from './constants.js';
+import { DiskSpace, isDiskFull } from './disk-space.js';
 
 /** Bytes per file write on receive, and slots in flight (memory per upload: their product). */
 const WRITE_BYTES = 1024 * 1024;
@@ -24,7 +27,7 @@ const WRITE_SLOTS = 4;
 /** Dirty bytes after which a receive starts a background fdatasync. */
 const FLUSH_EVERY = 32 * 1024 * 1024;
 
-export type ShardErrorCode = 'SIZE_MISMATCH' | 'HASH_MISMATCH' | 'ROOT_MISMATCH' | 'NOT_STORED';
+export type ShardErrorCode = 'SIZE_MISMATCH' | 'HASH_MISMATCH' | 'ROOT_MISMATCH' | 'NOT_STORED' | 'DISK_FULL';
 
 export class ShardError extends Error {
   constructor(
@@ -83,20 +86,30 @@ class BackgroundFlush {
 
 export class ShardStore {
   private readonly tmpDir: string;
+  /** The real free space of the file system under `dir` (what the host may still promise). */
+  readonly space: DiskSpace;
 
-  private constructor(readonly dir: string) {
+  private constructor(
+    readonly dir: string,
+    options: { clock?: Pick<Clock, 'now'>; disk?: Partial<DiskOptions> },
+  ) {
     this.tmpDir = path.join(dir, 'tmp');
+    this.space = new DiskSpace(dir, options.clock ?? systemClock, options.disk);
   }
 
-  /** Opens (creating if needed) the store and removes leftovers of interrupted writes. */
-  static async open(dir: string): Promise<ShardStore> {
-    const store = new ShardStore(dir);
+  /**
+   * Opens (creating if needed) the store, removes leftovers of interrupted writes, and takes a
+   * first sample of the disk's free space.
+   */
+  static async open(dir: string, options: { clock?: Pick<Clock, 'now'>; disk?: Partial<DiskOptions> } = {}): Promise<ShardStore> {
+    const store = new ShardStore(dir, options);
     await fs.mkdir(store.tmpDir, { recursive: true, mode: 0o700 });
     for (const name of await fs.readdir(store.tmpDir)) await fs.rm(path.join(store.tmpDir, name), { force: true });
     // A tree written just before a crash, whose shard never got renamed in, is a leftover too.
     for (const hash of await store.listTrees()) {
       if (!(await store.has(hash))) await fs.rm(store.treePath(hash), { force: true });
     }
+    await store.space.refresh();
     return store;
   }
 
@@ -122,7 +135,8 @@ export class ShardStore {
    * Streams `source` into the store. Resolves once the shard is durable under its name;
    * rejects (keeping nothing) on a short or long stream, a wrong hash or a wrong root, or
    * when `source` is destroyed (a piped copy of a socket must be destroyed with it, as the
-   * transfer server does, so that a cut connection ends the write).
+   * transfer server does, so that a cut connection ends the write). A disk that fills up
+   * rejects with DISK_FULL, removes the partial file and starts a full episode on `space`.
    */
   async receive(expected: ExpectedShard, source: Readable, onChunk: (bytes: number) => void = () => {}): Promise<void> {
     const tmp = path.join(this.tmpDir, `${toHex(expected.hash)}.${randomBytes(6).toString('hex')}.part`);
@@ -171,14 +185,25 @@ export class ShardStore {
       await writeFileAtomic(this.treePath(expected.hash), Buffer.concat(d.leafHashes));
       await fs.rename(tmp, final);
       await fsyncDir(path.dirname(final));
+      void this.space.refresh().catch(() => {});
     } catch (err) {
       // No write may still be running into the descriptor we close.
       await hasher.settle();
       await flusher.idle().catch(() => {});
       await file.close().catch(() => {});
       await fs.rm(tmp, { force: true });
+      await this.removeTreeIfAlone(expected.hash);
+      if (isDiskFull(err)) {
+        this.space.ranOut();
+        throw new ShardError('DISK_FULL', "the host's disk is full");
+      }
       throw err;
     }
+  }
+
+  /** A tree written before the rename failed belongs to no shard. */
+  private async removeTreeIfAlone(hash: Uint8Array): Promise<void> {
+    if (!(await this.has(hash))) await fs.rm(this.treePath(hash), { force: true }).catch(() => {});
   }
 
   /** The stored shard's file and size; throws NOT_STORED if it is not here. */

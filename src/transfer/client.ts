@@ -25,6 +25,7 @@ import { DirectWriteFile } from '../util/direct-io.js';
 import { ScavengeEvery } from '../util/scavenge.js';
 import type { Fields } from '../wire/fields.js';
 import { frame, MAX_AUDIT_LEAVES, NONCE_BYTES, Op, type OpCode, isTransferErrorCode, readFrame, signRequest, TransferError, type TransferErrorCode } from './frames.js';
+import { SocketMeter } from './socket-meter.js';
 
 export interface TransferClientOptions {
   connectTimeoutMs: number;
@@ -53,6 +54,9 @@ const SMALL_FRAME = 1024;
 const DOWNLOAD_SCAVENGE_BYTES = 2 * 1024 * 1024;
 
 export class TransferClient {
+  /** Bytes sent to and received from hosts, over every connection this client opened. */
+  readonly meter = new SocketMeter();
+
   constructor(
     private readonly keys: SigningKeyPair,
     private readonly options: TransferClientOptions = { connectTimeoutMs: 10_000, idleTimeoutMs: 30_000 },
@@ -202,6 +206,7 @@ export class TransferClient {
 
   private async open(address: Address, op: OpCode, contract: ShardTarget, leaves?: number[]): Promise<Socket> {
     const socket = await connect(address, this.options.connectTimeoutMs);
+    this.meter.track(socket);
     socket.setTimeout(this.options.idleTimeoutMs, () => socket.destroy(new TransferError('IDLE_TIMEOUT', 'host went silent')));
     try {
       const hello = await readFrame(socket, SMALL_FRAME);

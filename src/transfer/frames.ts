@@ -32,6 +32,8 @@ export const TRANSFER_ERROR_CODES = [
   'SLOW_SENDER',
   'CONNECTION_LOST',
   'INTERNAL',
+  /** The host's disk filled up during the upload: nothing was kept, the reservation is freed. */
+  'DISK_FULL',
 ] as const;
 export type TransferErrorCode = (typeof TRANSFER_ERROR_CODES)[number];
 

@@ -57,6 +57,8 @@ export interface ContractLedger {
   get(id: Uint8Array): StoredContract | undefined;
   /** The shard of a pending host contract arrived whole; false if the contract is no longer pending. */
   stored(contract: StoredContract): boolean;
+  /** The upload cannot be kept (the disk is full): release the reservation now. */
+  abandoned?(contract: StoredContract): void;
 }
 
 export interface TransferCounters {
@@ -221,8 +223,9 @@ export class TransferServer {
         this.counters.bytesIn += n;
       });
     } catch (err) {
-      if (err instanceof ShardError) throw new TransferError(err.code, err.message);
-      throw err;
+      // A full disk will not take this shard later either: the reserved space goes back now.
+      if (err instanceof ShardError && err.code === 'DISK_FULL') this.contracts.abandoned?.(contract);
+      throw asTransferError(err);
     } finally {
       clearInterval(rateCheck);
       this.uploading.delete(key);
@@ -236,7 +239,7 @@ export class TransferServer {
   private async get(socket: Socket, contract: StoredContract): Promise<void> {
     if (contract.state !== 'active') throw new TransferError('WRONG_STATE', `contract is ${contract.state}`);
     const { file, size } = await this.store.locate(contract.contract.terms.shardHash).catch((err: unknown) => {
-      throw err instanceof ShardError ? new TransferError(err.code, err.message) : err;
+      throw asTransferError(err);
     });
     socket.write(frame({ ok: true, size }));
     await sendFile(socket, file, (n) => (this.counters.bytesOut += n));
@@ -249,7 +252,7 @@ export class TransferServer {
     if (contract.state !== 'active') throw new TransferError('WRONG_STATE', `contract is ${contract.state}`);
     const { terms } = contract.contract;
     const proven = await this.store.proveLeaves(terms.shardHash, terms.shardSize, leaves).catch((err: unknown) => {
-      throw err instanceof ShardError ? new TransferError(err.code, err.message) : err;
+      throw asTransferError(err);
     });
     socket.write(frame({ ok: true, n: proven.length }));
     for (const leaf of proven) socket.write(frame({ i: leaf.index, d: leaf.data, p: leaf.path }));
@@ -274,6 +277,11 @@ export class TransferServer {
 }
 
 const CUT = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED']);
+
+/** The shard store's finding (size, hash, root, not stored) as the refusal sent; other errors as they are. */
+function asTransferError(err: unknown): unknown {
+  return err instanceof ShardError ? new TransferError(err.code, err.message) : err;
+}
 
 function refusalCode(err: unknown): TransferErrorCode {
   if (err instanceof TransferError) return err.code === 'PROTOCOL' || err.code === 'VERIFY' ? 'INTERNAL' : err.code;

@@ -11,14 +11,15 @@ export async function writeFileAtomic(file: string, data: Uint8Array | string, m
   const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await fs.open(tmp, 'wx', mode);
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await fs.rename(tmp, file);
   } catch (err) {
+    // Found by test/faults/disk-full.test.ts: a write that ran out of space left its temporary file.
     await fs.rm(tmp, { force: true });
     throw err;
   }

@@ -72,16 +72,16 @@ export function isUnspecified(host: string): boolean {
 }
 
 /**
- * The network a host belongs to when one vote per network counts (the reciprocity allowance,
- * address observations, reachability results): IPv4 /24, IPv6 /48.
+ * The network an address (or a `sourceKey`) belongs to for fair sharing: IPv4 /24, IPv6 /48 —
+ * what one site or customer usually holds, so many addresses of one attacker count as one.
  */
-export function networkPrefix(host: string): string {
-  if (isIP(host) === 4) return host.split('.').slice(0, 3).join('.') + '.0/24';
-  if (isIP(host) === 6) {
-    const [head = '', tail] = host.toLowerCase().split('::');
-    const groups = head ? head.split(':') : [];
-    if (tail !== undefined) while (groups.length < 3) groups.push('0');
-    return groups.slice(0, 3).map((g) => g || '0').join(':') + '::/48';
-  }
-  return host;
+export function prefixKey(hostOrSource: string): string {
+  const host = hostOrSource.replace(/\/\d+$/, '');
+  const ip = canonicalIp(host);
+  const kind = isIP(ip);
+  if (kind === 4) return `${ip.split('.').slice(0, 3).join('.')}.0/24`;
+  if (kind !== 6) return ip;
+  const bytes = ipv6Bytes(ip);
+  bytes.fill(0, 6);
+  return `${formatIPv6(bytes)}/48`;
 }

@@ -13,7 +13,7 @@ export const MessageType = {
   VALUE: 6,
   STORE: 7,
   STORED: 8,
-  // The RPC layer's refusal, an answer to any request (src/rpc/rpc.ts).
+  // The RPC layer's refusal, an answer to any request (src/rpc/errors.ts).
   ERROR: 15,
   // Peer introduction (src/peer/hello.ts).
   HELLO: 20,

@@ -110,8 +110,8 @@ describe('lies: identities and contracts over real UDP', function () {
       // Not canonically encoded (same values as a map instead of the array).
       const loose = new Packr({ useRecords: false }).pack({ ...decodeTerms(good.terms) });
       expect(await ask(loose, good.ownerSignature)).to.equal(RejectReason.BAD_TERMS);
-      // Signed twenty minutes ago, or an hour in the future.
-      const old = proposal(liarKeys, host.publicKey, { nowSeconds: now - 1200 });
+      // Signed half an hour ago, or an hour in the future (clocks may differ by 10 min: docs/protocol.md).
+      const old = proposal(liarKeys, host.publicKey, { nowSeconds: now - 1800 });
       expect(await ask(old.terms, old.ownerSignature)).to.equal(RejectReason.EXPIRED);
       const future = proposal(liarKeys, host.publicKey, { nowSeconds: now + 3600 });
       expect(await ask(future.terms, future.ownerSignature)).to.equal(RejectReason.EXPIRED);

@@ -84,8 +84,11 @@ const waiting: (() => void)[] = [];
 if (config.holdUploads) {
   const { afterBytes, skip = 0 } = config.holdUploads;
   let started = 0;
-  const upload = peer.upload.bind(peer);
-  peer.upload = (contract, source) => {
+  // Held where every upload of the peer goes through (placement and Peer.upload alike): its
+  // owner transfers (src/peer/owner-transfers.ts), reached as an internal like fuzz-target does.
+  const transfers = (peer as unknown as { services: { transfers: Pick<Peer, 'upload'> } }).services.transfers;
+  const upload = transfers.upload.bind(transfers);
+  transfers.upload = (contract, source) => {
     // Uploads name the shard file (sent with reused buffers); held uploads go through a stream.
     const open = typeof source === 'string' ? () => createReadStream(source, { highWaterMark: 1024 * 1024 }) : source;
     return upload(contract, () => {

@@ -3,10 +3,10 @@ import type { RequestHandler } from '../../rpc/rpc.js';
 import type { WriteTokens } from '../tokens.js';
 import type { ValueStore } from '../value-store.js';
 import { type FindValueBody, Value } from '../messages.js';
-import { type ClosestContacts, closestExcept } from './closest.js';
+import { type ClosestContacts, closestExcept, fitForStranger, type KnownContacts } from './closest.js';
 
 export interface FindValueComponents {
-  table: ClosestContacts;
+  table: ClosestContacts & KnownContacts;
   tokens: Pick<WriteTokens, 'issue'>;
   values: Pick<ValueStore, 'get'>;
 }
@@ -14,9 +14,10 @@ export interface FindValueComponents {
 export function findValueHandler(components: FindValueComponents, init: { k: number }): RequestHandler<FindValueBody> {
   return (body, from) => {
     const record = components.values.get(body.key);
-    return {
-      spec: Value,
-      body: { nodes: record ? [] : closestExcept(components.table, body.key, from, init.k), token: components.tokens.issue(from), record },
-    };
+    const reply = { nodes: record ? [] : closestExcept(components.table, body.key, from, init.k), token: components.tokens.issue(from), record };
+    // A value too big for an unproven asker's budget gives way to contacts, which it may then ask.
+    const fitted = fitForStranger(components.table, from, Value, reply, body.padded);
+    if (fitted.record || !record) return { spec: Value, body: fitted };
+    return { spec: Value, body: fitForStranger(components.table, from, Value, { nodes: closestExcept(components.table, body.key, from, init.k), token: reply.token }, body.padded) };
   };
 }

@@ -1,0 +1,53 @@
+/**
+ * Worker thread of `erasure-worker.ts`: runs piece-files.ts jobs, so the reads, the coding
+ * calls and the Merkle hashing of every piece (N/K times the shard's bytes: the larger cost)
+ * all stay off the caller's event loop. Request {id, op, args}; answer {id, result} or
+ * {id, error: {code?, message, piece?}}.
+ */
+import { parentPort } from 'node:worker_threads';
+import { ErasureError } from './errors.js';
+import type { ErasureScheme } from './layout.js';
+import { decodePieceFiles, encodePieceFiles, type PieceSource, rebuildPieceFiles } from './piece-files.js';
+
+export type ErasureJob =
+  | { op: 'encode'; shardPath: string; scheme: ErasureScheme; piecePaths: string[] }
+  | { op: 'decode'; candidates: PieceSource[]; scheme: ErasureScheme; shardSize: number; shardPath: string }
+  | { op: 'rebuild'; candidates: PieceSource[]; scheme: ErasureScheme; shardSize: number; targets: number[]; piecePaths: string[] };
+
+export interface ErasureJobError {
+  code?: string;
+  message: string;
+  piece?: number;
+}
+
+function pathFrom(paths: string[]): (index: number) => string {
+  return (index) => {
+    const p = paths[index];
+    if (p === undefined) throw new ErasureError('BAD_PARAMETERS', `no path given for piece ${index}`);
+    return p;
+  };
+}
+
+async function run(job: ErasureJob): Promise<unknown> {
+  switch (job.op) {
+    case 'encode':
+      return encodePieceFiles(job.shardPath, job.scheme, pathFrom(job.piecePaths));
+    case 'decode':
+      return decodePieceFiles(job.candidates, job.scheme, job.shardSize, job.shardPath);
+    case 'rebuild':
+      return rebuildPieceFiles(job.candidates, job.scheme, job.shardSize, job.targets, pathFrom(job.piecePaths));
+  }
+}
+
+parentPort!.on('message', (message: { id: number; job: ErasureJob }) => {
+  run(message.job).then(
+    (result) => parentPort!.postMessage({ id: message.id, result }),
+    (err: unknown) => {
+      const error: ErasureJobError =
+        err instanceof ErasureError
+          ? { code: err.code, message: err.message, ...(err.piece === undefined ? {} : { piece: err.piece }) }
+          : { ...(typeof (err as NodeJS.ErrnoException)?.code === 'string' ? { code: (err as NodeJS.ErrnoException).code } : {}), message: err instanceof Error ? err.message : String(err) };
+      parentPort!.postMessage({ id: message.id, error, erasure: err instanceof ErasureError });
+    },
+  );
+});

@@ -1,0 +1,82 @@
+/**
+ * `Peer.forget`: the forget plan over the peer's snapshots (src/retention), and, once the
+ * segment-chain catalog is wired into the engine (issue 15), removing the forgotten snapshots
+ * from it through the port's `removeSnapshots`. Until the engine offers that, only the plan
+ * (`dryRun`) is done and removing is RetentionError NOT_SUPPORTED_YET: the current catalog
+ * (src/backup/metadata.ts) is a whole-catalog snapshot being replaced, and a removal written
+ * to it now would be lost in that move.
+ */
+import { localCalendar, type Calendar } from '../retention/calendar.js';
+import { RetentionError } from '../retention/errors.js';
+import { planForget } from '../retention/forget-plan.js';
+import type { RetentionPolicy } from '../retention/policy.js';
+
+/** What forget needs of the peer. */
+export interface RetentionPort {
+  /** Every snapshot, any order. */
+  snapshots(): Promise<Array<{ id: string; createdAt: number; source: string; tags?: string[] }>>;
+  now(): number;
+  /**
+   * Removes these snapshots from the catalog (the segment chain's `snapshot-forgotten` records,
+   * published like any catalog change). Absent until the engine has that catalog: then a forget
+   * that would remove something is NOT_SUPPORTED_YET.
+   */
+  removeSnapshots?(ids: string[]): Promise<void>;
+}
+
+export interface ForgetRequest {
+  /** Full snapshot IDs to remove (no policy then). */
+  ids?: string[];
+  policy?: RetentionPolicy;
+  /** Only plan; remove nothing. */
+  dryRun?: boolean;
+  /** Prune after forgetting (not yet: see the file comment). */
+  prune?: boolean;
+  /** Group by tag sets too. */
+  groupByTags?: boolean;
+  /** Default: the machine's local time zone (a "daily" snapshot is one of the user's days). */
+  calendar?: Calendar;
+}
+
+export interface ForgetSnapshotOut {
+  id: string;
+  createdAt: number;
+  reasons?: string[];
+}
+
+export interface ForgetResult {
+  policy: string;
+  dryRun: boolean;
+  groups: Array<{ source: string; host?: string; tags?: string[]; keep: ForgetSnapshotOut[]; remove: ForgetSnapshotOut[] }>;
+  /** IDs that are (dry run: would be) removed. */
+  remove: string[];
+  /** IDs removed from the catalog (empty in a dry run). */
+  removed: string[];
+}
+
+export async function forget(port: RetentionPort, request: ForgetRequest): Promise<ForgetResult> {
+  const snapshots = await port.snapshots();
+  const plan = planForget(snapshots, request.policy ?? {}, { now: port.now(), calendar: request.calendar ?? localCalendar, groupByTags: request.groupByTags ?? false }, request.ids ?? []);
+  const result: ForgetResult = {
+    policy: plan.policy,
+    dryRun: request.dryRun ?? false,
+    groups: plan.groups.map((g) => ({
+      ...g.key,
+      keep: g.keep.map((k) => ({ id: k.snapshot.id, createdAt: k.snapshot.createdAt, reasons: k.reasons })),
+      remove: g.remove.map((s) => ({ id: s.id, createdAt: s.createdAt })),
+    })),
+    remove: plan.removeIds,
+    removed: [],
+  };
+  if (result.dryRun) return result;
+  if (plan.removeIds.length > 0) {
+    if (!port.removeSnapshots) {
+      throw new RetentionError('NOT_SUPPORTED_YET',
+        `forgetting snapshots is not supported yet: removing them from the catalog waits for the new catalog (issue 15); ${plan.removeIds.length} snapshot(s) would be removed (--dry-run shows the plan)`);
+    }
+    await port.removeSnapshots(plan.removeIds);
+    result.removed = plan.removeIds;
+  }
+  if (request.prune) throw new RetentionError('NOT_SUPPORTED_YET', 'prune is not supported yet: it plans from the index deltas of the new catalog (issue 15)');
+  return result;
+}

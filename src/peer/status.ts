@@ -1,0 +1,55 @@
+/** What a running peer reports about itself: `dbs status` and `dbs peers` show these. */
+import { formatAddress } from '../net/address.js';
+import { toHex } from '../util/bytes.js';
+import type { DhtNode, DhtStats } from '../dht/node.js';
+import type { ContractHost } from '../contracts/host.js';
+import type { ContractStore } from '../contracts/store.js';
+import type { TransferCounters, TransferServer } from '../transfer/server.js';
+import type { TrafficTotals } from '../transfer/socket-meter.js';
+import type { ReachStatus } from '../nat/status.js';
+
+export interface PeerStatus {
+  publicKey: string;
+  nodeId: string;
+  address: string;
+  storage: { offered: number; promised: number; free: number };
+  contracts: { owner: number; host: number };
+  dht: DhtStats;
+  transfer: TransferCounters;
+  /** Shard bytes our own TCP client sent to hosts and received from them (uploads, restores, audits). */
+  traffic: TrafficTotals;
+  /** How others reach this peer: public, mapped (by which protocol) or client-only (src/nat/status.ts). */
+  reach: ReachStatus;
+}
+
+export interface StatusSources {
+  publicKey: Uint8Array;
+  dht: Pick<DhtNode, 'id' | 'address' | 'stats'>;
+  host: Pick<ContractHost, 'offered' | 'freeBytes'>;
+  store: Pick<ContractStore, 'list'>;
+  tcp: Pick<TransferServer, 'counters'>;
+  client: { traffic(): TrafficTotals };
+  nat: { status(): ReachStatus };
+}
+
+export function peerStatus(s: StatusSources): PeerStatus {
+  const offered = s.host.offered;
+  const free = s.host.freeBytes();
+  const live = s.store.list({ live: true });
+  return {
+    publicKey: toHex(s.publicKey),
+    nodeId: toHex(s.dht.id),
+    address: formatAddress(s.dht.address),
+    storage: { offered, promised: offered - free, free },
+    contracts: { owner: live.filter((c) => c.role === 'owner').length, host: live.filter((c) => c.role === 'host').length },
+    dht: s.dht.stats(),
+    transfer: s.tcp.counters,
+    traffic: s.client.traffic(),
+    reach: s.nat.status(),
+  };
+}
+
+/** The DHT contacts this peer knows (its routing table), closest to its own ID first. */
+export function knownPeers(dht: Pick<DhtNode, 'contacts'>): Array<{ nodeId: string; address: string }> {
+  return dht.contacts().map((c) => ({ nodeId: toHex(c.id), address: formatAddress(c) }));
+}

@@ -1,0 +1,45 @@
+// Numbers as people read them.
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+export function bytes(n) {
+  if (n === null || n === undefined) return '–';
+  let i = 0;
+  let v = n;
+  while (Math.abs(v) >= 1024 && i < UNITS.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : 1)} ${UNITS[i]}`;
+}
+
+export function rate(bytesPerSecond) {
+  return `${bytes(Math.round(bytesPerSecond))}/s`;
+}
+
+export function duration(ms) {
+  if (ms === null || ms === undefined) return '–';
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${s % 60} s`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h} h ${m % 60} min`;
+  return `${Math.floor(h / 24)} days`;
+}
+
+export function time(ms) {
+  if (!ms) return 'never';
+  return new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+}
+
+export function ago(ms, now = Date.now()) {
+  if (!ms) return 'never';
+  return `${duration(Math.max(0, now - ms))} ago`;
+}
+
+/** A key as groups of four hex digits (the first 16 digits: enough to tell peers apart). */
+export function fingerprint(hex) {
+  return (hex ?? '').slice(0, 16).match(/.{1,4}/g)?.join(' ') ?? '';
+}
+
+export const short = (hex) => (hex ?? '').slice(0, 8);

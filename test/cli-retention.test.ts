@@ -1,0 +1,153 @@
+/**
+ * `dbs forget`, backup excludes and tags, restore filters: real `dbs start` processes on
+ * 127.0.0.1 and every command as its own process, as a user types it.
+ */
+import { expect } from 'chai';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { DEMO_TUNING, startPeerProcess, stopPeerProcess } from '../src/cli/demo.js';
+import { classify } from '../src/cli/errors.js';
+import { renderForgetPlan } from '../src/cli/forget.js';
+import { CACHEDIR_SIGNATURE, ExcludeError } from '../src/backup/exclude.js';
+import type { ForgetResult } from '../src/peer/retention.js';
+import { RetentionError } from '../src/retention/errors.js';
+import { dbs } from './helpers/cli.js';
+import { tempDir } from './helpers/peers.js';
+
+type PeerProcess = Awaited<ReturnType<typeof startPeerProcess>>;
+const ARGS = ['--host', '127.0.0.1', '--port', '0', '--storage', '256MiB', '--tuning', JSON.stringify(DEMO_TUNING)];
+
+/** Every path under `root`, relative, sorted ('/'-separated). */
+function listTree(root: string, rel = ''): string[] {
+  return readdirSync(path.join(root, rel), { withFileTypes: true }).flatMap((e) => {
+    const p = rel ? `${rel}/${e.name}` : e.name;
+    return e.isDirectory() ? [p, ...listTree(root, p)] : [p];
+  }).sort();
+}
+
+function oneLine(stderr: string): string {
+  const lines = stderr.trim().split('\n');
+  expect(lines, stderr).to.have.length(1);
+  return lines[0]!;
+}
+
+describe('cli: forget, excludes, tags and restore filters against running peers', function () {
+  this.timeout(60_000);
+  const work = tempDir('dbs-ret-');
+  const peers: PeerProcess[] = [];
+  const source = path.join(work, 'source');
+  const ids: string[] = [];
+
+  before(async function () {
+    this.timeout(60_000);
+    peers.push(await startPeerProcess('p1', path.join(work, 'p1'), ARGS));
+    peers.push(...(await Promise.all([2, 3].map((i) => startPeerProcess(`p${i}`, path.join(work, `p${i}`), [...ARGS, '--bootstrap', peers[0]!.address])))));
+    for (const [rel, content] of Object.entries({
+      'docs/a.txt': 'a', 'docs/b.pdf': 'b', 'build/out.o': 'o', 'notes.tmp': 't', 'keep.o': 'k',
+      '.cache/CACHEDIR.TAG': `${CACHEDIR_SIGNATURE}\n`, '.cache/blob': 'cached', 'fake/CACHEDIR.TAG': 'not the signature', 'fake/data': 'd',
+    })) {
+      mkdirSync(path.dirname(path.join(source, rel)), { recursive: true });
+      writeFileSync(path.join(source, rel), content);
+    }
+    writeFileSync(path.join(work, 'excludes'), '# build output\n*.o\n!keep.o\n');
+  });
+
+  after(async function () {
+    this.timeout(30_000);
+    await Promise.all(peers.map(stopPeerProcess));
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  const data = ['--data', path.join(work, 'p1')];
+
+  it('backup --exclude, --exclude-file, --exclude-if-present CACHEDIR.TAG leaves those out of the snapshot', async () => {
+    const r = await dbs(['backup', source, '--replicas', '2', '--exclude', '*.tmp', '--exclude-file', path.join(work, 'excludes'), '--exclude-if-present', 'CACHEDIR.TAG', '--json', ...data]);
+    expect(r.code, r.stderr).to.equal(0);
+    ids.push((JSON.parse(r.stdout) as { id: string }).id);
+    const dest = path.join(work, 'restored');
+    const back = await dbs(['restore', ids[0]!, dest, ...data]);
+    expect(back.code, back.stderr).to.equal(0);
+    expect(listTree(dest)).to.deep.equal(['.cache', '.cache/CACHEDIR.TAG', 'build', 'docs', 'docs/a.txt', 'docs/b.pdf', 'fake', 'fake/CACHEDIR.TAG', 'fake/data', 'keep.o']);
+  });
+
+  it('restore --include/--exclude restores only what the patterns select', async () => {
+    const dest = path.join(work, 'only-docs');
+    const r = await dbs(['restore', ids[0]!, dest, '--include', 'docs/', '--exclude', '*.pdf', ...data]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(listTree(dest)).to.deep.equal(['docs', 'docs/a.txt']);
+  });
+
+  it('forget --dry-run prints the plan with reasons; --json gives it as data', async () => {
+    writeFileSync(path.join(source, 'docs/a.txt'), 'changed');
+    const second = await dbs(['backup', source, '--replicas', '2', '--json', ...data]);
+    expect(second.code, second.stderr).to.equal(0);
+    ids.push((JSON.parse(second.stdout) as { id: string }).id);
+
+    const json = await dbs(['forget', '--keep-last', '1', '--dry-run', '--json', ...data]);
+    expect(json.code, json.stderr).to.equal(0);
+    const plan = JSON.parse(json.stdout) as ForgetResult;
+    expect(plan.dryRun).to.equal(true);
+    expect(plan.groups).to.have.length(1);
+    expect(plan.groups[0]!.source).to.equal(source);
+    expect(plan.groups[0]!.keep.map((k) => [k.id, k.reasons])).to.deep.equal([[ids[1], ['last snapshot']]]);
+    expect(plan.remove).to.deep.equal([ids[0]]);
+    expect(plan.removed).to.deep.equal([]);
+
+    const human = await dbs(['forget', '--keep-last', '1', '--keep-within', '1d', '--dry-run', ...data]);
+    expect(human.code, human.stderr).to.equal(0);
+    expect(human.stdout).to.match(/^Applying policy: keep 1 latest snapshots, all snapshots within 1d of the newest\n/);
+    expect(human.stdout).to.contain(`keep 2 snapshot(s):`).and.contain('within 1d, last snapshot').and.contain('nothing to remove');
+
+    const named = await dbs(['forget', ids[0]!.slice(0, 20), '--dry-run', '--json', ...data]);
+    expect(named.code, named.stderr).to.equal(0);
+    expect((JSON.parse(named.stdout) as ForgetResult).remove).to.deep.equal([ids[0]]);
+  });
+
+  it('forget without --dry-run, backup --tag: exit 8 with one line saying what waits for what; snapshots untouched', async () => {
+    const r = await dbs(['forget', '--keep-last', '1', ...data]);
+    expect(r.code).to.equal(8);
+    expect(oneLine(r.stderr)).to.match(/^dbs: forgetting snapshots is not supported yet: .*issue 15.*1 snapshot\(s\) would be removed/);
+    const tagged = await dbs(['backup', source, '--tag', 'daily', ...data]);
+    expect(tagged.code).to.equal(8);
+    expect(oneLine(tagged.stderr)).to.match(/^dbs: snapshot tags are stored once/);
+    const list = await dbs(['snapshots', '--json', ...data]);
+    expect((JSON.parse(list.stdout) as { id: string }[]).map((s) => s.id)).to.deep.equal([ids[1], ids[0]]);
+  });
+
+  it('bad policies and excludes: exit 2 or 4 with one readable line', async () => {
+    const cases: [string[], number, RegExp][] = [
+      [['forget', ...data], 2, /^dbs: no policy given/],
+      [['forget', '--keep-daily', 'x', ...data], 2, /^dbs: --keep-daily takes a whole number of 0 or more, or "unlimited" \(got "x"\)$/],
+      [['forget', '--keep-within', '2w', ...data], 2, /^dbs: --keep-within: "2w" is not a keep duration/],
+      [['forget', ids[0]!, '--keep-last', '1', '--dry-run', ...data], 2, /^dbs: give snapshot IDs or --keep-\* rules, not both$/],
+      [['forget', '--keep-tag', 'nope', '--dry-run', ...data], 1, /^dbs: the policy keeps no snapshot of .*: refusing to remove them all$/],
+      [['backup', source, '--exclude-file', path.join(work, 'missing'), ...data], 4, /^dbs: cannot read exclude file .*missing: ENOENT$/],
+      [['backup', source, '--exclude-if-present', 'a/b', ...data], 2, /^dbs: --exclude-if-present needs a file name/],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = await dbs(args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(code);
+      expect(oneLine(r.stderr), args.join(' ')).to.match(message);
+    }
+  });
+});
+
+describe('cli: forget plan rendering and error codes (no peer)', function () {
+  this.timeout(5000);
+
+  it('renders kept snapshots with reasons and removed ones per group', () => {
+    const text = renderForgetPlan({
+      policy: 'keep 1 latest snapshots', dryRun: true, remove: ['old'], removed: [],
+      groups: [{ source: '/src', keep: [{ id: 'new', createdAt: 0, reasons: ['last snapshot'] }], remove: [{ id: 'old', createdAt: 0 }] }],
+    });
+    expect(text.split('\n')).to.include.members(['Applying policy: keep 1 latest snapshots', 'snapshots of /src:', 'keep 1 snapshot(s):', 'remove 1 snapshot(s):', 'would remove 1 snapshot(s) (dry run)']);
+    expect(text).to.match(/new\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+last snapshot/);
+  });
+
+  it('maps typed retention and exclude errors to exit codes by code', () => {
+    expect(classify(new RetentionError('NOT_SUPPORTED_YET', 'x')).exitCode).to.equal(8);
+    expect(classify(new RetentionError('EMPTY_POLICY', 'x')).exitCode).to.equal(2);
+    expect(classify(new ExcludeError('EXCLUDE_FILE_UNREADABLE', 'x')).exitCode).to.equal(4);
+    expect(classify(Object.assign(new Error('x'), { code: 'BAD_POLICY' })).exitCode, 'an unrelated error with that code').to.equal(1);
+  });
+});
