@@ -75,6 +75,27 @@ describe('NAT lab: address discovery, dial-back and port mapping through real NA
     expect(status.reach.reason).to.match(/dial-backs/);
   });
 
+  it('keepalives to rendezvous hold a client-only peer\'s mapping open past the router\'s UDP timeout; without them it lapses', async () => {
+    // Routers that forget a UDP mapping after 3 s of silence; one home keeps alive every second.
+    const held = lab!.addHome('cone', { udpTimeoutSeconds: 3 });
+    const lapsed = lab!.addHome('cone', { udpTimeoutSeconds: 3 });
+    const withKeepalive = await LabNode.start(held.host.ns, { host: '0.0.0.0', port: PORT, bootstrap, addressQuorum: 2, keepaliveIntervalMs: 1000 });
+    const without = await LabNode.start(lapsed.host.ns, { host: '0.0.0.0', port: PORT, bootstrap, addressQuorum: 2, keepaliveIntervalMs: 0 });
+    nodes.push(withKeepalive, without);
+    for (const n of [withKeepalive, without]) {
+      await n.until((s) => s.self.source === 'observed', 'the external address');
+      expect(await n.call('reach')).to.deep.include({ udp: 'unreachable' });
+    }
+    const status = await withKeepalive.until((s) => s.reach.rendezvous.length === 3, 'three rendezvous');
+    expect(status.reach.rendezvous).to.have.members(bootstrap);
+    // Twice the router's timeout of silence on the second home (real time: the kernel's timers).
+    await new Promise((r) => setTimeout(r, 7000));
+    const ping = (to: string) => publicNodes[0]!.call('ping', { to });
+    expect(await ping(`${held.router.wan}:${PORT}`)).to.deep.equal({ answered: true });
+    expect(await ping(`${lapsed.router.wan}:${PORT}`)).to.deep.equal({ answered: false });
+    expect((await withKeepalive.call('status')).keepalives.sent).to.be.greaterThan(6);
+  });
+
   it('a public peer learns that strangers reach it over UDP and TCP', async () => {
     expect(await publicNodes[0]!.call('reach')).to.deep.equal({ udp: 'reachable', tcp: 'reachable' });
     const status = await publicNodes[0]!.call('status');

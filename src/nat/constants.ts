@@ -25,6 +25,13 @@ export const NAT_DEFAULTS = {
   probersPerCheck: 3,
   /** ms between reachability checks: routers' forwarding and our address can change. */
   reachabilityIntervalMs: 30 * MINUTE,
+  /**
+   * ms between keepalives of a client-only peer to each rendezvous: under the 30 s a Linux home
+   * router keeps an unanswered UDP mapping (RFC 4787 asks for 2 min; many routers use 30-60 s).
+   */
+  keepaliveIntervalMs: 25_000,
+  /** Rendezvous a client-only peer keeps mappings open to, in distinct network prefixes. */
+  rendezvousCount: 3,
   /** s a port mapping is asked for: 2 h, renewed at half (routers may cap it lower). */
   mappingTtlSeconds: 7200,
   /** ms a mapping request (discovery included) may take before the router counts as without one. */

@@ -14,12 +14,14 @@ import { type DialBackCounters, DialBackServer, type DialBackServerInit } from '
 import type { Dialer } from './dialer.js';
 import { ReachabilityCheck, type ReachabilityCheckInit, type ReachabilityVerdict } from './reachability-check.js';
 import { type MappingInfo, reachStatus, type ReachStatus } from './status.js';
+import { Keepalive } from './keepalive.js';
 
 /** What the service needs of the DHT node. */
 export interface NatDht {
   readonly rpc: RpcEndpoint;
   readonly clock: Clock;
   contacts(): Contact[];
+  ping(address: Address): Promise<unknown>;
   selfAddress(): SelfAddressInfo;
   setReadOnly(readOnly: boolean): void;
   useMappedAddress(address: Address): Promise<void>;
@@ -41,11 +43,16 @@ export interface NatServiceOptions {
   /** Maps the port on the router before joining (only for a peer bound to a wildcard). */
   portMapper?: PortMapper | null;
   dialer?: Dialer;
+  /** Keepalives of a client-only peer to its rendezvous (ms between beats; 0: none). */
+  keepaliveIntervalMs?: number;
+  rendezvousCount?: number;
 }
 
 export class NatService {
   private readonly server: DialBackServer;
   private readonly check: ReachabilityCheck;
+  private readonly keepalive: Keepalive;
+  private readonly keepaliveOn: boolean;
   private stopTimer: () => void = () => {};
   private checking: Promise<ReachabilityVerdict> | null = null;
   private stopped = false;
@@ -57,6 +64,9 @@ export class NatService {
     const { rpc, clock } = dht;
     this.server = new DialBackServer({ rpc, clock, ...(options.dialer ? { dialer: options.dialer } : {}) }, options.dialBack);
     this.check = new ReachabilityCheck({ rpc, clock, contacts: () => dht.contacts() }, options.check);
+    const intervalMs = options.keepaliveIntervalMs ?? NAT_DEFAULTS.keepaliveIntervalMs;
+    this.keepaliveOn = intervalMs > 0;
+    this.keepalive = new Keepalive({ clock, ping: (a) => dht.ping(a), contacts: () => dht.contacts() }, { intervalMs, count: options.rendezvousCount ?? NAT_DEFAULTS.rendezvousCount });
     dht.onAddressChange(() => {
       // Results were about the old address.
       this.check.clear();
@@ -113,7 +123,15 @@ export class NatService {
     if (this.stopped) return verdict;
     if (verdict.udp === 'unreachable') this.dht.setReadOnly(true);
     else if (verdict.udp === 'reachable') this.dht.setReadOnly(false);
+    // A client-only peer with a known address holds its mappings to a few rendezvous open.
+    if (verdict.udp === 'unreachable' && this.keepaliveOn) this.keepalive.start();
+    else if (verdict.udp === 'reachable') this.keepalive.stop();
     return verdict;
+  }
+
+  /** Keepalive datagrams sent to rendezvous, and how many went unanswered. */
+  get keepalives(): { sent: number; failed: number } {
+    return { ...this.keepalive.counters };
   }
 
   /** Dial-backs we made for others, and the requests we refused. */
@@ -125,7 +143,10 @@ export class NatService {
     const self = this.dht.selfAddress();
     const { udp, tcp } = this.check.verdict();
     const mapping = this.options.portMapper?.current() ?? null;
-    return reachStatus({ address: self.address, source: self.source, readOnly: self.readOnly, observed: self.observed, udp, tcp, mapping });
+    return {
+      ...reachStatus({ address: self.address, source: self.source, readOnly: self.readOnly, observed: self.observed, udp, tcp, mapping }),
+      rendezvous: this.keepalive.rendezvous,
+    };
   }
 
   /** Stops the checks and removes the port mapping. */
@@ -133,6 +154,7 @@ export class NatService {
     if (this.stopped) return;
     this.stopped = true;
     this.stopTimer();
+    this.keepalive.stop();
     // A mapping still being made is removed once it is there.
     await this.mapped.catch(() => null);
     await this.options.portMapper?.stop().catch(() => {});

@@ -32,6 +32,8 @@ export interface ReachStatus {
   mapping: MappingInfo | null;
   /** Why the peer is client-only, when it is. */
   reason?: string;
+  /** Reachable peers a client-only peer keeps its NAT mappings open to (keepalive.ts). */
+  rendezvous?: string[];
 }
 
 export interface ReachInputs {

@@ -30,10 +30,10 @@ export class LabNode {
   }
 
   /** Sends a command and resolves with its answer. */
-  call<T = any>(cmd: string): Promise<T> {
+  call<T = any>(cmd: string, args: Record<string, unknown> = {}): Promise<T> {
     return new Promise((resolve) => {
       this.queue.push((line) => resolve(JSON.parse(line) as T));
-      this.child.stdin!.write(`${JSON.stringify({ cmd })}\n`);
+      this.child.stdin!.write(`${JSON.stringify({ cmd, ...args })}\n`);
     });
   }
 
