@@ -155,8 +155,8 @@ export class NatService {
     this.stopped = true;
     this.stopTimer();
     this.keepalive.stop();
-    // A mapping still being made is removed once it is there.
-    await this.mapped.catch(() => null);
+    // Cuts a mapping still being made short (or removes it once made), then removes ours.
     await this.options.portMapper?.stop().catch(() => {});
+    await this.mapped.catch(() => null);
   }
 }

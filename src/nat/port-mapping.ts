@@ -43,6 +43,9 @@ export class PortMapping implements PortMapper {
   private stopRenewing: () => void = () => {};
   /** A renewal under way: stop waits for it, or it could map again what stop just removed. */
   private renewing: Promise<void> | null = null;
+  /** The first mapping under way (discovery can take `timeoutMs` per protocol): stop cuts it short. */
+  private starting: Promise<MappingInfo | null> | null = null;
+  private readonly stopping = new AbortController();
   private readonly clock: Clock;
   private readonly ttlSeconds: number;
   private readonly timeoutMs: number;
@@ -60,15 +63,23 @@ export class PortMapping implements PortMapper {
   }
 
   /** Maps `port` for UDP and TCP through the first protocol the router answers; null if none does. */
-  async start(port: number): Promise<MappingInfo | null> {
+  start(port: number): Promise<MappingInfo | null> {
     this.port = port;
+    this.starting = this.firstMapping();
+    return this.starting;
+  }
+
+  private async firstMapping(): Promise<MappingInfo | null> {
     for (const protocol of this.options.protocols ?? ['upnp', 'nat-pmp']) {
+      if (this.stopping.signal.aborted) return null;
       const gateway = await this.find(protocol).catch(() => null);
       if (!gateway) continue;
       try {
         this.internalHost = localAddressFacing(gateway.host);
         this.gateway = gateway;
         this.info = await this.mapBoth(protocol);
+        // Stopped meanwhile: stop() removes what was just made.
+        if (this.stopping.signal.aborted) return this.info;
         this.stopRenewing = every(this.clock, this.options.renewEveryMs ?? (this.ttlSeconds * 1000) / 2, () => {
           this.renewing ??= this.renew().finally(() => (this.renewing = null));
         });
@@ -86,7 +97,7 @@ export class PortMapping implements PortMapper {
       const gw = defaultGateway();
       return gw ? pmpNat(gw, { autoRefresh: false }) : null;
     }
-    for await (const gateway of upnpNat({ autoRefresh: false }).findGateways({ signal: AbortSignal.timeout(this.timeoutMs) })) return gateway;
+    for await (const gateway of upnpNat({ autoRefresh: false }).findGateways({ signal: this.signal() })) return gateway;
     return null;
   }
 
@@ -97,8 +108,8 @@ export class PortMapping implements PortMapper {
     const ttl = protocol === 'upnp' ? this.ttlSeconds * 1000 : this.ttlSeconds;
     const common = { ttl, autoRefresh: false, description: this.options.description ?? 'dbs peer', externalPort: this.port };
     // One at a time: the NAT-PMP client keeps a single request in flight anyway.
-    const udp = await gateway.map(this.port, this.internalHost, { ...common, protocol: 'udp', signal: AbortSignal.timeout(this.timeoutMs) });
-    await gateway.map(this.port, this.internalHost, { ...common, protocol: 'tcp', externalPort: udp.externalPort, signal: AbortSignal.timeout(this.timeoutMs) });
+    const udp = await gateway.map(this.port, this.internalHost, { ...common, protocol: 'udp', signal: this.signal() });
+    await gateway.map(this.port, this.internalHost, { ...common, protocol: 'tcp', externalPort: udp.externalPort, signal: this.signal() });
     const granted = protocol === 'upnp' ? Math.max(this.ttlSeconds, 3600) : this.ttlSeconds;
     return { protocol, external: formatAddress({ host: udp.externalHost, port: udp.externalPort }), expiresAt: this.clock.now() + granted * 1000 };
   }
@@ -113,8 +124,15 @@ export class PortMapping implements PortMapper {
     }
   }
 
-  /** Removes both mappings (one at a time) and closes the library's sockets. */
+  /** A request's signal: its own timeout, or stop(). */
+  private signal(): AbortSignal {
+    return AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.stopping.signal]);
+  }
+
+  /** Cuts a first mapping under way short, then removes both mappings (one at a time) and closes the library's sockets. */
   async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.starting?.catch(() => null);
     this.stopRenewing();
     await this.renewing;
     const gateway = this.gateway;
