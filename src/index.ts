@@ -52,7 +52,9 @@ export { DISK_DEFAULTS, type DiskOptions } from './storage/constants.js';
 export { RestoreDiskFullError } from './backup/restore-space.js';
 
 // Backups.
-export { type BackupProgress, type BackupResult, type RestoreProgress, type RestoreResult, type SnapshotInfo, type BackupEngineOptions } from './backup/engine.js';
+export { type BackupProgress, type BackupResult, type RestoreProgress, type RestoreResult, type SnapshotInfo, type BackupEngineOptions, type TreeBuildStats } from './backup/engine.js';
+export { SnapshotFormatError, type SnapshotFormatErrorCode } from './snapshot/errors.js';
+export { MissingBlobError } from './backup/blob-reader.js';
 export { type ChunkSizes, DEFAULT_CHUNK_SIZES, Chunker } from './backup/chunker.js';
 export { type PlacedShard } from './peer/peer.js';
 export { type AuditOutcome } from './transfer/client.js';
@@ -101,7 +103,7 @@ export { planPrune, type PrunePlan, type PruneIndex, type IndexedShard, PruneErr
 export { ChunkIdSet } from './retention/chunk-set.js';
 
 // Folder watching and the optional tracker.
-export { FolderWatcher, type FolderWatcherOptions, QuietTrigger } from './backup/watcher.js';
+export { FolderWatcher, type FolderWatcherOptions, QuietTrigger, WatchedChanges } from './backup/watcher.js';
 export { TrackerServer, type TrackerServerOptions } from './tracker/server.js';
 export { TrackerClient } from './tracker/client.js';
 

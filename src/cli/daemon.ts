@@ -137,16 +137,17 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
     const watcher = new FolderWatcher(abs, {
       clock: systemClock,
       quietMs,
-      backup: async () => {
+      backup: async (changedPaths) => {
         const info = watched.get(abs)!;
         info.lastRunAt = Date.now();
         try {
-          const result = await peer.backup(abs, { replicas: options.replicas });
+          const result = await peer.backup(abs, { replicas: options.replicas, changedPaths: changedPaths ?? undefined });
           Object.assign(info, { lastSnapshot: result.id, lastError: null });
           log.info('watch-backup', { path: abs, ...result }, `watched ${abs}: snapshot ${result.id}, ${result.files} files, ${formatBytes(result.uploadedBytes)} uploaded${result.shortfall ? `, ${result.shortfall} replica(s) short` : ''}`);
         } catch (err) {
           info.lastError = (err as Error).message;
           log.warn('watch-backup-failed', { path: abs, error: (err as Error).message }, `backup of watched ${abs} failed: ${(err as Error).message}`);
+          throw err; // the watcher walks everything next time
         }
       },
     });

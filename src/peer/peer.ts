@@ -173,9 +173,10 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   /**
    * Backs up a file or a directory tree as a new snapshot: content-defined chunks, deduplicated
-   * and encrypted, packed into shards kept on `replicas` hosts (default 3). A second backup
-   * uploads only what changed. `shortfall` > 0 means fewer hosts than asked were found; the
-   * peer keeps trying in the background.
+   * and encrypted, packed into shards kept on `replicas` hosts (default 3). A later backup of
+   * the same path does not read files whose size, mtime, ctime and inode are unchanged (`force`
+   * reads all) and uploads only what changed. `shortfall` > 0 means fewer hosts than asked were
+   * found; the peer keeps trying in the background.
    */
   backup(source: string, options: Parameters<BackupEngine['backup']>[1] = {}): Promise<BackupResult> {
     return this.services.backups.backup(source, options);

@@ -15,6 +15,7 @@ import { ask, type Common, print, withCommon } from './common.js';
 
 interface BackupCliOptions {
   replicas: number;
+  force: boolean;
   exclude?: string[];
   excludeFile?: string[];
   excludeIfPresent?: string[];
@@ -35,6 +36,7 @@ export function addBackupCommand(program: Command): void {
   withCommon(program.command('backup <path>'))
     .description('back up a file or folder as a new snapshot')
     .option('--replicas <n>', 'how many hosts keep each shard', wholeNumber, CLI_DEFAULTS.replicas)
+    .option('--force', 'read every file again, trusting nothing of the previous snapshot (files cache off)', false)
     .option('--exclude <pattern>', 'leave out what matches (gitignore syntax, relative to the path); repeatable', collect)
     .option('--exclude-file <file>', 'read --exclude patterns from a file, one a line; repeatable', collect)
     .option('--exclude-if-present <name[:header]>', 'leave out folders holding this file (CACHEDIR.TAG: its signature is checked); repeatable', collect)
@@ -47,14 +49,14 @@ export function addBackupCommand(program: Command): void {
       let result: BackupResult;
       try {
         const leaveOut = { exclude: opts.exclude, excludeFile: opts.excludeFile?.map((f) => path.resolve(f)), excludeIfPresent: opts.excludeIfPresent, oneFileSystem: opts.oneFileSystem === true, tags: opts.tag };
-        result = await ask<BackupResult>(opts, 'POST', '/backup', { path: abs, replicas: opts.replicas, ...leaveOut }, (p) => {
+        result = await ask<BackupResult>(opts, 'POST', '/backup', { path: abs, replicas: opts.replicas, force: opts.force, ...leaveOut }, (p) => {
           const pr = p as BackupProgress;
           view?.update(pr.bytes, total, `${pr.files} files, ${formatBytes(pr.uploadedBytes)} uploaded (${pr.phase})`);
         });
       } finally {
         view?.stop();
       }
-      print(opts, result, () => `snapshot ${result.id}\n${result.files} files, ${formatBytes(result.bytes)}; ${formatBytes(result.uploadedBytes)} new data in ${result.shards} shard(s), each on ${opts.replicas} host(s)`);
+      print(opts, result, () => `snapshot ${result.id}\n${result.files} files, ${formatBytes(result.bytes)} (${result.stats.filesReused} unchanged, not read again); ${formatBytes(result.uploadedBytes)} new data in ${result.shards} shard(s), each on ${opts.replicas} host(s)`);
       if (result.shortfall > 0) {
         throw new CliError(`the backup is stored, but ${result.shortfall} replica(s) short of ${opts.replicas} per shard (too few peers accepted); the peer keeps trying in the background`, ExitCode.shortfall);
       }
