@@ -224,3 +224,45 @@ describe('erasure-coded backups, 2 of 4 (owner + 7 real hosts)', function () {
     expect(describeTree(r.dest)).to.deep.equal(describeTree(source));
   });
 });
+
+describe('erasure-coded backups on a network too small for N (owner + 3 real hosts)', function () {
+  this.timeout(120_000);
+  let peers: Peer[] = [];
+  const source = tempDir('dbs-erasure-small-src-');
+
+  before(async () => {
+    peers = await startPeers(4, FAST);
+    writeFileSync(path.join(source, 'a.bin'), randomBytes(1500 * 1024));
+  });
+
+  after(async () => {
+    await stopAll(peers);
+    rmSync(source, { recursive: true, force: true });
+  });
+
+  it('2/4 with 3 hosts places 3 pieces per shard (the 4th is a shortfall) and restores; 4/5 fails plainly', async () => {
+    const owner = peers[0]!;
+    const result = await owner.backup(source, { erasure: { k: 2, n: 4 } });
+    const coded = piecesByShard(owner);
+    expect(coded.size).to.be.greaterThanOrEqual(1);
+    for (const pieces of coded.values()) expect(new Set(pieces.map((p) => p.host)).size).to.equal(3);
+    // One piece short per coded shard (the metadata shard's 3 copies all found hosts).
+    expect(result.shortfall).to.equal(coded.size);
+    const dest = path.join(tempDir('dbs-erasure-small-dest-'), 'r');
+    expect((await owner.restore(result.id, dest)).incomplete).to.deep.equal([]);
+    expect(describeTree(dest)).to.deep.equal(describeTree(source));
+    // K = 4 pieces cannot find 4 hosts among 3: the backup fails plainly, nothing half-stored.
+    writeFileSync(path.join(source, 'b.bin'), randomBytes(1500 * 1024));
+    await owner.backup(source, { erasure: { k: 4, n: 5 } }).then(
+      () => expect.fail('4/5 cannot be placed on 3 hosts'),
+      (err: Error & { code?: string }) => {
+        expect(err.code).to.equal('NO_HOST');
+        expect(err.message).to.match(/only 3 of the 4 pieces needed found a host/);
+      },
+    );
+    // The pieces it placed (3 per shard it tried) were cancelled: no orphan contracts.
+    const tried = ownerContracts(owner).filter((c) => c.piece?.k === 4);
+    expect(tried.length).to.be.greaterThanOrEqual(3);
+    expect(tried.filter((c) => c.state !== 'cancelled')).to.deep.equal([]);
+  });
+});

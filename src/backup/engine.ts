@@ -87,7 +87,7 @@ export class BackupEngine {
     this.metadata = new Metadata({ keys, index: this.index, catalog: this.catalog, outbox: this.outbox, placement: this.placement, locator: this.locator, contracts, roots: ports.roots, clock, compactAfterSegments: this.options.compactAfterSegments });
     this.keepAlive = new KeepAlive({ index: this.index, contracts, auditor: ports.auditor, locator: this.locator, placement: this.placement, hostGraceMs: this.options.hostGraceMs });
     this.schemes = new PieceSchemes(db);
-    this.pieces = new PiecePlacement({ placement: this.placement, schemes: this.schemes, worker: this.worker, outbox: this.outbox });
+    this.pieces = new PiecePlacement({ placement: this.placement, schemes: this.schemes, worker: this.worker, contracts, outbox: this.outbox });
     this.repairer = new Repairer({ index: this.index, locator: this.locator, placement: this.placement, clock, renewBeforeFraction: this.options.renewBeforeFraction, skip: (s) => this.schemes.schemeOf(s.hash, contracts.live()) !== null });
     this.pieceRepairer = new PieceRepairer({ index: this.index, contracts, schemes: this.schemes, locator: this.locator, placement: this.pieces, worker: this.worker, clock, renewBeforeFraction: this.options.renewBeforeFraction, tmp: this.tmp });
   }

@@ -17,6 +17,7 @@ import type { PieceFile } from '../erasure/piece-files.js';
 import type { ShardDigest } from '../storage/merkle.js';
 import type { ShardRow } from './index-db.js';
 import type { PieceSchemes } from './piece-schemes.js';
+import type { OwnerContracts } from './ports.js';
 import type { ShardPlacement } from './placement.js';
 import type { ShardWriter } from './shard-writer.js';
 
@@ -24,6 +25,8 @@ export interface PiecePlacementDeps {
   placement: Pick<ShardPlacement, 'excluded' | 'keep' | 'shardPlacer'>;
   schemes: Pick<PieceSchemes, 'record'>;
   worker: Pick<ErasureWorker, 'encode'>;
+  /** To cancel the pieces of a shard that could not get K of them placed. */
+  contracts: Pick<OwnerContracts, 'cancel'>;
   /** Where piece files are written while they upload. */
   outbox: string;
 }
@@ -34,7 +37,7 @@ export class PiecePlacement {
   /**
    * Codes a finished shard K of N and places each piece on its own host; keeps the shard as
    * our local copy. Fewer than K pieces placed: the shard could not be restored from hosts, so
-   * it rejects (NegotiationError) and the file is gone; K to N − 1 placed is a shortfall that
+   * it rejects (NegotiationError), the pieces placed are cancelled and the file is gone; K to N − 1 placed is a shortfall that
    * repair fills later. Returns the shard's hash and the pieces placed.
    */
   async placeNew(writer: ShardWriter, scheme: ErasureScheme, kind: ShardRow['kind'], digest: ShardDigest): Promise<{ hash: Uint8Array; contracts: number }> {
@@ -44,6 +47,8 @@ export class PiecePlacement {
       const { pieces } = await this.deps.worker.encode(writer.file, scheme, pieceNames(dir, scheme.n));
       const placed = await this.placePieces(digest.hash, digest.size, scheme, pieces, []);
       if (placed.contracts.length < scheme.k) {
+        // Fewer than K: useless on the hosts, so their contracts end now (no orphan pieces).
+        await Promise.all(placed.contracts.map((c) => this.deps.contracts.cancel(c)));
         throw new NegotiationError(`only ${placed.contracts.length} of the ${scheme.k} pieces needed found a host: ${placed.refusals.map((r) => r.reason).join(', ') || 'every upload failed'}`, placed.refusals);
       }
       await this.deps.placement.keep(writer, digest, scheme.n, kind);
