@@ -101,8 +101,9 @@ export class BackupEngine {
   }
 
   /**
-   * Backs up `source` as a new snapshot on `replicas` hosts per shard (default 3), against the
-   * newest snapshot of the same path (files cache; `force` reads everything).
+   * Backs up `source` as a new snapshot on `replicas` hosts per shard (default 3), or coded
+   * `erasure` K of N (each piece on its own host), against the newest snapshot of the same
+   * path (files cache; `force` reads everything).
    */
   backup(source: string, opts: BackupOptions = {}): Promise<BackupResult> {
     if (opts.tags?.length) return Promise.reject(new RetentionError('NOT_SUPPORTED_YET', 'snapshot tags are stored once the catalog\'s snapshot-added record carries them (it has no tags field yet); back up without --tag for now'));
