@@ -21,7 +21,7 @@ import { ParallelShardHasher } from '../storage/parallel-hasher.js';
 import type { ShardDigest } from '../storage/merkle.js';
 import { bytesEqual } from '../util/bytes.js';
 import { firstThatWorks } from './first-that-works.js';
-import { PIECE_SLOW_AFTER_MS } from './constants.js';
+import { PIECE_SLOW_AFTER_MS, TEMPORARY } from './constants.js';
 
 export interface PieceFetchDeps {
   /** Where the host of a contract may be (last known address, then its peer record). */
@@ -50,7 +50,7 @@ export class PieceFetcher {
    * The shard `hash` rebuilt from K of its pieces (`contracts`: live piece contracts of it)
    * into a new file in `dir`; null when fewer than K pieces could be had.
    */
-  async fetch(hash: Uint8Array, contracts: readonly StoredContract[], dir: string, direct = true): Promise<string | null> {
+  async fetch(hash: Uint8Array, contracts: readonly StoredContract[], dir: string): Promise<string | null> {
     const first = contracts[0]?.contract.terms.piece;
     if (!first) return null;
     const scheme = { k: first.k, n: first.n };
@@ -74,7 +74,7 @@ export class PieceFetcher {
         };
         const start = (index: number): void => {
           timers.set(index, setTimeout(() => apply(race.slowed(index)), this.deps.slowAfterMs ?? PIECE_SLOW_AFTER_MS));
-          void this.download(byIndex.get(index)!, work, direct).then((file) => {
+          void this.download(byIndex.get(index)!, work).then((file) => {
             clearTimeout(timers.get(index));
             if (file) files.set(index, file);
             else report.failed.push(index);
@@ -87,7 +87,7 @@ export class PieceFetcher {
       const used = race.arrivedPieces();
       const candidates = used.map((index) => ({ index, path: files.get(index)!, root: byIndex.get(index)![0]!.contract.terms.merkleRoot }));
       const shardPath = path.join(dir, `${randomBytes(8).toString('hex')}.part`);
-      await this.deps.worker.decode(candidates, scheme, first.shardSize, shardPath);
+      await this.deps.worker.decode(candidates, scheme, first.shardSize, shardPath, TEMPORARY);
       // Every piece checked out against its root; the shard is checked against its ID too, as
       // a whole-shard download is (a wrong decode must not reach the chunks unnoticed).
       if (!bytesEqual((await digestFile(shardPath)).hash, hash)) {
@@ -105,11 +105,12 @@ export class PieceFetcher {
   }
 
   /** One piece from the first of its hosts (normally one) that supplies it; null if none does. */
-  private download(contracts: StoredContract[], dir: string, direct: boolean): Promise<string | null> {
+  /** Through the page cache (not direct I/O): the decoder reads the piece right after it lands. */
+  private download(contracts: StoredContract[], dir: string): Promise<string | null> {
     const sources = async function* (addressesOf: PieceFetchDeps['addressesOf']) {
       for (const contract of contracts) for await (const address of addressesOf(contract)) yield { contract, address };
     };
-    return firstThatWorks(sources(this.deps.addressesOf), ({ contract, address }) => this.deps.download(address, contract.contract, dir, direct)).catch(() => null);
+    return firstThatWorks(sources(this.deps.addressesOf), ({ contract, address }) => this.deps.download(address, contract.contract, dir, false)).catch(() => null);
   }
 }
 

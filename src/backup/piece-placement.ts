@@ -15,6 +15,7 @@ import type { ErasureWorker } from '../erasure/erasure-worker.js';
 import type { ErasureScheme } from '../erasure/layout.js';
 import type { PieceFile } from '../erasure/piece-files.js';
 import type { ShardDigest } from '../storage/merkle.js';
+import { TEMPORARY } from './constants.js';
 import type { ShardRow } from './index-db.js';
 import type { PieceSchemes } from './piece-schemes.js';
 import type { OwnerContracts } from './ports.js';
@@ -44,7 +45,7 @@ export class PiecePlacement {
     const dir = path.join(this.deps.outbox, `${randomBytes(8).toString('hex')}.pieces`);
     try {
       await fs.mkdir(dir, { mode: 0o700 });
-      const { pieces } = await this.deps.worker.encode(writer.file, scheme, pieceNames(dir, scheme.n));
+      const { pieces } = await this.deps.worker.encode(writer.file, scheme, pieceNames(dir, scheme.n), TEMPORARY);
       const placed = await this.placePieces(digest.hash, digest.size, scheme, pieces, []);
       if (placed.contracts.length < scheme.k) {
         // Fewer than K: useless on the hosts, so their contracts end now (no orphan pieces).

@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { ErasureWorker } from '../erasure/erasure-worker.js';
 import { pieceSizeFor } from '../erasure/layout.js';
 import { planRepair } from '../erasure/plan.js';
+import { TEMPORARY } from './constants.js';
 import { isLasting } from './audit-policy.js';
 import type { BackupIndex } from './index-db.js';
 import type { OwnerContracts } from './ports.js';
@@ -65,12 +66,12 @@ export class PieceRepairer {
       if (plan.action !== 'repair') continue;
       const dir = await fs.mkdtemp(path.join(this.deps.tmp, 'repair-'));
       try {
-        const source = local ?? (await locator.pieces.fetch(shard.hash, pieces.filter((c) => c.state === 'active'), dir, false));
+        const source = local ?? (await locator.pieces.fetch(shard.hash, pieces.filter((c) => c.state === 'active'), dir));
         if (!source) {
           this.failures++;
           continue;
         }
-        const encoded = await this.deps.worker.encode(source, scheme, pieceNames(dir, scheme.n));
+        const encoded = await this.deps.worker.encode(source, scheme, pieceNames(dir, scheme.n), TEMPORARY);
         const rebuilt = encoded.pieces.filter((p) => plan.rebuild.includes(p.index));
         // Never on a host that keeps a piece of this shard (an expiring one's renewal goes elsewhere).
         const placed = await this.deps.placement.placePieces(shard.hash, shard.size, scheme, rebuilt, pieces.map((c) => c.counterpart));

@@ -40,7 +40,7 @@ export class ReplicaLocator {
     const live = this.ports.contracts.live();
     const pieces = piecesOf(live, hash);
     if (pieces.length === 0) return this.fetchFromAny(contractsFor(live, hash), dir, direct);
-    return this.pieces.fetch(hash, pieces, dir, direct).catch(() => {
+    return this.pieces.fetch(hash, pieces, dir).catch(() => {
       this.failures++;
       return null;
     });
