@@ -56,7 +56,7 @@ export interface BackupResult {
   /** Sealed bytes sent to hosts (once per shard, not per replica); 0 when nothing changed. */
   uploadedBytes: number;
   shards: number;
-  /** Replicas asked for but not found; the peer keeps trying in the background. */
+  /** Replicas (or, with `erasure`, pieces) asked for but not found; the peer keeps trying in the background. */
   shortfall: number;
   /** Files read and reused from the parent snapshot, trees stored and reused, and the rest. */
   stats: TreeBuildStats;
