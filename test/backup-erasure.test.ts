@@ -240,7 +240,7 @@ describe('erasure-coded backups on a network too small for N (owner + 3 real hos
     rmSync(source, { recursive: true, force: true });
   });
 
-  it('2/4 with 3 hosts places 3 pieces per shard (the 4th is a shortfall) and restores; 4/5 fails plainly', async () => {
+  it('2/4 with 3 hosts places 3 pieces per shard (the 4th is a shortfall) and restores; 1/3 is whole copies; 4/5 fails plainly', async () => {
     const owner = peers[0]!;
     const result = await owner.backup(source, { erasure: { k: 2, n: 4 } });
     const coded = piecesByShard(owner);
@@ -251,6 +251,12 @@ describe('erasure-coded backups on a network too small for N (owner + 3 real hos
     const dest = path.join(tempDir('dbs-erasure-small-dest-'), 'r');
     expect((await owner.restore(result.id, dest)).incomplete).to.deep.equal([]);
     expect(describeTree(dest)).to.deep.equal(describeTree(source));
+    // K = 1 is whole copies, as replicas N: no piece contracts.
+    writeFileSync(path.join(source, 'c.bin'), randomBytes(300 * 1024));
+    const before = ownerContracts(owner).filter((c) => c.piece).length;
+    const copies = await owner.backup(source, { erasure: { k: 1, n: 3 } });
+    expect(copies.shortfall).to.equal(0);
+    expect(ownerContracts(owner).filter((c) => c.piece).length).to.equal(before);
     // K = 4 pieces cannot find 4 hosts among 3: the backup fails plainly, nothing half-stored.
     writeFileSync(path.join(source, 'b.bin'), randomBytes(1500 * 1024));
     await owner.backup(source, { erasure: { k: 4, n: 5 } }).then(
