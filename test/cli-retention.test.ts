@@ -103,15 +103,25 @@ describe('cli: forget, excludes, tags and restore filters against running peers'
     expect((JSON.parse(named.stdout) as ForgetResult).remove).to.deep.equal([ids[0]]);
   });
 
-  it('forget without --dry-run, backup --tag: exit 8 with one line saying what waits for what; snapshots untouched', async () => {
-    const r = await dbs(['forget', '--keep-last', '1', ...data]);
-    expect(r.code).to.equal(8);
-    expect(oneLine(r.stderr)).to.match(/^dbs: forgetting snapshots is not supported yet: .*issue 15.*1 snapshot\(s\) would be removed/);
-    const tagged = await dbs(['backup', source, '--tag', 'daily', ...data]);
-    expect(tagged.code).to.equal(8);
-    expect(oneLine(tagged.stderr)).to.match(/^dbs: snapshot tags are stored once/);
+  it('backup --tag is stored and shown by snapshots; forget --keep-tag keeps by it and removes the rest for real', async () => {
+    const tagged = await dbs(['backup', source, '--replicas', '2', '--tag', 'daily,v1', '--json', ...data]);
+    expect(tagged.code, tagged.stderr).to.equal(0);
+    ids.push((JSON.parse(tagged.stdout) as { id: string }).id);
+    writeFileSync(path.join(source, 'docs/a.txt'), 'changed again');
+    const plain = await dbs(['backup', source, '--replicas', '2', '--json', ...data]);
+    expect(plain.code, plain.stderr).to.equal(0);
+    ids.push((JSON.parse(plain.stdout) as { id: string }).id);
+    const shown = await dbs(['snapshots', ...data]);
+    expect(shown.stdout).to.match(/TAGS/).and.match(new RegExp(`${ids[2]}.*daily,v1`));
+    const r = await dbs(['forget', '--keep-last', '1', '--keep-tag', 'daily', ...data]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.contain('has tags [daily]').and.contain('removed 2 snapshot(s)');
     const list = await dbs(['snapshots', '--json', ...data]);
-    expect((JSON.parse(list.stdout) as { id: string }[]).map((s) => s.id)).to.deep.equal([ids[1], ids[0]]);
+    const left = JSON.parse(list.stdout) as { id: string; tags?: string[] }[];
+    expect(left.map((s) => [s.id, s.tags])).to.deep.equal([[ids[3], undefined], [ids[2], ['daily', 'v1']]]);
+    const bad = await dbs(['backup', source, '--replicas', '2', '--tag', 'a\tb', ...data]);
+    expect(bad.code).to.equal(2);
+    expect(oneLine(bad.stderr)).to.match(/is not a tag/);
   });
 
   it('bad policies and excludes: exit 2 or 4 with one readable line', async () => {
@@ -119,7 +129,7 @@ describe('cli: forget, excludes, tags and restore filters against running peers'
       [['forget', ...data], 2, /^dbs: no policy given/],
       [['forget', '--keep-daily', 'x', ...data], 2, /^dbs: --keep-daily takes a whole number of 0 or more, or "unlimited" \(got "x"\)$/],
       [['forget', '--keep-within', '2w', ...data], 2, /^dbs: --keep-within: "2w" is not a keep duration/],
-      [['forget', ids[0]!, '--keep-last', '1', '--dry-run', ...data], 2, /^dbs: give snapshot IDs or --keep-\* rules, not both$/],
+      [['forget', ids[2]!, '--keep-last', '1', '--dry-run', ...data], 2, /^dbs: give snapshot IDs or --keep-\* rules, not both$/],
       [['forget', '--keep-tag', 'nope', '--dry-run', ...data], 1, /^dbs: the policy keeps no snapshot of .*: refusing to remove them all$/],
       [['backup', source, '--exclude-file', path.join(work, 'missing'), ...data], 4, /^dbs: cannot read exclude file .*missing: ENOENT$/],
       [['backup', source, '--exclude-if-present', 'a/b', ...data], 2, /^dbs: --exclude-if-present needs a file name/],

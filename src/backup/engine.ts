@@ -37,6 +37,7 @@ import { type AuditRecord, auditRecords, shardHealth, type ShardHealth } from '.
 import { listSnapshotDir, type SnapshotEntryPage } from './snapshot-browse.js';
 import type { BackupOptions, BackupResult, MaintenanceReport, RestoreOptions, RestoreResult, SnapshotInfo } from './types.js';
 import { RetentionError } from '../retention/errors.js';
+import { parseTags } from '../retention/tags.js';
 import { createExclude } from './exclude.js';
 
 export type { BackupEngineOptions } from './constants.js';
@@ -93,7 +94,7 @@ export class BackupEngine {
    * newest snapshot of the same path (files cache; `force` reads everything).
    */
   backup(source: string, opts: BackupOptions = {}): Promise<BackupResult> {
-    if (opts.tags?.length) return Promise.reject(new RetentionError('NOT_SUPPORTED_YET', 'snapshot tags are stored once the catalog\'s snapshot-added record carries them (it has no tags field yet); back up without --tag for now'));
+    if (opts.tags) opts = { ...opts, tags: parseTags(opts.tags) }; // BAD_POLICY before anything is read
     const deps = { keys: this.keys, chunker: this.chunker, index: this.index, outbox: this.outbox, tmp: this.tmp, placement: this.placement, locator: this.locator, metadata: this.metadata, clock: this.ports.clock, shardSize: this.options.shardSize, placingAtOnce: this.options.placingAtOnce };
     const root = path.resolve(source);
     // The hash worker's memory goes back as soon as the backup is over (see releaseHashWorker).
@@ -106,7 +107,20 @@ export class BackupEngine {
    */
   async snapshots(): Promise<SnapshotInfo[]> {
     if (this.index.snapshots().length === 0) await this.exclusive(() => this.recover());
-    return this.index.snapshots().map(({ id, createdAt, source, files, bytes }) => ({ id, createdAt, source, files, bytes }));
+    return this.index.snapshots().map(({ id, createdAt, source, files, bytes, tags }) => ({ id, createdAt, source, files, bytes, ...(tags ? { tags } : {}) }));
+  }
+
+  /**
+   * Forgets snapshots: a catalog segment of `snapshot-forgotten` records is placed and named by
+   * the root record, then they leave the local list. Their data stays on hosts until prune.
+   */
+  removeSnapshots(ids: readonly string[]): Promise<void> {
+    return this.exclusive(async () => {
+      const known = new Set(this.index.snapshots().map((s) => s.id));
+      const unknown = ids.filter((id) => !known.has(id));
+      if (unknown.length) throw new RetentionError('UNKNOWN_SNAPSHOT', `no snapshot ${unknown[0]}`);
+      await this.metadata.forgetSnapshots(ids);
+    });
   }
 
   /** Restores a snapshot, or the path `opts.path` inside it, into `dest` (empty or missing). */

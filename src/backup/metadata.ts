@@ -65,7 +65,7 @@ export class Metadata {
    * shard being filled (which must not be handed on meanwhile). `written`: index pieces this
    * backup already packed into earlier shards (see backup-pipeline.ts). `snapshot` is the new one.
    */
-  async writeTail(pack: PackBlob, added: Iterable<WrittenIndexEntry> | AsyncIterable<WrittenIndexEntry>, snapshot: SnapshotRow | null, written: BlobLocation[] = []): Promise<WrittenTail> {
+  async writeTail(pack: PackBlob, added: Iterable<WrittenIndexEntry> | AsyncIterable<WrittenIndexEntry>, snapshot: SnapshotRow | null, written: BlobLocation[] = [], forgotten: readonly string[] = []): Promise<WrittenTail> {
     const { catalog, index, contracts, clock } = this.deps;
     let pieces = [...written, ...(await writeIndexDelta(added, pack))];
     const stored = catalog.head();
@@ -75,13 +75,15 @@ export class Metadata {
       // The live state as a new base chain: every shard, live contract and snapshot, and every live index piece.
       for (const s of index.shards()) records.push({ type: 'shard-added', hash: s.hash, size: s.size, merkleRoot: s.merkleRoot, replicas: s.replicas, kind: s.kind });
       for (const c of contracts.live()) records.push(contractAdded(c));
-      for (const s of [...index.snapshots()].reverse()) if (s.root && s.id !== snapshot?.id) records.push(snapshotRecord(s));
+      const gone = new Set(forgotten);
+      for (const s of [...index.snapshots()].reverse()) if (s.root && s.id !== snapshot?.id && !gone.has(s.id)) records.push(snapshotRecord(s));
       if (snapshot) records.push(snapshotRecord(snapshot));
       pieces = [...catalog.pieces(), ...pieces];
       records.push({ type: 'index-added', pieces, replacesAll: true });
     } else {
       records.push(...catalog.pendingRecords(index.shards(), contracts.live(), null, clock.now()));
       if (snapshot) records.push(snapshotRecord(snapshot));
+      for (const id of forgotten) records.push({ type: 'snapshot-forgotten', id, at: clock.now() });
       if (pieces.length > 0) records.push({ type: 'index-added', pieces, replacesAll: false });
     }
     const writer = compacted
@@ -127,10 +129,22 @@ export class Metadata {
     );
   }
 
-  private async publishCatalog(replicas = Math.max(1, ...this.deps.index.shards().map((s) => s.replicas))): Promise<void> {
+  /**
+   * `dbs forget`: a segment of `snapshot-forgotten` records (with whatever else changed) in a
+   * small catalog shard, the root record naming it, and only then the snapshots leave the local
+   * list. Killed before the root record moves, the network still lists them and so does this
+   * machine: forgetting again finishes the job.
+   */
+  async forgetSnapshots(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    if (this.deps.catalog.head()) await this.publishCatalog(undefined, ids);
+    this.deps.index.removeSnapshots(ids);
+  }
+
+  private async publishCatalog(replicas = Math.max(1, ...this.deps.index.shards().map((s) => s.replicas)), forgotten: readonly string[] = []): Promise<void> {
     const { index, catalog, contracts, clock } = this.deps;
     // Nothing to record (only the head shard's hosts changed): the root record names them.
-    if (catalog.pendingRecords(index.shards(), contracts.live(), null, clock.now()).length === 0) return this.publishRoot();
+    if (forgotten.length === 0 && catalog.pendingRecords(index.shards(), contracts.live(), null, clock.now()).length === 0) return this.publishRoot();
     const writer = new ShardWriter(this.deps.outbox);
     const tail = await this.writeTail(
       async (plain) => {
@@ -140,6 +154,8 @@ export class Metadata {
       },
       [],
       null,
+      [],
+      forgotten,
     );
     const placed = await this.deps.placement.placeNew(writer, replicas, 'catalog', await writer.finish());
     await this.commit(tail, placed.hash);
@@ -160,5 +176,5 @@ export class Metadata {
 }
 
 function snapshotRecord(s: SnapshotRow): CatalogRecord {
-  return { type: 'snapshot-added', id: s.id, createdAt: s.createdAt, source: s.source, root: s.root!, parent: s.parent, files: s.files, bytes: s.bytes };
+  return { type: 'snapshot-added', id: s.id, createdAt: s.createdAt, source: s.source, root: s.root!, parent: s.parent, files: s.files, bytes: s.bytes, ...(s.tags?.length ? { tags: s.tags } : {}) };
 }

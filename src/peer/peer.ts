@@ -189,7 +189,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   /** Applies a retention policy (or removes named snapshots); see src/peer/retention.ts. */
   forget(request: ForgetRequest): Promise<ForgetResult> {
-    return forget({ snapshots: () => this.snapshots(), now: () => this.clock.now() }, request);
+    return forget({ snapshots: () => this.snapshots(), now: () => this.clock.now(), removeSnapshots: (ids) => this.services.backups.removeSnapshots(ids) }, request);
   }
 
   /** Restores a snapshot, or one path inside it, into `dest` (which must be empty or missing). */
