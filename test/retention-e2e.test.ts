@@ -5,7 +5,7 @@
  * snapshot restoring byte for byte.
  */
 import { expect } from 'chai';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Peer, type PeerOptions } from '../src/peer/peer.js';
@@ -16,6 +16,20 @@ const FAST: Partial<PeerOptions> = {
   dht: { maxPerIpPerBucket: Infinity, rateLimit: null, lookupTimeoutMs: 1000, requestTimeoutMs: 1000, retries: 0 },
   backup: { shardSize: 1 * MiB, chunkSizes: { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 }, hostGraceMs: 0, compactAfterSegments: 4 },
 };
+
+/** Bytes of shard files a host keeps on disk for others. */
+function hostBytes(host: Peer): number {
+  const dir = path.join(host.dataDir, 'shards');
+  let total = 0;
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(path.join(d, e.name));
+      else total += statSync(path.join(d, e.name)).size;
+    }
+  };
+  walk(dir);
+  return total;
+}
 
 describe('forget and prune for real (owner + 3 real hosts)', function () {
   this.timeout(180_000);
@@ -75,5 +89,42 @@ describe('forget and prune for real (owner + 3 real hosts)', function () {
     expect(recovered.map((s) => s.id).sort()).to.deep.equal([ids[1], ids[3]].sort());
     expect(recovered.find((s) => s.id === ids[1])?.tags).to.deep.equal(['release', 'v1']);
     await restoresExactly(fresh, ids[1]!);
+  });
+
+  it('prune on the new machine: contracts and host bytes drop to what kept snapshots need; kept ones restore, here and on another new machine', async () => {
+    const hosts = peers.slice(1, 4);
+    const before = { bytes: hosts.reduce((n, h) => n + hostBytes(h), 0), contracts: owner.contracts().filter((c) => c.role === 'owner' && c.state !== 'cancelled').length };
+    const dry = await owner.prune({ dryRun: true });
+    expect(dry.plan.drop + dry.plan.repack).to.be.greaterThan(0);
+    expect(dry.cancelled).to.equal(0);
+    const done = await owner.prune();
+    if (process.env['DBS_DEBUG']) console.log(JSON.stringify({ before, dry, done }));
+    expect(done.removedShards).to.equal(dry.plan.drop + dry.plan.repack);
+    expect(done.cancelled).to.be.greaterThan(0);
+    const after = { bytes: hosts.reduce((n, h) => n + hostBytes(h), 0), contracts: owner.contracts().filter((c) => c.role === 'owner' && c.state !== 'cancelled').length };
+    // Two snapshots of four are gone: each needed its own 400 KiB churn file (x3 replicas).
+    expect(after.bytes).to.be.lessThan(before.bytes - 2 * 3 * 400 * 1024);
+    // What stays: the kept snapshots' data (300 + 2 x 400 KiB) and metadata, 3 replicas, plus shard framing.
+    expect(after.bytes).to.be.lessThan(3 * (1100 * 1024) * 1.25);
+    expect(after.contracts).to.be.lessThan(before.contracts);
+    if (process.env['DBS_DEBUG']) console.log(JSON.stringify({ after, hostLive: hosts.map((h) => h.status().contracts.host) }));
+    // Hosts hear of it too: their live contracts for us are our live ones, plus the 3 of the
+    // shard that held the head segment at recovery, known to this machine only by host and
+    // contract ID from the root record (not cancellable: they end at expiry; docs/retention.md).
+    expect(hosts.reduce((n, h) => n + h.status().contracts.host, 0)).to.equal(after.contracts + 3);
+    // Every live contract of ours names a shard some host still holds, and nothing is left to prune.
+    const again = await owner.prune({ dryRun: true });
+    expect(again.plan.missingChunks).to.equal(0);
+    for (const id of owner.snapshots ? (await owner.snapshots()).map((s) => s.id) : []) await restoresExactly(owner, id);
+    // And from the recovery key alone, after the prune.
+    const key = owner.recoveryKey;
+    await owner.stop();
+    rmSync(owner.dataDir, { recursive: true, force: true });
+    const fresh = await Peer.start(peerOptions({ ...FAST, recoveryKey: key, bootstrap: [peers[1]!.address] }));
+    peers.push(fresh);
+    owner = fresh;
+    const listed = (await fresh.snapshots()).map((s) => s.id);
+    expect(listed).to.have.length(2);
+    for (const id of listed) await restoresExactly(fresh, id);
   });
 });

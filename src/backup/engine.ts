@@ -38,11 +38,13 @@ import { listSnapshotDir, type SnapshotEntryPage } from './snapshot-browse.js';
 import type { BackupOptions, BackupResult, MaintenanceReport, RestoreOptions, RestoreResult, SnapshotInfo } from './types.js';
 import { RetentionError } from '../retention/errors.js';
 import { parseTags } from '../retention/tags.js';
+import { type PruneOptions, type PruneResult, runPrune } from './prune.js';
 import { createExclude } from './exclude.js';
 
 export type { BackupEngineOptions } from './constants.js';
 export type { BackupOptions, BackupProgress, BackupResult, MaintenanceReport, RestoreOptions, RestoreProgress, RestoreResult, SnapshotInfo, TreeBuildStats } from './types.js';
 export type { BackupPorts } from './ports.js';
+export type { PruneOptions, PruneResult, PruneStep } from './prune.js';
 
 export class BackupEngine {
   private readonly options: Required<BackupEngineOptions>;
@@ -158,6 +160,20 @@ export class BackupEngine {
       if (report.cancelled > 0 || report.replaced > 0) this.metadata.markStale();
       await this.metadata.publishCatalogIfStale();
       return report;
+    });
+  }
+
+  /**
+   * Reclaims what no kept snapshot needs (prune.ts): plans from the local index, repacks,
+   * rewrites index and catalog, cancels contracts. One task at a time with backups, restores
+   * and maintenance.
+   */
+  prune(opts: PruneOptions = {}): Promise<PruneResult> {
+    const deps = { keys: this.keys, index: this.index, locator: this.locator, placement: this.placement, metadata: this.metadata, contracts: this.ports.contracts, outbox: this.outbox, tmp: this.tmp, shardSize: this.options.shardSize };
+    return this.exclusive(async () => {
+      // A new machine prunes from the recovered catalog.
+      if (!this.catalog.head()) await this.recover();
+      return runPrune(deps, opts);
     });
   }
 

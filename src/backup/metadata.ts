@@ -13,6 +13,7 @@ import { CatalogWriter, shouldCompact } from '../snapshot/catalog-delta.js';
 import type { BlobLocation, CatalogRecord } from '../snapshot/catalog-records.js';
 import { writeIndexDelta, type WrittenIndexEntry } from '../snapshot/index-delta.js';
 import type { Clock } from '../util/clock.js';
+import { toHex } from '../util/bytes.js';
 import { type CatalogDb, contractAdded } from './catalog-db.js';
 import { type BackupKeys, chunkId, sealParts } from './crypto.js';
 import type { BackupIndex, SnapshotRow } from './index-db.js';
@@ -48,6 +49,11 @@ export interface WrittenTail {
   compacted: boolean;
 }
 
+/** Prune's full rewrite: `added` is the whole live index; shards in `doomed` (hex) are about to be cancelled. */
+export interface IndexRewrite {
+  doomed: Set<string>;
+}
+
 export class Metadata {
   /** The catalog in the network names hosts that changed since; republish it. */
   private catalogStale = false;
@@ -65,20 +71,22 @@ export class Metadata {
    * shard being filled (which must not be handed on meanwhile). `written`: index pieces this
    * backup already packed into earlier shards (see backup-pipeline.ts). `snapshot` is the new one.
    */
-  async writeTail(pack: PackBlob, added: Iterable<WrittenIndexEntry> | AsyncIterable<WrittenIndexEntry>, snapshot: SnapshotRow | null, written: BlobLocation[] = [], forgotten: readonly string[] = []): Promise<WrittenTail> {
+  async writeTail(pack: PackBlob, added: Iterable<WrittenIndexEntry> | AsyncIterable<WrittenIndexEntry>, snapshot: SnapshotRow | null, written: BlobLocation[] = [], forgotten: readonly string[] = [], rewrite?: IndexRewrite): Promise<WrittenTail> {
     const { catalog, index, contracts, clock } = this.deps;
     let pieces = [...written, ...(await writeIndexDelta(added, pack))];
     const stored = catalog.head();
-    const compacted = stored !== null && shouldCompact(stored.seq - stored.base + 1, this.deps.compactAfterSegments);
+    const compacted = stored !== null && (rewrite !== undefined || shouldCompact(stored.seq - stored.base + 1, this.deps.compactAfterSegments));
     const records: CatalogRecord[] = [];
     if (compacted) {
-      // The live state as a new base chain: every shard, live contract and snapshot, and every live index piece.
-      for (const s of index.shards()) records.push({ type: 'shard-added', hash: s.hash, size: s.size, merkleRoot: s.merkleRoot, replicas: s.replicas, kind: s.kind });
-      for (const c of contracts.live()) records.push(contractAdded(c));
+      // The live state as a new base chain: every shard, live contract and snapshot, and every
+      // live index piece (prune: the shards it is about to drop left out, the index rewritten).
+      const doomed = rewrite?.doomed ?? new Set<string>();
+      for (const s of index.shards()) if (!doomed.has(toHex(s.hash))) records.push({ type: 'shard-added', hash: s.hash, size: s.size, merkleRoot: s.merkleRoot, replicas: s.replicas, kind: s.kind });
+      for (const c of contracts.live()) if (!doomed.has(toHex(c.contract.terms.shardHash))) records.push(contractAdded(c));
       const gone = new Set(forgotten);
       for (const s of [...index.snapshots()].reverse()) if (s.root && s.id !== snapshot?.id && !gone.has(s.id)) records.push(snapshotRecord(s));
       if (snapshot) records.push(snapshotRecord(snapshot));
-      pieces = [...catalog.pieces(), ...pieces];
+      if (!rewrite) pieces = [...catalog.pieces(), ...pieces];
       records.push({ type: 'index-added', pieces, replacesAll: true });
     } else {
       records.push(...catalog.pendingRecords(index.shards(), contracts.live(), null, clock.now()));
@@ -139,6 +147,31 @@ export class Metadata {
     if (ids.length === 0) return;
     if (this.deps.catalog.head()) await this.publishCatalog(undefined, ids);
     this.deps.index.removeSnapshots(ids);
+  }
+
+  /**
+   * Prune's rewrite: the whole live index (`entries`) as new pieces and the live catalog as a
+   * new base chain, in a shard of their own, placed and named by the root record. Afterwards
+   * no live piece or segment is in a shard of `doomed`, so those can be cancelled.
+   */
+  async rewriteAll(entries: Iterable<WrittenIndexEntry>, doomed: Set<string>, replicas: number): Promise<void> {
+    const writer = new ShardWriter(this.deps.outbox);
+    const tail = await this.writeTail(
+      async (plain) => {
+        const id = chunkId(this.deps.keys, plain);
+        const packed = await writer.add(id, sealParts(this.deps.keys, id, plain));
+        return { id, shard: null, offset: packed.offset, length: packed.length };
+      },
+      entries,
+      null,
+      [],
+      [],
+      { doomed },
+    );
+    const placed = await this.deps.placement.placeNew(writer, replicas, 'meta', await writer.finish());
+    const kept = this.deps.index.shards().filter((s) => !doomed.has(toHex(s.hash))).map((s) => s.hash);
+    await this.commit(tail, placed.hash, kept);
+    this.catalogStale = false;
   }
 
   private async publishCatalog(replicas = Math.max(1, ...this.deps.index.shards().map((s) => s.replicas)), forgotten: readonly string[] = []): Promise<void> {

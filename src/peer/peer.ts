@@ -27,6 +27,7 @@ import { type PeerOptions, type ResolvedPeerOptions, resolvePeerOptions } from '
 import type { PeerRecord } from './peer-record.js';
 import type { PlacedShard } from './placement.js';
 import { forget, type ForgetRequest, type ForgetResult } from './retention.js';
+import type { PruneOptions, PruneResult } from '../backup/prune.js';
 import { bindSockets } from './sockets.js';
 import { closeLocalState, type LocalState, openLocalState } from './startup.js';
 import { knownPeers, peerStatus, type PeerStatus } from './status.js';
@@ -189,7 +190,15 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   /** Applies a retention policy (or removes named snapshots); see src/peer/retention.ts. */
   forget(request: ForgetRequest): Promise<ForgetResult> {
-    return forget({ snapshots: () => this.snapshots(), now: () => this.clock.now(), removeSnapshots: (ids) => this.services.backups.removeSnapshots(ids) }, request);
+    return forget({ snapshots: () => this.snapshots(), now: () => this.clock.now(), removeSnapshots: (ids) => this.services.backups.removeSnapshots(ids), prune: (o) => this.prune(o) }, request);
+  }
+
+  /**
+   * Reclaims the space of forgotten snapshots (src/backup/prune.ts): shards nothing kept needs
+   * lose their contracts (hosts delete them), mostly-unused and small ones are repacked first.
+   */
+  prune(options: PruneOptions = {}): Promise<PruneResult> {
+    return this.services.backups.prune(options);
   }
 
   /** Restores a snapshot, or one path inside it, into `dest` (which must be empty or missing). */
