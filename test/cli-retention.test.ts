@@ -10,6 +10,7 @@ import { classify } from '../src/cli/errors.js';
 import { renderForgetPlan } from '../src/cli/forget.js';
 import { CACHEDIR_SIGNATURE, ExcludeError } from '../src/backup/exclude.js';
 import type { ForgetResult } from '../src/peer/retention.js';
+import type { PruneResult } from '../src/backup/prune.js';
 import { RetentionError } from '../src/retention/errors.js';
 import { dbs } from './helpers/cli.js';
 import { tempDir } from './helpers/peers.js';
@@ -122,6 +123,25 @@ describe('cli: forget, excludes, tags and restore filters against running peers'
     const bad = await dbs(['backup', source, '--replicas', '2', '--tag', 'a\tb', ...data]);
     expect(bad.code).to.equal(2);
     expect(oneLine(bad.stderr)).to.match(/is not a tag/);
+  });
+
+  it('prune --dry-run plans, prune reclaims (contracts cancelled), the kept snapshots still restore', async () => {
+    const dry = await dbs(['prune', '--dry-run', '--json', ...data]);
+    expect(dry.code, dry.stderr).to.equal(0);
+    const plan = JSON.parse(dry.stdout) as PruneResult;
+    expect(plan.dryRun).to.equal(true);
+    expect(plan.plan.drop + plan.plan.repack).to.be.greaterThan(0);
+    const r = await dbs(['prune', '--max-unused', '0%', ...data]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/shard\(s\) removed, [1-9]\d* contract\(s\) cancelled/);
+    for (const id of [ids[2]!, ids[3]!]) {
+      const dest = path.join(work, `after-prune-${id}`);
+      const back = await dbs(['restore', id, dest, ...data]);
+      expect(back.code, back.stderr).to.equal(0);
+    }
+    const bad = await dbs(['prune', '--max-unused', '120', ...data]);
+    expect(bad.code).to.equal(2);
+    expect(oneLine(bad.stderr)).to.match(/^dbs: --max-unused takes a percentage/);
   });
 
   it('bad policies and excludes: exit 2 or 4 with one readable line', async () => {

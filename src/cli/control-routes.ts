@@ -20,7 +20,7 @@ import type { PeerLog } from './log.js';
 import { formatBytes, formatDuration } from './units.js';
 
 /** The Peer methods the routes use (a narrow port: tests and embedders may hand in less than a Peer). */
-export type ControlPeer = Pick<Peer, 'status' | 'peers' | 'contracts' | 'ledger' | 'snapshots' | 'findPeer' | 'backup' | 'restore' | 'check' | 'snapshotEntries' | 'shardHealth' | 'auditRecords' | 'forget'> & {
+export type ControlPeer = Pick<Peer, 'status' | 'peers' | 'contracts' | 'ledger' | 'snapshots' | 'findPeer' | 'backup' | 'restore' | 'check' | 'snapshotEntries' | 'shardHealth' | 'auditRecords' | 'forget' | 'prune'> & {
   dht: Pick<Peer['dht'], 'lookup'>;
 };
 
@@ -117,6 +117,14 @@ function count(body: Record<string, unknown>, key: string, fallback: number): nu
   return v;
 }
 
+/** `maxUnused` of a forget or prune request: a percentage from 0 to below 100. */
+function maxUnused(body: Record<string, unknown>): { maxUnusedPercent?: number } {
+  if (body.maxUnused === undefined) return {};
+  const v = Number(body.maxUnused);
+  if (!(v >= 0 && v < 100)) throw new CliError('--max-unused takes a percentage from 0 to below 100', ExitCode.usage);
+  return { maxUnusedPercent: v };
+}
+
 /** Entries a `POST /ls` answers when the request names no limit (a screenful). */
 export const LS_DEFAULT_LIMIT = 1000;
 
@@ -191,7 +199,12 @@ export function controlRoutes(peer: ControlPeer, ctx: ControlContext): Record<st
       // Prefixes and `latest` as everywhere else; the same snapshot named twice is removed once.
       const ids = [...new Set(named.map((n) => resolveSnapshot(all, n).id))];
       const keep = typeof body.keep === 'object' && body.keep !== null ? (body.keep as KeepFlags) : {};
-      return peer.forget({ ids, policy: policyFromFlags(keep), dryRun: body.dryRun === true, prune: body.prune === true });
+      return peer.forget({ ids, policy: policyFromFlags(keep), dryRun: body.dryRun === true, prune: body.prune === true, ...maxUnused(body) });
+    },
+    'POST /prune': async (body) => {
+      const result = await peer.prune({ dryRun: body.dryRun === true, ...maxUnused(body) });
+      log.info('prune-done', { dryRun: result.dryRun, removedShards: result.removedShards, cancelled: result.cancelled }, `prune: ${result.removedShards} shard(s) removed, ${result.cancelled} contract(s) cancelled`);
+      return result;
     },
     'POST /check': async () => {
       const report = await peer.check();
