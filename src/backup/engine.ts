@@ -169,12 +169,19 @@ export class BackupEngine {
    * and maintenance.
    */
   prune(opts: PruneOptions = {}): Promise<PruneResult> {
-    const deps = { keys: this.keys, index: this.index, locator: this.locator, placement: this.placement, metadata: this.metadata, contracts: this.ports.contracts, outbox: this.outbox, tmp: this.tmp, shardSize: this.options.shardSize };
+    const deps = { keys: this.keys, index: this.index, locator: this.locator, placement: this.placement, metadata: this.metadata, contracts: this.ports.contracts, outbox: this.outbox, tmp: this.tmp, shardSize: this.options.shardSize, pinned: () => this.pinnedMetadata(), headShard: () => this.catalog.head()?.location.shard ?? null };
     return this.exclusive(async () => {
       // A new machine prunes from the recovered catalog.
       if (!this.catalog.head()) await this.recover();
       return runPrune(deps, opts);
     });
+  }
+
+  /** The live index pieces and the blobs of the head catalog segment's shard (prune counts them as used). */
+  private *pinnedMetadata(): Generator<Uint8Array> {
+    for (const p of this.catalog.pieces()) yield p.id;
+    const head = this.catalog.head();
+    if (head) for (const e of this.index.chunksIn(head.location.shard)) yield e.chunk;
   }
 
   private recover(): Promise<void> {

@@ -43,6 +43,13 @@ export interface PruneDeps {
   outbox: string;
   tmp: string;
   shardSize: number;
+  /**
+   * The live metadata: index-piece IDs and every blob of the shard holding the head catalog
+   * segment (the chain's segments are not indexed by ID; the head shard holds the newest).
+   */
+  pinned: () => Iterable<Uint8Array>;
+  /** The shard holding the head catalog segment (null before the first backup). */
+  headShard: () => Uint8Array | null;
 }
 
 /** Where a prune is: each step's end, and the first contract cancelled. */
@@ -86,15 +93,28 @@ export async function runPrune(deps: PruneDeps, opts: PruneOptions = {}): Promis
     const gone = new Set(opts.dryRun ? (opts.assumeForgotten ?? []) : []);
     const roots = index.snapshots().flatMap((s) => (s.root && !gone.has(s.id) ? [s.root] : []));
     await collectNeededChunks(roots, { loadTree: async (id) => decodeTree(await reader.load(id)), loadBlob: reader.load }, needed);
-    const plan = await planPrune(pruneIndex(index), needed, opts.maxUnusedPercent === undefined ? {} : { maxUnusedPercent: opts.maxUnusedPercent });
-    const summary = { ...plan, drop: plan.drop.length, repack: plan.repack.length };
+    const planOptions = { smallShardBytes: deps.shardSize / 2, ...(opts.maxUnusedPercent === undefined ? {} : { maxUnusedPercent: opts.maxUnusedPercent }) };
+    // The plan carried out: the live index pieces and catalog segments count as unused, as the
+    // rewrite (step 2) replaces them.
+    const plan = await planPrune(pruneIndex(index), needed, planOptions);
     if (plan.missingChunks > 0) throw new RetentionError('PRUNE_INCOMPLETE_INDEX', `${plan.missingChunks} blob(s) a kept snapshot needs are in no shard of the index: nothing is pruned (run \`dbs check\`)`);
+    // Whether to carry it out: with them counted as used. Otherwise a prune right after a prune
+    // would find the metadata it just wrote "unused" and rewrite it again, every time.
+    needed.resetSeen();
+    const pinned = new Set<string>();
+    for (const id of deps.pinned()) if (needed.add(id)) pinned.add(toHex(id));
+    // The head segment's shard is left out of this plan: after a prune it is the rewrite's small
+    // shard of metadata alone, which the small-shard rule would otherwise repack every time.
+    const head = deps.headShard();
+    const worth = await planPrune(pruneIndex(index, head ? toHex(head) : null), needed, planOptions);
+    const acts = worth.drop.length > 0 || worth.repack.length > 0;
+    const summary = { ...plan, drop: acts ? plan.drop.length : 0, repack: acts ? plan.repack.length : 0 };
     const result: PruneResult = { dryRun: opts.dryRun === true, plan: summary, repackedInto: 0, cancelled, removedShards: 0 };
-    if (result.dryRun || (plan.drop.length === 0 && plan.repack.length === 0)) return result;
+    if (result.dryRun || !acts) return result;
 
     const doomed = new Set([...plan.drop, ...plan.repack].map((s) => toHex(s.hash)));
     const replicas = Math.max(1, ...index.shards().map((s) => s.replicas));
-    result.repackedInto = await repack(deps, plan.repack.map((s) => s.hash), needed, shardFile, replicas);
+    result.repackedInto = await repack(deps, plan.repack.map((s) => s.hash), (id) => needed.has(id) && !pinned.has(toHex(id)), shardFile, replicas);
     opts.onStep?.('repacked');
     await deps.metadata.rewriteAll(liveEntries(index, doomed), doomed, replicas);
     opts.onStep?.('rewritten');
@@ -114,10 +134,10 @@ export async function runPrune(deps: PruneDeps, opts: PruneOptions = {}): Promis
 }
 
 /** The PruneIndex port over index-db: one shard at a time, its entries a page at a time. */
-function pruneIndex(index: BackupIndex) {
+function pruneIndex(index: BackupIndex, skip: string | null = null) {
   return {
     async *shards() {
-      for (const s of index.shards()) yield { hash: s.hash, size: s.size, chunks: (function* () {
+      for (const s of index.shards()) if (toHex(s.hash) !== skip) yield { hash: s.hash, size: s.size, chunks: (function* () {
         for (const e of index.chunksIn(s.hash)) yield { id: e.chunk, length: e.length };
       })() };
     },
@@ -132,7 +152,7 @@ function* liveEntries(index: BackupIndex, doomed: Set<string>) {
  * Copies the needed chunks of `shards` into new shards of about `shardSize`, each placed before
  * the index entries move to it. Returns how many new shards were made.
  */
-async function repack(deps: PruneDeps, shards: Uint8Array[], needed: ChunkIdSet, shardFile: (h: Uint8Array) => Promise<string | null>, replicas: number): Promise<number> {
+async function repack(deps: PruneDeps, shards: Uint8Array[], moves: (id: Uint8Array) => boolean, shardFile: (h: Uint8Array) => Promise<string | null>, replicas: number): Promise<number> {
   let writer: ShardWriter | null = null;
   let made = 0;
   const close = async () => {
@@ -145,7 +165,7 @@ async function repack(deps: PruneDeps, shards: Uint8Array[], needed: ChunkIdSet,
     made++;
   };
   for (const hash of shards) {
-    const moving = [...deps.index.chunksIn(hash)].filter((e) => needed.has(e.chunk));
+    const moving = [...deps.index.chunksIn(hash)].filter((e) => moves(e.chunk));
     if (moving.length === 0) continue;
     const file = await shardFile(hash);
     if (!file) throw new RetentionError('PRUNE_INCOMPLETE_INDEX', `shard ${toHex(hash).slice(0, 16)}… is to be repacked, but neither our copy nor any host could supply it: nothing of it is pruned`);
