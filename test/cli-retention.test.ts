@@ -11,6 +11,7 @@ import { renderForgetPlan } from '../src/cli/forget.js';
 import { CACHEDIR_SIGNATURE, ExcludeError } from '../src/backup/exclude.js';
 import type { ForgetResult } from '../src/peer/retention.js';
 import type { PruneResult } from '../src/backup/prune.js';
+import type { SnapshotStats } from '../src/backup/snapshot-stats.js';
 import { RetentionError } from '../src/retention/errors.js';
 import { dbs } from './helpers/cli.js';
 import { tempDir } from './helpers/peers.js';
@@ -159,6 +160,42 @@ describe('cli: forget, excludes, tags and restore filters against running peers'
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(code);
       expect(oneLine(r.stderr), args.join(' ')).to.match(message);
     }
+  });
+
+  it('ls, diff, find and stats look inside snapshots without restoring them', async () => {
+    const ls = await dbs(['ls', 'latest', ...data]);
+    expect(ls.code, ls.stderr).to.equal(0);
+    expect(ls.stdout.trim().split('\n')).to.deep.equal(['.cache/', 'build/', 'docs/', 'fake/', 'keep.o', 'notes.tmp']);
+    const long = await dbs(['ls', ids[3]!, 'docs', '--long', ...data]);
+    expect(long.code, long.stderr).to.equal(0);
+    expect(long.stdout).to.match(/^-rw[-rwx]{7} +13 \d{4}-\d\d-\d\d \d\d:\d\d docs\/a\.txt$/m);
+    const all = await dbs(['ls', 'latest', '--recursive', '--json', ...data]);
+    const paths = all.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { path: string }).path);
+    expect(paths).to.include.members(['docs', 'docs/a.txt', '.cache/CACHEDIR.TAG', 'fake/data']);
+    const missing = await dbs(['ls', 'latest', 'nope', ...data]);
+    expect(missing.code).to.not.equal(0);
+    expect(oneLine(missing.stderr)).to.match(/no path "nope"/);
+
+    const diff = await dbs(['diff', ids[2]!, ids[3]!, ...data]);
+    expect(diff.code, diff.stderr).to.equal(0);
+    expect(diff.stdout.trim().split('\n')).to.deep.equal(['M  docs/a.txt  7 B -> 13 B']);
+    const same = await dbs(['diff', ids[3]!, ids[3]!, ...data]);
+    expect(same.stdout.trim()).to.equal('no differences');
+
+    const found = await dbs(['find', '*.pdf', ...data]);
+    expect(found.code, found.stderr).to.equal(0);
+    expect(found.stdout.trim().split('\n').map((l) => l.split(/\s+/).slice(0, 2).join(' '))).to.deep.equal([`${ids[3]} docs/b.pdf`, `${ids[2]} docs/b.pdf`]);
+    const one = await dbs(['find', 'docs/', '--snapshot', ids[3]!, '--json', ...data]);
+    expect(one.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { path: string }).path)).to.deep.equal(['docs']);
+
+    const stats = await dbs(['stats', '--json', ...data]);
+    expect(stats.code, stats.stderr).to.equal(0);
+    const st = JSON.parse(stats.stdout) as SnapshotStats;
+    expect(st.snapshots.map((x) => x.id)).to.deep.equal([ids[3], ids[2]]);
+    expect(st.storedBytes).to.be.greaterThan(0);
+    // Two replicas of every shard.
+    expect(st.hostBytes).to.equal(2 * st.shardBytes);
+    expect(st.contracts).to.equal(2 * st.shards);
   });
 });
 

@@ -39,12 +39,17 @@ import type { BackupOptions, BackupResult, MaintenanceReport, RestoreOptions, Re
 import { RetentionError } from '../retention/errors.js';
 import { parseTags } from '../retention/tags.js';
 import { type PruneOptions, type PruneResult, runPrune } from './prune.js';
+import { diffSnapshots, findInSnapshots, type FoundEntry, type LsOptions, lsSnapshot, type SnapshotChange } from './snapshot-query.js';
+import { snapshotStats, type SnapshotStats } from './snapshot-stats.js';
+import type { SnapshotEntryInfo } from './snapshot-browse.js';
 import { createExclude } from './exclude.js';
 
 export type { BackupEngineOptions } from './constants.js';
 export type { BackupOptions, BackupProgress, BackupResult, MaintenanceReport, RestoreOptions, RestoreProgress, RestoreResult, SnapshotInfo, TreeBuildStats } from './types.js';
 export type { BackupPorts } from './ports.js';
 export type { PruneOptions, PruneResult, PruneStep } from './prune.js';
+export type { FoundEntry, LsOptions, SnapshotChange } from './snapshot-query.js';
+export type { SnapshotStats } from './snapshot-stats.js';
 
 export class BackupEngine {
   private readonly options: Required<BackupEngineOptions>;
@@ -134,6 +139,30 @@ export class BackupEngine {
   /** The entries of one folder of a snapshot, a page at a time; runs beside other tasks (it only reads). */
   entries(snapshotId: string, dir: string, page: { offset: number; limit: number }): Promise<SnapshotEntryPage> {
     return listSnapshotDir({ keys: this.keys, index: this.index, locator: this.locator, tmp: this.tmp }, snapshotId, dir, page);
+  }
+
+  /** A folder's entries (`recursive`: everything below it), trees read as reached; beside other tasks. */
+  ls(snapshotId: string, dir = '', opts: LsOptions = {}): AsyncGenerator<SnapshotEntryInfo> {
+    return lsSnapshot(this.browseDeps(), snapshotId, dir, opts);
+  }
+
+  /** What changed from snapshot `a` to `b`; unchanged folders are not read. */
+  diff(a: string, b: string): AsyncGenerator<SnapshotChange> {
+    return diffSnapshots(this.browseDeps(), a, b);
+  }
+
+  /** Entries matching a gitignore-style pattern, in every snapshot or one. */
+  find(pattern: string, snapshotId?: string): AsyncGenerator<FoundEntry> {
+    return findInSnapshots(this.browseDeps(), pattern, snapshotId);
+  }
+
+  /** Source, stored and held-on-hosts bytes, from the local index. */
+  stats(): SnapshotStats {
+    return snapshotStats(this.index, this.locator);
+  }
+
+  private browseDeps() {
+    return { keys: this.keys, index: this.index, locator: this.locator, tmp: this.tmp };
   }
 
   /** Every shard of ours: replicas wanted and live, and each host's last audit. */

@@ -160,6 +160,12 @@ export class BackupIndex {
     })();
   }
 
+  /** How many chunks and blobs are indexed, and their sealed bytes (each once: deduplicated). */
+  chunkTotals(): { count: number; bytes: number } {
+    const r = this.db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(length), 0) AS b FROM chunks').get() as { n: number; b: number };
+    return { count: r.n, bytes: r.b };
+  }
+
   /** Bytes of the largest sealed chunk or blob indexed (a restore sizes its crypto slots by it). */
   largestChunk(): number {
     return (this.db.prepare('SELECT MAX(length) AS n FROM chunks').get() as { n: number | null }).n ?? 0;

@@ -4,6 +4,7 @@
  * handlers, so both answer alike and check their input alike. Embedders build them from a
  * Peer with `controlRoutes(peer, { dataDir })`.
  */
+import { type BrowsePeer, browseRoutes } from './browse-routes.js';
 import { readFileSync } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -20,7 +21,7 @@ import type { PeerLog } from './log.js';
 import { formatBytes, formatDuration } from './units.js';
 
 /** The Peer methods the routes use (a narrow port: tests and embedders may hand in less than a Peer). */
-export type ControlPeer = Pick<Peer, 'status' | 'peers' | 'contracts' | 'ledger' | 'snapshots' | 'findPeer' | 'backup' | 'restore' | 'check' | 'snapshotEntries' | 'shardHealth' | 'auditRecords' | 'forget' | 'prune'> & {
+export type ControlPeer = Pick<Peer, 'status' | 'peers' | 'contracts' | 'ledger' | 'snapshots' | 'findPeer' | 'backup' | 'restore' | 'check' | 'snapshotEntries' | 'shardHealth' | 'auditRecords' | 'forget' | 'prune'> & BrowsePeer & {
   dht: Pick<Peer['dht'], 'lookup'>;
 };
 
@@ -212,6 +213,7 @@ export function controlRoutes(peer: ControlPeer, ctx: ControlContext): Record<st
       return report;
     },
   };
+  Object.assign(routes, browseRoutes(peer, resolveSnapshot, str));
   const { watch, requestStop } = ctx;
   if (watch) {
     routes['POST /watch'] = async (body) => {

@@ -13,6 +13,7 @@ import { CliError, ExitCode, type ExitCodeValue, classify } from './errors.js';
 import type { StartOptions } from './start.js';
 import { CLI_DEFAULTS } from './defaults.js';
 import { addForgetCommand, addPruneCommand } from './forget.js';
+import { addBrowseCommands } from './browse.js';
 import { controlSocketPath, defaultDataDir } from './paths.js';
 import { renderContracts, renderLedger, renderSnapshots, renderStatus, table } from './render.js';
 import { formatBytes, formatDuration, parseDuration, parseSize } from './units.js';
@@ -194,6 +195,7 @@ export function buildProgram(): Command {
 
   addForgetCommand(program, { withCommon, ask, print });
   addPruneCommand(program, { withCommon, ask, print });
+  addBrowseCommands(program, { withCommon, ask, print, out });
 
   withCommon(program.command('snapshots')).description('list snapshots, newest first').action(async (opts: Common) => {
     const list = await ask<SnapshotInfo[]>(opts, 'GET', '/snapshots');

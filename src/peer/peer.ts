@@ -28,6 +28,9 @@ import type { PeerRecord } from './peer-record.js';
 import type { PlacedShard } from './placement.js';
 import { forget, type ForgetRequest, type ForgetResult } from './retention.js';
 import type { PruneOptions, PruneResult } from '../backup/prune.js';
+import type { FoundEntry, LsOptions, SnapshotChange } from '../backup/snapshot-query.js';
+import type { SnapshotStats } from '../backup/snapshot-stats.js';
+import type { SnapshotEntryInfo } from '../backup/snapshot-browse.js';
 import { bindSockets } from './sockets.js';
 import { closeLocalState, type LocalState, openLocalState } from './startup.js';
 import { knownPeers, peerStatus, type PeerStatus } from './status.js';
@@ -204,6 +207,29 @@ export class Peer extends EventEmitter<PeerEvents> {
   /** Restores a snapshot, or one path inside it, into `dest` (which must be empty or missing). */
   restore(snapshotId: string, dest: string, options: Parameters<BackupEngine['restore']>[2] = {}): Promise<RestoreResult> {
     return this.services.backups.restore(snapshotId, dest, options);
+  }
+
+  /**
+   * The entries of folder `dir` of a snapshot ('' its root), or everything below it with
+   * `recursive`, as an async iterator: trees are read as the walk reaches them.
+   */
+  ls(snapshotId: string, dir = '', options: LsOptions = {}): AsyncGenerator<SnapshotEntryInfo> {
+    return this.services.backups.ls(snapshotId, dir, options);
+  }
+
+  /** What changed from snapshot `a` to `b` (added, removed, changed: content or metadata; sizes). */
+  diff(a: string, b: string): AsyncGenerator<SnapshotChange> {
+    return this.services.backups.diff(a, b);
+  }
+
+  /** Entries matching a gitignore-style pattern, in every snapshot or only `snapshotId`. */
+  find(pattern: string, snapshotId?: string): AsyncGenerator<FoundEntry> {
+    return this.services.backups.find(pattern, snapshotId);
+  }
+
+  /** Source bytes, bytes stored after deduplication and compression, bytes hosts hold (all replicas), per snapshot. */
+  stats(): SnapshotStats {
+    return this.services.backups.stats();
   }
 
   /** One folder of a snapshot, a page at a time (src/backup/snapshot-browse.ts). */
