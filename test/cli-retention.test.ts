@@ -3,7 +3,7 @@
  * 127.0.0.1 and every command as its own process, as a user types it.
  */
 import { expect } from 'chai';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, promises as fsp, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEMO_TUNING, startPeerProcess, stopPeerProcess } from '../src/cli/demo.js';
 import { classify } from '../src/cli/errors.js';
@@ -196,6 +196,30 @@ describe('cli: forget, excludes, tags and restore filters against running peers'
     // Two replicas of every shard.
     expect(st.hostBytes).to.equal(2 * st.shardBytes);
     expect(st.contracts).to.equal(2 * st.shards);
+  });
+
+  it('start --watch --keep-last 1: the peer forgets and prunes after its watched backups by itself', async function () {
+    this.timeout(60_000);
+    const folder = path.join(work, 'watched');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(path.join(folder, 'f.txt'), 'one');
+    const p4 = path.join(work, 'p4');
+    // Paced to run after every backup here (the default is once per 24 backups or per day: src/retention/pacer.ts).
+    const args = ARGS.map((a, k) => (ARGS[k - 1] === '--tuning' ? JSON.stringify({ ...DEMO_TUNING, retentionPace: { everyBackups: 1 } }) : a));
+    peers.push(await startPeerProcess('p4', p4, [...args, '--bootstrap', peers[0]!.address, '--watch', folder, '--quiet', '100ms', '--replicas', '2', '--keep-last', '1']));
+    const snapshotsOf = async () => JSON.parse((await dbs(['snapshots', '--json', '--data', p4])).stdout) as { id: string; bytes: number }[];
+    const waitFor = async (what: string, ok: (list: { id: string; bytes: number }[]) => boolean) => {
+      for (const end = Date.now() + 40_000; Date.now() < end; await new Promise((r) => setTimeout(r, 250))) if (ok(await snapshotsOf())) return;
+      throw new Error(`gave up waiting for ${what}`);
+    };
+    await waitFor('the first watched backup', (l) => l.length === 1 && l[0]!.bytes === 3);
+    writeFileSync(path.join(folder, 'f.txt'), 'two, longer');
+    // The second backup happened, and retention left only it.
+    await waitFor('the second backup, alone', (l) => l.length === 1 && l[0]!.bytes === 11);
+    const log = await fsp.readFile(path.join(p4, 'dbs.log'), 'utf8');
+    expect(log).to.match(/"event":"auto-retention","removed":1,/);
+    const bad = await dbs(['watch', folder, '--keep-last', 'x', '--data', p4]);
+    expect(bad.code).to.equal(2);
   });
 });
 

@@ -25,7 +25,7 @@ export type ControlPeer = Pick<Peer, 'status' | 'peers' | 'contracts' | 'ledger'
   dht: Pick<Peer['dht'], 'lookup'>;
 };
 
-export type Watch = (dir: string, quietMs: number) => Promise<{ watching: string; already: boolean }>;
+export type Watch = (dir: string, quietMs: number, keep?: KeepFlags) => Promise<{ watching: string; already: boolean }>;
 
 /** A watched folder and its last backup (ms since the epoch; null before the first). */
 export interface WatchInfo {
@@ -219,7 +219,8 @@ export function controlRoutes(peer: ControlPeer, ctx: ControlContext): Record<st
     routes['POST /watch'] = async (body) => {
       const quietMs = body.quietMs === undefined ? (ctx.quietMs ?? CLI_DEFAULTS.quietMs) : Number(body.quietMs);
       if (!Number.isFinite(quietMs) || quietMs < 0) throw new CliError('--quiet must be a duration of 0 or more', ExitCode.usage);
-      return watch(str(body, 'path')!, quietMs);
+      const keep = typeof body.keep === 'object' && body.keep !== null && Object.keys(body.keep).length > 0 ? (body.keep as KeepFlags) : undefined;
+      return watch(str(body, 'path')!, quietMs, keep);
     };
   }
   if (requestStop) {

@@ -40,21 +40,8 @@ export interface ForgetCommandDeps {
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function addForgetCommand(program: Command, deps: ForgetCommandDeps): void {
-  deps.withCommon(program.command('forget [snapshot...]'))
-    .description('remove snapshots by a retention policy (restic\'s --keep-* rules, per source path), or the ones named')
-    .option('--keep-last <n>', 'keep the n newest snapshots ("unlimited": all)')
-    .option('--keep-hourly <n>', 'keep the newest snapshot of each of the last n hours that have one')
-    .option('--keep-daily <n>', 'the same per day')
-    .option('--keep-weekly <n>', 'the same per ISO week')
-    .option('--keep-monthly <n>', 'the same per month')
-    .option('--keep-yearly <n>', 'the same per year')
-    .option('--keep-within <duration>', 'keep snapshots newer than this before the newest one (1y6m7d2h: m is months)')
-    .option('--keep-within-hourly <duration>', 'keep hourly snapshots within this duration of the newest')
-    .option('--keep-within-daily <duration>', 'keep daily snapshots within this duration of the newest')
-    .option('--keep-within-weekly <duration>', 'keep weekly snapshots within this duration of the newest')
-    .option('--keep-within-monthly <duration>', 'keep monthly snapshots within this duration of the newest')
-    .option('--keep-within-yearly <duration>', 'keep yearly snapshots within this duration of the newest')
-    .option('--keep-tag <tags>', 'keep snapshots with all of these tags (a,b); repeatable: any list', collect)
+  addKeepOptions(deps.withCommon(program.command('forget [snapshot...]'))
+    .description('remove snapshots by a retention policy (restic\'s --keep-* rules, per source path), or the ones named'))
     .option('--dry-run', 'print the plan, remove nothing')
     .option('--prune', 'reclaim the space of removed snapshots afterwards (as `dbs prune`)')
     .option('--max-unused <percent>', 'with --prune: unused space allowed to stay on hosts, percent (default 5)')
@@ -98,7 +85,34 @@ export function renderPrune(r: PruneResult): string {
   return lines.join('\n');
 }
 
-function keepFlags(o: ForgetCliOptions): KeepFlags {
+/** The `--keep-*` options (forget, and start/watch for retention that runs itself). */
+export function addKeepOptions(cmd: Command): Command {
+  return cmd
+    .option('--keep-last <n>', 'keep the n newest snapshots ("unlimited": all)')
+    .option('--keep-hourly <n>', 'keep the newest snapshot of each of the last n hours that have one')
+    .option('--keep-daily <n>', 'the same per day')
+    .option('--keep-weekly <n>', 'the same per ISO week')
+    .option('--keep-monthly <n>', 'the same per month')
+    .option('--keep-yearly <n>', 'the same per year')
+    .option('--keep-within <duration>', 'keep snapshots newer than this before the newest one (1y6m7d2h: m is months)')
+    .option('--keep-within-hourly <duration>', 'keep hourly snapshots within this duration of the newest')
+    .option('--keep-within-daily <duration>', 'keep daily snapshots within this duration of the newest')
+    .option('--keep-within-weekly <duration>', 'keep weekly snapshots within this duration of the newest')
+    .option('--keep-within-monthly <duration>', 'keep monthly snapshots within this duration of the newest')
+    .option('--keep-within-yearly <duration>', 'keep yearly snapshots within this duration of the newest')
+    .option('--keep-tag <tags>', 'keep snapshots with all of these tags (a,b); repeatable: any list', collect);
+}
+
+/** The `--keep-*` flags given (checked: BAD_POLICY is exit 2 before the peer is asked); undefined if none. */
+export async function keepFlagsOf(opts: Partial<ForgetCliOptions>): Promise<KeepFlags | undefined> {
+  const keep = keepFlags(opts);
+  if (Object.keys(keep).length === 0) return undefined;
+  const { policyFromFlags } = await import('../retention/flags.js');
+  policyFromFlags(keep);
+  return keep;
+}
+
+function keepFlags(o: Partial<ForgetCliOptions>): KeepFlags {
   const pairs: [keyof KeepFlags, string | undefined][] = [
     ['last', o.keepLast], ['hourly', o.keepHourly], ['daily', o.keepDaily], ['weekly', o.keepWeekly], ['monthly', o.keepMonthly], ['yearly', o.keepYearly],
     ['within', o.keepWithin], ['withinHourly', o.keepWithinHourly], ['withinDaily', o.keepWithinDaily], ['withinWeekly', o.keepWithinWeekly],

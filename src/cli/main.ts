@@ -12,7 +12,7 @@ import type { BackupProgress, BackupResult, RestoreProgress, RestoreResult, Snap
 import { CliError, ExitCode, type ExitCodeValue, classify } from './errors.js';
 import type { StartOptions } from './start.js';
 import { CLI_DEFAULTS } from './defaults.js';
-import { addForgetCommand, addPruneCommand } from './forget.js';
+import { addForgetCommand, addKeepOptions, addPruneCommand, keepFlagsOf } from './forget.js';
 import { addBrowseCommands } from './browse.js';
 import { controlSocketPath, defaultDataDir } from './paths.js';
 import { renderContracts, renderLedger, renderSnapshots, renderStatus, table } from './render.js';
@@ -122,7 +122,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run `dbs --help` for usage)')
     .exitOverride();
 
-  withCommon(program.command('start'))
+  addKeepOptions(withCommon(program.command('start')))
     .description('run a peer in the foreground (Ctrl-C stops it cleanly)')
     .option('--host <host>', 'the IP address other peers reach this one at', '127.0.0.1')
     .option('--port <port>', 'UDP and TCP port (0: any free port)', wholeNumber, CLI_DEFAULTS.port)
@@ -138,8 +138,9 @@ export function buildProgram(): Command {
     .addOption(new Option('--tuning <json>', 'library settings for tests and the demo').hideHelp())
     .action(async (opts: Common & Omit<StartOptions, 'dataDir' | 'ui'> & { ui?: { host: string; port: number } | true; uiAllowRemote?: boolean }) => {
       const { runStart } = await import('./start.js');
+      const keep = await keepFlagsOf(opts);
       const { ui, uiAllowRemote, ...rest } = opts;
-      await runStart({ ...rest, dataDir: dataDir(opts), ...(ui !== undefined ? { ui: { ...(ui === true ? parseUiAddress(true) : ui), allowRemote: uiAllowRemote ?? false } } : {}) }, out);
+      await runStart({ ...rest, ...(keep ? { keep } : {}), dataDir: dataDir(opts), ...(ui !== undefined ? { ui: { ...(ui === true ? parseUiAddress(true) : ui), allowRemote: uiAllowRemote ?? false } } : {}) }, out);
     });
 
   withCommon(program.command('backup <path>'))
@@ -251,11 +252,12 @@ export function buildProgram(): Command {
       });
     });
 
-  withCommon(program.command('watch <dir>'))
+  addKeepOptions(withCommon(program.command('watch <dir>')))
     .description('have the running peer back up a folder whenever it changes')
     .option('--quiet <duration>', 'how long the folder must stay unchanged first', duration, CLI_DEFAULTS.quietMs)
     .action(async (dir: string, opts: Common & { quiet: number }) => {
-      const r = await ask<{ watching: string; already: boolean }>(opts, 'POST', '/watch', { path: path.resolve(dir), quietMs: opts.quiet });
+      const keep = await keepFlagsOf(opts);
+      const r = await ask<{ watching: string; already: boolean }>(opts, 'POST', '/watch', { path: path.resolve(dir), quietMs: opts.quiet, ...(keep ? { keep } : {}) });
       print(opts, r, () => (r.already ? `already watching ${r.watching}` : `watching ${r.watching}: it is backed up ${formatDuration(opts.quiet)} after changes stop`));
     });
 

@@ -35,6 +35,8 @@ export interface ForgetRequest {
   prune?: boolean;
   /** Prune's `--max-unused` percent. */
   maxUnusedPercent?: number;
+  /** Only snapshots of these source paths are considered (retention of watched folders). */
+  sources?: string[];
   /** Group by tag sets too. */
   groupByTags?: boolean;
   /** Default: the machine's local time zone (a "daily" snapshot is one of the user's days). */
@@ -60,7 +62,8 @@ export interface ForgetResult {
 }
 
 export async function forget(port: RetentionPort, request: ForgetRequest): Promise<ForgetResult> {
-  const snapshots = await port.snapshots();
+  const all = await port.snapshots();
+  const snapshots = request.sources ? all.filter((s) => request.sources!.includes(s.source)) : all;
   const plan = planForget(snapshots, request.policy ?? {}, { now: port.now(), calendar: request.calendar ?? localCalendar, groupByTags: request.groupByTags ?? false }, request.ids ?? []);
   const result: ForgetResult = {
     policy: plan.policy,
