@@ -91,6 +91,29 @@ describe('forget and prune for real (owner + 3 real hosts)', function () {
     await restoresExactly(fresh, ids[1]!);
   });
 
+  it('peer.ls, diff, find and stats on the new machine (trees downloaded as needed, nothing left in tmp)', async () => {
+    const [newer, older] = (await owner.snapshots()).map((s) => s.id) as [string, string];
+    const all: string[] = [];
+    for await (const e of owner.ls(newer, '', { recursive: true })) all.push(`${e.path}:${e.type}:${e.size}`);
+    expect(all).to.deep.equal([`churn.bin:file:${400 * 1024}`, 'keep:dir:0', `keep/stable.bin:file:${300 * 1024}`]);
+    // Stopping early is fine: the walk's temporary folder goes with it.
+    for await (const e of owner.ls(newer, '', { recursive: true })) if (e.path) break;
+    expect(readdirSync(path.join(owner.dataDir, 'backup', 'tmp'))).to.deep.equal([]);
+    const changes = [];
+    for await (const c of owner.diff(older, newer)) changes.push(c);
+    expect(changes).to.deep.equal([{ kind: 'changed', path: 'churn.bin', type: 'file', what: 'content', sizeBefore: 400 * 1024, sizeAfter: 400 * 1024 }]);
+    const found = [];
+    for await (const f of owner.find('stable.*')) found.push(`${f.snapshot}:${f.path}`);
+    expect(found).to.deep.equal([`${newer}:keep/stable.bin`, `${older}:keep/stable.bin`]);
+    const stats = owner.stats();
+    expect(stats.snapshots.map((x) => x.id)).to.deep.equal([newer, older]);
+    expect(stats.sourceBytes).to.equal(2 * 700 * 1024);
+    // Not pruned yet: stable.bin once (deduplicated), all four churn files (the forgotten ones'
+    // too), trees and metadata; compression gains nothing on random data.
+    expect(stats.storedBytes).to.be.greaterThan(1900 * 1024).and.lessThan(1900 * 1024 * 1.05);
+    expect(stats.hostBytes).to.be.greaterThan(2 * stats.storedBytes);
+  });
+
   it('prune on the new machine: contracts and host bytes drop to what kept snapshots need; kept ones restore, here and on another new machine', async () => {
     const hosts = peers.slice(1, 4);
     const before = { bytes: hosts.reduce((n, h) => n + hostBytes(h), 0), contracts: owner.contracts().filter((c) => c.role === 'owner' && c.state !== 'cancelled').length };
