@@ -7,6 +7,13 @@
  */
 export { DhtNode, type DhtNodeOptions, type DhtStats, type LookupReport, type PutResult } from './dht/node.js';
 export { DhtError, type DhtErrorCode } from './dht/errors.js';
+// NAT: how a peer behind a home router works out its address, checks that others can reach it,
+// and maps its port on the router (docs/nat-traversal.md).
+export { type AddressSource, type SelfAddressInfo } from './dht/node.js';
+export { NatService, type NatServiceOptions } from './nat/nat-service.js';
+export { PortMapping, type PortMappingOptions } from './nat/port-mapping.js';
+export { type ReachStatus, type MappingInfo } from './nat/status.js';
+export { AddressSampler, type AddressVerdict } from './nat/address-sampler.js';
 export { type Address, formatAddress, parseAddress } from './net/address.js';
 export { type Contact, nodeIdFromAddress } from './net/node-id.js';
 export { xorDistance, compareDistance, commonPrefixLength, sortByDistance } from './dht/id.js';

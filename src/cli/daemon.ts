@@ -28,6 +28,8 @@ import { formatBytes, formatDuration } from './units.js';
 export interface DaemonOptions {
   dataDir: string;
   host: string;
+  /** Map the port on the router (UPnP / NAT-PMP) when bound to every interface. */
+  mapPort?: boolean;
   port: number;
   storage: number;
   bootstrap: string[];
@@ -82,6 +84,7 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
       ...tuning,
       dataDir: options.dataDir,
       host: options.host,
+      nat: { ...tuning.nat, ...(options.mapPort === false ? { mapPort: false } : {}) },
       port: options.port,
       storage: options.storage,
       ...(options.recoveryKey ? { recoveryKey: options.recoveryKey } : {}),
@@ -106,6 +109,7 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
     options.print('');
   }
   wirePeerEvents(peer, log);
+  peer.dht.onAddressChange((a) => log.info('address', { address: formatAddress(a.address), source: a.source }, `others reach this peer at ${formatAddress(a.address)} (${a.source === 'mapped' ? 'mapped on the router' : 'as peers in several networks see it'})`));
 
   const stops: Array<() => void | Promise<void>> = [];
   if (tracker) {

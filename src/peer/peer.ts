@@ -84,8 +84,10 @@ export class Peer extends EventEmitter<PeerEvents> {
       peer = new Peer(resolved, state, dht, tcp, wired);
       await wired.hostDuties.removeOrphanShards();
       await wired.backups.init();
+      wired.nat.start(dht.address.port);
       // Handlers are registered before joining, so peers that answer our join can HELLO us at once.
       if (resolved.bootstrap.length > 0) await dht.bootstrap(resolved.bootstrap);
+      wired.nat.checkSoon();
       await wired.discovery.publishRecord();
       wired.maintenance.start(resolved.maintenanceIntervalMs);
       return peer;
@@ -272,7 +274,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   status(): PeerStatus {
     const { contracts } = this.services;
-    return peerStatus({ publicKey: this.publicKey, dht: this.dht, host: contracts.host, store: contracts.store, tcp: this.transferServer, client: this.services.transfers });
+    return peerStatus({ publicKey: this.publicKey, dht: this.dht, host: contracts.host, store: contracts.store, tcp: this.transferServer, client: this.services.transfers, nat: this.services.nat });
   }
 
   /** True once `stop()` was called. */
@@ -286,6 +288,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.stopped = true;
     this.services.maintenance.stop();
     this.services.placer.clear();
+    await this.services.nat.stop();
     await this.transferServer.close();
     await this.dht.close();
     await closeLocalState(this.state);
