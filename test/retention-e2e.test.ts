@@ -73,6 +73,12 @@ describe('forget and prune for real (owner + 3 real hosts)', function () {
     const dry = await owner.forget({ policy: { last: 1, tags: [['release']] }, dryRun: true });
     expect(dry.remove.sort()).to.deep.equal([ids[0], ids[2]].sort());
     expect((await owner.snapshots()).length).to.equal(4);
+    // A dry run with --prune plans the prune as if those two were gone already: their churn
+    // files (2 x 400 KiB) show as unused; nothing is cancelled.
+    const dryPrune = await owner.forget({ policy: { last: 1, tags: [['release']] }, dryRun: true, prune: true, maxUnusedPercent: 0 });
+    expect(dryPrune.prune!.dryRun).to.equal(true);
+    expect(dryPrune.prune!.plan.totals.unusedBytes).to.be.greaterThan(2 * 400 * 1024);
+    expect(dryPrune.prune!.cancelled).to.equal(0);
     const done = await owner.forget({ policy: { last: 1, tags: [['release']] } });
     expect(done.removed.sort()).to.deep.equal([ids[0], ids[2]].sort());
     expect((await owner.snapshots()).map((s) => s.id).sort()).to.deep.equal([ids[1], ids[3]].sort());
