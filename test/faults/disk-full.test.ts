@@ -58,8 +58,10 @@ describe('faults: a full disk on the host side', function () {
     expect(hello.offered).to.equal(4 * GiB);
     expect(hello.free).to.be.at.most(real).and.at.least(real - 2 * MiB);
     expect(tiny.status().storage.free).to.be.at.most(real);
+    // The peer record was published at start; the peer's own database and log have taken a few
+    // KiB of the disk since, so it may say a little more than is free now (not 4 GiB).
     const record = await owner.findPeer(tiny.publicKey);
-    expect(record?.free).to.be.at.most(real);
+    expect(record?.free).to.be.at.most(real + 1 * MiB);
 
     const source = path.join(work, 'src');
     mkdirSync(source, { recursive: true });
