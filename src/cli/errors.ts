@@ -26,7 +26,7 @@ export const ExitCode = {
   destinationNotEmpty: 7,
   /** Accepted but not built yet (removing forgotten snapshots, prune, storing tags): the message says what waits for what. */
   notSupported: 8,
-  /** A disk is full: the restore's destination (checked before it starts, or filled during it). */
+  /** A disk is full: the restore's destination (checked before it starts, or filled during it), or the owner's data directory during a backup. */
   diskFull: 9,
 } as const;
 
