@@ -19,6 +19,7 @@ import { controlRoutes, type WatchInfo } from './control-routes.js';
 import { startDaemonUi, type DaemonUiOptions } from './daemon-ui.js';
 import { CLI_DEFAULTS } from './defaults.js';
 import { CliError, ExitCode, classify } from './errors.js';
+import { asDataDirError } from '../peer/data-dir-errors.js';
 import { describeRefusals } from './explain.js';
 import { openPeerLog, type PeerLog, teeLog } from './log.js';
 import { formatBytes, formatDuration } from './units.js';
@@ -55,17 +56,19 @@ function exitCodeOf(err: unknown): { message: string; exitCode: number } {
 
 /** Starts the peer and resolves with a handle once it is reachable; `done` settles when it stopped. */
 export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer; stop: () => Promise<void>; done: Promise<void> }> {
-  await fs.mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  // Read-only, vanished, not ours: one line and exit code 10 (src/peer/data-dir-errors.ts).
+  const unusable = (err: unknown) => Promise.reject(asDataDirError(err, options.dataDir));
+  await fs.mkdir(options.dataDir, { recursive: true, mode: 0o700 }).catch(unusable);
   // The directory holds the recovery key and the control socket: only its owner may enter.
-  const mode = (await fs.stat(options.dataDir)).mode & 0o777;
-  if (mode & 0o077) await fs.chmod(options.dataDir, 0o700);
+  const mode = (await fs.stat(options.dataDir).catch(unusable)).mode & 0o777;
+  if (mode & 0o077) await fs.chmod(options.dataDir, 0o700).catch(unusable);
   for (const dir of options.watch) {
     // Missing, unreadable or not a folder: it cannot be watched, whichever; the message names the path.
     if (!(await fs.stat(dir).catch(() => null))?.isDirectory()) throw new CliError(`cannot watch ${path.resolve(dir)}: not a folder`, ExitCode.notFound);
   }
   // The control socket is taken first: it is the lock that keeps a second peer out of this directory.
   const routes: Record<string, ControlHandler> = {};
-  const control = await ControlServer.listen(path.join(options.dataDir, CONTROL_SOCKET), routes, { exitCodeOf });
+  const control = await ControlServer.listen(path.join(options.dataDir, CONTROL_SOCKET), routes, { exitCodeOf }).catch(unusable);
   // Every event also goes to the feed the web page and `GET /events` show.
   const feed = new EventFeed();
   const log = teeLog(openPeerLog(options.dataDir, options.print), feed);
