@@ -19,7 +19,8 @@ import { controlRoutes, type WatchInfo } from './control-routes.js';
 import { startDaemonUi, type DaemonUiOptions } from './daemon-ui.js';
 import { CLI_DEFAULTS } from './defaults.js';
 import { CliError, ExitCode, classify } from './errors.js';
-import { asDataDirError } from '../peer/data-dir-errors.js';
+import { asDataDirError, type DataDirError } from '../peer/data-dir-errors.js';
+import { dirIdentity, watchDataDir } from './data-dir-watch.js';
 import { describeRefusals } from './explain.js';
 import { openPeerLog, type PeerLog, teeLog } from './log.js';
 import { formatBytes, formatDuration } from './units.js';
@@ -37,7 +38,7 @@ export interface DaemonOptions {
   quietMs: number;
   replicas: number;
   /** Extra library settings (timeouts, shard sizes...): the demo and tests use fast ones. */
-  tuning?: Partial<PeerOptions> & { trackerPingMs?: number };
+  tuning?: Partial<PeerOptions> & { trackerPingMs?: number; dataDirCheckMs?: number };
   /** Serve the web page (src/ui) at this address; off without it. */
   ui?: DaemonUiOptions;
   /** Where the human lines go (the terminal). */
@@ -72,7 +73,7 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
   // Every event also goes to the feed the web page and `GET /events` show.
   const feed = new EventFeed();
   const log = teeLog(openPeerLog(options.dataDir, options.print), feed);
-  const { trackerPingMs, ...tuning } = options.tuning ?? {};
+  const { trackerPingMs, dataDirCheckMs, ...tuning } = options.tuning ?? {};
   let peer: Peer;
   let tracker: TrackerClient | null = null;
   try {
@@ -107,6 +108,14 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
   wirePeerEvents(peer, log);
 
   const stops: Array<() => void | Promise<void>> = [];
+  // A data directory unmounted, deleted or made read-only while running: stop with one line (exit 10).
+  let lost: DataDirError | null = null;
+  const dirNow = await dirIdentity(options.dataDir);
+  stops.push(watchDataDir(systemClock, options.dataDir, dirNow, dataDirCheckMs ?? CLI_DEFAULTS.dataDirCheckMs, (err) => {
+    lost = err;
+    log.warn('data-dir-lost', { problem: err.problem, file: err.file }, err.message);
+    void stop();
+  }));
   if (tracker) {
     const tr = tracker;
     const join = async () => {
@@ -164,19 +173,22 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
   });
 
   let resolveDone!: () => void;
-  const done = new Promise<void>((r) => (resolveDone = r));
+  let rejectDone!: (err: unknown) => void;
+  const done = new Promise<void>((resolve, reject) => ((resolveDone = resolve), (rejectDone = reject)));
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {
       log.info('stopping', {}, 'stopping: closing sockets and saving state');
       for (const s of stops.reverse()) await s();
-      await peer.stop();
+      // A vanished data directory may fail the last writes; the peer stops either way.
+      await peer.stop().catch((err: Error) => log.warn('stop-failed', { error: err.message }));
       // Last: the socket is the directory's lock, held until the database is closed.
       // The peer has stopped either way; a socket that will not close is still worth a line in dbs.log.
       await control.close().catch((err: Error) => log.warn('control-close-failed', { error: err.message }));
       log.info('stopped', {}, 'stopped');
       log.close();
-      resolveDone();
+      if (lost) rejectDone(lost);
+      else resolveDone();
     })();
     return stopping;
   };

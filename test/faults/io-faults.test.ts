@@ -4,6 +4,8 @@
  * - a data directory on a read-only file system (a tmpfs the test mounts, then remounts
  *   read-only), or one that vanished (its path runs through a file): `dbs start` exits with
  *   one line and code 10, the same every time (a service manager sees no crash to restart);
+ * - a running peer whose data directory is unmounted (umount -l) or deleted stops by itself
+ *   with one line and code 10 (checked every 5 s, here 200 ms);
  * - a host whose shard cannot be read (the file replaced by a directory of the same name, so
  *   the kernel's read fails with EISDIR, the path a real EIO takes) answers the audit as
  *   failed (UNREADABLE), which the owner judges `lost`; the host keeps running;
@@ -12,7 +14,8 @@
  *   the network, byte for byte.
  */
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, closeSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
@@ -25,6 +28,29 @@ import { dbs } from '../helpers/cli.js';
 import { MiB, peerOptions, startPeers, stopAll, tempDir } from '../helpers/peers.js';
 import { mountSmallFs, type SmallFs } from '../helpers/small-fs.js';
 import { describeTree } from '../helpers/trees.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+/** Runs `dbs start` on `dataDir` until it is listening, applies `fault`, and waits for it to exit by itself. */
+function runUntilLost(dataDir: string, fault: () => void): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, 'start', '--data', dataDir, '--port', '0', '--tuning', JSON.stringify({ dataDirCheckMs: 200 })], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let faulted = false;
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    if (!faulted && stdout.includes('listening on')) {
+      faulted = true;
+      fault();
+    }
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  return new Promise((resolve) => child.on('exit', (code) => {
+    clearTimeout(timer);
+    resolve({ code, stderr });
+  }));
+}
 
 describe('faults: read-only and vanished data directories, unreadable shards, a damaged database', function () {
   this.timeout(120_000);
@@ -62,6 +88,25 @@ describe('faults: read-only and vanished data directories, unreadable shards, a 
     expect(run.code).to.equal(ExitCode.dataDir);
     expect(run.stderr.trim().split('\n')).to.have.length(1);
     expect(run.stderr).to.include('vanished or is not a directory');
+  });
+
+  it('a running peer whose data directory is unmounted, or deleted, stops with one line and exit code 10', async function () {
+    const small: SmallFs | string = mountSmallFs(8 * MiB);
+    if (typeof small === 'string') return this.skip();
+    try {
+      // Unmounted under it (umount -l: open files stay, the path now shows the empty mount point).
+      const unmounted = await runUntilLost(path.join(small.dir, 'peer'), () => execFileSync('umount', ['-l', small.dir], { stdio: 'pipe' }));
+      expect(unmounted.code).to.equal(ExitCode.dataDir);
+      expect(unmounted.stderr.trim().split('\n')).to.have.length(1);
+      expect(unmounted.stderr).to.include(`the data directory ${path.join(small.dir, 'peer')} vanished or is not a directory (ENOENT`);
+    } finally {
+      rmSync(small.dir, { recursive: true, force: true });
+    }
+    const dir = path.join(work, 'deleted-peer');
+    const deleted = await runUntilLost(dir, () => rmSync(dir, { recursive: true, force: true }));
+    expect(deleted.code).to.equal(ExitCode.dataDir);
+    expect(deleted.stderr.trim().split('\n')).to.have.length(1);
+    expect(deleted.stderr).to.include(`the data directory ${dir} vanished`);
   });
 
   it('a host whose shard file cannot be read answers the audit as failed (UNREADABLE) and keeps running', async () => {
