@@ -29,7 +29,7 @@ const dataDir = mkdtempSync(path.join(os.tmpdir(), 'dbs-cli-bench-'));
 
 /** Starts the peer and resolves once it printed its "listening" line (its control socket is up by then). */
 function startPeer(): Promise<import('node:child_process').ChildProcess> {
-  const child = spawn(process.execPath, [cli, 'start', '--data', dataDir, '--port', '0', '--storage', '1GiB'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [cli, 'start', '--data', dataDir, '--host', '127.0.0.1', '--port', '0', '--storage', '1GiB'], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(() => reject(new Error(`the peer did not start within ${PEER_START_TIMEOUT_MS} ms:\n${seen}`)), PEER_START_TIMEOUT_MS);

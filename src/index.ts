@@ -7,6 +7,13 @@
  */
 export { DhtNode, type DhtNodeOptions, type DhtStats, type LookupReport, type PutResult } from './dht/node.js';
 export { DhtError, type DhtErrorCode } from './dht/errors.js';
+// NAT: how a peer behind a home router works out its address, checks that others can reach it,
+// and maps its port on the router (docs/nat-traversal.md).
+export { type AddressSource, type SelfAddressInfo } from './dht/node.js';
+export { NatService, type NatServiceOptions } from './nat/nat-service.js';
+export { PortMapping, type PortMappingOptions } from './nat/port-mapping.js';
+export { type ReachStatus, type MappingInfo } from './nat/status.js';
+export { AddressSampler, type AddressVerdict } from './nat/address-sampler.js';
 export { type Address, formatAddress, parseAddress } from './net/address.js';
 export { type Contact, nodeIdFromAddress } from './net/node-id.js';
 export { xorDistance, compareDistance, commonPrefixLength, sortByDistance } from './dht/id.js';
@@ -54,7 +61,9 @@ export { RestoreDiskFullError } from './backup/restore-space.js';
 export { BackupDiskFullError } from './backup/backup-space.js';
 
 // Backups.
-export { type BackupProgress, type BackupResult, type RestoreProgress, type RestoreResult, type SnapshotInfo, type BackupEngineOptions } from './backup/engine.js';
+export { type BackupProgress, type BackupResult, type RestoreProgress, type RestoreResult, type SnapshotInfo, type BackupEngineOptions, type TreeBuildStats } from './backup/engine.js';
+export { SnapshotFormatError, type SnapshotFormatErrorCode } from './snapshot/errors.js';
+export { MissingBlobError } from './backup/blob-reader.js';
 export { type ChunkSizes, DEFAULT_CHUNK_SIZES, Chunker } from './backup/chunker.js';
 export { type PlacedShard } from './peer/peer.js';
 export { type AuditOutcome } from './transfer/client.js';
@@ -103,7 +112,7 @@ export { planPrune, type PrunePlan, type PruneIndex, type IndexedShard, PruneErr
 export { ChunkIdSet } from './retention/chunk-set.js';
 
 // Folder watching and the optional tracker.
-export { FolderWatcher, type FolderWatcherOptions, QuietTrigger } from './backup/watcher.js';
+export { FolderWatcher, type FolderWatcherOptions, QuietTrigger, WatchedChanges } from './backup/watcher.js';
 export { TrackerServer, type TrackerServerOptions } from './tracker/server.js';
 export { TrackerClient } from './tracker/client.js';
 

@@ -6,6 +6,7 @@ import { FindNode, FindValue, MAX_NODES_PER_REPLY, Nodes, Ping, Pong, Store, Sto
 import { ErrorReply } from '../src/rpc/rpc.js';
 import { MAX_SALT_BYTES, MAX_VALUE_BYTES } from '../src/dht/records.js';
 import { packAddresses, unpackAddresses } from '../src/wire/addresses.js';
+import { REQUEST_PAD_BYTES } from '../src/dht/reflection.js';
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 const txid = randomBytes(8);
@@ -33,9 +34,10 @@ describe('wire codec', function () {
     const cases: [any, unknown][] = [
       [Ping, {}],
       [Pong, {}],
-      [FindNode, { target: randomBytes(20) }],
+      // Our own FIND_NODE / FIND_VALUE carry padding (src/dht/reflection.ts); the decoder reports its length.
+      [FindNode, { target: randomBytes(20), padded: REQUEST_PAD_BYTES.FIND_NODE }],
       [Nodes, { nodes, token: randomBytes(8) }],
-      [FindValue, { key: randomBytes(20) }],
+      [FindValue, { key: randomBytes(20), padded: REQUEST_PAD_BYTES.FIND_VALUE }],
       [Value, { nodes: [], token: randomBytes(8), record: { value: randomBytes(100) } }],
       [
         Store,

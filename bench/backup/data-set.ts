@@ -153,3 +153,15 @@ export async function makeDataSet(dir: string, total: number): Promise<DataSet> 
 
   return { dir, files: parts.reduce((s, p) => s + p.files, 0), bytes: parts.reduce((s, p) => s + p.bytes, 0), parts };
 }
+
+/** The data sets bench:backup can run on (`--data-set`): mixed (the default), a software tree, ≥100,000 small files. */
+export const DATA_SETS = ['mixed', 'software', 'small-files'] as const;
+export type DataSetName = (typeof DATA_SETS)[number];
+
+/** Writes the data set `name` in `dir`; `total` bytes sizes the mixed set only (the others are sized by file count). */
+export async function makeNamedDataSet(name: DataSetName, dir: string, total: number): Promise<DataSet> {
+  const { makeSmallFiles, makeSoftwareTree } = await import('./small-trees.js');
+  if (name === 'software') return makeSoftwareTree(dir);
+  if (name === 'small-files') return makeSmallFiles(dir);
+  return makeDataSet(dir, total);
+}

@@ -49,7 +49,9 @@ export interface Results {
 const mib = (bytes: number) => (Number.isFinite(bytes) ? `${(bytes / MiB).toFixed(0)} MiB` : '-');
 
 function table(r: Results): string {
-  const resticRow = (op: string) => ('version' in r.restic ? (op.startsWith('backup') ? r.restic.backup : r.restic.restore) : null);
+  // The same operation by restic (re-backups), else its backup or restore.
+  const resticRow = (op: string) =>
+    !('version' in r.restic) ? null : (r.rows.find((x) => x.tool === 'restic' && x.operation === op) ?? (op.startsWith('backup') ? r.restic.backup : r.restic.restore));
   const rows = r.rows.map((row) => {
     const ref = row.tool === 'ours' && row.bytes === r.data.bytes ? resticRow(row.operation) : null;
     return [

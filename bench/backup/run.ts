@@ -10,7 +10,8 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import type { BackupResult, RestoreResult } from '../../src/index.js';
 import { type PeerChildConfig, PeerProcess } from '../../test/helpers/peer-process.js';
 import { filesystemOf, fixed, resetPeakRss } from '../common.js';
-import { makeDataSet, writeRandomFile } from './data-set.js';
+import { type DataSetName, makeNamedDataSet, writeRandomFile } from './data-set.js';
+import { changeFiles } from './small-trees.js';
 import { duBytes } from './disk.js';
 import { measure, type Phase, rssBytes } from './measure.js';
 import type { Results, Row } from './report.js';
@@ -26,7 +27,12 @@ export interface RunOptions {
   restic: boolean;
   cpuProf: string | null;
   connectionsPerSource: number | null;
+  /** Which data set (data-set.ts); every one is also backed up again unchanged and with 1% of its files changed. */
+  dataSet: DataSetName;
 }
+
+/** Fraction of the files edited before the "1% changed" re-backups. */
+const CHANGED_FRACTION = 0.01;
 
 /** Prints a peer's progress lines (at most one every 5 s, the peer's default). */
 function printProgress(name: string): (p: Record<string, unknown>) => void {
@@ -78,8 +84,8 @@ export async function run(root: string, opts: RunOptions): Promise<Results> {
   const speeds = await oneCoreSpeeds();
   console.log(`  ${Object.entries(speeds).map(([k, v]) => `${k} ${fixed(v, 0)} MiB/s`).join(', ')}`);
 
-  console.log(`writing the data set (${opts.size / MiB} MiB) in ${root} ...`);
-  const data = await makeDataSet(path.join(root, 'data'), opts.size);
+  console.log(`writing the ${opts.dataSet} data set in ${root} ...`);
+  const data = await makeNamedDataSet(opts.dataSet, path.join(root, 'data'), opts.size);
   for (const p of data.parts) console.log(`  ${p.kind}: ${p.files} files, ${(p.bytes / MiB).toFixed(1)} MiB`);
   const expected = await hashTree(data.dir);
 
@@ -134,6 +140,11 @@ export async function run(root: string, opts: RunOptions): Promise<Results> {
     console.log(`  recovery ${fixed(recover.seconds, 2)} s, restore ${fixed(restoreRemote.seconds, 1)} s, incomplete ${restoreRemote.value.incomplete.length}`);
     const remoteFailed = await verifyTree(destRemote, expected, 'ours (new machine)');
 
+    console.log('ours: backup again, nothing changed ...');
+    const again = await timed('backup again, unchanged', all, () => owner.ask<BackupResult>({ cmd: 'backup', path: data.dir, replicas: opts.replicas }));
+    console.log(`  ${fixed(again.seconds, 2)} s, ${again.value.uploadedBytes} bytes uploaded, ${again.value.shards} shards`);
+    const rebackups: Row[] = [ourRow('backup again, nothing changed', data.bytes, again, 'owner', `${again.value.uploadedBytes} bytes uploaded in ${again.value.shards} shard(s)`)];
+
     const ours = {
       backup: ourRow('backup', data.bytes, backup, 'owner', `${b.shards} shards; ${fixed(b.uploadedBytes / MiB, 0)} MiB sealed and uploaded, x${opts.replicas}`),
       restoreLocal: ourRow('restore, same machine', data.bytes, restoreLocal, 'owner', "owner's local shard copies", localFailed),
@@ -147,6 +158,7 @@ export async function run(root: string, opts: RunOptions): Promise<Results> {
 
     // --- restic, on the same data, while it is in the page cache ---
     let resticResult: Results['restic'] = { skipped: 'not run (--no-restic)' };
+    let resticAgain: (() => Promise<void>) | null = null;
     const useTime = existsSync('/usr/bin/time');
     if (opts.restic) {
       const version = ensureRestic();
@@ -170,6 +182,15 @@ export async function run(root: string, opts: RunOptions): Promise<Results> {
         console.log(`  ${fixed(rr.seconds, 1)} s`);
         // restic restores the absolute source path under the target.
         const resticFailed = await verifyTree(path.join(dest, data.dir), expected, 'restic');
+        console.log('restic: backup again, nothing changed ...');
+        const ra = await restic(['backup', '-q', '--host', 'bench', data.dir], env, useTime);
+        rebackups.push({ tool: 'restic', operation: 'backup again, nothing changed', bytes: data.bytes, seconds: ra.seconds, peak: ra.peak, cpu: ra.cpu, note: 'local repository, parent snapshot' });
+        console.log(`  ${fixed(ra.seconds, 2)} s`);
+        resticAgain = async () => {
+          const rc = await restic(['backup', '-q', '--host', 'bench', data.dir], env, useTime);
+          rebackups.push({ tool: 'restic', operation: `backup again, ${CHANGED_FRACTION * 100}% of files changed`, bytes: data.bytes, seconds: rc.seconds, peak: rc.peak, cpu: rc.cpu, note: 'local repository, parent snapshot' });
+          console.log(`  restic: ${fixed(rc.seconds, 2)} s`);
+        };
         resticResult = {
           version,
           backup: { tool: 'restic', operation: 'backup', bytes: data.bytes, seconds: rb.seconds, peak: rb.peak, cpu: rb.cpu, note: `local repository, ${fixed(repoBytes / MiB, 0)} MiB (compressed, deduplicated)` },
@@ -187,6 +208,15 @@ export async function run(root: string, opts: RunOptions): Promise<Results> {
         };
       }
     }
+
+    // --- re-backups after 1% of the files changed: ours, then restic's ---
+    const changed = await changeFiles(data.dir, CHANGED_FRACTION);
+    await warm(data.dir);
+    console.log(`ours: backup again, ${changed} files changed ...`);
+    const after = await timed('backup again, 1% changed', all, () => owner.ask<BackupResult>({ cmd: 'backup', path: data.dir, replicas: opts.replicas }));
+    console.log(`  ${fixed(after.seconds, 2)} s, ${after.value.uploadedBytes} bytes uploaded, ${after.value.shards} shards`);
+    rebackups.push(ourRow(`backup again, ${CHANGED_FRACTION * 100}% of files changed`, data.bytes, after, 'owner', `${changed} files changed; ${after.value.uploadedBytes} bytes uploaded in ${after.value.shards} shard(s)`));
+    if (resticAgain) await resticAgain();
 
     // --- one big file: the owner's memory ---
     let big: Results['big'] = null;
@@ -217,6 +247,7 @@ export async function run(root: string, opts: RunOptions): Promise<Results> {
     if ('version' in resticResult) rows.push(resticResult.backup);
     rows.push(ours.restoreLocal, ours.restoreRemote);
     if ('version' in resticResult) rows.push(resticResult.restore);
+    rows.push(...rebackups);
     if (big) rows.push(big.backup, big.restore);
     return {
       data,

@@ -2,6 +2,7 @@
  * The backup engine's settings and tuning numbers, each written once, with its unit and the
  * reason for its value. The peer passes only what it overrides (src/peer/wiring.ts createBackupEngine).
  */
+import { DEFAULTS as SNAPSHOT_DEFAULTS } from '../snapshot/constants.js';
 import { type ChunkSizes, DEFAULT_CHUNK_SIZES } from './chunker.js';
 
 export interface BackupEngineOptions {
@@ -17,6 +18,8 @@ export interface BackupEngineOptions {
   renewBeforeFraction?: number;
   /** Full shards placed in the background at once while the next one fills (default 2; 1 = one at a time). */
   placingAtOnce?: number;
+  /** Catalog segments in a chain before a backup writes it compacted (default 32, see src/snapshot/constants.ts). */
+  compactAfterSegments?: number;
 }
 
 export const DEFAULT_ENGINE_OPTIONS: Required<BackupEngineOptions> = {
@@ -31,6 +34,8 @@ export const DEFAULT_ENGINE_OPTIONS: Required<BackupEngineOptions> = {
   // shards: one uploading while another negotiates keeps the line busy; each is a file on disk,
   // so memory stays flat whatever the value.
   placingAtOnce: 2,
+  // segments: a new machine fetches at most this many to read the catalog; see src/snapshot/constants.ts.
+  compactAfterSegments: SNAPSHOT_DEFAULTS.compactAfterSegments,
 };
 
 /** bytes: the backup's one read buffer (one buffer reused: fresh ones fragment malloc's arenas). */
@@ -59,3 +64,13 @@ export const DURABLE_BATCH_FILES = 512;
 export const DURABLE_BATCH_BYTES = 128 * 1024 * 1024;
 /** shards: re-replicated at once by a maintenance pass (each placement mostly waits on the network). */
 export const REPAIRS_AT_ONCE = 3;
+/** files: read at once by a backup, one read buffer each: the tree builder's own default (src/snapshot/constants.ts says why 2). */
+export const FILE_CONCURRENCY = SNAPSHOT_DEFAULTS.fileConcurrency;
+/**
+ * backups: a watched folder is backed up from the watcher's changed paths, and walked in full
+ * (files cache only) every this many backups, to catch what events missed (an in-place edit
+ * whose event was dropped). With a 10 s quiet period and steady edits that is about hourly.
+ */
+export const WATCH_FULL_WALK_EVERY = 24;
+/** paths: a watcher remembers at most this many changed paths; past it the next backup walks everything (cheap next to listing that many). */
+export const WATCH_MAX_PATHS = 10_000;

@@ -2,13 +2,15 @@
  * BackupEngine: the owner's side of the network behind one small facade. It runs one backup,
  * restore or maintenance pass at a time and wires the stages, each in a file of its own:
  *
- * - backup: backup-pipeline.ts (walk, chunk, dedup) → sealer.ts → shard-packer.ts →
- *   shard-uploader.ts (bounded, first failure stops) → placement.ts; then metadata.ts writes
- *   the snapshot object in a meta shard, the catalog in a catalog shard of its own, and the
- *   signed root record naming the catalog shard.
- * - restore: restore.ts orchestrates; restore-plan.ts (pure) selects entries, sizes slots and
- *   orders shards; restore-shards.ts fetches and reads shards; file-restorer.ts writes a file.
- *   recovery.ts brings the catalog back from the network on a new machine.
+ * - backup: backup-pipeline.ts builds per-directory trees against the parent snapshot
+ *   (src/snapshot/tree-builder.ts) → file-saver.ts (read, chunk) → pack-stream.ts (dedup) →
+ *   sealer.ts → shard-packer.ts → shard-uploader.ts (bounded, first failure stops) →
+ *   placement.ts; metadata.ts writes the index delta and a catalog segment into the last shard
+ *   and the signed root record (root-record.ts) naming the new head segment.
+ * - restore: restore.ts walks the snapshot's trees directory by directory; restore-plan.ts
+ *   (pure) sizes slots and orders shards; restore-shards.ts fetches and reads shards;
+ *   file-restorer.ts writes a file. recovery.ts rebuilds catalog and index from the network
+ *   on a new machine.
  * - keeping backups alive: keep-alive.ts audits and cancels by audit-policy.ts (pure);
  *   repair.ts re-replicates; replica-locator.ts finds a shard's copies and hosts.
  *
@@ -21,6 +23,7 @@ import { runBackup } from './backup-pipeline.js';
 import { Chunker } from './chunker.js';
 import { type BackupEngineOptions, DEFAULT_ENGINE_OPTIONS } from './constants.js';
 import type { BackupKeys } from './crypto.js';
+import { CatalogDb } from './catalog-db.js';
 import { BackupIndex } from './index-db.js';
 import { KeepAlive } from './keep-alive.js';
 import { Metadata } from './metadata.js';
@@ -37,12 +40,13 @@ import { RetentionError } from '../retention/errors.js';
 import { createExclude } from './exclude.js';
 
 export type { BackupEngineOptions } from './constants.js';
-export type { BackupOptions, BackupProgress, BackupResult, MaintenanceReport, RestoreOptions, RestoreProgress, RestoreResult, SnapshotInfo } from './types.js';
+export type { BackupOptions, BackupProgress, BackupResult, MaintenanceReport, RestoreOptions, RestoreProgress, RestoreResult, SnapshotInfo, TreeBuildStats } from './types.js';
 export type { BackupPorts } from './ports.js';
 
 export class BackupEngine {
   private readonly options: Required<BackupEngineOptions>;
   private readonly index: BackupIndex;
+  private readonly catalog: CatalogDb;
   private readonly chunker: Chunker;
   private readonly outbox: string;
   private readonly own: string;
@@ -63,6 +67,7 @@ export class BackupEngine {
   ) {
     this.options = { ...DEFAULT_ENGINE_OPTIONS, ...options };
     this.index = new BackupIndex(db);
+    this.catalog = new CatalogDb(db);
     this.chunker = new Chunker(keys.chunkerSeed, this.options.chunkSizes);
     this.outbox = path.join(dataDir, 'backup', 'outbox');
     this.own = path.join(dataDir, 'backup', 'shards');
@@ -70,7 +75,7 @@ export class BackupEngine {
     const { contracts, clock } = ports;
     this.locator = new ReplicaLocator(ports, this.tmp);
     this.placement = new ShardPlacement(ports.placer, this.index, this.own, clock);
-    this.metadata = new Metadata({ keys, index: this.index, outbox: this.outbox, placement: this.placement, locator: this.locator, contracts, roots: ports.roots, clock });
+    this.metadata = new Metadata({ keys, index: this.index, catalog: this.catalog, outbox: this.outbox, placement: this.placement, locator: this.locator, contracts, roots: ports.roots, clock, compactAfterSegments: this.options.compactAfterSegments });
     this.keepAlive = new KeepAlive({ index: this.index, contracts, auditor: ports.auditor, locator: this.locator, placement: this.placement, hostGraceMs: this.options.hostGraceMs });
     this.repairer = new Repairer({ index: this.index, locator: this.locator, placement: this.placement, clock, renewBeforeFraction: this.options.renewBeforeFraction });
   }
@@ -83,13 +88,16 @@ export class BackupEngine {
     }
   }
 
-  /** Backs up `source` as a new snapshot on `replicas` hosts per shard (default 3). */
+  /**
+   * Backs up `source` as a new snapshot on `replicas` hosts per shard (default 3), against the
+   * newest snapshot of the same path (files cache; `force` reads everything).
+   */
   backup(source: string, opts: BackupOptions = {}): Promise<BackupResult> {
-    if (opts.tags?.length) return Promise.reject(new RetentionError('NOT_SUPPORTED_YET', 'snapshot tags are stored once the segment-chain catalog is wired in (issue 15); back up without --tag for now'));
-    const deps = { keys: this.keys, chunker: this.chunker, index: this.index, outbox: this.outbox, placement: this.placement, metadata: this.metadata, clock: this.ports.clock, shardSize: this.options.shardSize, placingAtOnce: this.options.placingAtOnce };
-    // The hash worker's memory goes back as soon as the backup is over (see releaseHashWorker).
+    if (opts.tags?.length) return Promise.reject(new RetentionError('NOT_SUPPORTED_YET', 'snapshot tags are stored once the catalog\'s snapshot-added record carries them (it has no tags field yet); back up without --tag for now'));
+    const deps = { keys: this.keys, chunker: this.chunker, index: this.index, outbox: this.outbox, tmp: this.tmp, placement: this.placement, locator: this.locator, metadata: this.metadata, clock: this.ports.clock, shardSize: this.options.shardSize, placingAtOnce: this.options.placingAtOnce };
     const root = path.resolve(source);
-    return this.exclusive(async () => runBackup(deps, root, opts.replicas ?? 3, opts.onProgress ?? (() => {}), await createExclude(root, opts.exclude ?? {})).finally(releaseHashWorker));
+    // The hash worker's memory goes back as soon as the backup is over (see releaseHashWorker).
+    return this.exclusive(async () => runBackup(deps, root, { ...opts, replicas: opts.replicas ?? 3 }, opts.onProgress ?? (() => {}), await createExclude(root, opts.exclude ?? {})).finally(releaseHashWorker));
   }
 
   /**
@@ -139,8 +147,19 @@ export class BackupEngine {
     });
   }
 
-  private recover(): Promise<void> {
-    return recover({ keys: this.keys, index: this.index, roots: this.ports.roots, contracts: this.ports.contracts, locator: this.locator, clock: this.ports.clock });
+  /**
+   * Rebuilds catalog and index from the network, then places the head shard again: its
+   * contracts are named in the root record only by host and ID (a segment cannot record the
+   * shard it is written in), so this machine cannot record them in full in its next segment.
+   * Without new contracts recorded, a later recovery of a chain that goes on from here would
+   * find no hosts for that shard (test/faults/clock-skew.test.ts found it). Placing it from the
+   * copy recovery kept costs one small shard's contracts; the old ones lapse at their end.
+   */
+  private async recover(): Promise<void> {
+    await recover({ keys: this.keys, index: this.index, catalog: this.catalog, roots: this.ports.roots, contracts: this.ports.contracts, locator: this.locator, clock: this.ports.clock, own: this.own, tmp: this.tmp });
+    if (!this.catalog.head()) return;
+    if ((await this.repairer.run()) > 0) this.metadata.markStale();
+    await this.metadata.publishCatalogIfStale();
   }
 
   /** Runs one backup, restore or repair at a time. */

@@ -5,11 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { toHex } from '../util/bytes.js';
 import { DirectAppender } from '../util/direct-io.js';
 import type { ChunkResult, CryptoWorker } from './crypto-worker.js';
 import type { DurableRenames } from './durable-renames.js';
-import type { SnapshotObject, TreeEntry } from './formats.js';
+import type { ChunkLocation } from './formats.js';
 import type { RestoreShards } from './restore-shards.js';
 import { OPENING_AHEAD } from './constants.js';
 import { isLarge } from './restore-plan.js';
@@ -19,9 +18,17 @@ export class MissingChunk extends Error {
   readonly code = 'MISSING_CHUNK';
 }
 
+/** What a restored file takes from its tree node. */
+export interface RestoredFile {
+  size: number;
+  mode: number;
+  mtimeMs: number;
+}
+
 export class FileRestorer {
   constructor(
-    private readonly snapshot: Pick<SnapshotObject, 'index'>,
+    /** Where a chunk is (the chunk index); undefined: in no shard we know. */
+    private readonly locate: (id: Uint8Array) => ChunkLocation | undefined,
     private readonly shards: Pick<RestoreShards, 'file' | 'read'>,
     private readonly opener: Pick<CryptoWorker, 'open'>,
     /** Null: every small file is fsynced and renamed on its own. */
@@ -30,10 +37,10 @@ export class FileRestorer {
   ) {}
 
   /**
-   * Restores `e` at `target`. False if a chunk is missing. Chunks are read straight into the
+   * Restores `e`, whose chunks are `ids` in order, at `target`. False if a chunk is missing. Chunks are read straight into the
    * crypto worker's slots and opened there, a few ahead of the one being written.
    */
-  async restore(e: TreeEntry, target: string, onBytes: (n: number) => void): Promise<boolean> {
+  async restore(e: RestoredFile, ids: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, target: string, onBytes: (n: number) => void): Promise<boolean> {
     const tmp = `${target}.dbs-restore-${randomBytes(4).toString('hex')}`;
     // A large file goes out with direct I/O (it is not read back now, and filling the page cache
     // with it costs more CPU than decrypting it: util/direct-io.ts), is fsynced and renamed. A
@@ -53,8 +60,8 @@ export class FileRestorer {
     let stopped = false;
     const reader = (async () => {
       try {
-        for (const id of e.chunks ?? []) {
-          const loc = this.snapshot.index.get(toHex(id));
+        for await (const id of ids) {
+          const loc = this.locate(id);
           const file = loc ? await this.shards.file(loc.shard) : null;
           if (!loc || !file) throw new MissingChunk();
           while (opening.length >= this.openingAhead && !stopped) await new Promise<void>((resolve) => (wake.reader = resolve));

@@ -1,16 +1,11 @@
 /**
- * What a backup writes besides file data, all MessagePack, all sealed like data chunks
- * except the root record (which is signed and public):
- *
- * - Snapshot object: the tree (names, types, modes, mtimes, sizes, symlink targets, each
- *   file's chunk IDs) and where every chunk it needs lives (shard, offset, length). One per
- *   backup, in a meta shard of its own.
- * - Catalog: every snapshot (and where its snapshot object is), and every shard with the
- *   contracts that keep it, so a new machine can find, fetch, audit and repair everything.
- *   Written after each backup and whenever hosts change, in a small catalog shard of its own.
- * - Root record: a signed mutable DHT record under the owner's key that points to the newest
- *   catalog shard and to the hosts and contracts that keep it. With the recovery key, it is
- *   the way back in.
+ * The FIRST format, no longer written or read by the engine (pre-release, no converter): one
+ * snapshot object per backup holding every entry and the whole chunk index, a catalog rewritten
+ * whole per backup, and root record version 1 naming it. The engine now writes trees, index
+ * deltas and catalog segments (src/snapshot, docs/snapshot-format.md) and root record version 2
+ * (root-record.ts); what the first format left behind fails as LEGACY_SNAPSHOT. Kept here: the
+ * shapes shared with the new format (ChunkLocation, the root record's DHT salt), and the
+ * first-format codecs, so tests can make first-format data and check it is recognized.
  *
  * Decoders check the shape of what they read and throw FormatError (code BAD_FORMAT) for
  * anything else, so a damaged or foreign object never becomes a half-read snapshot.

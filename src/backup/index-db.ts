@@ -1,10 +1,10 @@
 /**
- * The owner's backup index in SQLite (schema migration 2): which shards it made and wants
+ * The owner's backup index in SQLite (schema migrations 2 and 4): which shards it made and wants
  * kept, which chunk lives where (for deduplication), its snapshots, and how each host has
  * answered audits.
  */
 import type { Db } from '../storage/database.js';
-import type { ChunkLocation, SnapshotSummary } from './formats.js';
+import type { ChunkLocation } from './formats.js';
 
 export interface ShardRow {
   hash: Uint8Array;
@@ -14,6 +14,27 @@ export interface ShardRow {
   kind: 'data' | 'meta' | 'catalog';
   localPath: string | null;
   createdAt: number;
+}
+
+/** A snapshot as the database keeps it; `root` null: written in the first format, not restorable. */
+export interface SnapshotRow {
+  id: string;
+  createdAt: number;
+  source: string;
+  files: number;
+  bytes: number;
+  root: Uint8Array | null;
+  parent: string | null;
+}
+
+interface SnapshotRaw {
+  id: string;
+  created_at: number;
+  source: string;
+  files: number;
+  bytes: number;
+  root: Buffer | null;
+  parent: string | null;
 }
 
 interface ShardRaw {
@@ -37,6 +58,11 @@ export class BackupIndex {
   chunk(id: Uint8Array): ChunkLocation | undefined {
     const row = this.chunkQuery.get(id) as { shard: Buffer; offset: number; length: number } | undefined;
     return row ? { shard: new Uint8Array(row.shard), offset: row.offset, length: row.length } : undefined;
+  }
+
+  /** Runs `work` in one transaction (nested calls become savepoints): many writes, one commit. */
+  transaction<T>(work: () => T): T {
+    return this.db.transaction(work)();
   }
 
   /** Records a placed shard and the chunks in it, in one transaction. */
@@ -67,33 +93,70 @@ export class BackupIndex {
     return (this.db.prepare('SELECT * FROM backup_shards ORDER BY created_at, hash').all() as ShardRaw[]).map(toShard);
   }
 
-  addSnapshot(s: SnapshotSummary & { meta: { shard: Uint8Array } }): void {
-    this.db
-      .prepare('INSERT OR REPLACE INTO snapshots (id, created_at, source, files, bytes, meta_shard, meta_offset, meta_length, meta_chunk) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(s.id, s.createdAt, s.source, s.files, s.bytes, s.meta.shard, s.meta.offset, s.meta.length, s.meta.chunk);
+  /** Records a finished snapshot (its root tree, and the parent its files cache came from). */
+  addSnapshot(s: SnapshotRow): void {
+    this.db.prepare('INSERT OR REPLACE INTO snapshots (id, created_at, source, files, bytes, root, parent) VALUES (?, ?, ?, ?, ?, ?, ?)').run(s.id, s.createdAt, s.source, s.files, s.bytes, s.root, s.parent);
   }
 
   /** Snapshots, newest first. */
-  snapshots(): SnapshotSummary[] {
-    const rows = this.db.prepare('SELECT * FROM snapshots ORDER BY created_at DESC, id DESC').all() as {
-      id: string;
-      created_at: number;
-      source: string;
-      files: number;
-      bytes: number;
-      meta_shard: Buffer;
-      meta_offset: number;
-      meta_length: number;
-      meta_chunk: Buffer;
-    }[];
-    return rows.map((r) => ({
-      id: r.id,
-      createdAt: r.created_at,
-      source: r.source,
-      files: r.files,
-      bytes: r.bytes,
-      meta: { shard: new Uint8Array(r.meta_shard), offset: r.meta_offset, length: r.meta_length, chunk: new Uint8Array(r.meta_chunk) },
-    }));
+  snapshots(): SnapshotRow[] {
+    return (this.db.prepare('SELECT * FROM snapshots ORDER BY created_at DESC, id DESC').all() as SnapshotRaw[]).map(toSnapshot);
+  }
+
+  /** The newest restorable snapshot of `source`: the next backup's parent (its files cache). */
+  latestOf(source: string): SnapshotRow | undefined {
+    const row = this.db.prepare('SELECT * FROM snapshots WHERE source = ? AND root IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT 1').get(source) as SnapshotRaw | undefined;
+    return row ? toSnapshot(row) : undefined;
+  }
+
+  /** Upserts index entries in one transaction (a rebuilt delta piece: a later entry wins). */
+  putChunks(entries: Iterable<{ chunk: Uint8Array; shard: Uint8Array; offset: number; length: number }>): void {
+    const upsert = this.db.prepare('INSERT OR REPLACE INTO chunks (id, shard, offset, length) VALUES (?, ?, ?, ?)');
+    this.db.transaction(() => {
+      for (const e of entries) upsert.run(e.chunk, e.shard, e.offset, e.length);
+    })();
+  }
+
+  /**
+   * The index entries of one shard in offset order, a page at a time (an index delta is
+   * written from them). No statement stays open across a yield: the peer shares this
+   * connection, and better-sqlite3 refuses other statements while an iterator is open.
+   */
+  *chunksIn(shard: Uint8Array, page = 4096): Generator<{ chunk: Uint8Array; shard: Uint8Array; offset: number; length: number }> {
+    const query = this.db.prepare('SELECT id, offset, length FROM chunks WHERE shard = ? AND offset > ? ORDER BY offset LIMIT ?');
+    for (let after = -1; ; ) {
+      const rows = query.all(shard, after, page) as { id: Buffer; offset: number; length: number }[];
+      for (const r of rows) yield { chunk: new Uint8Array(r.id), shard, offset: r.offset, length: r.length };
+      if (rows.length < page) return;
+      after = rows[rows.length - 1]!.offset;
+    }
+  }
+
+  /**
+   * Shards whose chunks no index delta in the network holds yet, oldest first: those of this
+   * backup, and any placed by a backup that did not finish (its chunks are deduplicated
+   * against, so the next delta must say where they are).
+   */
+  unindexedShards(): Uint8Array[] {
+    return (this.db.prepare('SELECT hash FROM backup_shards WHERE indexed = 0 ORDER BY created_at, hash').all() as { hash: Buffer }[]).map((r) => new Uint8Array(r.hash));
+  }
+
+  /** An index delta in the network now holds these shards' chunks. */
+  markIndexed(shards: Iterable<Uint8Array>): void {
+    const mark = this.db.prepare('UPDATE backup_shards SET indexed = 1 WHERE hash = ?');
+    this.db.transaction(() => {
+      for (const s of shards) mark.run(s);
+    })();
+  }
+
+  /** Bytes of the largest sealed chunk or blob indexed (a restore sizes its crypto slots by it). */
+  largestChunk(): number {
+    return (this.db.prepare('SELECT MAX(length) AS n FROM chunks').get() as { n: number | null }).n ?? 0;
+  }
+
+  /** Our own copy of a shard is at `file` (null: none). */
+  setLocalPath(hash: Uint8Array, file: string | null): void {
+    this.db.prepare('UPDATE backup_shards SET local_path = ? WHERE hash = ?').run(file, hash);
   }
 
   health(contract: Uint8Array): { lastAuditAt: number | null; unreachableSince: number | null } {
@@ -129,4 +192,8 @@ function toShard(r: ShardRaw): ShardRow {
     localPath: r.local_path,
     createdAt: r.created_at,
   };
+}
+
+function toSnapshot(r: SnapshotRaw): SnapshotRow {
+  return { id: r.id, createdAt: r.created_at, source: r.source, files: r.files, bytes: r.bytes, root: r.root ? new Uint8Array(r.root) : null, parent: r.parent };
 }

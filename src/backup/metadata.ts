@@ -1,28 +1,51 @@
 /**
- * What a backup writes besides file data: the snapshot object in a shard of its own, then the
- * catalog (every snapshot, every shard with its contracts) in a small catalog shard, and the
- * signed root record that names the catalog shard. Older catalog shards are retired.
+ * What a backup writes besides file data and trees, at its end and into its last shard (no
+ * shard of its own): the index delta (what this backup added: chunk → shard, offset, length)
+ * and one catalog segment with what changed since the last one (the new snapshot, shards and
+ * contracts not recorded yet, contracts ended, the delta's pieces). Every
+ * DEFAULTS.compactAfterSegments segments the live catalog is written as a new base chain
+ * instead. Then the signed root record (v2, root-record.ts) names the new head segment.
+ *
+ * Maintenance that changed hosts writes a segment alone, in a small catalog shard.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { CatalogWriter, shouldCompact } from '../snapshot/catalog-delta.js';
+import type { BlobLocation, CatalogRecord } from '../snapshot/catalog-records.js';
+import { writeIndexDelta, type WrittenIndexEntry } from '../snapshot/index-delta.js';
 import type { Clock } from '../util/clock.js';
-import { type BackupKeys, chunkId, open, sealParts } from './crypto.js';
-import { type BlobRef, type Catalog, encodeCatalog, encodeRootRecord, encodeSnapshot, type SnapshotObject } from './formats.js';
-import type { BackupIndex } from './index-db.js';
+import { type CatalogDb, contractAdded } from './catalog-db.js';
+import { type BackupKeys, chunkId, sealParts } from './crypto.js';
+import type { BackupIndex, SnapshotRow } from './index-db.js';
 import type { ShardPlacement } from './placement.js';
 import type { OwnerContracts, RootRecords } from './ports.js';
-import { contractsFor, type ReplicaLocator } from './replica-locator.js';
+import type { ReplicaLocator } from './replica-locator.js';
+import { encodeRootRecordV2 } from './root-record.js';
 import { ShardWriter } from './shard-writer.js';
 
 export interface MetadataDeps {
   keys: BackupKeys;
   index: BackupIndex;
+  catalog: CatalogDb;
   outbox: string;
   placement: ShardPlacement;
-  locator: ReplicaLocator;
-  contracts: Pick<OwnerContracts, 'live' | 'cancel'>;
+  locator: Pick<ReplicaLocator, 'liveContracts'>;
+  contracts: Pick<OwnerContracts, 'live'>;
   roots: RootRecords;
   clock: Clock;
+  /** Segments in a chain before it is compacted (default DEFAULTS.compactAfterSegments). */
+  compactAfterSegments?: number;
+}
+
+/** Packs one sealed metadata blob into the shard being written; its location has shard null ("this shard"). */
+export type PackBlob = (plain: Uint8Array) => Promise<BlobLocation>;
+
+/** What a backup's closing metadata wrote, to be recorded once its shard is placed. */
+export interface WrittenTail {
+  records: CatalogRecord[];
+  /** The index pieces written (compacted: every live piece, which replace all before). */
+  pieces: BlobLocation[];
+  head: { seq: number; base: number; location: BlobLocation };
+  compacted: boolean;
 }
 
 export class Metadata {
@@ -38,16 +61,51 @@ export class Metadata {
   }
 
   /**
-   * Writes the snapshot object into a meta shard of its own, places it, records the snapshot,
-   * and publishes the catalog that now lists it. Returns how many replicas it is short.
+   * Writes the index delta of `added` and the catalog segment(s) through `pack`, into the
+   * shard being filled (which must not be handed on meanwhile). `written`: index pieces this
+   * backup already packed into earlier shards (see backup-pipeline.ts). `snapshot` is the new one.
    */
-  async writeSnapshot(snapshot: SnapshotObject, totals: { files: number; bytes: number }, replicas: number): Promise<number> {
-    const meta = new ShardWriter(this.deps.outbox);
-    const snapshotBlob = await this.addBlob(meta, encodeSnapshot(snapshot));
-    const placed = await this.deps.placement.placeNew(meta, replicas, 'meta', await meta.finish());
-    const { id, createdAt, source } = snapshot;
-    this.deps.index.addSnapshot({ id, createdAt, source, ...totals, meta: { ...snapshotBlob, shard: placed.hash } });
-    return replicas - placed.contracts + (await this.publishCatalog(replicas));
+  async writeTail(pack: PackBlob, added: Iterable<WrittenIndexEntry> | AsyncIterable<WrittenIndexEntry>, snapshot: SnapshotRow | null, written: BlobLocation[] = []): Promise<WrittenTail> {
+    const { catalog, index, contracts, clock } = this.deps;
+    let pieces = [...written, ...(await writeIndexDelta(added, pack))];
+    const stored = catalog.head();
+    const compacted = stored !== null && shouldCompact(stored.seq - stored.base + 1, this.deps.compactAfterSegments);
+    const records: CatalogRecord[] = [];
+    if (compacted) {
+      // The live state as a new base chain: every shard, live contract and snapshot, and every live index piece.
+      for (const s of index.shards()) records.push({ type: 'shard-added', hash: s.hash, size: s.size, merkleRoot: s.merkleRoot, replicas: s.replicas, kind: s.kind });
+      for (const c of contracts.live()) records.push(contractAdded(c));
+      for (const s of [...index.snapshots()].reverse()) if (s.root && s.id !== snapshot?.id) records.push(snapshotRecord(s));
+      if (snapshot) records.push(snapshotRecord(snapshot));
+      pieces = [...catalog.pieces(), ...pieces];
+      records.push({ type: 'index-added', pieces, replacesAll: true });
+    } else {
+      records.push(...catalog.pendingRecords(index.shards(), contracts.live(), null, clock.now()));
+      if (snapshot) records.push(snapshotRecord(snapshot));
+      if (pieces.length > 0) records.push({ type: 'index-added', pieces, replacesAll: false });
+    }
+    const writer = compacted
+      ? new CatalogWriter(pack, { head: null, seq: stored.seq + 1 })
+      : new CatalogWriter(pack, { head: stored ? { seq: stored.seq, location: stored.location } : null });
+    for (const r of records) await writer.add(r);
+    const head = (await writer.finish())!;
+    const base = compacted ? stored.seq + 1 : (stored?.base ?? head.seq);
+    return { records, pieces, head: { ...head, base }, compacted };
+  }
+
+  /**
+   * The shard holding `tail` was placed as `shard`: record it (with `indexed`, the shards whose
+   * chunks the tail's delta holds), and point the root record at the new head.
+   */
+  async commit(tail: WrittenTail, shard: Uint8Array, indexed: Uint8Array[] = []): Promise<void> {
+    const { catalog } = this.deps;
+    this.deps.index.markIndexed([...indexed, shard]);
+    catalog.addPieces(tail.pieces, shard, tail.compacted);
+    catalog.recorded(tail.records, tail.compacted);
+    const l = tail.head.location;
+    catalog.setHead({ seq: tail.head.seq, base: tail.head.base, location: { ...l, shard: l.shard ?? shard } });
+    await this.publishRoot();
+    this.catalogStale = false;
   }
 
   /** Hosts changed: the catalog must be published again (see publishCatalogIfStale). */
@@ -55,9 +113,13 @@ export class Metadata {
     this.catalogStale = true;
   }
 
-  /** Publishes the catalog if hosts changed since it last was; on failure it stays stale and the next pass tries again. */
+  /**
+   * Publishes what changed since the last segment (contracts placed or cancelled by
+   * maintenance) as a segment in a small catalog shard, and the root record naming it. On
+   * failure it stays stale and the next pass tries again.
+   */
   async publishCatalogIfStale(): Promise<void> {
-    if (!this.catalogStale) return;
+    if (!this.catalogStale || !this.deps.catalog.head()) return;
     await this.publishCatalog().then(
       () => (this.catalogStale = false),
       // Not dropped: the flag stays set, and every maintenance pass tries again.
@@ -65,74 +127,38 @@ export class Metadata {
     );
   }
 
-  /**
-   * Writes the current catalog into a small shard of its own, points the root record at it
-   * and retires older catalog shards. Returns how many replicas it is short of `replicas`.
-   */
-  async publishCatalog(replicas = Math.max(1, ...this.deps.index.shards().map((s) => s.replicas))): Promise<number> {
-    if (this.deps.index.snapshots().length === 0) return 0;
+  private async publishCatalog(replicas = Math.max(1, ...this.deps.index.shards().map((s) => s.replicas))): Promise<void> {
+    const { index, catalog, contracts, clock } = this.deps;
+    // Nothing to record (only the head shard's hosts changed): the root record names them.
+    if (catalog.pendingRecords(index.shards(), contracts.live(), null, clock.now()).length === 0) return this.publishRoot();
     const writer = new ShardWriter(this.deps.outbox);
-    const catalogBlob = await this.addBlob(writer, encodeCatalog(this.catalog()));
+    const tail = await this.writeTail(
+      async (plain) => {
+        const id = chunkId(this.deps.keys, plain);
+        const packed = await writer.add(id, sealParts(this.deps.keys, id, plain));
+        return { id, shard: null, offset: packed.offset, length: packed.length };
+      },
+      [],
+      null,
+    );
     const placed = await this.deps.placement.placeNew(writer, replicas, 'catalog', await writer.finish());
-    await this.publishRoot(placed.hash, catalogBlob);
-    await this.retireCatalogShards(placed.hash);
-    return replicas - placed.contracts;
+    await this.commit(tail, placed.hash);
   }
 
-  /** Every snapshot, and every shard but catalog shards with the contracts that keep it. */
-  catalog(): Catalog {
-    const owner = this.deps.contracts.live();
-    return {
-      snapshots: this.deps.index.snapshots(),
-      // Catalog shards are not listed: only the newest matters, and the root record names it.
-      shards: this.deps.index.shards().filter((s) => s.kind !== 'catalog').map((s) => ({
-        hash: s.hash,
-        size: s.size,
-        merkleRoot: s.merkleRoot,
-        replicas: s.replicas,
-        kind: s.kind,
-        contracts: contractsFor(owner, s.hash).map((c) => ({ contract: c.contract, address: c.counterpartAddress })),
-      })),
-    };
-  }
-
-  private async addBlob(writer: ShardWriter, plain: Uint8Array): Promise<BlobRef> {
-    const id = chunkId(this.deps.keys, plain);
-    const packed = await writer.add(id, sealParts(this.deps.keys, id, plain));
-    return { shard: null, offset: packed.offset, length: packed.length, chunk: id };
-  }
-
-  private async publishRoot(catalogShard: Uint8Array, catalog: BlobRef): Promise<void> {
-    const { index, locator, roots, clock } = this.deps;
-    const shard = index.shard(catalogShard)!;
-    const hosts = locator.liveContracts(catalogShard).map((c) => ({ host: c.counterpart, contract: c.contract.id }));
-    const record = encodeRootRecord({ shard: catalogShard, size: shard.size, merkleRoot: shard.merkleRoot, catalog, hosts, createdAt: clock.now() });
+  /** Signs and publishes the root record naming the head segment, its shard and that shard's hosts. */
+  private async publishRoot(): Promise<void> {
+    const { index, catalog, locator, roots, clock } = this.deps;
+    const head = catalog.head()!;
+    const shard = index.shard(head.location.shard)!;
+    const hosts = locator.liveContracts(head.location.shard).map((c) => ({ host: c.counterpart, contract: c.contract.id }));
+    const record = encodeRootRecordV2({ head: head.location, size: shard.size, merkleRoot: shard.merkleRoot, seq: head.seq, base: head.base, hosts, createdAt: clock.now() });
     const current = await roots.read();
     // Later than any record already out there, even one written under a clock that ran ahead.
     const seq = Math.max(clock.now(), (current?.seq ?? -1) + 1);
     await roots.publish(record, seq);
   }
-
-  /** Catalog-only shards older than the one the root record now names are no longer needed. */
-  private async retireCatalogShards(current: Uint8Array): Promise<void> {
-    for (const shard of this.deps.index.shards()) {
-      if (shard.kind !== 'catalog' || Buffer.from(shard.hash).equals(current)) continue;
-      for (const c of this.deps.locator.liveContracts(shard.hash)) await this.deps.contracts.cancel(c);
-      this.deps.index.removeShard(shard.hash);
-      if (shard.localPath) await fs.rm(shard.localPath, { force: true });
-    }
-  }
 }
 
-/** Opens the sealed blob (snapshot object or catalog) at `ref` in a shard file. */
-export async function readBlob(keys: BackupKeys, file: string, ref: BlobRef): Promise<Buffer> {
-  const handle = await fs.open(file, 'r');
-  try {
-    const buf = Buffer.alloc(ref.length);
-    const { bytesRead } = await handle.read(buf, 0, ref.length, ref.offset);
-    if (bytesRead !== ref.length) throw new Error('shard is shorter than its index says');
-    return open(keys, ref.chunk, buf);
-  } finally {
-    await handle.close();
-  }
+function snapshotRecord(s: SnapshotRow): CatalogRecord {
+  return { type: 'snapshot-added', id: s.id, createdAt: s.createdAt, source: s.source, root: s.root!, parent: s.parent, files: s.files, bytes: s.bytes };
 }

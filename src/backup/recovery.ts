@@ -1,21 +1,35 @@
 /**
- * The way back in with only the recovery key: read our root record, fetch the catalog shard it
- * names from any of its hosts, and import every shard, contract and snapshot it lists.
+ * The way back in with only the recovery key (docs/snapshot-format.md, "A new machine"): read
+ * our root record (v2), fetch the shard holding the head catalog segment from one of its hosts,
+ * walk the chain back to its base learning where older shards are, replay it oldest first, then
+ * rebuild the chunk index from the index deltas, one piece at a time. Every shard fetched is
+ * verified and kept as our local copy (the head shard's contracts are only in the root record
+ * by key and ID, so repair re-replicates it from that copy).
  */
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { replayCatalog } from '../snapshot/catalog-delta.js';
+import type { CatalogRecord } from '../snapshot/catalog-records.js';
+import { MemoryCatalog } from '../snapshot/catalog-state.js';
+import { rebuildIndex } from '../snapshot/index-delta.js';
+import { contractIdFromEncoded, decodeTerms } from '../contracts/contract.js';
+import { type Address, parseAddress } from '../net/address.js';
+import { fsyncDir } from '../util/atomic-file.js';
+import { bytesEqual, toHex } from '../util/bytes.js';
 import type { Clock } from '../util/clock.js';
+import { readSealed } from './blob-reader.js';
+import type { CatalogDb } from './catalog-db.js';
 import type { BackupKeys } from './crypto.js';
 import { firstThatWorks } from './first-that-works.js';
-import { decodeCatalog, decodeRootRecord } from './formats.js';
 import type { BackupIndex } from './index-db.js';
-import { readBlob } from './metadata.js';
 import type { OwnerContracts, RootRecords } from './ports.js';
 import type { ReplicaLocator } from './replica-locator.js';
+import { decodeRootRecordV2 } from './root-record.js';
 
 export class RecoveryError extends Error {
   readonly code = 'NO_CATALOG_HOST';
-  constructor() {
-    super('found the backup root record, but none of the hosts of its catalog answered');
+  constructor(what = 'its catalog') {
+    super(`found the backup root record, but none of the hosts of ${what} answered`);
     this.name = 'RecoveryError';
   }
 }
@@ -23,35 +37,103 @@ export class RecoveryError extends Error {
 export interface RecoveryDeps {
   keys: BackupKeys;
   index: BackupIndex;
+  catalog: CatalogDb;
   roots: Pick<RootRecords, 'read'>;
   contracts: Pick<OwnerContracts, 'adopt'>;
   locator: Pick<ReplicaLocator, 'find' | 'download'>;
   clock: Clock;
+  /** Where our shard copies are kept (fetched shards land there). */
+  own: string;
+  /** Where downloads go first. */
+  tmp: string;
 }
 
-/** Imports what the root record's catalog lists; does nothing when there is no root record. */
+interface ShardSource {
+  size: number;
+  merkleRoot: Uint8Array;
+  hosts: { host: Uint8Array; contract: Uint8Array; address: string | null }[];
+}
+
+/** Imports the catalog and index the root record leads to; does nothing when there is no root record. */
 export async function recover(deps: RecoveryDeps): Promise<void> {
   const record = await deps.roots.read();
   if (!record) return;
-  const root = decodeRootRecord(record.value);
-  const target = (contract: Uint8Array) => ({ id: contract, terms: { shardHash: root.shard, shardSize: root.size, merkleRoot: root.merkleRoot } });
-  const shardFile = await firstThatWorks(root.hosts, async (h) => {
-    const address = await deps.locator.find(h.host);
+  // A first-format record fails here as SnapshotFormatError LEGACY_SNAPSHOT (typed, not a crash).
+  const root = decodeRootRecordV2(record.value);
+  const sources = new Map<string, ShardSource>([[toHex(root.head.shard), { size: root.size, merkleRoot: root.merkleRoot, hosts: root.hosts.map((h) => ({ ...h, address: null })) }]]);
+  const learn = (r: CatalogRecord) => {
+    if (r.type !== 'contract-added') return;
+    const terms = decodeTerms(r.terms);
+    const key = toHex(terms.shardHash);
+    const source = sources.get(key) ?? { size: terms.shardSize, merkleRoot: terms.merkleRoot, hosts: [] };
+    if (!source.hosts.some((h) => bytesEqual(h.contract, r.id))) source.hosts.push({ host: terms.host, contract: r.id, address: r.address });
+    sources.set(key, source);
+  };
+  const work = await fs.mkdtemp(path.join(deps.tmp, 'recover-'));
+  const fetched = new Map<string, Promise<string>>();
+  const shardFile = (hash: Uint8Array): Promise<string> => {
+    const key = toHex(hash);
+    let file = fetched.get(key);
+    if (!file) {
+      file = fetchShard(deps, hash, sources.get(key), work);
+      fetched.set(key, file);
+    }
+    return file;
+  };
+  try {
+    const state = new MemoryCatalog();
+    await replayCatalog({ seq: root.seq, location: root.head }, async (loc) => readSealed(deps.keys, await shardFile(loc.shard), loc), state, learn);
+    const now = deps.clock.now();
+    const { index, catalog } = deps;
+    const shards = state.shards();
+    const contracts = state.contracts();
+    const pieces = state.indexPieces().map((p) => ({ ...p, shard: p.shard! }));
+    const replicas = Math.max(1, root.hosts.length, ...shards.map((s) => s.replicas));
+    // The catalog in one transaction: one commit, not one per shard and contract.
+    index.transaction(() => {
+      for (const s of shards) index.addShard({ hash: s.hash, size: s.size, merkleRoot: s.merkleRoot, replicas: s.replicas, kind: s.kind, localPath: null, createdAt: now }, []);
+      // The head shard is named by the root record only (its own segment cannot record it).
+      if (!index.shard(root.head.shard)) index.addShard({ hash: root.head.shard, size: root.size, merkleRoot: root.merkleRoot, replicas, kind: 'data', localPath: null, createdAt: now }, []);
+      for (const c of contracts) {
+        if (!c.hostSignature) continue;
+        deps.contracts.adopt({ terms: decodeTerms(c.terms), id: contractIdFromEncoded(c.terms), ownerSignature: c.ownerSignature, hostSignature: c.hostSignature }, c.address, now);
+      }
+      catalog.recorded([...shards, ...contracts], true);
+      catalog.addPieces(pieces, root.head.shard, true);
+      catalog.setHead({ seq: root.seq, base: root.base, location: root.head });
+      // Every shard's chunks are in the deltas just replayed.
+      index.markIndexed([...shards.map((s) => s.hash), root.head.shard]);
+    });
+    const known = new Set([...shards.map((s) => toHex(s.hash)), toHex(root.head.shard)]);
+    await rebuildIndex(pieces, async (p) => readSealed(deps.keys, await shardFile(p.shard), p), {
+      // A chunk in a shard the catalog no longer lists is gone with it.
+      apply: (entries) => index.putChunks(entries.filter((e) => known.has(toHex(e.shard)))),
+    });
+    // Snapshots last: a machine that lists them has their index too.
+    index.transaction(() => {
+      for (const s of state.snapshots()) index.addSnapshot({ id: s.id, createdAt: s.createdAt, source: s.source, files: s.files, bytes: s.bytes, root: s.root, parent: s.parent });
+    });
+    // Keep what was fetched as our own copies: restores read them, repair places from them.
+    for (const [key, file] of fetched) {
+      const local = path.join(deps.own, key);
+      await fs.rename(await file, local);
+      index.setLocalPath(Buffer.from(key, 'hex'), local);
+    }
+    await fsyncDir(deps.own);
+  } finally {
+    await Promise.allSettled(fetched.values());
+    await fs.rm(work, { recursive: true, force: true });
+  }
+}
+
+async function fetchShard(deps: RecoveryDeps, hash: Uint8Array, source: ShardSource | undefined, dir: string): Promise<string> {
+  if (!source) throw new RecoveryError(`shard ${toHex(hash).slice(0, 16)}… (no catalog record names its hosts)`);
+  const file = await firstThatWorks(source.hosts, async (h) => {
+    const address: Address | null = (h.address ? parseAddress(h.address) : null) ?? (await deps.locator.find(h.host));
     if (!address) throw new Error('host not found');
     // Read at once: through the page cache.
-    return deps.locator.download(address, target(h.contract), undefined, false);
+    return deps.locator.download(address, { id: h.contract, terms: { shardHash: hash, shardSize: source.size, merkleRoot: source.merkleRoot } }, dir, false);
   });
-  if (!shardFile) throw new RecoveryError();
-  try {
-    const catalog = decodeCatalog(await readBlob(deps.keys, shardFile, root.catalog));
-    const now = deps.clock.now();
-    for (const s of catalog.shards) {
-      deps.index.addShard({ hash: s.hash, size: s.size, merkleRoot: s.merkleRoot, replicas: s.replicas, kind: s.kind, localPath: null, createdAt: now }, []);
-      for (const { contract, address } of s.contracts) deps.contracts.adopt(contract, address, now);
-    }
-    // Every snapshot's metadata shard is in the catalog, with its contracts.
-    for (const s of catalog.snapshots) deps.index.addSnapshot({ ...s, meta: { ...s.meta, shard: s.meta.shard ?? root.shard } });
-  } finally {
-    await fs.rm(shardFile, { force: true });
-  }
+  if (!file) throw new RecoveryError(`shard ${toHex(hash).slice(0, 16)}…`);
+  return file;
 }

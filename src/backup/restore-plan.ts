@@ -1,29 +1,53 @@
 /**
- * A restore's plan, as pure functions of the snapshot: which entries to restore, which are
- * large, how big the crypto worker's slots must be, which shards to fetch in which order, and
- * which directories to sync at the end. No I/O.
+ * A restore's plan, as pure logic fed one file at a time while the snapshot's trees are walked
+ * (memory: the list of shards, never the entries): how many bytes, which shards in which order,
+ * how big the crypto worker's slots must be. Plus the path rules restore.ts follows. No I/O.
  */
 import path from 'node:path';
 import { toHex } from '../util/bytes.js';
 import { windowBound } from '../util/direct-io.js';
-import type { SnapshotObject, TreeEntry } from './formats.js';
+import type { ChunkLocation } from './formats.js';
 import { LARGE_FILE, RESTORE_FILES, SMALL_OPENING_SLOTS, SMALL_SLOTS_BYTES } from './constants.js';
 
-/** The entries at `only` (a path inside the snapshot, '/'-trimmed) and below it; every entry without it. */
-export function selectEntries(snapshot: Pick<SnapshotObject, 'entries'>, only: string | undefined): { prefix: string; selected: TreeEntry[] } {
-  const prefix = only ? only.replace(/^\/+|\/+$/g, '') : '';
-  const selected = snapshot.entries.filter((e) => !prefix || e.path === prefix || e.path.startsWith(`${prefix}/`));
-  return { prefix, selected };
-}
-
-/** Bytes of file data in `entries`. */
-export function totalBytes(entries: TreeEntry[]): number {
-  return entries.reduce((s, e) => s + (e.type === 'file' ? e.size : 0), 0);
+/** `only` ('/'-trimmed), the path inside the snapshot to restore; '' for all of it. */
+export function normalizePrefix(only: string | undefined): string {
+  return only ? only.replace(/^\/+|\/+$/g, '') : '';
 }
 
 /** Large files are restored one at a time, with direct I/O and an fsync each. */
-export function isLarge(e: Pick<TreeEntry, 'size'>, largeFile = LARGE_FILE): boolean {
+export function isLarge(e: { size: number }, largeFile = LARGE_FILE): boolean {
   return e.size >= largeFile;
+}
+
+/** What a walk over the selected files adds up. */
+export class RestorePlan {
+  totalBytes = 0;
+  /** Sealed bytes of the largest chunk any selected file needs. */
+  largestSealed = 0;
+  /** Bytes of the largest small file (-1: none), and of the largest sealed chunk of one. */
+  largestSmallFile = -1;
+  largestSmallSealed = 0;
+  /** The shards the files need, each once, in the order they are first needed. */
+  readonly shards: Uint8Array[] = [];
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly largeFile = LARGE_FILE) {}
+
+  /** A selected file of `size` bytes whose chunks are at `locations` (undefined: in no shard we know). */
+  addFile(size: number, locations: Iterable<ChunkLocation | undefined>): void {
+    this.totalBytes += size;
+    const small = !isLarge({ size }, this.largeFile);
+    if (small) this.largestSmallFile = Math.max(this.largestSmallFile, size);
+    for (const loc of locations) {
+      if (!loc) continue;
+      this.largestSealed = Math.max(this.largestSealed, loc.length);
+      if (small) this.largestSmallSealed = Math.max(this.largestSmallSealed, loc.length);
+      const key = toHex(loc.shard);
+      if (this.seen.has(key)) continue;
+      this.seen.add(key);
+      this.shards.push(loc.shard);
+    }
+  }
 }
 
 export interface SlotPlan {
@@ -39,46 +63,14 @@ export interface SlotPlan {
  * slots sized for their chunks (a small file's chunk is no larger than the file).
  */
 export function slotSizes(
-  snapshot: Pick<SnapshotObject, 'index'>,
-  selected: TreeEntry[],
+  plan: Pick<RestorePlan, 'largestSealed' | 'largestSmallFile' | 'largestSmallSealed'>,
   maxChunk: number,
-  limits: { largeFile: number; filesAtOnce: number; smallSlots: number; smallSlotsBytes: number } = {
-    largeFile: LARGE_FILE,
-    filesAtOnce: RESTORE_FILES,
-    smallSlots: SMALL_OPENING_SLOTS,
-    smallSlotsBytes: SMALL_SLOTS_BYTES,
-  },
+  limits: { filesAtOnce: number; smallSlots: number; smallSlotsBytes: number } = { filesAtOnce: RESTORE_FILES, smallSlots: SMALL_OPENING_SLOTS, smallSlotsBytes: SMALL_SLOTS_BYTES },
 ): SlotPlan {
-  let largestSealed = 0;
-  for (const loc of snapshot.index.values()) largestSealed = Math.max(largestSealed, loc.length);
-  let largestSmallSealed = 0;
-  let largestSmallFile = -1;
-  for (const e of selected) {
-    if (e.type !== 'file' || isLarge(e, limits.largeFile)) continue;
-    largestSmallFile = Math.max(largestSmallFile, e.size);
-    for (const id of e.chunks ?? []) largestSmallSealed = Math.max(largestSmallSealed, snapshot.index.get(toHex(id))?.length ?? 0);
-  }
-  const smallSlotBytes = Math.max(windowBound(largestSmallSealed), largestSmallFile, 1);
+  const smallSlotBytes = Math.max(windowBound(plan.largestSmallSealed), plan.largestSmallFile, 1);
   // At most smallSlots, no more than fit smallSlotsBytes, but at least one per small file restored at once.
-  const small = largestSmallFile >= 0 ? { slotBytes: smallSlotBytes, slots: Math.max(limits.filesAtOnce, Math.min(limits.smallSlots, Math.floor(limits.smallSlotsBytes / smallSlotBytes))) } : null;
-  return { slotBytes: Math.max(windowBound(largestSealed), maxChunk), small };
-}
-
-/** The shards the selected files need, each once, in the order the files first need them. */
-export function shardsInOrder(snapshot: Pick<SnapshotObject, 'index'>, selected: TreeEntry[]): Uint8Array[] {
-  const seen = new Set<string>();
-  const out: Uint8Array[] = [];
-  for (const e of selected) {
-    for (const id of e.chunks ?? []) {
-      const loc = snapshot.index.get(toHex(id));
-      if (!loc) continue;
-      const key = toHex(loc.shard);
-      if (seen.has(key)) continue;
-      seen.add(key);
-      out.push(loc.shard);
-    }
-  }
-  return out;
+  const small = plan.largestSmallFile >= 0 ? { slotBytes: smallSlotBytes, slots: Math.max(limits.filesAtOnce, Math.min(limits.smallSlots, Math.floor(limits.smallSlotsBytes / smallSlotBytes))) } : null;
+  return { slotBytes: Math.max(windowBound(plan.largestSealed), maxChunk), small };
 }
 
 /** `dirs` and every directory above them up to and including `top`: what a rename or mkdir in them changed. */
@@ -93,7 +85,22 @@ export function withAncestors(dirs: Iterable<string>, top: string): Set<string> 
   return out;
 }
 
-/** Directories, deepest first: their modes and times are set last, after everything inside them is written. */
-export function dirsDeepestFirst(selected: TreeEntry[]): TreeEntry[] {
-  return selected.filter((x) => x.type === 'dir').sort((a, b) => b.path.length - a.path.length);
+/**
+ * Directories in post-order from a depth-first walk (a directory right before its contents):
+ * feed each walked path to `next`; it returns the directories the walk has left, deepest
+ * first, whose modes and times may now be set. `end` returns the rest. Memory: the depth.
+ */
+export class LeftDirectories<T extends { path: string }> {
+  private readonly open: T[] = [];
+
+  next(entry: { path: string }, dir: T | null): T[] {
+    const left: T[] = [];
+    while (this.open.length > 0 && !entry.path.startsWith(`${this.open[this.open.length - 1]!.path}/`)) left.push(this.open.pop()!);
+    if (dir) this.open.push(dir);
+    return left;
+  }
+
+  end(): T[] {
+    return this.open.splice(0).reverse();
+  }
 }

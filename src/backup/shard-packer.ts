@@ -3,7 +3,7 @@
  * the target size (or at the end), finished and hashed.
  */
 import type { ShardDigest } from '../storage/merkle.js';
-import { ShardWriter } from './shard-writer.js';
+import { type PackedChunk, ShardWriter } from './shard-writer.js';
 
 export class ShardPacker {
   private writer: ShardWriter | null = null;
@@ -16,10 +16,20 @@ export class ShardPacker {
     private readonly ship: (writer: ShardWriter, digest: ShardDigest) => Promise<void>,
   ) {}
 
-  async add(id: Uint8Array, sealed: Uint8Array): Promise<void> {
+  /**
+   * Appends a sealed chunk or blob; hands the shard on once it is full, unless `hold` (the
+   * backup's closing metadata, which must land in the shard it describes as "its own").
+   */
+  async add(id: Uint8Array, sealed: Uint8Array | Uint8Array[], options: { hold?: boolean } = {}): Promise<PackedChunk & { writer: ShardWriter }> {
     const w = (this.writer ??= new ShardWriter(this.outbox));
-    await w.add(id, sealed);
-    if (w.size >= this.shardSize) await this.flush();
+    const packed = await w.add(id, sealed);
+    if (!options.hold && w.size >= this.shardSize) await this.flush();
+    return { ...packed, writer: w };
+  }
+
+  /** The shard being filled (null: none yet, the next add starts one). */
+  get open(): ShardWriter | null {
+    return this.writer;
   }
 
   /** Finishes the shard being filled, if it holds anything, and hands it on. */

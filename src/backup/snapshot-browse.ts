@@ -1,17 +1,19 @@
 /**
  * Browsing a snapshot: the entries of one folder, a page at a time, for the web page's tree
- * browser (and `POST /ls` on the control socket). The snapshot object is read from our local
- * copy of its meta shard, else downloaded from a live replica into a temporary folder that is
- * removed at once. It runs beside a backup or restore (it only reads), so browsing does not
- * wait for a long job. The current snapshot format holds the tree in one object, so the object
- * is decoded whole (as restore does) and only the page asked for is kept.
+ * browser (and `POST /ls` on the control socket). The tree blobs on the way to the folder are
+ * read from our local shard copies, else downloaded from a live replica into a temporary folder
+ * that is removed at once: one listing per path component, never the whole snapshot. It runs
+ * beside a backup or restore (it only reads), so browsing does not wait for a long job.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { SnapshotFormatError } from '../snapshot/errors.js';
+import { decodeTree, type TreeNode } from '../snapshot/tree-format.js';
+import { toHex } from '../util/bytes.js';
+import { BlobReader, MissingBlobError } from './blob-reader.js';
 import type { BackupKeys } from './crypto.js';
-import { decodeSnapshot, type EntryType } from './formats.js';
+import type { EntryType } from './formats.js';
 import type { BackupIndex } from './index-db.js';
-import { readBlob } from './metadata.js';
 import type { ReplicaLocator } from './replica-locator.js';
 import { SnapshotBrowseError } from './browse-errors.js';
 
@@ -43,7 +45,7 @@ export interface SnapshotEntryPage {
 
 export interface BrowseDeps {
   keys: BackupKeys;
-  index: Pick<BackupIndex, 'snapshots' | 'shard'>;
+  index: Pick<BackupIndex, 'snapshots' | 'shard' | 'chunk'>;
   locator: Pick<ReplicaLocator, 'localCopy' | 'liveContracts' | 'fetchFromAny'>;
   /** Where a downloaded meta shard may go for a moment. */
   tmp: string;
@@ -59,37 +61,46 @@ function byKindThenName(a: SnapshotEntryInfo, b: SnapshotEntryInfo): number {
 export async function listSnapshotDir(deps: BrowseDeps, snapshotId: string, dir: string, page: { offset: number; limit: number }): Promise<SnapshotEntryPage> {
   const summary = deps.index.snapshots().find((s) => s.id === snapshotId);
   if (!summary) throw new SnapshotBrowseError('UNKNOWN_SNAPSHOT', `unknown snapshot ${snapshotId}`);
+  if (!summary.root) throw new SnapshotFormatError('LEGACY_SNAPSHOT', `snapshot ${snapshotId} was written in the first format, which this version does not read`);
   const prefix = dir.replace(/^\/+|\/+$/g, '');
   const work = await fs.mkdtemp(path.join(deps.tmp, 'browse-'));
-  let entries;
+  let nodes: TreeNode[];
   try {
-    const hash = summary.meta.shard!;
-    const file = (await deps.locator.localCopy(deps.index.shard(hash))) ?? (await deps.locator.fetchFromAny(deps.locator.liveContracts(hash), work, false));
-    if (!file) throw new SnapshotBrowseError('UNAVAILABLE', `no host could supply the metadata of snapshot ${snapshotId}`);
-    entries = decodeSnapshot(await readBlob(deps.keys, file, { ...summary.meta })).entries;
+    const located = new Map<string, Promise<string | null>>();
+    const shardFile = (hash: Uint8Array) => {
+      let file = located.get(toHex(hash));
+      if (!file) located.set(toHex(hash), (file = (async () => (await deps.locator.localCopy(deps.index.shard(hash))) ?? deps.locator.fetchFromAny(deps.locator.liveContracts(hash), work, false))()));
+      return file;
+    };
+    const reader = new BlobReader(deps.keys, deps.index, shardFile);
+    const load = async (id: Uint8Array) =>
+      decodeTree(
+        await reader.load(id).catch((err: unknown) => {
+          throw err instanceof MissingBlobError ? new SnapshotBrowseError('UNAVAILABLE', `no host could supply the metadata of snapshot ${snapshotId}`) : err;
+        }),
+      );
+    nodes = await load(summary.root);
+    let at = '';
+    for (const part of prefix ? prefix.split('/') : []) {
+      const node = nodes.find((n) => n.name === part);
+      at = at ? `${at}/${part}` : part;
+      if (!node) throw new SnapshotBrowseError('NO_PATH', `no path "${prefix}" in snapshot ${snapshotId}`);
+      if (node.type !== 'dir' && at !== prefix) throw new SnapshotBrowseError('NO_PATH', `no path "${prefix}" in snapshot ${snapshotId}`);
+      if (node.type !== 'dir') throw new SnapshotBrowseError('NOT_A_FOLDER', `"${prefix}" in snapshot ${snapshotId} is a ${node.type}, not a folder`);
+      nodes = await load(node.subtree!);
+    }
   } finally {
     await fs.rm(work, { recursive: true, force: true });
   }
-  if (prefix) {
-    const self = entries.find((e) => e.path === prefix);
-    if (!self) throw new SnapshotBrowseError('NO_PATH', `no path "${prefix}" in snapshot ${snapshotId}`);
-    if (self.type !== 'dir') throw new SnapshotBrowseError('NOT_A_FOLDER', `"${prefix}" in snapshot ${snapshotId} is a ${self.type}, not a folder`);
-  }
-  const children: SnapshotEntryInfo[] = [];
-  for (const e of entries) {
-    if (e.path === '' || e.path === prefix) continue;
-    const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
-    if (parent !== prefix) continue;
-    children.push({
-      name: e.path.slice(parent ? parent.length + 1 : 0),
-      path: e.path,
-      type: e.type,
-      size: e.type === 'file' ? e.size : 0,
-      mtimeMs: e.mtimeMs,
-      mode: e.mode,
-      ...(e.target !== undefined ? { target: e.target } : {}),
-    });
-  }
+  const children: SnapshotEntryInfo[] = nodes.map((n) => ({
+    name: n.name,
+    path: prefix ? `${prefix}/${n.name}` : n.name,
+    type: n.type,
+    size: n.type === 'file' ? n.size : 0,
+    mtimeMs: n.mtimeMs,
+    mode: n.mode,
+    ...(n.target !== undefined ? { target: n.target } : {}),
+  }));
   children.sort(byKindThenName);
   const offset = Math.max(0, page.offset);
   return { snapshot: snapshotId, dir: prefix, total: children.length, offset, entries: children.slice(offset, offset + Math.max(0, page.limit)) };

@@ -1,9 +1,20 @@
 /** What the engine's public methods take and report (re-exported by engine.ts and src/index.ts). */
+import type { TreeBuildStats } from '../snapshot/tree-builder.js';
 import type { ExcludeOptions } from './exclude.js';
+
+export type { TreeBuildStats } from '../snapshot/tree-builder.js';
 
 export interface BackupOptions {
   /** Hosts per shard (default 3). */
   replicas?: number;
+  /** Read every file and list every directory, trusting nothing of the parent snapshot (`dbs backup --force`). */
+  force?: boolean;
+  /**
+   * Paths that changed since the last backup (relative to the source, '/'-separated), as a
+   * watcher saw them: directories on none of them keep the parent's trees without being
+   * listed. Absent: a full walk (files cache still applies).
+   */
+  changedPaths?: Iterable<string>;
   onProgress?: (p: BackupProgress) => void;
   /** What to leave out (exclude.ts): patterns, pattern files, tag files, --one-file-system. */
   exclude?: ExcludeOptions;
@@ -41,6 +52,8 @@ export interface BackupResult {
   shards: number;
   /** Replicas asked for but not found; the peer keeps trying in the background. */
   shortfall: number;
+  /** Files read and reused from the parent snapshot, trees stored and reused, and the rest. */
+  stats: TreeBuildStats;
 }
 
 export interface RestoreProgress {

@@ -165,7 +165,7 @@ export function controlRoutes(peer: ControlPeer, ctx: ControlContext): Record<st
       const progress = throttled<BackupProgress>(report);
       const exclude = { patterns: strList(body, 'exclude'), patternFiles: strList(body, 'excludeFile')?.map((f) => path.resolve(f)), ifPresent: strList(body, 'excludeIfPresent'), oneFileSystem: body.oneFileSystem === true };
       const tags = strList(body, 'tags');
-      const result = await peer.backup(source, { replicas, exclude, ...(tags ? { tags } : {}), onProgress: (p) => progress.send(p) });
+      const result = await peer.backup(source, { replicas, exclude, force: body.force === true, ...(tags ? { tags } : {}), onProgress: (p) => progress.send(p) });
       progress.flush();
       log.info('backup-done', { path: source, ...result, ms: Date.now() - t0 },
         `snapshot ${result.id}: ${result.files} files, ${formatBytes(result.bytes)}, ${formatBytes(result.uploadedBytes)} uploaded in ${formatDuration(Date.now() - t0)}${result.shortfall ? `; ${result.shortfall} replica(s) short, retrying in the background` : ''}`);

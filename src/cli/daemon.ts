@@ -28,6 +28,8 @@ import { formatBytes, formatDuration } from './units.js';
 export interface DaemonOptions {
   dataDir: string;
   host: string;
+  /** Map the port on the router (UPnP / NAT-PMP) when bound to every interface. */
+  mapPort?: boolean;
   port: number;
   storage: number;
   bootstrap: string[];
@@ -82,6 +84,7 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
       ...tuning,
       dataDir: options.dataDir,
       host: options.host,
+      nat: { ...tuning.nat, ...(options.mapPort === false ? { mapPort: false } : {}) },
       port: options.port,
       storage: options.storage,
       ...(options.recoveryKey ? { recoveryKey: options.recoveryKey } : {}),
@@ -106,6 +109,7 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
     options.print('');
   }
   wirePeerEvents(peer, log);
+  peer.dht.onAddressChange((a) => log.info('address', { address: formatAddress(a.address), source: a.source }, `others reach this peer at ${formatAddress(a.address)} (${a.source === 'mapped' ? 'mapped on the router' : 'as peers in several networks see it'})`));
 
   const stops: Array<() => void | Promise<void>> = [];
   // A data directory unmounted, deleted or made read-only while running: stop with one line (exit 10).
@@ -149,16 +153,17 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
     const watcher = new FolderWatcher(abs, {
       clock: systemClock,
       quietMs,
-      backup: async () => {
+      backup: async (changedPaths) => {
         const info = watched.get(abs)!;
         info.lastRunAt = Date.now();
         try {
-          const result = await peer.backup(abs, { replicas: options.replicas });
+          const result = await peer.backup(abs, { replicas: options.replicas, changedPaths: changedPaths ?? undefined });
           Object.assign(info, { lastSnapshot: result.id, lastError: null });
           log.info('watch-backup', { path: abs, ...result }, `watched ${abs}: snapshot ${result.id}, ${result.files} files, ${formatBytes(result.uploadedBytes)} uploaded${result.shortfall ? `, ${result.shortfall} replica(s) short` : ''}`);
         } catch (err) {
           info.lastError = (err as Error).message;
           log.warn('watch-backup-failed', { path: abs, error: (err as Error).message }, `backup of watched ${abs} failed: ${(err as Error).message}`);
+          throw err; // the watcher walks everything next time
         }
       },
     });

@@ -4,6 +4,12 @@
  * it without loading anything else.
  */
 export const CLI_DEFAULTS = {
+  /**
+   * `dbs start --host`: every interface. Behind a home router a peer cannot know the address
+   * others reach it at; it runs as a client until peers agree on it (src/dht/self-address.ts) or
+   * the router maps the port (src/nat/port-mapping.ts). Give --host for a known public address.
+   */
+  host: '0.0.0.0',
   /** `dbs start --port`: UDP and TCP port. A fixed one, so that others can be told where to bootstrap; 7001 is unassigned by IANA. */
   port: 7001,
   /** `dbs tracker --port`: TCP port, the one below the peers' default. */

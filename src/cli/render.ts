@@ -1,6 +1,7 @@
 /** Plain-text tables and one-screen summaries of what the running peer reports. */
 import type { ContractInfo, LedgerInfo } from '../contracts/service.js';
 import type { PeerStatus } from '../peer/peer.js';
+import type { ReachStatus } from '../nat/status.js';
 import type { SnapshotInfo } from '../backup/engine.js';
 import { formatBytes, formatDuration } from './units.js';
 
@@ -47,7 +48,16 @@ export function renderStatus(s: PeerStatus & { dataDir: string; uptimeMs: number
     `data       ${s.dataDir} (pid ${s.pid}, up ${formatDuration(s.uptimeMs)})`,
     `storage    offered ${formatBytes(s.storage.offered)}, promised to others ${formatBytes(s.storage.promised)}, free ${formatBytes(s.storage.free)}`,
     `contracts  ${s.contracts.owner} as owner, ${s.contracts.host} as host`,
+    `reach      ${renderReach(s.reach)}`,
     `dht        ${s.dht.contacts} contacts, ${s.dht.values} stored values`,
     `transfer   ${t.connections} connections: ${t.puts} uploads (${formatBytes(t.bytesIn)} in), ${t.gets} downloads (${formatBytes(t.bytesOut)} out), ${t.audits} audits; refused: ${refused || 'none'}`,
   ].join('\n');
+}
+
+/** How others reach this peer, in one line: `public at A`, `mapped (UPnP) at A`, `client only: why`. */
+export function renderReach(r: ReachStatus): string {
+  const checks = `UDP ${r.udp}, TCP ${r.tcp}`;
+  if (r.reach === 'client-only') return `client only: ${r.reason ?? 'not reachable'}${r.address ? ` (address ${r.address}; ${checks})` : ''}`;
+  if (r.reach === 'mapped' && r.mapping) return `mapped by ${r.mapping.protocol === 'upnp' ? 'UPnP' : 'NAT-PMP'} at ${r.mapping.external} (${checks})`;
+  return `public at ${r.address} (${r.addressSource === 'observed' ? `as ${r.observers} networks see it; ` : ''}${checks})`;
 }

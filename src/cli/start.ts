@@ -11,6 +11,8 @@ import { CliError, ExitCode } from './errors.js';
 export interface StartOptions {
   dataDir: string;
   host: string;
+  /** `--no-map-port` makes this false: leave the router alone. */
+  mapPort: boolean;
   port: number;
   storage: number;
   bootstrap?: string[];
@@ -47,6 +49,7 @@ export async function runStart(opts: StartOptions, out: (line: string) => void):
     daemon = await startDaemon({
       dataDir: opts.dataDir,
       host: opts.host,
+      mapPort: opts.mapPort,
       port: opts.port,
       storage: opts.storage,
       bootstrap: opts.bootstrap ?? [],

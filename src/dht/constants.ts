@@ -55,7 +55,16 @@ export const DEFAULTS = {
   maxValues: 10_000,
   /** Bytes of values kept for others at most (16 MiB). */
   maxValueStoreBytes: 16 * 2 ** 20,
+  /**
+   * Distinct reporter network prefixes (IPv4 /24, IPv6 /48) that must agree on our observed
+   * address before a node bound to a wildcard adopts it: 3, so neither one liar nor two
+   * colluding subnets can steer our ID (hyperdht asks 3 of 4 nodes; libp2p's identify 4).
+   */
+  addressQuorum: 3,
 } as const;
+
+/** ms an observation of our address counts for: a home's address changes on reconnect (30 min). */
+export const ADDRESS_SAMPLE_TTL_MS = 30 * MINUTE;
 
 /**
  * The one rule for lookups under loss. A lookup query is a single datagram with its own

@@ -11,7 +11,11 @@ import { DhtError } from './errors.js';
 import { MAX_NODES_PER_REPLY, MAX_TTL_SECONDS } from './messages.js';
 
 export interface DhtNodeOptions {
-  /** The IP address peers reach this node at (default 127.0.0.1). The node ID is SHA-1 of host:port. */
+  /**
+   * The IP address peers reach this node at (default 127.0.0.1). The node ID is SHA-1 of
+   * host:port. A wildcard (0.0.0.0, ::) binds every interface: the node runs read-only until
+   * peers agree on its external address (`addressQuorum`), then takes the ID of that address.
+   */
   host?: string;
   /** UDP port; 0 picks a free one (default 0). */
   port?: number;
@@ -60,6 +64,11 @@ export interface DhtNodeOptions {
   maxValueStoreBytes?: number;
   /** After joining, also refresh the buckets farther than our closest neighbour (default true). */
   refreshOnJoin?: boolean;
+  /**
+   * A node bound to a wildcard host (0.0.0.0, ::) adopts an observed external address once peers
+   * in this many distinct network prefixes agree on it (default 3).
+   */
+  addressQuorum?: number;
 }
 
 /** The settings every component of a node reads: all options with their defaults applied. */
@@ -89,7 +98,9 @@ export function resolveSettings(options: DhtNodeOptions): DhtSettings {
     maxValues: options.maxValues ?? DEFAULTS.maxValues,
     maxValueStoreBytes: options.maxValueStoreBytes ?? DEFAULTS.maxValueStoreBytes,
     refreshOnJoin: options.refreshOnJoin ?? DEFAULTS.refreshOnJoin,
+    addressQuorum: options.addressQuorum ?? DEFAULTS.addressQuorum,
   };
+  if (!Number.isInteger(s.addressQuorum) || s.addressQuorum < 2) throw new DhtError('BAD_OPTION', 'addressQuorum must be a whole number of at least 2 (one peer\'s word is never enough)');
   if (s.valueTtlMs > MAX_TTL_SECONDS * 1000) throw new DhtError('BAD_OPTION', `valueTtlMs may be at most ${MAX_TTL_SECONDS * 1000}`);
   if (!Number.isInteger(s.k) || s.k < 1 || s.k > MAX_NODES_PER_REPLY) throw new DhtError('BAD_OPTION', `k must be between 1 and ${MAX_NODES_PER_REPLY}`);
   if (!Number.isInteger(s.alpha) || s.alpha < 1) throw new DhtError('BAD_OPTION', 'alpha must be a whole number of at least 1');

@@ -33,9 +33,12 @@ export function replyBudget(requestBytes: number): number {
   return AMPLIFICATION_LIMIT * requestBytes - VERIFY_PING_BYTES;
 }
 
-/** The size of `body` encoded as a reply of `spec` (transaction ID and sender ID included). */
+/** The longest observed address a reply carries (`ip`: IPv6, 18 bytes). */
+const WIDEST_OBSERVED = { host: 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', port: 65535 };
+
+/** The size of `body` encoded as a reply of `spec` (transaction ID, sender ID and the widest `ip` included). */
 export function replyBytes<B>(spec: MessageSpec<B>, body: B): number {
-  return encodeMessage(spec, new Uint8Array(8), new Uint8Array(20), body).length;
+  return encodeMessage(spec, new Uint8Array(8), new Uint8Array(20), body, { observed: WIDEST_OBSERVED }).length;
 }
 
 /** A request's size as the handler can know it: the smallest unpadded one plus its padding. */

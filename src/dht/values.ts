@@ -122,6 +122,11 @@ export class DhtValues {
     return this.published.delete(toHex(key));
   }
 
+  /** Takes over what `previous` republishes (the node re-derived its ID: its parts were rebuilt). */
+  takeOver(previous: DhtValues): void {
+    for (const [hex, p] of previous.published) this.published.set(hex, p);
+  }
+
   /** Republishes the values this node put whose interval has come, one at a time, until `stopped()`. */
   async republishDue(now: number, stopped: () => boolean): Promise<void> {
     for (const p of this.published.values()) {

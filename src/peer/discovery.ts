@@ -11,7 +11,7 @@ import type { Introduce } from '../contracts/introduce.js';
 import { findPeerRecord, type PeerRecord, publishPeerRecord } from './peer-record.js';
 
 export interface DiscoveryComponents {
-  dht: Pick<DhtNode, 'get' | 'putSigned' | 'address'>;
+  dht: Pick<DhtNode, 'get' | 'putSigned' | 'address' | 'selfAddress'>;
   signing: SigningKeyPair;
   clock: Clock;
   introduce: Introduce;
@@ -44,7 +44,8 @@ export class Discovery {
     const address: Address = dht.address;
     const { offered, free } = offer();
     const summary = `${formatAddress(address)}|${offered}|${free}`;
-    if (summary === this.lastPublished) return;
+    // A peer bound to a wildcard has no address to publish until it has adopted one.
+    if (summary === this.lastPublished || dht.selfAddress().source === 'unknown') return;
     this.lastPublished = summary;
     await publishPeerRecord(dht, signing, { ...address, offered, free, publishedAt: clock.now() });
   }

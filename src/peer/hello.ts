@@ -74,14 +74,15 @@ export function helloClient(rpc: Pick<RpcEndpoint, 'request'>): Introduce {
 export function answerHello(
   rpc: Pick<RpcEndpoint, 'handle'>,
   keys: SigningKeyPair,
-  self: Address,
+  /** Our address as others reach it, read per answer: a peer behind NAT learns it later (src/dht/self-address.ts). */
+  self: () => Address,
   offer: () => { offered: number; free: number },
   /** Whether the asker is a verified contact at that address (dht/reflection.ts); absent: all are. */
   isProven: (from: Contact) => boolean = () => true,
 ): void {
   rpc.handle(Hello, (body, from) => {
     const { offered, free } = offer();
-    const reply = { publicKey: keys.publicKey, offered, free, signature: signHello(keys, body.challenge, self, offered, free) };
+    const reply = { publicKey: keys.publicKey, offered, free, signature: signHello(keys, body.challenge, self(), offered, free) };
     // An unpadded HELLO from an unproven address gets no answer (it would reflect more than 3x);
     // the verification PING it earns proves an honest sender, whose retransmit is answered.
     if (!isProven(from) && !fitsReflectionBudget(HelloReply, reply, body.padded)) return undefined;

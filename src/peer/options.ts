@@ -3,6 +3,7 @@
  * and the reason for its value), and `resolvePeerOptions`, which checks them and fills in the
  * defaults once so no other part of the peer writes `?? default`.
  */
+import type { PeerNatOptions } from '../nat/peer-nat.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import type { Address } from '../net/address.js';
 import type { DhtNodeOptions } from '../dht/node.js';
@@ -36,9 +37,12 @@ export interface PeerOptions {
   dataDir: string;
   /** Bytes this peer offers to keep for others. A peer offering 0 cannot back up. */
   storage: number;
+  /** The address peers reach us at (default 127.0.0.1); 0.0.0.0 or :: binds every interface and works it out (src/nat). */
   host?: string;
   port?: number;
   bootstrap?: Array<string | Address>;
+  /** Reachability checks and port mapping (src/nat/peer-nat.ts). */
+  nat?: PeerNatOptions;
   /** Start with this identity (text form); the data directory must be new or hold the same key. */
   recoveryKey?: string;
   clock?: Clock;
@@ -126,6 +130,7 @@ export interface ResolvedPeerOptions {
   rootRepublishIntervalMs: number;
   bindAttempts: number;
   wrapTransport: ((udp: Transport) => Transport) | undefined;
+  nat: PeerNatOptions;
 }
 
 export function resolvePeerOptions(options: PeerOptions): ResolvedPeerOptions {
@@ -148,5 +153,6 @@ export function resolvePeerOptions(options: PeerOptions): ResolvedPeerOptions {
     rootRepublishIntervalMs: DEFAULTS.rootRepublishIntervalMs,
     bindAttempts: DEFAULTS.bindAttempts,
     wrapTransport: options.wrapTransport,
+    nat: options.nat ?? {},
   };
 }

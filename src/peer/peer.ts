@@ -81,8 +81,10 @@ export class Peer extends EventEmitter<PeerEvents> {
       peer = new Peer(resolved, state, dht, tcp, wired);
       await wired.hostDuties.removeOrphanShards();
       await wired.backups.init();
+      wired.nat.start(dht.address.port);
       // Handlers are registered before joining, so peers that answer our join can HELLO us at once.
       if (resolved.bootstrap.length > 0) await dht.bootstrap(resolved.bootstrap);
+      wired.nat.checkSoon();
       await wired.discovery.publishRecord();
       wired.maintenance.start(resolved.maintenanceIntervalMs);
       return peer;
@@ -174,9 +176,10 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   /**
    * Backs up a file or a directory tree as a new snapshot: content-defined chunks, deduplicated
-   * and encrypted, packed into shards kept on `replicas` hosts (default 3). A second backup
-   * uploads only what changed. `shortfall` > 0 means fewer hosts than asked were found; the
-   * peer keeps trying in the background.
+   * and encrypted, packed into shards kept on `replicas` hosts (default 3). A later backup of
+   * the same path does not read files whose size, mtime, ctime and inode are unchanged (`force`
+   * reads all) and uploads only what changed. `shortfall` > 0 means fewer hosts than asked were
+   * found; the peer keeps trying in the background.
    */
   backup(source: string, options: Parameters<BackupEngine['backup']>[1] = {}): Promise<BackupResult> {
     // A full disk on our side becomes one typed line (backup-space.ts); other errors unchanged.
@@ -238,7 +241,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   status(): PeerStatus {
     const { contracts } = this.services;
-    return peerStatus({ publicKey: this.publicKey, dht: this.dht, host: contracts.host, store: contracts.store, tcp: this.transferServer, client: this.services.transfers });
+    return peerStatus({ publicKey: this.publicKey, dht: this.dht, host: contracts.host, store: contracts.store, tcp: this.transferServer, client: this.services.transfers, nat: this.services.nat });
   }
 
   /** True once `stop()` was called. */
@@ -252,6 +255,7 @@ export class Peer extends EventEmitter<PeerEvents> {
     this.stopped = true;
     this.services.maintenance.stop();
     this.services.placer.clear();
+    await this.services.nat.stop();
     await this.transferServer.close();
     await this.dht.close();
     await closeLocalState(this.state);

@@ -6,6 +6,7 @@ import type { ContractHost } from '../contracts/host.js';
 import type { ContractStore } from '../contracts/store.js';
 import type { TransferCounters, TransferServer } from '../transfer/server.js';
 import type { TrafficTotals } from '../transfer/socket-meter.js';
+import type { ReachStatus } from '../nat/status.js';
 
 export interface PeerStatus {
   publicKey: string;
@@ -17,6 +18,8 @@ export interface PeerStatus {
   transfer: TransferCounters;
   /** Shard bytes our own TCP client sent to hosts and received from them (uploads, restores, audits). */
   traffic: TrafficTotals;
+  /** How others reach this peer: public, mapped (by which protocol) or client-only (src/nat/status.ts). */
+  reach: ReachStatus;
 }
 
 export interface StatusSources {
@@ -26,6 +29,7 @@ export interface StatusSources {
   store: Pick<ContractStore, 'list'>;
   tcp: Pick<TransferServer, 'counters'>;
   client: { traffic(): TrafficTotals };
+  nat: { status(): ReachStatus };
 }
 
 export function peerStatus(s: StatusSources): PeerStatus {
@@ -41,6 +45,7 @@ export function peerStatus(s: StatusSources): PeerStatus {
     dht: s.dht.stats(),
     transfer: s.tcp.counters,
     traffic: s.client.traffic(),
+    reach: s.nat.status(),
   };
 }
 

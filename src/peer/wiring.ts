@@ -27,6 +27,8 @@ import { PeerMaintenance } from './maintenance.js';
 import { DEFAULTS, type ResolvedPeerOptions } from './options.js';
 import { OwnerTransfers } from './owner-transfers.js';
 import { PeerPlacer } from './placement.js';
+import type { NatService } from '../nat/nat-service.js';
+import { peerNatService } from '../nat/peer-nat.js';
 
 /** The local state the services are built on (see startup.ts). */
 export interface WiringState {
@@ -49,6 +51,8 @@ export interface PeerServices {
   maintenance: PeerMaintenance;
   /** What the TCP server asks about contracts (sockets.ts binds it). */
   ledger: ContractLedger;
+  /** Dial-backs, reachability checks and port mapping (src/nat). */
+  nat: NatService;
 }
 
 export function wireServices(dht: DhtNode, state: WiringState, options: ResolvedPeerOptions): PeerServices {
@@ -61,7 +65,7 @@ export function wireServices(dht: DhtNode, state: WiringState, options: Resolved
   const contracts = new ContractService(dht, db, keys.signing, clock, { ...options.contracts, offered: options.storage, diskBytes: () => shards.space.promisable() }, introduce);
   // What we offer and have free right now: HELLO answers and the peer record say it.
   const offer = () => ({ offered: contracts.host.offered, free: contracts.host.freeBytes() });
-  answerHello(dht.rpc, keys.signing, dht.address, offer, (from) => dht.isProven(from));
+  answerHello(dht.rpc, keys.signing, () => dht.address, offer, (from) => dht.isProven(from));
 
   const transfers = new OwnerTransfers(keys.signing, contracts.store, clock);
   const placer = new PeerPlacer(
@@ -81,6 +85,9 @@ export function wireServices(dht: DhtNode, state: WiringState, options: Resolved
     { rootRepublishIntervalMs: options.rootRepublishIntervalMs },
   );
   const discovery = new Discovery({ dht, signing: keys.signing, clock, introduce, offer });
+  const nat = peerNatService(dht, { host: options.host, nat: options.nat, clock });
+  // A peer that takes a new address (behind NAT) republishes its record there.
+  dht.onAddressChange(() => void discovery.publishRecord().catch(() => {}));
   const backups = createBackupEngine({ dht, contracts, keys, db, options, placer, transfers, discovery });
   const maintenance = new PeerMaintenance({
     clock,
@@ -104,7 +111,7 @@ export function wireServices(dht: DhtNode, state: WiringState, options: Resolved
   });
   contracts.on('defaulter', (key) => events.emit('defaulter', { counterpart: toHex(key) }));
 
-  return { events, failures, introduce, contracts, transfers, placer, hostDuties, discovery, backups, maintenance, ledger: hostDuties.ledger() };
+  return { events, failures, introduce, contracts, transfers, placer, hostDuties, discovery, backups, maintenance, ledger: hostDuties.ledger(), nat };
 }
 
 /**

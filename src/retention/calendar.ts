@@ -45,35 +45,36 @@ function isoWeek(year: number, month: number, day: number): { weekYear: number; 
   return { weekYear, week: 1 + Math.round((date.getTime() - firstThursday.getTime()) / (7 * 86_400_000)) };
 }
 
-export const utcCalendar: Calendar = {
-  fields(ms) {
-    const d = new Date(ms);
-    const [year, month, day] = [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate()];
-    return { year, month, day, hour: d.getUTCHours(), ...isoWeek(year, month, day) };
-  },
-  minus(ms, d) {
-    const t = new Date(ms);
-    // Date.UTC normalizes overflowing days and months exactly as Go's AddDate.
-    const dated = Date.UTC(t.getUTCFullYear() - d.years, t.getUTCMonth() - d.months, t.getUTCDate() - d.days,
-      t.getUTCHours(), t.getUTCMinutes(), t.getUTCSeconds(), t.getUTCMilliseconds());
-    return dated - d.hours * 3_600_000;
-  },
-};
+/** An instant as one time zone reads it: year, month (0..11), day, hours, minutes, seconds, milliseconds. */
+type DateParts = [number, number, number, number, number, number, number];
+
+/**
+ * The calendar of one time zone, from how the zone splits an instant into parts and how it puts
+ * parts back together (normalizing overflowing days and months exactly as Go's AddDate).
+ */
+function zoneCalendar(split: (d: Date) => DateParts, join: (...parts: DateParts) => number): Calendar {
+  return {
+    fields(ms) {
+      const [year, month0, day, hour] = split(new Date(ms));
+      return { year, month: month0 + 1, day, hour, ...isoWeek(year, month0 + 1, day) };
+    },
+    minus(ms, d) {
+      const [year, month0, day, ...time] = split(new Date(ms));
+      return join(year - d.years, month0 - d.months, day - d.days, ...time) - d.hours * 3_600_000;
+    },
+  };
+}
+
+export const utcCalendar: Calendar = zoneCalendar(
+  (d) => [d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds()],
+  (...parts) => Date.UTC(...parts),
+);
 
 /** The machine's time zone (TZ), as `new Date()` sees it. */
-export const localCalendar: Calendar = {
-  fields(ms) {
-    const d = new Date(ms);
-    const [year, month, day] = [d.getFullYear(), d.getMonth() + 1, d.getDate()];
-    return { year, month, day, hour: d.getHours(), ...isoWeek(year, month, day) };
-  },
-  minus(ms, d) {
-    const t = new Date(ms);
-    const dated = new Date(t.getFullYear() - d.years, t.getMonth() - d.months, t.getDate() - d.days,
-      t.getHours(), t.getMinutes(), t.getSeconds(), t.getMilliseconds()).getTime();
-    return dated - d.hours * 3_600_000;
-  },
-};
+export const localCalendar: Calendar = zoneCalendar(
+  (d) => [d.getFullYear(), d.getMonth(), d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds(), d.getMilliseconds()],
+  (...parts) => new Date(...parts).getTime(),
+);
 
 /**
  * Parses restic's duration syntax: numbers each followed by `y`, `m` (months), `d` or `h`,

@@ -8,6 +8,11 @@
  * - Every incoming datagram is decoded and validated first; malformed ones, ones whose claimed
  *   sender ID is not SHA-1 of their source address, unexpected responses and requests over a
  *   source's rate are dropped and counted. Nothing a peer sends can throw out of the handler.
+ * - Read-only requests (BEP 43, the envelope's `ro`) are the one exception to the ID check: a
+ *   node that does not know its reachable address yet cannot claim the ID of it. They are
+ *   answered but never reported as contacts, so they never enter a routing table.
+ * - Every reply carries the address its request came from (`ip`), and answers that carry one
+ *   are reported to `onObserved` listeners: how a node behind NAT learns its external address.
  *
  * The requests waiting for answers (retransmits, timeouts) are kept by outstanding.ts; the
  * ERROR reply and RpcError are in errors.ts.
@@ -63,6 +68,8 @@ export interface RpcStats {
   timeouts: number;
   retransmits: number;
   handlerErrors: number;
+  /** Requests handled that came from read-only nodes (a subset of requestsHandled). */
+  readOnlyRequests: number;
   requestsInFlight: number;
   requestsQueued: number;
 }
@@ -81,6 +88,9 @@ export class RpcEndpoint {
   private readonly queue: PQueue;
   private readonly limiter: RateLimiter | null;
   private readonly contactListeners: ((contact: Contact, kind: 'request' | 'response') => void)[] = [];
+  private readonly observedListeners: ((observed: Address, reporter: Contact) => void)[] = [];
+  private id: Uint8Array;
+  private readOnlyMode = false;
   private readonly counters: Omit<RpcStats, 'requestsInFlight' | 'requestsQueued'> = {
     sent: 0,
     received: 0,
@@ -93,18 +103,44 @@ export class RpcEndpoint {
     timeouts: 0,
     retransmits: 0,
     handlerErrors: 0,
+    readOnlyRequests: 0,
   };
   private closed = false;
 
   constructor(
     readonly transport: Transport,
-    readonly localId: Uint8Array,
+    localId: Uint8Array,
     private readonly options: RpcOptions,
   ) {
+    this.id = localId;
     this.queue = new PQueue({ concurrency: options.maxInFlight });
     this.outstanding = new OutstandingRequests(transport, options.clock, this.counters);
     this.limiter = options.rateLimit ? new RateLimiter(options.rateLimit, options.clock) : null;
     transport.onDatagram((datagram, from) => this.receive(datagram, from));
+  }
+
+  /** The node ID our messages claim. */
+  get localId(): Uint8Array {
+    return this.id;
+  }
+
+  /** True while our requests go out marked read-only (we do not know our reachable address). */
+  get readOnly(): boolean {
+    return this.readOnlyMode;
+  }
+
+  /**
+   * Changes the ID our messages claim and whether our requests are read-only: the DHT node
+   * calls this when it adopts an external address (its ID follows the address).
+   */
+  setIdentity(localId: Uint8Array, readOnly: boolean): void {
+    this.id = localId;
+    this.readOnlyMode = readOnly;
+  }
+
+  /** Called for every answer that says where our request came from (`observed`), with who said it. */
+  onObserved(listener: (observed: Address, reporter: Contact) => void): void {
+    this.observedListeners.push(listener);
   }
 
   /** Registers the handler for requests of type `spec`. */
@@ -144,7 +180,7 @@ export class RpcEndpoint {
     const txid = newTxid();
     let datagram: Uint8Array;
     try {
-      datagram = encodeMessage(spec, txid, this.localId, body);
+      datagram = encodeMessage(spec, txid, this.id, body, { readOnly: this.readOnlyMode });
     } catch (err) {
       // Our own body does not encode (OversizedMessageError): the caller's error, not dropped.
       return Promise.reject(err);
@@ -158,7 +194,7 @@ export class RpcEndpoint {
   /** Sends a message outside any request (used for replies). */
   private send(spec: MessageSpec<any>, txid: Uint8Array, body: unknown, to: Address): void {
     try {
-      this.transport.send(encodeMessage(spec, txid, this.localId, body), to);
+      this.transport.send(encodeMessage(spec, txid, this.id, body, { observed: to }), to);
       this.counters.sent++;
     } catch {
       // A reply our handler built does not encode: counted; the asker sees a lost reply.
@@ -178,7 +214,9 @@ export class RpcEndpoint {
       return;
     }
     const sender = contactFromAddress(from);
-    if (!bytesEqual(sender.id, envelope.senderId)) {
+    // A read-only request's ID is not checked: see the header. Its sender stays out of tables.
+    const readOnlyRequest = envelope.readOnly && !envelope.spec.isResponse;
+    if (!readOnlyRequest && !bytesEqual(sender.id, envelope.senderId)) {
       this.counters.droppedSpoofed++;
       return;
     }
@@ -190,6 +228,7 @@ export class RpcEndpoint {
       }
       this.counters.responsesAccepted++;
       this.emitContact(sender, 'response');
+      if (envelope.observed) this.emitObserved(envelope.observed, sender);
       if (envelope.type === ErrorReply.type) {
         const e = envelope.body as ErrorBody;
         p.reject(new RpcError('REMOTE', `${formatAddress(sender)} refused: ${e.message} (code ${e.code})`, e.code));
@@ -208,7 +247,8 @@ export class RpcEndpoint {
       return;
     }
     this.counters.requestsHandled++;
-    this.emitContact(sender, 'request');
+    if (readOnlyRequest) this.counters.readOnlyRequests++;
+    else this.emitContact(sender, 'request');
     let reply: Reply | undefined | Promise<Reply | undefined>;
     try {
       reply = handler(envelope.body, sender, envelope);
@@ -233,6 +273,16 @@ export class RpcEndpoint {
         l(contact, kind);
       } catch {
         // One listener's fault must not keep the datagram from the others or the handler; counted.
+        this.counters.handlerErrors++;
+      }
+    }
+  }
+
+  private emitObserved(observed: Address, reporter: Contact): void {
+    for (const l of this.observedListeners) {
+      try {
+        l(observed, reporter);
+      } catch {
         this.counters.handlerErrors++;
       }
     }

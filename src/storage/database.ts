@@ -87,6 +87,41 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 3: hosts that failed an audit, remembered across restarts.
   HOST_FAILURES_MIGRATION,
+  // 4: snapshots as trees (src/snapshot), the catalog as a chain of segments, the index by deltas.
+  `
+  CREATE TABLE snapshots_v3 (
+    id          TEXT PRIMARY KEY,
+    created_at  INTEGER NOT NULL,
+    source      TEXT NOT NULL,
+    files       INTEGER NOT NULL,
+    bytes       INTEGER NOT NULL,
+    root        BLOB,                           -- root tree ID; NULL: a first-format snapshot (not restorable)
+    parent      TEXT                            -- the snapshot its files cache came from
+  );
+  INSERT INTO snapshots_v3 (id, created_at, source, files, bytes) SELECT id, created_at, source, files, bytes FROM snapshots;
+  DROP TABLE snapshots;
+  ALTER TABLE snapshots_v3 RENAME TO snapshots;
+  CREATE INDEX snapshots_by_source ON snapshots (source, created_at);
+  ALTER TABLE backup_shards ADD COLUMN cataloged INTEGER NOT NULL DEFAULT 0; -- 1: a catalog segment has its shard-added record
+  ALTER TABLE backup_shards ADD COLUMN indexed INTEGER NOT NULL DEFAULT 0;   -- 1: an index delta in the network holds its chunks
+  CREATE TABLE catalog_contracts (id BLOB PRIMARY KEY); -- contracts the catalog in the network records as live
+  CREATE TABLE index_pieces (                   -- every live index-delta piece, oldest first (compaction lists them)
+    seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+    id     BLOB NOT NULL,
+    shard  BLOB NOT NULL,
+    offset INTEGER NOT NULL,
+    length INTEGER NOT NULL
+  );
+  CREATE TABLE catalog_head (                   -- the newest segment, as the root record names it
+    one    INTEGER PRIMARY KEY CHECK (one = 1),
+    seq    INTEGER NOT NULL,
+    base   INTEGER NOT NULL,                    -- number of the chain's first segment
+    shard  BLOB NOT NULL,
+    id     BLOB NOT NULL,
+    offset INTEGER NOT NULL,
+    length INTEGER NOT NULL
+  );
+  `,
 ];
 
 export function openDatabase(file: string): Db {

@@ -1,6 +1,7 @@
 /**
- * UDP transport on node:dgram. The bound host must be the literal IP peers see, because
- * our node ID is derived from it; wildcard addresses are refused with a clear error.
+ * UDP transport on node:dgram. The bound host is a literal IP: the address peers see (our node
+ * ID is derived from it), or a wildcard (0.0.0.0, ::) for a node that works out its external
+ * address from what peers observe (the DHT runs read-only until then; src/dht/self-address.ts).
  */
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
@@ -30,10 +31,8 @@ export class UdpTransport implements Transport {
     const family = isIP(host);
     if (family === 0) throw new Error(`host "${host}" is not an IP address: give the address peers reach this node at`);
     const canonical = canonicalHost(host);
-    if (canonical === '0.0.0.0' || canonical === '::') {
-      throw new Error(`host ${host} is a wildcard: give the address peers reach this node at (its ID is derived from it)`);
-    }
-    const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6 });
+    // '::' listens on IPv4 too (dual stack), so a wildcard peer is reachable either way.
+    const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6 && canonical !== '::' });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(port, host, () => {

@@ -65,6 +65,12 @@ export function formatIPv6(bytes: Uint8Array): string {
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
 
+/** True for 0.0.0.0 and :: (a socket bound there listens on every interface). */
+export function isUnspecified(host: string): boolean {
+  const ip = canonicalIp(host);
+  return ip === '0.0.0.0' || ip === '::';
+}
+
 /**
  * The network an address (or a `sourceKey`) belongs to for fair sharing: IPv4 /24, IPv6 /48 —
  * what one site or customer usually holds, so many addresses of one attacker count as one.

@@ -1,11 +1,17 @@
 /**
  * The datagram envelope and the message registry. One msgpack map per datagram:
  * `v` version, `t` type, `x` transaction ID, `id` sender's node ID, then the body's fields.
+ * Two optional envelope fields serve NAT traversal: `ip` on a response is the address the
+ * request came from as the responder saw it (BEP 42's `ip`: how peers learn their external
+ * address), and `ro` (true) on a request marks a read-only sender (BEP 43: a client that does
+ * not know its reachable address yet, so its claimed ID cannot be checked).
  * Each message type registers how its body is encoded and validated; decoding checks
  * the envelope, then the body, and throws MalformedMessageError on anything off.
  */
 import { Packr, Unpackr } from 'msgpackr';
 import { ID_BYTES } from '../net/node-id.js';
+import type { Address } from '../net/address.js';
+import { packAddresses, unpackAddresses } from './addresses.js';
 import { Fields, MalformedMessageError } from './fields.js';
 
 export { MalformedMessageError } from './fields.js';
@@ -15,7 +21,7 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_DATAGRAM_BYTES = 1200;
 export const TXID_BYTES = 8;
 
-const RESERVED = new Set(['v', 't', 'x', 'id']);
+const RESERVED = new Set(['v', 't', 'x', 'id', 'ip', 'ro']);
 
 export interface MessageSpec<B> {
   /** Numeric type carried in `t`. */
@@ -35,6 +41,18 @@ export interface Envelope<B = unknown> {
   /** The node ID the sender claims; the RPC layer checks it against the source address. */
   senderId: Uint8Array;
   body: B;
+  /** On a response: where the responder saw our request come from (`ip`). */
+  observed?: Address;
+  /** On a request: the sender is read-only (`ro`); its claimed ID is not checked. */
+  readOnly: boolean;
+}
+
+/** The optional envelope fields a sender adds. */
+export interface EnvelopeExtras {
+  /** Responses only: the address the request came from. */
+  observed?: Address;
+  /** Requests only: we are a read-only (client-only) node. */
+  readOnly?: boolean;
 }
 
 const registry = new Map<number, MessageSpec<unknown>>();
@@ -63,9 +81,11 @@ export class OversizedMessageError extends Error {
 }
 
 /** Encodes one message; throws OversizedMessageError if it would not fit one datagram. */
-export function encodeMessage<B>(spec: MessageSpec<B>, txid: Uint8Array, senderId: Uint8Array, body: B): Uint8Array {
+export function encodeMessage<B>(spec: MessageSpec<B>, txid: Uint8Array, senderId: Uint8Array, body: B, extras: EnvelopeExtras = {}): Uint8Array {
   const fields = spec.encode(body);
   const map: Record<string, unknown> = { v: PROTOCOL_VERSION, t: spec.type, x: txid, id: senderId };
+  if (extras.observed && spec.isResponse) map.ip = packObserved(extras.observed);
+  if (extras.readOnly && !spec.isResponse) map.ro = true;
   for (const [k, val] of Object.entries(fields)) {
     if (RESERVED.has(k)) throw new Error(`${spec.name} body uses reserved field "${k}"`);
     if (val !== undefined) map[k] = val;
@@ -94,5 +114,27 @@ export function decodeMessage(datagram: Uint8Array): Envelope {
   const txid = fields.bytes('x', TXID_BYTES);
   const senderId = fields.bytes('id', ID_BYTES);
   const body = spec.decode(fields);
-  return { spec, type, txid, senderId, body };
+  const envelope: Envelope = { spec, type, txid, senderId, body, readOnly: false };
+  if (fields.has('ip')) {
+    if (!spec.isResponse) throw new MalformedMessageError('"ip" is only allowed on a response');
+    const ip = fields.bytes('ip', { min: OBSERVED_V4, max: OBSERVED_V6 });
+    if (ip.length !== OBSERVED_V4 && ip.length !== OBSERVED_V6) throw new MalformedMessageError(`field "ip" has bad length ${ip.length}`);
+    // unpackAddresses refuses port 0 and unspecified addresses.
+    envelope.observed = unpackAddresses(ip, ip.length === OBSERVED_V4 ? 4 : 6, 1)[0]!;
+  }
+  if (fields.has('ro')) {
+    if (spec.isResponse) throw new MalformedMessageError('"ro" is only allowed on a request');
+    if (fields.boolean('ro') !== true) throw new MalformedMessageError('"ro" must be true when present');
+    envelope.readOnly = true;
+  }
+  return envelope;
+}
+
+const OBSERVED_V4 = 6;
+const OBSERVED_V6 = 18;
+
+function packObserved(address: Address): Uint8Array {
+  const { v4, v6 } = packAddresses([address]);
+  if (v4.length === 0 && v6.length === 0) throw new Error(`observed address ${address.host} is not an IP address`);
+  return v4.length ? v4 : v6;
 }

@@ -24,6 +24,10 @@ export const MessageType = {
   REJECT: 24,
   CANCEL: 25,
   CANCELLED: 26,
+  // Reachability checks (src/nat/messages.ts).
+  DIAL_BACK: 40,
+  DIAL_BACK_RESULT: 41,
+  DIAL_PROBE: 42,
 } as const;
 
 export type MessageTypeNumber = (typeof MessageType)[keyof typeof MessageType];

@@ -75,7 +75,9 @@ describe('faults: a full disk on the host side', function () {
       entry.hosts.push(c.counterpart);
       byShard.set(c.shardHash, entry);
     }
-    expect(byShard.size).to.be.at.least(3);
+    // Two shards of data (16 MiB and the rest); trees, index delta and catalog travel in the
+    // last one (metadata shards of their own are gone with the tree format, issue 15).
+    expect(byShard.size).to.be.at.least(2);
     for (const { size, hosts } of byShard.values()) {
       expect(new Set(hosts).size).to.equal(3);
       if (size > real) expect(hosts).to.not.include(toHex(tiny.publicKey));

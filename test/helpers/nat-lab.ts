@@ -12,7 +12,7 @@
  *   // home.host.ns runs a peer at home.host.address (10.77.N.2); home.router.wan is its outside
  *   lab.close();                                     // stops daemons, deletes every namespace
  *
- * Router kinds:
+ * Router kinds (every router drops new connections to itself from the outside, as home routers do):
  * - `cone`: `masquerade`. Linux keeps the source port where it is free, so the mapping is the
  *   same for every destination (endpoint-independent) while conntrack admits only answers from
  *   endpoints the host sent to: a port-restricted cone NAT, the common home router.
@@ -54,8 +54,11 @@ export interface HomeOptions {
 }
 
 export interface NatLab {
-  /** A host on the internet (198.51.100.N). */
-  addPublicHost(): LabHost;
+  /**
+   * A host on the internet: 198.51.100.N, or N in another /24 (`network`, e.g. '203.0.113'),
+   * for tests that need peers in distinct network prefixes.
+   */
+  addPublicHost(network?: string): LabHost;
   addHome(kind: RouterKind, options?: HomeOptions): Home;
   /** Conntrack entries of a router (for tests of mappings and timeouts). */
   conntrack(home: Home): string;
@@ -111,7 +114,14 @@ export function natLabUnavailable(kinds: RouterKind[] = []): string | null {
 function routerRules(kind: RouterKind): string {
   const masquerade = kind === 'symmetric' ? 'masquerade fully-random' : 'masquerade';
   const dropUdp = kind === 'no-udp' ? 'meta l4proto udp counter drop' : '';
+  // The router answers nothing new on its outside, as home routers do. Without this, a SYN to a
+  // port nobody forwards gets a RST from the router's own stack, which kills a TCP simultaneous
+  // open (bench/nat-punch.ts: cone-cone 0/10 without, 50/50 with).
   return `table inet filter {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    iifname "wan" ct state new drop
+  }
   chain forward {
     type filter hook forward priority 0; policy accept;
     ${dropUdp}
@@ -166,7 +176,7 @@ export function createNatLab(): NatLab {
   const made: string[] = [];
   const daemons: ChildProcess[] = [];
   const scratch = mkdtempSync(path.join(tmpdir(), 'dbs-natlab-'));
-  let publicHosts = 0;
+  const publicHosts = new Map<string, number>();
   let homes = 0;
   let links = 0;
 
@@ -211,10 +221,11 @@ export function createNatLab(): NatLab {
   }
 
   return {
-    addPublicHost() {
-      const n = ++publicHosts;
-      const ns = addNs(`pub${n}`);
-      const address = `198.51.100.${n}`;
+    addPublicHost(network = '198.51.100') {
+      const n = (publicHosts.get(network) ?? 0) + 1;
+      publicHosts.set(network, n);
+      const ns = addNs(`pub${[...publicHosts.values()].reduce((a, b) => a + b, 0)}`);
+      const address = `${network}.${n}`;
       plugIntoInternet(ns, 'eth0', `${address}/24`);
       return { ns, address };
     },

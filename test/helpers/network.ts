@@ -39,7 +39,7 @@ export class RawPeer {
   readonly received: { envelope: Envelope; from: Address }[] = [];
   private waiters: (() => void)[] = [];
   /** When set, answers each incoming request with what it returns (same transaction ID). */
-  autoReply: ((envelope: Envelope) => { spec: MessageSpec<any>; body: unknown } | undefined) | undefined;
+  autoReply: ((envelope: Envelope) => { spec: MessageSpec<any>; body: unknown; observed?: Address } | undefined) | undefined;
 
   private constructor(
     readonly socket: dgram.Socket,
@@ -51,7 +51,7 @@ export class RawPeer {
         const from = { host: rinfo.address, port: rinfo.port };
         this.received.push({ envelope, from });
         const reply = !envelope.spec.isResponse ? this.autoReply?.(envelope) : undefined;
-        if (reply) void this.send(encodeMessage(reply.spec, envelope.txid, this.id, reply.body), from);
+        if (reply) void this.send(encodeMessage(reply.spec, envelope.txid, this.id, reply.body, { observed: reply.observed ?? from }), from);
       } catch {
         return;
       }
@@ -69,10 +69,11 @@ export class RawPeer {
     return this.received.filter((r) => r.envelope.type === spec.type).map((r) => r.envelope);
   }
 
-  static async open(): Promise<RawPeer> {
+  /** A socket on `host` (any 127.x.y.z address is loopback on Linux: other /24s are other networks). */
+  static async open(host = '127.0.0.1'): Promise<RawPeer> {
     const socket = dgram.createSocket('udp4');
-    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-    return new RawPeer(socket, { host: '127.0.0.1', port: socket.address().port });
+    await new Promise<void>((resolve) => socket.bind(0, host, resolve));
+    return new RawPeer(socket, { host, port: socket.address().port });
   }
 
   send(datagram: Uint8Array, to: Address): Promise<void> {

@@ -1,0 +1,162 @@
+/**
+ * The peer's NAT work in one service with start/stop: it answers other peers' dial-back requests
+ * (dial-back-server.ts), checks our own reachability when our address is known or changes and
+ * every `reachabilityIntervalMs` (reachability-check.ts), keeps the DHT read-only while strangers
+ * cannot reach us over UDP, and maps our port on the router when asked (port-mapping.ts).
+ */
+import { type Address, parseAddress } from '../net/address.js';
+import type { Contact } from '../net/node-id.js';
+import type { RpcEndpoint } from '../rpc/rpc.js';
+import { type Clock, every } from '../util/clock.js';
+import type { SelfAddressInfo } from '../dht/node.js';
+import { NAT_DEFAULTS } from './constants.js';
+import { type DialBackCounters, DialBackServer, type DialBackServerInit } from './dial-back-server.js';
+import type { Dialer } from './dialer.js';
+import { ReachabilityCheck, type ReachabilityCheckInit, type ReachabilityVerdict } from './reachability-check.js';
+import { type MappingInfo, reachStatus, type ReachStatus } from './status.js';
+import { Keepalive } from './keepalive.js';
+
+/** What the service needs of the DHT node. */
+export interface NatDht {
+  readonly rpc: RpcEndpoint;
+  readonly clock: Clock;
+  contacts(): Contact[];
+  ping(address: Address): Promise<unknown>;
+  selfAddress(): SelfAddressInfo;
+  setReadOnly(readOnly: boolean): void;
+  useMappedAddress(address: Address): Promise<void>;
+  onAddressChange(listener: (info: SelfAddressInfo) => void): void;
+}
+
+/** A port mapping on the router (port-mapping.ts), or a stand-in. */
+export interface PortMapper {
+  /** Maps `port` (UDP and TCP); null when the router offers no mapping. */
+  start(port: number): Promise<MappingInfo | null>;
+  current(): MappingInfo | null;
+  stop(): Promise<void>;
+}
+
+export interface NatServiceOptions {
+  reachabilityIntervalMs?: number;
+  dialBack?: Partial<DialBackServerInit>;
+  check?: Partial<ReachabilityCheckInit>;
+  /** Maps the port on the router before joining (only for a peer bound to a wildcard). */
+  portMapper?: PortMapper | null;
+  dialer?: Dialer;
+  /** Keepalives of a client-only peer to its rendezvous (ms between beats; 0: none). */
+  keepaliveIntervalMs?: number;
+  rendezvousCount?: number;
+}
+
+export class NatService {
+  private readonly server: DialBackServer;
+  private readonly check: ReachabilityCheck;
+  private readonly keepalive: Keepalive;
+  private readonly keepaliveOn: boolean;
+  private stopTimer: () => void = () => {};
+  private checking: Promise<ReachabilityVerdict> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly dht: NatDht,
+    private readonly options: NatServiceOptions = {},
+  ) {
+    const { rpc, clock } = dht;
+    this.server = new DialBackServer({ rpc, clock, ...(options.dialer ? { dialer: options.dialer } : {}) }, options.dialBack);
+    this.check = new ReachabilityCheck({ rpc, clock, contacts: () => dht.contacts() }, options.check);
+    const intervalMs = options.keepaliveIntervalMs ?? NAT_DEFAULTS.keepaliveIntervalMs;
+    this.keepaliveOn = intervalMs > 0;
+    this.keepalive = new Keepalive({ clock, ping: (a) => dht.ping(a), contacts: () => dht.contacts() }, { intervalMs, count: options.rendezvousCount ?? NAT_DEFAULTS.rendezvousCount });
+    dht.onAddressChange(() => {
+      // Results were about the old address.
+      this.check.clear();
+      this.checkSoon();
+    });
+  }
+
+  /**
+   * Starts the periodic reachability checks and, if a mapper was given and the peer is bound to a
+   * wildcard, maps our port on the router in the background (discovery can take seconds, or time
+   * out on a router without UPnP / NAT-PMP): the node runs read-only meanwhile and joins again
+   * under the mapped address once it is there. `mapped` settles when that attempt is over.
+   */
+  start(port: number): void {
+    const mapper = this.options.portMapper;
+    if (mapper && this.dht.selfAddress().source === 'unknown') this.mapped = this.map(mapper, port);
+    const interval = this.options.reachabilityIntervalMs ?? NAT_DEFAULTS.reachabilityIntervalMs;
+    this.stopTimer = every(this.dht.clock, interval, () => this.checkSoon());
+  }
+
+  /** The port mapping attempt begun by `start` (null: none was made or the router offers none). */
+  mapped: Promise<MappingInfo | null> = Promise.resolve(null);
+
+  private async map(mapper: PortMapper, port: number): Promise<MappingInfo | null> {
+    const mapping = await mapper.start(port).catch(() => null);
+    if (!mapping || this.stopped) return null;
+    await this.dht.useMappedAddress(parseAddress(mapping.external));
+    return mapping;
+  }
+
+  /** Starts a reachability check in the background unless one is under way. */
+  checkSoon(): void {
+    if (!this.stopped) void this.checkReachability().catch(() => {});
+  }
+
+  /**
+   * Asks contacts to dial us back, then keeps the DHT read-only if strangers cannot reach us over
+   * UDP (or lets it take part fully once they can). Does nothing while our address is unknown.
+   */
+  checkReachability(): Promise<ReachabilityVerdict> {
+    // One at a time, each a full check: one under way may have started with fewer contacts.
+    const next = (this.checking ?? Promise.resolve()).catch(() => {}).then(() => this.runCheck());
+    this.checking = next;
+    void next.finally(() => {
+      if (this.checking === next) this.checking = null;
+    }).catch(() => {});
+    return next;
+  }
+
+  private async runCheck(): Promise<ReachabilityVerdict> {
+    const self = this.dht.selfAddress();
+    if (self.source === 'unknown' || this.stopped) return this.check.verdict();
+    const verdict = await this.check.run({ self: self.address, ...(self.source === 'mapped' ? { to: self.address } : {}) });
+    if (this.stopped) return verdict;
+    if (verdict.udp === 'unreachable') this.dht.setReadOnly(true);
+    else if (verdict.udp === 'reachable') this.dht.setReadOnly(false);
+    // A client-only peer with a known address holds its mappings to a few rendezvous open.
+    if (verdict.udp === 'unreachable' && this.keepaliveOn) this.keepalive.start();
+    else if (verdict.udp === 'reachable') this.keepalive.stop();
+    return verdict;
+  }
+
+  /** Keepalive datagrams sent to rendezvous, and how many went unanswered. */
+  get keepalives(): { sent: number; failed: number } {
+    return { ...this.keepalive.counters };
+  }
+
+  /** Dial-backs we made for others, and the requests we refused. */
+  get dialBacks(): DialBackCounters {
+    return { ...this.server.counters };
+  }
+
+  status(): ReachStatus {
+    const self = this.dht.selfAddress();
+    const { udp, tcp } = this.check.verdict();
+    const mapping = this.options.portMapper?.current() ?? null;
+    return {
+      ...reachStatus({ address: self.address, source: self.source, readOnly: self.readOnly, observed: self.observed, udp, tcp, mapping }),
+      rendezvous: this.keepalive.rendezvous,
+    };
+  }
+
+  /** Stops the checks and removes the port mapping. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.stopTimer();
+    this.keepalive.stop();
+    // Cuts a mapping still being made short (or removes it once made), then removes ours.
+    await this.options.portMapper?.stop().catch(() => {});
+    await this.mapped.catch(() => null);
+  }
+}
