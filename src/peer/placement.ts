@@ -5,7 +5,8 @@
  * contract, puts its host in backoff (host-backoff.ts) and is negotiated again with another
  * host, up to `placementRounds` rounds. This is the backup engine's ShardPlacer.
  */
-import { createReadStream } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
+import { access } from 'node:fs/promises';
 import PQueue from 'p-queue';
 import { NegotiationError, type NegotiationRequest, type NegotiationResult, type Refusal, type RefusalCode } from '../contracts/negotiation.js';
 import { refusalText } from '../contracts/refusals.js';
@@ -72,6 +73,9 @@ export class PeerPlacer implements ShardPlacer {
       for (const r of negotiation.refusals) if (r.host && BACKOFF_REFUSALS.has(r.reason)) this.backoff.failed(r.host, refusalText(r.reason), now());
       const outcomes = await Promise.all(negotiation.contracts.map((c) => this.uploads.add(() => this.uploadOne(c, file))));
       let failedThisRound = 0;
+      // Our own shard file gone or unreadable fails every upload, which is no fault of the hosts'
+      // (the host only sees the connection end): no backoff for them, and no other host asked.
+      const ourFault = outcomes.some((o) => 'reason' in o) && !(await readable(file));
       negotiation.contracts.forEach((c, i) => {
         exclude.push(c.counterpart);
         const outcome = outcomes[i]!;
@@ -79,14 +83,14 @@ export class PeerPlacer implements ShardPlacer {
           failedThisRound++;
           failedUploads.push({ host: c.counterpart, reason: outcome.reason });
           if (c.counterpartAddress) refusals.push({ address: parseAddress(c.counterpartAddress), host: c.counterpart, reason: 'UPLOAD_FAILED' });
-          this.backoff.failed(c.counterpart, outcome.reason, now());
+          if (!ourFault) this.backoff.failed(c.counterpart, outcome.reason, now());
         } else {
           contracts.push(outcome.stored);
           this.backoff.succeeded(c.counterpart);
         }
       });
       // Short without a failed upload: negotiation found no more hosts, another round would not either.
-      if (failedThisRound === 0) break;
+      if (failedThisRound === 0 || ourFault) break;
     }
     return { hash, size, merkleRoot: root, contracts, refusals, failedUploads };
   }
@@ -108,6 +112,13 @@ export class PeerPlacer implements ShardPlacer {
   clear(): void {
     this.uploads.clear();
   }
+}
+
+async function readable(file: string): Promise<boolean> {
+  return access(file, constants.R_OK).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** The digest of a shard file, read in pieces and hashed on the worker thread. */

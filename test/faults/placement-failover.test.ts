@@ -18,6 +18,8 @@ import { fromHex, toHex } from '../../src/util/bytes.js';
 import { ManualClock, systemClock, type Clock } from '../../src/util/clock.js';
 import { GiB, MiB, peerOptions, startPeers, stopAll, tempDir } from '../helpers/peers.js';
 import { mountSmallFs, type SmallFs } from '../helpers/small-fs.js';
+import { randomFile } from '../helpers/host-harness.js';
+import { ParallelShardHasher } from '../../src/storage/parallel-hasher.js';
 
 const backup = { shardSize: MiB, chunkSizes: { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 } };
 
@@ -117,5 +119,21 @@ describe('faults: placement routes around a host that fails its uploads', functi
     expect(now.map((c) => c.counterpart)).to.include(toHex(tiny.publicKey));
     expect(await tiny.shards.has(fromHex(lost.shardHash))).to.equal(true);
     expect(placerOf(owner).backoff.list().map((e) => toHex(e.host))).to.not.include(toHex(tiny.publicKey));
+  });
+
+  it('an upload that fails on our side (our shard file gone) backs off no host and is not offered to others', async () => {
+    const three = await startPeers(3);
+    peers.push(...three);
+    const owner = three[0]!;
+    const { file, data } = randomFile(work, 300 * 1024);
+    const hasher = new ParallelShardHasher();
+    await hasher.write(data);
+    const digest = await hasher.digest();
+    rmSync(file);
+    const placed = await owner.placeShard(file, { replicas: 2, digest });
+    expect(placed.contracts).to.deep.equal([]);
+    // One round only: the two hosts asked, both uploads failed on our file, nobody else asked.
+    expect(placed.failedUploads).to.have.length(2);
+    expect(placerOf(owner).backoff.list()).to.deep.equal([]);
   });
 });
