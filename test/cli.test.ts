@@ -163,13 +163,14 @@ describe('cli: dbs against running peer processes', function () {
       expect(oneLineError(r.stderr), args.join(' ')).to.match(message);
     }
     // Usage errors come from the argument parser: exit 2, and a pointer to --help.
-    for (const args of [['start', '--storage', '10XB', '--data', path.join(work, 'u')], ['frobnicate'], ['backup']]) {
+    for (const args of [['start', '--storage', '10XB', '--data', path.join(work, 'u')], ['frobnicate'], ['backup'], ['backup', work, '--erasure', '5/2']]) {
       const r = await dbs(args);
       expect(r.code, args.join(' ')).to.equal(2);
       expect(r.stderr).to.match(/^error: /).and.to.contain('dbs --help');
     }
     expect((await dbs(['start', '--storage', '10XB', '--data', path.join(work, 'u')])).stderr).to.contain('"10XB" is not a size');
     expect(existsSync(path.join(work, 'u'))).to.equal(false);
+    expect((await dbs(['backup', work, '--erasure', '5/2'])).stderr).to.contain('erasure scheme 5/2: need whole numbers with 1 <= K <= N');
   });
 
   it('a peer that nobody can reach says plainly that no peer accepted, and why', async () => {

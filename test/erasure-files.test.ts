@@ -197,3 +197,23 @@ describe('erasure piece files (streaming, on disk)', function () {
     }
   });
 });
+
+describe('erasure piece files written without fsync (durable: false, for temporary outputs)', function () {
+  this.timeout(60_000);
+
+  it('gives the same pieces and the same shard back, complete and under their names', async () => {
+    const dir = tempDir('dbs-erasure-nosync-');
+    try {
+      const shard = pseudoRandom(3 * F + 12_345, 11);
+      writeFileSync(path.join(dir, 'shard'), shard);
+      const durable = await encodePieceFiles(path.join(dir, 'shard'), { k: 2, n: 4 }, (i) => path.join(dir, `d${i}`));
+      const quick = await encodePieceFiles(path.join(dir, 'shard'), { k: 2, n: 4 }, (i) => path.join(dir, `q${i}`), { durable: false });
+      expect(quick.pieces.map((p) => Buffer.from(p.root).toString('hex'))).to.deep.equal(durable.pieces.map((p) => Buffer.from(p.root).toString('hex')));
+      await decodePieceFiles(sourcesOf(quick.pieces, [2, 3]), { k: 2, n: 4 }, shard.length, path.join(dir, 'back'), { durable: false });
+      expect(readFileSync(path.join(dir, 'back')).equals(shard)).to.equal(true);
+      expect(temps(dir)).to.deep.equal([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

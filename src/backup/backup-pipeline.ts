@@ -23,6 +23,7 @@ import { FileSaver } from './file-saver.js';
 import type { BackupIndex, SnapshotRow } from './index-db.js';
 import type { Metadata } from './metadata.js';
 import { PackStream } from './pack-stream.js';
+import type { PiecePlacement } from './piece-placement.js';
 import type { ShardPlacement } from './placement.js';
 import type { ReplicaLocator } from './replica-locator.js';
 import { Sealer } from './sealer.js';
@@ -30,6 +31,7 @@ import { ShardPacker } from './shard-packer.js';
 import { ShardUploader } from './shard-uploader.js';
 import type { ShardWriter } from './shard-writer.js';
 import { FILE_CONCURRENCY } from './constants.js';
+import { checkScheme } from '../erasure/layout.js';
 import type { BackupOptions, BackupProgress, BackupResult } from './types.js';
 
 export interface BackupPipelineDeps {
@@ -40,7 +42,9 @@ export interface BackupPipelineDeps {
   /** Where downloads of parent-snapshot shards go (a directory of its own is made inside). */
   tmp: string;
   placement: ShardPlacement;
-  locator: Pick<ReplicaLocator, 'localCopy' | 'liveContracts' | 'fetchFromAny'>;
+  /** Erasure-coded placement (backups with `erasure`). */
+  pieces: Pick<PiecePlacement, 'placeNew'>;
+  locator: Pick<ReplicaLocator, 'localCopy' | 'fetchShard'>;
   metadata: Metadata;
   clock: { now(): number };
   shardSize: number;
@@ -50,6 +54,15 @@ export interface BackupPipelineDeps {
 export async function runBackup(deps: BackupPipelineDeps, source: string, options: BackupOptions & { replicas: number }, onProgress: (p: BackupProgress) => void, exclude: ExcludeEntry | null = null): Promise<BackupResult> {
   const { replicas } = options;
   if (!Number.isInteger(replicas) || replicas < 1) throw new Error('replicas must be a whole number of at least 1');
+  // K of N with K >= 2 is coded into pieces; K = 1 is N whole copies, as --replicas N.
+  const scheme = options.erasure ? checkScheme(options.erasure) : null;
+  const coded = scheme && scheme.k >= 2 ? scheme : null;
+  const copies = scheme && !coded ? scheme.n : replicas;
+  // Shards that hold the closing metadata (index delta, catalog segment) stay whole copies:
+  // a new machine reads them before it knows any contract, through the hosts the root record
+  // names. N − K + 1 copies survive the same N − K lost hosts as the pieces do.
+  const metaCopies = coded ? coded.n - coded.k + 1 : copies;
+  let closing = false;
   await fs.lstat(source).catch((err: NodeJS.ErrnoException) => {
     throw new Error(err.code === 'ENOENT' ? `nothing to back up at ${source}: no such file or directory` : `cannot read ${source}: ${err.message}`);
   });
@@ -63,9 +76,11 @@ export async function runBackup(deps: BackupPipelineDeps, source: string, option
   const uploader = new ShardUploader(deps.placingAtOnce);
   const packer = new ShardPacker(deps.outbox, deps.shardSize, (writer, digest) =>
     uploader.submit(async () => {
-      const placed = await deps.placement.placeNew(writer, replicas, 'data', digest);
+      const whole = !coded || closing;
+      const wanted = whole ? (coded ? metaCopies : copies) : coded.n;
+      const placed = whole ? await deps.placement.placeNew(writer, wanted, 'data', digest) : await deps.pieces.placeNew(writer, coded, 'data', digest);
       totals.shards++;
-      totals.shortfall += replicas - placed.contracts;
+      totals.shortfall += wanted - placed.contracts;
       progress.uploadedBytes += writer.size;
       onProgress({ ...progress });
       pack.placed(writer.chunks);
@@ -89,7 +104,7 @@ export async function runBackup(deps: BackupPipelineDeps, source: string, option
   const reader = new BlobReader(keys, index, (hash) => {
     const key = Buffer.from(hash).toString('hex');
     let file = located.get(key);
-    if (!file) located.set(key, (file = (async () => (await locator.localCopy(index.shard(hash))) ?? locator.fetchFromAny(locator.liveContracts(hash), work))()));
+    if (!file) located.set(key, (file = (async () => (await locator.localCopy(index.shard(hash))) ?? locator.fetchShard(hash, work))()));
     return file;
   });
   try {
@@ -102,6 +117,7 @@ export async function runBackup(deps: BackupPipelineDeps, source: string, option
     // Every full shard placed: the delta names their hashes, the segment their contracts.
     await uploader.settle();
     uploader.check();
+    closing = true;
     progress.phase = 'metadata';
     progress.files = built.stats.filesRead + built.stats.filesReused;
     progress.bytes = built.stats.bytesRead + built.stats.bytesReused;

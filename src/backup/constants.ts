@@ -62,6 +62,19 @@ export const LARGE_FILE = 1024 * 1024;
 export const DURABLE_BATCH_FILES = 512;
 /** bytes: ...or this many. */
 export const DURABLE_BATCH_BYTES = 128 * 1024 * 1024;
+/**
+ * ms: a piece still downloading after this counts as slow, and a reserve piece starts beside it
+ * (the race keeps both; the first K that verify win). 10 s: far past a 4 MiB piece on any line
+ * that can restore at all, so only a stalled host triggers it.
+ */
+export const PIECE_SLOW_AFTER_MS = 10_000;
+/**
+ * How the engine has the erasure worker write piece files and decoded shards: not fsynced. They
+ * are temporary (pieces live until their upload, a decoded shard until the restore read it; a
+ * crash loses nothing the network does not still hold), and an fsync each cost a 64 MiB 2/4
+ * backup about a third of its time here (docs/benchmarks.md, erasure-backup).
+ */
+export const TEMPORARY = { durable: false } as const;
 /** shards: re-replicated at once by a maintenance pass (each placement mostly waits on the network). */
 export const REPAIRS_AT_ONCE = 3;
 /** files: read at once by a backup, one read buffer each: the tree builder's own default (src/snapshot/constants.ts says why 2). */

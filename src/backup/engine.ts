@@ -31,6 +31,10 @@ import { ShardPlacement } from './placement.js';
 import type { BackupPorts } from './ports.js';
 import { recover } from './recovery.js';
 import { Repairer } from './repair.js';
+import { ErasureWorker } from '../erasure/erasure-worker.js';
+import { PiecePlacement } from './piece-placement.js';
+import { PieceRepairer } from './piece-repair.js';
+import { PieceSchemes } from './piece-schemes.js';
 import { ReplicaLocator } from './replica-locator.js';
 import { runRestore } from './restore.js';
 import { type AuditRecord, auditRecords, shardHealth, type ShardHealth } from './shard-health.js';
@@ -56,6 +60,11 @@ export class BackupEngine {
   private readonly metadata: Metadata;
   private readonly keepAlive: KeepAlive;
   private readonly repairer: Repairer;
+  /** Erasure coding (encode, decode) on one worker thread, started on first use. */
+  private readonly worker = new ErasureWorker();
+  private readonly schemes: PieceSchemes;
+  private readonly pieces: PiecePlacement;
+  private readonly pieceRepairer: PieceRepairer;
   private busy: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -73,11 +82,14 @@ export class BackupEngine {
     this.own = path.join(dataDir, 'backup', 'shards');
     this.tmp = path.join(dataDir, 'backup', 'tmp');
     const { contracts, clock } = ports;
-    this.locator = new ReplicaLocator(ports, this.tmp);
+    this.locator = new ReplicaLocator(ports, this.tmp, this.worker);
     this.placement = new ShardPlacement(ports.placer, this.index, this.own, clock);
     this.metadata = new Metadata({ keys, index: this.index, catalog: this.catalog, outbox: this.outbox, placement: this.placement, locator: this.locator, contracts, roots: ports.roots, clock, compactAfterSegments: this.options.compactAfterSegments });
     this.keepAlive = new KeepAlive({ index: this.index, contracts, auditor: ports.auditor, locator: this.locator, placement: this.placement, hostGraceMs: this.options.hostGraceMs });
-    this.repairer = new Repairer({ index: this.index, locator: this.locator, placement: this.placement, clock, renewBeforeFraction: this.options.renewBeforeFraction });
+    this.schemes = new PieceSchemes(db);
+    this.pieces = new PiecePlacement({ placement: this.placement, schemes: this.schemes, worker: this.worker, contracts, outbox: this.outbox });
+    this.repairer = new Repairer({ index: this.index, locator: this.locator, placement: this.placement, clock, renewBeforeFraction: this.options.renewBeforeFraction, skip: (s) => this.schemes.schemeOf(s.hash, contracts.live()) !== null });
+    this.pieceRepairer = new PieceRepairer({ index: this.index, contracts, schemes: this.schemes, locator: this.locator, placement: this.pieces, worker: this.worker, clock, renewBeforeFraction: this.options.renewBeforeFraction, tmp: this.tmp });
   }
 
   async init(): Promise<void> {
@@ -89,12 +101,13 @@ export class BackupEngine {
   }
 
   /**
-   * Backs up `source` as a new snapshot on `replicas` hosts per shard (default 3), against the
-   * newest snapshot of the same path (files cache; `force` reads everything).
+   * Backs up `source` as a new snapshot on `replicas` hosts per shard (default 3), or coded
+   * `erasure` K of N (each piece on its own host), against the newest snapshot of the same
+   * path (files cache; `force` reads everything).
    */
   backup(source: string, opts: BackupOptions = {}): Promise<BackupResult> {
     if (opts.tags?.length) return Promise.reject(new RetentionError('NOT_SUPPORTED_YET', 'snapshot tags are stored once the catalog\'s snapshot-added record carries them (it has no tags field yet); back up without --tag for now'));
-    const deps = { keys: this.keys, chunker: this.chunker, index: this.index, outbox: this.outbox, tmp: this.tmp, placement: this.placement, locator: this.locator, metadata: this.metadata, clock: this.ports.clock, shardSize: this.options.shardSize, placingAtOnce: this.options.placingAtOnce };
+    const deps = { keys: this.keys, chunker: this.chunker, index: this.index, outbox: this.outbox, tmp: this.tmp, placement: this.placement, pieces: this.pieces, locator: this.locator, metadata: this.metadata, clock: this.ports.clock, shardSize: this.options.shardSize, placingAtOnce: this.options.placingAtOnce };
     const root = path.resolve(source);
     // The hash worker's memory goes back as soon as the backup is over (see releaseHashWorker).
     return this.exclusive(async () => runBackup(deps, root, { ...opts, replicas: opts.replicas ?? 3 }, opts.onProgress ?? (() => {}), await createExclude(root, opts.exclude ?? {})).finally(releaseHashWorker));
@@ -137,7 +150,8 @@ export class BackupEngine {
   maintain(now = this.ports.clock.now(), opts: { auditAll?: boolean } = {}): Promise<MaintenanceReport> {
     return this.exclusive(async () => {
       const audits = await this.keepAlive.auditDue(now, opts.auditAll);
-      const report = { ...audits, replaced: await this.repairer.run() };
+      const replaced = (await this.repairer.run()) + (await this.pieceRepairer.run()).placed;
+      const report = { ...audits, replaced };
       // Hosts changed: the catalog in the network must name the new ones, or a new machine
       // would look for the shards where they no longer are. Until that succeeds, every pass
       // tries again.

@@ -50,11 +50,26 @@ export class ShardPlacement {
       await writer.discard();
       throw new NegotiationError(`no host stored the shard: ${placed.refusals.map((r) => r.reason).join(', ') || 'every upload failed'}`, placed.refusals);
     }
-    const localPath = path.join(this.own, toHex(placed.hash));
+    await this.keep(writer, { hash: placed.hash, size: placed.size, root: placed.merkleRoot }, replicas, kind);
+    return { hash: placed.hash, contracts: placed.contracts.length };
+  }
+
+  /** Hosts that failed an audit (never given a shard or piece again). */
+  excluded(): Uint8Array[] {
+    return [...this.failedHosts.values()];
+  }
+
+  /** Keeps a placed shard's file as our local copy and records it (`replicas`: hosts wanted, N for pieces). */
+  async keep(writer: ShardWriter, digest: Pick<ShardDigest, 'hash' | 'size' | 'root'>, replicas: number, kind: ShardRow['kind']): Promise<void> {
+    const localPath = path.join(this.own, toHex(digest.hash));
     await fs.rename(writer.file, localPath);
     await fsyncDir(this.own);
-    this.index.addShard({ hash: placed.hash, size: placed.size, merkleRoot: placed.merkleRoot, replicas, kind, localPath, createdAt: this.clock.now() }, writer.chunks);
-    return { hash: placed.hash, contracts: placed.contracts.length };
+    this.index.addShard({ hash: digest.hash, size: digest.size, merkleRoot: digest.root, replicas, kind, localPath, createdAt: this.clock.now() }, writer.chunks);
+  }
+
+  /** The placer itself (piece placement asks it for one host per piece). */
+  get shardPlacer(): ShardPlacer {
+    return this.placer;
   }
 
   /**

@@ -6,7 +6,7 @@
  */
 import type { Address } from '../net/address.js';
 import type { Clock } from '../util/clock.js';
-import type { Contract } from '../contracts/contract.js';
+import type { Contract, PieceTerms } from '../contracts/contract.js';
 import type { Refusal } from '../contracts/negotiation.js';
 import type { StoredContract } from '../contracts/store.js';
 import type { ShardDigest } from '../storage/merkle.js';
@@ -28,7 +28,17 @@ export interface PlacedShard {
  * call. Hosts in `exclude` are never asked. `digest`, when given, saves hashing the file again.
  */
 export interface ShardPlacer {
-  place(file: string, options: { replicas: number; exclude?: Uint8Array[]; digest?: ShardDigest }): Promise<PlacedShard>;
+  place(file: string, options: PlaceOptions): Promise<PlacedShard>;
+}
+
+export interface PlaceOptions {
+  replicas: number;
+  exclude?: Uint8Array[];
+  digest?: ShardDigest;
+  /** The file is one erasure-coded piece of a shard: the piece terms its contracts carry. */
+  piece?: PieceTerms;
+  /** Called once the hosts are agreed, before the uploads (lets the caller negotiate the next piece meanwhile). */
+  negotiated?: (hosts: Uint8Array[]) => void;
 }
 
 /**

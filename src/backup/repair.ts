@@ -19,6 +19,8 @@ export interface RepairDeps {
   /** See BackupEngineOptions.renewBeforeFraction. */
   renewBeforeFraction: number;
   repairsAtOnce?: number;
+  /** Shards this repair leaves alone (erasure-coded ones: piece-repair.ts). */
+  skip?: (shard: ShardRow) => boolean;
 }
 
 export class Repairer {
@@ -38,6 +40,7 @@ export class Repairer {
     const queue = new PQueue({ concurrency: this.deps.repairsAtOnce ?? REPAIRS_AT_ONCE });
     const now = this.deps.clock.now();
     for (const shard of index.shards()) {
+      if (this.deps.skip?.(shard)) continue;
       const live = locator.liveContracts(shard.hash);
       const lasting = live.filter((c) => isLasting(c.contract.terms, now, this.deps.renewBeforeFraction));
       const missing = shard.replicas - lasting.length;

@@ -9,23 +9,53 @@ import path from 'node:path';
 import { type Address, formatAddress, parseAddress } from '../net/address.js';
 import type { StoredContract } from '../contracts/store.js';
 import type { ShardTarget } from '../transfer/client.js';
+import { ErasureWorker } from '../erasure/erasure-worker.js';
 import { firstThatWorks } from './first-that-works.js';
+import { PieceFetcher } from './piece-fetch.js';
+import { piecesOf } from './piece-schemes.js';
 import type { ShardRow } from './index-db.js';
 import type { OwnerContracts, PeerFinder, ShardFetcher } from './ports.js';
 
 export class ReplicaLocator {
   /** Downloads and peer lookups that failed (each one only meant: try the next). */
   failures = 0;
+  /** Erasure-coded shards: fetched as pieces (piece-fetch.ts). */
+  readonly pieces: PieceFetcher;
 
   constructor(
     private readonly ports: { contracts: Pick<OwnerContracts, 'live'>; fetcher: ShardFetcher; peers: PeerFinder },
     /** Where downloads go unless the caller names a directory. */
     private readonly tmp: string,
-  ) {}
+    worker: Pick<ErasureWorker, 'decode'> = new ErasureWorker(),
+  ) {
+    this.pieces = new PieceFetcher({ addressesOf: (c) => this.addressesOf(c), download: (a, t, dir, direct) => this.download(a, t, dir, direct), worker });
+  }
+
+  /**
+   * A verified copy of the shard `hash` from the network, into a new file in `dir`: rebuilt
+   * from K of its pieces if it is erasure-coded, else from the first host of a whole copy that
+   * supplies it. Null if the hosts cannot supply it.
+   */
+  async fetchShard(hash: Uint8Array, dir = this.tmp, direct = true): Promise<string | null> {
+    const live = this.ports.contracts.live();
+    const pieces = piecesOf(live, hash);
+    if (pieces.length === 0) return this.fetchFromAny(contractsFor(live, hash), dir, direct);
+    return this.pieces.fetch(hash, pieces, dir).catch(() => {
+      this.failures++;
+      return null;
+    });
+  }
 
   /** Live contracts (pending or active) for the shard `hash`. */
   liveContracts(hash: Uint8Array): StoredContract[] {
     return contractsFor(this.ports.contracts.live(), hash);
+  }
+
+  /** Live contracts keeping the shard `hash`: whole copies, or its pieces if it is erasure-coded. */
+  holders(hash: Uint8Array): StoredContract[] {
+    const live = this.ports.contracts.live();
+    const pieces = piecesOf(live, hash);
+    return pieces.length > 0 ? pieces : contractsFor(live, hash);
   }
 
   /** Our own copy of the shard, if it is still on disk. */

@@ -32,7 +32,7 @@ import { asRestoreError, checkRestoreSpace } from './restore-space.js';
 export interface RestoreDeps {
   keys: BackupKeys;
   index: BackupIndex;
-  locator: Pick<ReplicaLocator, 'localCopy' | 'liveContracts' | 'fetchFromAny'>;
+  locator: Pick<ReplicaLocator, 'localCopy' | 'fetchShard'>;
   /** Imports snapshots from the network (recovery.ts). */
   recover: () => Promise<void>;
   /** The largest plaintext chunk we cut (bytes). */
@@ -57,7 +57,7 @@ export async function runRestore(deps: RestoreDeps, snapshotId: string, dest: st
   await assertEmptyOrMissing(dest);
   const work = await fs.mkdtemp(path.join(deps.tmp, 'restore-'));
   // A verified copy of each shard: our own, or downloaded from any live replica.
-  const shards = new RestoreShards(async (hash) => (await locator.localCopy(index.shard(hash))) ?? locator.fetchFromAny(locator.liveContracts(hash), work));
+  const shards = new RestoreShards(async (hash) => (await locator.localCopy(index.shard(hash))) ?? locator.fetchShard(hash, work));
   const blobs = new BlobReader(deps.keys, index, (hash) => shards.file(hash));
   const loadTree = treeLoader(blobs.load);
   const prefix = normalizePrefix(only);

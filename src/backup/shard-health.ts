@@ -16,16 +16,20 @@ export interface ReplicaHealth {
   lastAuditAt: number | null;
   /** ms since the epoch since when the host could not be reached, or null. */
   unreachableSince: number | null;
+  /** For an erasure-coded shard: the index of the piece this host keeps. */
+  piece?: number;
 }
 
 export interface ShardHealth {
   hash: string;
   kind: 'data' | 'meta' | 'catalog';
   size: number;
-  /** Replicas wanted. */
+  /** Replicas wanted (pieces, N, for an erasure-coded shard). */
   wanted: number;
-  /** Live replicas (pending or active contracts). */
+  /** Live replicas or pieces (pending or active contracts). */
   live: number;
+  /** Set for an erasure-coded shard: any K of its N pieces restore it. */
+  erasure?: { k: number; n: number };
   /** Whether we still have our own copy (repairs place from it). */
   localCopy: boolean;
   replicas: ReplicaHealth[];
@@ -43,9 +47,11 @@ export function auditRecords(index: Pick<BackupIndex, 'allHealth'>): AuditRecord
   return index.allHealth().map((h) => ({ contract: toHex(h.contract), lastAuditAt: h.lastAuditAt, unreachableSince: h.unreachableSince }));
 }
 
-export function shardHealth(index: Pick<BackupIndex, 'shards' | 'health'>, locator: Pick<ReplicaLocator, 'liveContracts'>): ShardHealth[] {
+export function shardHealth(index: Pick<BackupIndex, 'shards' | 'health'>, locator: Pick<ReplicaLocator, 'holders'>): ShardHealth[] {
   return index.shards().map((s) => {
-    const replicas = locator.liveContracts(s.hash).map((c) => {
+    const holders = locator.holders(s.hash);
+    const piece = holders[0]?.contract.terms.piece;
+    const replicas = holders.map((c) => {
       const h = index.health(c.contract.id);
       return {
         contract: toHex(c.contract.id),
@@ -54,8 +60,9 @@ export function shardHealth(index: Pick<BackupIndex, 'shards' | 'health'>, locat
         state: c.state,
         lastAuditAt: h.lastAuditAt,
         unreachableSince: h.unreachableSince,
+        ...(c.contract.terms.piece ? { piece: c.contract.terms.piece.index } : {}),
       };
     });
-    return { hash: toHex(s.hash), kind: s.kind, size: s.size, wanted: s.replicas, live: replicas.length, localCopy: s.localPath !== null, replicas };
+    return { hash: toHex(s.hash), kind: s.kind, size: s.size, wanted: piece ? piece.n : s.replicas, live: replicas.length, localCopy: s.localPath !== null, replicas, ...(piece ? { erasure: { k: piece.k, n: piece.n } } : {}) };
   });
 }

@@ -46,7 +46,7 @@ export interface SnapshotEntryPage {
 export interface BrowseDeps {
   keys: BackupKeys;
   index: Pick<BackupIndex, 'snapshots' | 'shard' | 'chunk'>;
-  locator: Pick<ReplicaLocator, 'localCopy' | 'liveContracts' | 'fetchFromAny'>;
+  locator: Pick<ReplicaLocator, 'localCopy' | 'fetchShard'>;
   /** Where a downloaded meta shard may go for a moment. */
   tmp: string;
 }
@@ -69,7 +69,7 @@ export async function listSnapshotDir(deps: BrowseDeps, snapshotId: string, dir:
     const located = new Map<string, Promise<string | null>>();
     const shardFile = (hash: Uint8Array) => {
       let file = located.get(toHex(hash));
-      if (!file) located.set(toHex(hash), (file = (async () => (await deps.locator.localCopy(deps.index.shard(hash))) ?? deps.locator.fetchFromAny(deps.locator.liveContracts(hash), work, false))()));
+      if (!file) located.set(toHex(hash), (file = (async () => (await deps.locator.localCopy(deps.index.shard(hash))) ?? deps.locator.fetchShard(hash, work, false))()));
       return file;
     };
     const reader = new BlobReader(deps.keys, deps.index, shardFile);

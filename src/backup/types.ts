@@ -5,8 +5,14 @@ import type { ExcludeOptions } from './exclude.js';
 export type { TreeBuildStats } from '../snapshot/tree-builder.js';
 
 export interface BackupOptions {
-  /** Hosts per shard (default 3). */
+  /** Hosts per shard (default 3), each with a whole copy. Ignored when `erasure` is given. */
   replicas?: number;
+  /**
+   * Code each shard into N pieces, any K of which rebuild it, each on its own host
+   * (`dbs backup --erasure K/N`); K = 1 means N whole copies, as `replicas: N`. The shard that
+   * holds a backup's closing metadata stays whole, on N − K + 1 hosts (docs/durability.md).
+   */
+  erasure?: { k: number; n: number };
   /** Read every file and list every directory, trusting nothing of the parent snapshot (`dbs backup --force`). */
   force?: boolean;
   /**
@@ -50,7 +56,7 @@ export interface BackupResult {
   /** Sealed bytes sent to hosts (once per shard, not per replica); 0 when nothing changed. */
   uploadedBytes: number;
   shards: number;
-  /** Replicas asked for but not found; the peer keeps trying in the background. */
+  /** Replicas (or, with `erasure`, pieces) asked for but not found; the peer keeps trying in the background. */
   shortfall: number;
   /** Files read and reused from the parent snapshot, trees stored and reused, and the rest. */
   stats: TreeBuildStats;

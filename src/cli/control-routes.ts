@@ -4,6 +4,7 @@
  * handlers, so both answer alike and check their input alike. Embedders build them from a
  * Peer with `controlRoutes(peer, { dataDir })`.
  */
+import { parseScheme } from '../erasure/layout.js';
 import { readFileSync } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -160,12 +161,18 @@ export function controlRoutes(peer: ControlPeer, ctx: ControlContext): Record<st
       });
       const replicas = body.replicas === undefined ? defaultReplicas : Number(body.replicas);
       if (!Number.isInteger(replicas) || replicas < 1) throw new CliError('--replicas must be a whole number of at least 1', ExitCode.usage);
+      let erasure: { k: number; n: number } | undefined;
+      try {
+        erasure = body.erasure === undefined ? undefined : parseScheme(String(body.erasure));
+      } catch (err) {
+        throw new CliError(`--erasure: ${(err as Error).message}`, ExitCode.usage);
+      }
       const t0 = Date.now();
-      log.info('backup-start', { path: source, replicas }, `backing up ${source} (replicas = ${replicas})`);
+      log.info('backup-start', { path: source, replicas, erasure }, `backing up ${source} (${erasure ? `erasure ${erasure.k}/${erasure.n}` : `replicas = ${replicas}`})`);
       const progress = throttled<BackupProgress>(report);
       const exclude = { patterns: strList(body, 'exclude'), patternFiles: strList(body, 'excludeFile')?.map((f) => path.resolve(f)), ifPresent: strList(body, 'excludeIfPresent'), oneFileSystem: body.oneFileSystem === true };
       const tags = strList(body, 'tags');
-      const result = await peer.backup(source, { replicas, exclude, force: body.force === true, ...(tags ? { tags } : {}), onProgress: (p) => progress.send(p) });
+      const result = await peer.backup(source, { replicas, ...(erasure ? { erasure } : {}), exclude, force: body.force === true, ...(tags ? { tags } : {}), onProgress: (p) => progress.send(p) });
       progress.flush();
       log.info('backup-done', { path: source, ...result, ms: Date.now() - t0 },
         `snapshot ${result.id}: ${result.files} files, ${formatBytes(result.bytes)}, ${formatBytes(result.uploadedBytes)} uploaded in ${formatDuration(Date.now() - t0)}${result.shortfall ? `; ${result.shortfall} replica(s) short, retrying in the background` : ''}`);

@@ -14,7 +14,7 @@ import type { SigningKeyPair } from '../crypto/ed25519.js';
 import { type Candidate, CandidateFinder } from './candidates.js';
 import { UnsentCancels } from './unsent-cancels.js';
 import type { Introduce } from './introduce.js';
-import { type Contract, encodeTerms, propose, signCancel, verifyContract } from './contract.js';
+import { type Contract, encodeTerms, type PieceTerms, propose, signCancel, verifyContract } from './contract.js';
 import { Cancel, Cancelled, Reject } from './messages.js';
 import { sendProposal } from './propose-request.js';
 import { owesUs } from './policy.js';
@@ -33,6 +33,8 @@ export interface NegotiationRequest {
   exclude?: Uint8Array[];
   /** Ask these addresses instead of searching the DHT. */
   candidates?: Address[];
+  /** When the shard is one erasure-coded piece: which one (signed into the terms; see contract.ts). */
+  piece?: PieceTerms;
 }
 
 // Negotiation's outcome types live with the refusal codes; exported here too, where callers look.
@@ -150,6 +152,7 @@ export class ContractOwner {
       auditSamples: this.config.auditSamples,
       ownerOffer: this.offered(),
       nowSeconds,
+      ...(req.piece ? { piece: req.piece } : {}),
     });
     const refuse = (reason: RefusalCode, excused: boolean): Refusal => {
       if (owed && !excused) this.strike(host);

@@ -7,12 +7,12 @@
 import { parentPort } from 'node:worker_threads';
 import { ErasureError } from './errors.js';
 import type { ErasureScheme } from './layout.js';
-import { decodePieceFiles, encodePieceFiles, type PieceSource, rebuildPieceFiles } from './piece-files.js';
+import { decodePieceFiles, encodePieceFiles, type PieceSource, rebuildPieceFiles, type WriteOptions } from './piece-files.js';
 
 export type ErasureJob =
-  | { op: 'encode'; shardPath: string; scheme: ErasureScheme; piecePaths: string[] }
-  | { op: 'decode'; candidates: PieceSource[]; scheme: ErasureScheme; shardSize: number; shardPath: string }
-  | { op: 'rebuild'; candidates: PieceSource[]; scheme: ErasureScheme; shardSize: number; targets: number[]; piecePaths: string[] };
+  | { op: 'encode'; shardPath: string; scheme: ErasureScheme; piecePaths: string[]; options?: WriteOptions }
+  | { op: 'decode'; candidates: PieceSource[]; scheme: ErasureScheme; shardSize: number; shardPath: string; options?: WriteOptions }
+  | { op: 'rebuild'; candidates: PieceSource[]; scheme: ErasureScheme; shardSize: number; targets: number[]; piecePaths: string[]; options?: WriteOptions };
 
 export interface ErasureJobError {
   code?: string;
@@ -31,11 +31,11 @@ function pathFrom(paths: string[]): (index: number) => string {
 async function run(job: ErasureJob): Promise<unknown> {
   switch (job.op) {
     case 'encode':
-      return encodePieceFiles(job.shardPath, job.scheme, pathFrom(job.piecePaths));
+      return encodePieceFiles(job.shardPath, job.scheme, pathFrom(job.piecePaths), job.options);
     case 'decode':
-      return decodePieceFiles(job.candidates, job.scheme, job.shardSize, job.shardPath);
+      return decodePieceFiles(job.candidates, job.scheme, job.shardSize, job.shardPath, job.options);
     case 'rebuild':
-      return rebuildPieceFiles(job.candidates, job.scheme, job.shardSize, job.targets, pathFrom(job.piecePaths));
+      return rebuildPieceFiles(job.candidates, job.scheme, job.shardSize, job.targets, pathFrom(job.piecePaths), job.options);
   }
 }
 

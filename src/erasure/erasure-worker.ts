@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { ErasureError, type ErasureErrorCode } from './errors.js';
 import type { ErasureJob, ErasureJobError } from './erasure-thread.js';
 import type { ErasureScheme, PieceLayout } from './layout.js';
-import type { PieceFile, PieceSource, RejectedPiece } from './piece-files.js';
+import type { PieceFile, PieceSource, RejectedPiece, WriteOptions } from './piece-files.js';
 
 interface Pending {
   resolve: (value: unknown) => void;
@@ -21,13 +21,13 @@ export class ErasureWorker {
   private nextId = 1;
 
   /** `encodePieceFiles` on the worker: piece i goes to `piecePaths[i]`. */
-  encode(shardPath: string, scheme: ErasureScheme, piecePaths: string[]): Promise<{ layout: PieceLayout; pieces: PieceFile[] }> {
-    return this.run({ op: 'encode', shardPath, scheme, piecePaths }) as Promise<{ layout: PieceLayout; pieces: PieceFile[] }>;
+  encode(shardPath: string, scheme: ErasureScheme, piecePaths: string[], options: WriteOptions = {}): Promise<{ layout: PieceLayout; pieces: PieceFile[] }> {
+    return this.run({ op: 'encode', shardPath, scheme, piecePaths, options }) as Promise<{ layout: PieceLayout; pieces: PieceFile[] }>;
   }
 
   /** `decodePieceFiles` on the worker. */
-  decode(candidates: PieceSource[], scheme: ErasureScheme, shardSize: number, shardPath: string): Promise<{ used: number[]; rejected: RejectedPiece[] }> {
-    return this.run({ op: 'decode', candidates, scheme, shardSize, shardPath }) as Promise<{ used: number[]; rejected: RejectedPiece[] }>;
+  decode(candidates: PieceSource[], scheme: ErasureScheme, shardSize: number, shardPath: string, options: WriteOptions = {}): Promise<{ used: number[]; rejected: RejectedPiece[] }> {
+    return this.run({ op: 'decode', candidates, scheme, shardSize, shardPath, options }) as Promise<{ used: number[]; rejected: RejectedPiece[] }>;
   }
 
   /** `rebuildPieceFiles` on the worker: rebuilt piece i goes to `piecePaths[i]`. */
@@ -37,8 +37,9 @@ export class ErasureWorker {
     shardSize: number,
     targets: number[],
     piecePaths: string[],
+    options: WriteOptions = {},
   ): Promise<{ pieces: PieceFile[]; used: number[]; rejected: RejectedPiece[] }> {
-    return this.run({ op: 'rebuild', candidates, scheme, shardSize, targets, piecePaths }) as Promise<{ pieces: PieceFile[]; used: number[]; rejected: RejectedPiece[] }>;
+    return this.run({ op: 'rebuild', candidates, scheme, shardSize, targets, piecePaths, options }) as Promise<{ pieces: PieceFile[]; used: number[]; rejected: RejectedPiece[] }>;
   }
 
   /** Stops the worker; pending jobs fail. A later job starts a new one. */

@@ -29,6 +29,16 @@ export interface PieceFile {
   id: Uint8Array;
 }
 
+/**
+ * How outputs are written. `durable` (default true): fsynced before and after the rename. False
+ * for outputs that are temporary themselves (the backup engine's pieces before upload, a shard
+ * decoded to be read once): an fsync each there cost a backup of 64 MiB coded 2/4 a third of
+ * its time on this machine (docs/benchmarks.md, erasure-backup).
+ */
+export interface WriteOptions {
+  durable?: boolean;
+}
+
 /** A piece offered to a decode or a rebuild, with the Merkle root it must have. */
 export interface PieceSource {
   index: number;
@@ -47,6 +57,7 @@ export async function encodePieceFiles(
   shardPath: string,
   scheme: ErasureScheme,
   piecePath: (index: number) => string,
+  options: WriteOptions = {},
 ): Promise<{ layout: PieceLayout; pieces: PieceFile[] }> {
   const shard = await fs.open(shardPath, 'r');
   const outputs: TempOutput[] = [];
@@ -69,7 +80,7 @@ export async function encodePieceFiles(
       await codeStripe(stripe, length, range(0, k), range(k, n));
       await Promise.all(range(0, n).map((i) => writeAndHash(outputs[i]!, hashers[i]!, stripe.fragment(i, length), offset)));
     }
-    await commitAll(outputs, range(0, n).map(() => layout.pieceSize));
+    await commitAll(outputs, range(0, n).map(() => layout.pieceSize), options.durable);
     const pieces = hashers.map((h, index) => {
       const digest = h.digest();
       return { index, path: outputs[index]!.target, size: digest.size, root: digest.root, id: digest.hash };
@@ -93,6 +104,7 @@ export async function decodePieceFiles(
   scheme: ErasureScheme,
   shardSize: number,
   shardPath: string,
+  options: WriteOptions = {},
 ): Promise<{ used: number[]; rejected: RejectedPiece[] }> {
   const layout = layoutFor(scheme, shardSize);
   const output = await TempOutput.open(shardPath);
@@ -101,7 +113,7 @@ export async function decodePieceFiles(
       const { shardOffset, bytes } = shardRangeOf(layout, index, offset, fragment.length);
       if (bytes > 0) await output.write(fragment.subarray(0, bytes), shardOffset);
     }, () => output.truncate());
-    await commitAll([output], [shardSize]);
+    await commitAll([output], [shardSize], options.durable);
     return result;
   } catch (err) {
     await output.abort();
@@ -119,6 +131,7 @@ export async function rebuildPieceFiles(
   shardSize: number,
   targets: readonly number[],
   piecePath: (index: number) => string,
+  options: WriteOptions = {},
 ): Promise<{ pieces: PieceFile[]; used: number[]; rejected: RejectedPiece[] }> {
   const layout = layoutFor(scheme, shardSize);
   for (const t of targets) checkPieceIndex(layout, t);
@@ -136,7 +149,7 @@ export async function rebuildPieceFiles(
         hashers = new Map(wanted.map((t) => [t, new ShardHasher()]));
       },
     );
-    await commitAll(outputs, outputs.map(() => layout.pieceSize));
+    await commitAll(outputs, outputs.map(() => layout.pieceSize), options.durable);
     const pieces = wanted.map((index, i) => {
       const digest = hashers.get(index)!.digest();
       return { index, path: outputs[i]!.target, size: digest.size, root: digest.root, id: digest.hash };

@@ -31,10 +31,10 @@ export class TempOutput {
     return this.handle.truncate(0);
   }
 
-  /** Sets the final size (the shard's trailing bytes may be padding never written). */
-  async finish(size: number): Promise<void> {
+  /** Sets the final size (the shard's trailing bytes may be padding never written); fsyncs unless `durable` is false. */
+  async finish(size: number, durable = true): Promise<void> {
     await this.handle.truncate(size);
-    await this.handle.sync();
+    if (durable) await this.handle.sync();
     await this.handle.close();
   }
 
@@ -50,16 +50,20 @@ export class TempOutput {
   }
 }
 
-/** Finishes, renames and makes durable every output; on any failure removes them all. */
-export async function commitAll(outputs: readonly TempOutput[], sizes: readonly number[]): Promise<void> {
+/**
+ * Finishes, renames and makes durable every output; on any failure removes them all.
+ * `durable` false skips the fsyncs (still renamed complete): for outputs that are themselves
+ * temporary, such as pieces about to be uploaded or a shard about to be read once.
+ */
+export async function commitAll(outputs: readonly TempOutput[], sizes: readonly number[], durable = true): Promise<void> {
   try {
-    await Promise.all(outputs.map((o, i) => o.finish(sizes[i]!)));
+    await Promise.all(outputs.map((o, i) => o.finish(sizes[i]!, durable)));
     for (const o of outputs) await o.rename();
   } catch (err) {
     await abortAll(outputs);
     throw err;
   }
-  for (const dir of new Set(outputs.map((o) => path.dirname(o.target)))) await fsyncDir(dir);
+  if (durable) for (const dir of new Set(outputs.map((o) => path.dirname(o.target)))) await fsyncDir(dir);
 }
 
 export async function abortAll(outputs: readonly TempOutput[]): Promise<void> {

@@ -13,7 +13,7 @@ import { refusalText } from '../contracts/refusals.js';
 import type { ContractStore, StoredContract } from '../contracts/store.js';
 import type { ShardDigest } from '../storage/merkle.js';
 import { ParallelShardHasher } from '../storage/parallel-hasher.js';
-import type { PlacedShard as EnginePlacedShard, ShardPlacer } from '../backup/ports.js';
+import type { PlaceOptions, PlacedShard as EnginePlacedShard, ShardPlacer } from '../backup/ports.js';
 import type { OwnerTransfers } from './owner-transfers.js';
 import { DEFAULTS } from './options.js';
 import { HostBackoff } from './host-backoff.js';
@@ -49,7 +49,7 @@ export class PeerPlacer implements ShardPlacer {
     this.uploads = new PQueue({ concurrency: init.uploadConcurrency });
   }
 
-  async place(file: string, options: { replicas: number; exclude?: Uint8Array[]; digest?: ShardDigest }): Promise<PlacedShard> {
+  async place(file: string, options: PlaceOptions): Promise<PlacedShard> {
     const { hash, root, size } = options.digest ?? (await digestFile(file));
     const now = () => this.components.clock.now();
     // Never asked: the caller's exclusions (holders, hosts that lost data) and hosts in backoff.
@@ -62,7 +62,7 @@ export class PeerPlacer implements ShardPlacer {
     for (let round = 0; round < this.init.placementRounds && contracts.length < options.replicas; round++) {
       let negotiation: NegotiationResult;
       try {
-        negotiation = await this.components.negotiate({ shardHash: hash, shardSize: size, merkleRoot: root, replicas: options.replicas - contracts.length, exclude });
+        negotiation = await this.components.negotiate({ shardHash: hash, shardSize: size, merkleRoot: root, replicas: options.replicas - contracts.length, exclude, ...(options.piece ? { piece: options.piece } : {}) });
       } catch (err) {
         // No host at all: in the first round that is the caller's NegotiationError; later, what we have is the result.
         if (round === 0 || !(err instanceof NegotiationError)) throw err;
@@ -70,6 +70,7 @@ export class PeerPlacer implements ShardPlacer {
         break;
       }
       refusals.push(...negotiation.refusals);
+      options.negotiated?.(negotiation.contracts.map((c) => c.counterpart));
       for (const r of negotiation.refusals) if (r.host && BACKOFF_REFUSALS.has(r.reason)) this.backoff.failed(r.host, refusalText(r.reason), now());
       const outcomes = await Promise.all(negotiation.contracts.map((c) => this.uploads.add(() => this.uploadOne(c, file))));
       let failedThisRound = 0;

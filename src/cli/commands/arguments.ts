@@ -3,6 +3,7 @@
  * InvalidArgumentError, so a bad value is a usage error (exit 2) with one readable line.
  */
 import { InvalidArgumentError } from 'commander';
+import { parseScheme } from '../../erasure/layout.js';
 import { parseUiAddress } from '../ui-address.js';
 import { parseDuration, parseSize } from '../units.js';
 
@@ -33,4 +34,14 @@ export function wholeNumber(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`"${text}" is not a whole number`);
   return n;
+}
+
+/** `--erasure K/N`, checked here so a bad one is one readable usage line. */
+export function schemeText(value: string): string {
+  try {
+    const { k, n } = parseScheme(value);
+    return `${k}/${n}`;
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }

@@ -10,11 +10,12 @@ import { CliError, ExitCode } from '../errors.js';
 import { addForgetCommand } from '../forget.js';
 import { renderSnapshots } from '../render.js';
 import { formatBytes } from '../units.js';
-import { collect, wholeNumber } from './arguments.js';
+import { collect, schemeText, wholeNumber } from './arguments.js';
 import { ask, type Common, print, withCommon } from './common.js';
 
 interface BackupCliOptions {
   replicas: number;
+  erasure?: string;
   force: boolean;
   exclude?: string[];
   excludeFile?: string[];
@@ -36,6 +37,7 @@ export function addBackupCommand(program: Command): void {
   withCommon(program.command('backup <path>'))
     .description('back up a file or folder as a new snapshot')
     .option('--replicas <n>', 'how many hosts keep each shard', wholeNumber, CLI_DEFAULTS.replicas)
+    .option('--erasure <K/N>', 'code each shard into N pieces on N hosts, any K of which restore it (2/4: two hosts may be lost, 2x the space); replaces --replicas', schemeText)
     .option('--force', 'read every file again, trusting nothing of the previous snapshot (files cache off)', false)
     .option('--exclude <pattern>', 'leave out what matches (gitignore syntax, relative to the path); repeatable', collect)
     .option('--exclude-file <file>', 'read --exclude patterns from a file, one a line; repeatable', collect)
@@ -49,16 +51,19 @@ export function addBackupCommand(program: Command): void {
       let result: BackupResult;
       try {
         const leaveOut = { exclude: opts.exclude, excludeFile: opts.excludeFile?.map((f) => path.resolve(f)), excludeIfPresent: opts.excludeIfPresent, oneFileSystem: opts.oneFileSystem === true, tags: opts.tag };
-        result = await ask<BackupResult>(opts, 'POST', '/backup', { path: abs, replicas: opts.replicas, force: opts.force, ...leaveOut }, (p) => {
+        result = await ask<BackupResult>(opts, 'POST', '/backup', { path: abs, replicas: opts.replicas, ...(opts.erasure ? { erasure: opts.erasure } : {}), force: opts.force, ...leaveOut }, (p) => {
           const pr = p as BackupProgress;
           view?.update(pr.bytes, total, `${pr.files} files, ${formatBytes(pr.uploadedBytes)} uploaded (${pr.phase})`);
         });
       } finally {
         view?.stop();
       }
-      print(opts, result, () => `snapshot ${result.id}\n${result.files} files, ${formatBytes(result.bytes)} (${result.stats.filesReused} unchanged, not read again); ${formatBytes(result.uploadedBytes)} new data in ${result.shards} shard(s), each on ${opts.replicas} host(s)`);
+      const [k, n] = (opts.erasure ?? '').split('/');
+      const each = opts.erasure ? `coded ${opts.erasure} (pieces on ${n} hosts, any ${k} restore it)` : `each on ${opts.replicas} host(s)`;
+      print(opts, result, () => `snapshot ${result.id}\n${result.files} files, ${formatBytes(result.bytes)} (${result.stats.filesReused} unchanged, not read again); ${formatBytes(result.uploadedBytes)} new data in ${result.shards} shard(s), ${each}`);
       if (result.shortfall > 0) {
-        throw new CliError(`the backup is stored, but ${result.shortfall} replica(s) short of ${opts.replicas} per shard (too few peers accepted); the peer keeps trying in the background`, ExitCode.shortfall);
+        const short = opts.erasure ? `${result.shortfall} piece(s) or copies short of ${opts.erasure}` : `${result.shortfall} replica(s) short of ${opts.replicas} per shard`;
+        throw new CliError(`the backup is stored, but ${short} (too few peers accepted); the peer keeps trying in the background`, ExitCode.shortfall);
       }
     });
 }
