@@ -109,9 +109,12 @@ export { type KeepDuration, type Calendar, utcCalendar, localCalendar, parseKeep
 export { type KeepFlags, policyFromFlags } from './retention/flags.js';
 export { RetentionError, type RetentionErrorCode } from './retention/errors.js';
 export { type ForgetRequest, type ForgetResult } from './peer/retention.js';
-/** Prune planning from the index alone (not yet wired: waits for the segment-chain catalog). */
+/** Prune planning from the index alone (the pure part of src/backup/prune.ts). */
 export { planPrune, type PrunePlan, type PruneIndex, type IndexedShard, PruneError } from './retention/prune-plan.js';
 export { ChunkIdSet } from './retention/chunk-set.js';
+// Prune, executed (src/backup/prune.ts), and looking inside snapshots (peer.ls / diff / find / stats).
+export { type PruneOptions, type PruneResult, type PruneStep, type LsOptions, type SnapshotChange, type FoundEntry, type SnapshotStats } from './backup/engine.js';
+export { RetentionPacer, AUTO_RETENTION } from './retention/pacer.js';
 
 // Folder watching and the optional tracker.
 export { FolderWatcher, type FolderWatcherOptions, QuietTrigger, WatchedChanges } from './backup/watcher.js';

@@ -209,6 +209,22 @@ describe('erasure-coded backups, 2 of 4 (owner + 7 real hosts)', function () {
     returnLocalCopies();
   });
 
+  it('prune keeps every piece contract of a kept coded snapshot (a piece contract names its piece, not its shard)', async () => {
+    const before = [...piecesByShard(owner)].map(([shard, ps]) => [shard, ps.map((p) => p.id).sort()] as const);
+    expect(before.length).to.be.greaterThan(0);
+    // Every prune starts by cancelling contracts whose shard the index no longer knows: a piece
+    // contract's shardHash is the piece's own ID, so it must be asked of the coded shard.
+    // (It may still end contracts of metadata shards it rewrote: those are whole copies.)
+    await owner.prune({ maxUnusedPercent: 0 });
+    const after = [...piecesByShard(owner)].map(([shard, ps]) => [shard, ps.map((p) => p.id).sort()] as const);
+    expect(after).to.deep.equal(before);
+    hideLocalCopies();
+    const r = await restore();
+    expect(r.incomplete).to.deep.equal([]);
+    expect(describeTree(r.dest)).to.deep.equal(describeTree(source));
+    returnLocalCopies();
+  });
+
   it('a new machine restores from the recovery key alone', async () => {
     const key = owner.recoveryKey;
     const bootstrap = hosts[0]!;

@@ -3,13 +3,15 @@
  * 127.0.0.1 and every command as its own process, as a user types it.
  */
 import { expect } from 'chai';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, promises as fsp, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEMO_TUNING, startPeerProcess, stopPeerProcess } from '../src/cli/demo.js';
 import { classify } from '../src/cli/errors.js';
 import { renderForgetPlan } from '../src/cli/forget.js';
 import { CACHEDIR_SIGNATURE, ExcludeError } from '../src/backup/exclude.js';
 import type { ForgetResult } from '../src/peer/retention.js';
+import type { PruneResult } from '../src/backup/prune.js';
+import type { SnapshotStats } from '../src/backup/snapshot-stats.js';
 import { RetentionError } from '../src/retention/errors.js';
 import { dbs } from './helpers/cli.js';
 import { tempDir } from './helpers/peers.js';
@@ -103,15 +105,44 @@ describe('cli: forget, excludes, tags and restore filters against running peers'
     expect((JSON.parse(named.stdout) as ForgetResult).remove).to.deep.equal([ids[0]]);
   });
 
-  it('forget without --dry-run, backup --tag: exit 8 with one line saying what waits for what; snapshots untouched', async () => {
-    const r = await dbs(['forget', '--keep-last', '1', ...data]);
-    expect(r.code).to.equal(8);
-    expect(oneLine(r.stderr)).to.match(/^dbs: forgetting snapshots is not supported yet: .*issue 15.*1 snapshot\(s\) would be removed/);
-    const tagged = await dbs(['backup', source, '--tag', 'daily', ...data]);
-    expect(tagged.code).to.equal(8);
-    expect(oneLine(tagged.stderr)).to.match(/^dbs: snapshot tags are stored once/);
+  it('backup --tag is stored and shown by snapshots; forget --keep-tag keeps by it and removes the rest for real', async () => {
+    const tagged = await dbs(['backup', source, '--replicas', '2', '--tag', 'daily,v1', '--json', ...data]);
+    expect(tagged.code, tagged.stderr).to.equal(0);
+    ids.push((JSON.parse(tagged.stdout) as { id: string }).id);
+    writeFileSync(path.join(source, 'docs/a.txt'), 'changed again');
+    const plain = await dbs(['backup', source, '--replicas', '2', '--json', ...data]);
+    expect(plain.code, plain.stderr).to.equal(0);
+    ids.push((JSON.parse(plain.stdout) as { id: string }).id);
+    const shown = await dbs(['snapshots', ...data]);
+    expect(shown.stdout).to.match(/TAGS/).and.match(new RegExp(`${ids[2]}.*daily,v1`));
+    const r = await dbs(['forget', '--keep-last', '1', '--keep-tag', 'daily', ...data]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.contain('has tags [daily]').and.contain('removed 2 snapshot(s)');
     const list = await dbs(['snapshots', '--json', ...data]);
-    expect((JSON.parse(list.stdout) as { id: string }[]).map((s) => s.id)).to.deep.equal([ids[1], ids[0]]);
+    const left = JSON.parse(list.stdout) as { id: string; tags?: string[] }[];
+    expect(left.map((s) => [s.id, s.tags])).to.deep.equal([[ids[3], undefined], [ids[2], ['daily', 'v1']]]);
+    const bad = await dbs(['backup', source, '--replicas', '2', '--tag', 'a\tb', ...data]);
+    expect(bad.code).to.equal(2);
+    expect(oneLine(bad.stderr)).to.match(/is not a tag/);
+  });
+
+  it('prune --dry-run plans, prune reclaims (contracts cancelled), the kept snapshots still restore', async () => {
+    const dry = await dbs(['prune', '--dry-run', '--json', ...data]);
+    expect(dry.code, dry.stderr).to.equal(0);
+    const plan = JSON.parse(dry.stdout) as PruneResult;
+    expect(plan.dryRun).to.equal(true);
+    expect(plan.plan.drop + plan.plan.repack).to.be.greaterThan(0);
+    const r = await dbs(['prune', '--max-unused', '0%', ...data]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/shard\(s\) removed, [1-9]\d* contract\(s\) cancelled/);
+    for (const id of [ids[2]!, ids[3]!]) {
+      const dest = path.join(work, `after-prune-${id}`);
+      const back = await dbs(['restore', id, dest, ...data]);
+      expect(back.code, back.stderr).to.equal(0);
+    }
+    const bad = await dbs(['prune', '--max-unused', '120', ...data]);
+    expect(bad.code).to.equal(2);
+    expect(oneLine(bad.stderr)).to.match(/^dbs: --max-unused takes a percentage/);
   });
 
   it('bad policies and excludes: exit 2 or 4 with one readable line', async () => {
@@ -119,7 +150,7 @@ describe('cli: forget, excludes, tags and restore filters against running peers'
       [['forget', ...data], 2, /^dbs: no policy given/],
       [['forget', '--keep-daily', 'x', ...data], 2, /^dbs: --keep-daily takes a whole number of 0 or more, or "unlimited" \(got "x"\)$/],
       [['forget', '--keep-within', '2w', ...data], 2, /^dbs: --keep-within: "2w" is not a keep duration/],
-      [['forget', ids[0]!, '--keep-last', '1', '--dry-run', ...data], 2, /^dbs: give snapshot IDs or --keep-\* rules, not both$/],
+      [['forget', ids[2]!, '--keep-last', '1', '--dry-run', ...data], 2, /^dbs: give snapshot IDs or --keep-\* rules, not both$/],
       [['forget', '--keep-tag', 'nope', '--dry-run', ...data], 1, /^dbs: the policy keeps no snapshot of .*: refusing to remove them all$/],
       [['backup', source, '--exclude-file', path.join(work, 'missing'), ...data], 4, /^dbs: cannot read exclude file .*missing: ENOENT$/],
       [['backup', source, '--exclude-if-present', 'a/b', ...data], 2, /^dbs: --exclude-if-present needs a file name/],
@@ -129,6 +160,69 @@ describe('cli: forget, excludes, tags and restore filters against running peers'
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(code);
       expect(oneLine(r.stderr), args.join(' ')).to.match(message);
     }
+  });
+
+  it('ls, diff, find and stats look inside snapshots without restoring them', async () => {
+    const ls = await dbs(['ls', 'latest', ...data]);
+    expect(ls.code, ls.stderr).to.equal(0);
+    expect(ls.stdout.trim().split('\n')).to.deep.equal(['.cache/', 'build/', 'docs/', 'fake/', 'keep.o', 'notes.tmp']);
+    const long = await dbs(['ls', ids[3]!, 'docs', '--long', ...data]);
+    expect(long.code, long.stderr).to.equal(0);
+    expect(long.stdout).to.match(/^-rw[-rwx]{7} +13 \d{4}-\d\d-\d\d \d\d:\d\d docs\/a\.txt$/m);
+    const all = await dbs(['ls', 'latest', '--recursive', '--json', ...data]);
+    const paths = all.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { path: string }).path);
+    expect(paths).to.include.members(['docs', 'docs/a.txt', '.cache/CACHEDIR.TAG', 'fake/data']);
+    const missing = await dbs(['ls', 'latest', 'nope', ...data]);
+    expect(missing.code).to.not.equal(0);
+    expect(oneLine(missing.stderr)).to.match(/no path "nope"/);
+
+    const diff = await dbs(['diff', ids[2]!, ids[3]!, ...data]);
+    expect(diff.code, diff.stderr).to.equal(0);
+    expect(diff.stdout.trim().split('\n')).to.deep.equal(['M  docs/a.txt  7 B -> 13 B']);
+    const same = await dbs(['diff', ids[3]!, ids[3]!, ...data]);
+    expect(same.stdout.trim()).to.equal('no differences');
+
+    const found = await dbs(['find', '*.pdf', ...data]);
+    expect(found.code, found.stderr).to.equal(0);
+    expect(found.stdout.trim().split('\n').map((l) => l.split(/\s+/).slice(0, 2).join(' '))).to.deep.equal([`${ids[3]} docs/b.pdf`, `${ids[2]} docs/b.pdf`]);
+    const one = await dbs(['find', 'docs/', '--snapshot', ids[3]!, '--json', ...data]);
+    expect(one.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { path: string }).path)).to.deep.equal(['docs']);
+
+    const stats = await dbs(['stats', '--json', ...data]);
+    expect(stats.code, stats.stderr).to.equal(0);
+    const st = JSON.parse(stats.stdout) as SnapshotStats;
+    expect(st.snapshots.map((x) => x.id)).to.deep.equal([ids[3], ids[2]]);
+    expect(st.storedBytes).to.be.greaterThan(0);
+    // Two replicas of every shard.
+    expect(st.hostBytes).to.equal(2 * st.shardBytes);
+    expect(st.contracts).to.equal(2 * st.shards);
+  });
+
+  it('start --watch --keep-last 1: the peer forgets and prunes after its watched backups by itself', async function () {
+    this.timeout(60_000);
+    const folder = path.join(work, 'watched');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(path.join(folder, 'f.txt'), 'one');
+    const p4 = path.join(work, 'p4');
+    // Paced to run after every backup here (the default is once per 24 backups or per day: src/retention/pacer.ts).
+    const args = ARGS.map((a, k) => (ARGS[k - 1] === '--tuning' ? JSON.stringify({ ...DEMO_TUNING, retentionPace: { everyBackups: 1 } }) : a));
+    peers.push(await startPeerProcess('p4', p4, [...args, '--bootstrap', peers[0]!.address, '--watch', folder, '--quiet', '100ms', '--replicas', '2', '--keep-last', '1']));
+    const snapshotsOf = async () => JSON.parse((await dbs(['snapshots', '--json', '--data', p4])).stdout) as { id: string; bytes: number }[];
+    const waitFor = async (what: string, ok: (list: { id: string; bytes: number }[]) => boolean) => {
+      for (const end = Date.now() + 40_000; Date.now() < end; await new Promise((r) => setTimeout(r, 250))) if (ok(await snapshotsOf())) return;
+      throw new Error(`gave up waiting for ${what}`);
+    };
+    await waitFor('the first watched backup', (l) => l.length === 1 && l[0]!.bytes === 3);
+    writeFileSync(path.join(folder, 'f.txt'), 'two, longer');
+    // The second backup happened, and retention left only it.
+    await waitFor('the second backup, alone', (l) => l.length === 1 && l[0]!.bytes === 11);
+    // The forget shows in the list at once; the prune after it is logged when it is done.
+    const logged = async () => /"event":"auto-retention","removed":1,/.test(await fsp.readFile(path.join(p4, 'dbs.log'), 'utf8'));
+    for (const end = Date.now() + 30_000; !(await logged()); await new Promise((r) => setTimeout(r, 250))) {
+      if (Date.now() > end) throw new Error('gave up waiting for the auto-retention log line');
+    }
+    const bad = await dbs(['watch', folder, '--keep-last', 'x', '--data', p4]);
+    expect(bad.code).to.equal(2);
   });
 });
 

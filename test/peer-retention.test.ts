@@ -29,6 +29,10 @@ describe('peer retention: Peer.forget over its ports', function () {
     await forget(port(), { policy: { last: 2 } }).then(() => expect.fail('must refuse'), (e: RetentionError) => expect(e.code).to.equal('NOT_SUPPORTED_YET'));
     // nothing to remove: no error, nothing asked of the port
     expect((await forget(port(), { policy: { last: 5 } })).remove).to.deep.equal([]);
-    await forget(port(), { policy: { last: 5 }, prune: true }).then(() => expect.fail('prune must refuse'), (e: RetentionError) => expect(e.message).to.match(/^prune is not supported yet/));
+    // A port without prune refuses --prune (typed), before anything is removed.
+    await forget(port(), { policy: { last: 5 }, prune: true }).then(() => expect.fail('prune must refuse'), (e: RetentionError) => expect([e.code, e.message]).to.deep.equal(['NOT_SUPPORTED_YET', 'prune is not supported by this peer']));
+    const removedFirst: string[][] = [];
+    await forget(port(removedFirst), { policy: { last: 2 }, prune: true }).then(() => expect.fail('prune must refuse'), (e: RetentionError) => expect(e.code).to.equal('NOT_SUPPORTED_YET'));
+    expect(removedFirst).to.deep.equal([]);
   });
 });

@@ -122,7 +122,7 @@ export async function runBackup(deps: BackupPipelineDeps, source: string, option
     progress.files = built.stats.filesRead + built.stats.filesReused;
     progress.bytes = built.stats.bytesRead + built.stats.bytesReused;
     onProgress({ ...progress });
-    const snapshot: SnapshotRow = { id: deps.metadata.newSnapshotId(), createdAt: deps.clock.now(), source, files: progress.files, bytes: progress.bytes, root: built.root, parent: parent?.id ?? null };
+    const snapshot: SnapshotRow = { id: deps.metadata.newSnapshotId(), createdAt: deps.clock.now(), source, files: progress.files, bytes: progress.bytes, root: built.root, parent: parent?.id ?? null, ...(options.tags?.length ? { tags: options.tags } : {}) };
     // The index delta. Entries of shards placed already (this backup's, and any a failed backup
     // left) go into pieces packed like any blob, in as many shards as they fill; the shard being
     // filled holds the rest: the entries of the chunks in it (null: "this shard") and the catalog

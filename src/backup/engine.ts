@@ -41,11 +41,19 @@ import { type AuditRecord, auditRecords, shardHealth, type ShardHealth } from '.
 import { listSnapshotDir, type SnapshotEntryPage } from './snapshot-browse.js';
 import type { BackupOptions, BackupResult, MaintenanceReport, RestoreOptions, RestoreResult, SnapshotInfo } from './types.js';
 import { RetentionError } from '../retention/errors.js';
+import { parseTags } from '../retention/tags.js';
+import { type PruneOptions, type PruneResult, runPrune } from './prune.js';
+import { diffSnapshots, findInSnapshots, type FoundEntry, type LsOptions, lsSnapshot, type SnapshotChange } from './snapshot-query.js';
+import { snapshotStats, type SnapshotStats } from './snapshot-stats.js';
+import type { SnapshotEntryInfo } from './snapshot-browse.js';
 import { createExclude } from './exclude.js';
 
 export type { BackupEngineOptions } from './constants.js';
 export type { BackupOptions, BackupProgress, BackupResult, MaintenanceReport, RestoreOptions, RestoreProgress, RestoreResult, SnapshotInfo, TreeBuildStats } from './types.js';
 export type { BackupPorts } from './ports.js';
+export type { PruneOptions, PruneResult, PruneStep } from './prune.js';
+export type { FoundEntry, LsOptions, SnapshotChange } from './snapshot-query.js';
+export type { SnapshotStats } from './snapshot-stats.js';
 
 export class BackupEngine {
   private readonly options: Required<BackupEngineOptions>;
@@ -106,7 +114,7 @@ export class BackupEngine {
    * path (files cache; `force` reads everything).
    */
   backup(source: string, opts: BackupOptions = {}): Promise<BackupResult> {
-    if (opts.tags?.length) return Promise.reject(new RetentionError('NOT_SUPPORTED_YET', 'snapshot tags are stored once the catalog\'s snapshot-added record carries them (it has no tags field yet); back up without --tag for now'));
+    if (opts.tags) opts = { ...opts, tags: parseTags(opts.tags) }; // BAD_POLICY before anything is read
     const deps = { keys: this.keys, chunker: this.chunker, index: this.index, outbox: this.outbox, tmp: this.tmp, placement: this.placement, pieces: this.pieces, locator: this.locator, metadata: this.metadata, clock: this.ports.clock, shardSize: this.options.shardSize, placingAtOnce: this.options.placingAtOnce };
     const root = path.resolve(source);
     // The hash worker's memory goes back as soon as the backup is over (see releaseHashWorker).
@@ -119,7 +127,20 @@ export class BackupEngine {
    */
   async snapshots(): Promise<SnapshotInfo[]> {
     if (this.index.snapshots().length === 0) await this.exclusive(() => this.recover());
-    return this.index.snapshots().map(({ id, createdAt, source, files, bytes }) => ({ id, createdAt, source, files, bytes }));
+    return this.index.snapshots().map(({ id, createdAt, source, files, bytes, tags }) => ({ id, createdAt, source, files, bytes, ...(tags ? { tags } : {}) }));
+  }
+
+  /**
+   * Forgets snapshots: a catalog segment of `snapshot-forgotten` records is placed and named by
+   * the root record, then they leave the local list. Their data stays on hosts until prune.
+   */
+  removeSnapshots(ids: readonly string[]): Promise<void> {
+    return this.exclusive(async () => {
+      const known = new Set(this.index.snapshots().map((s) => s.id));
+      const unknown = ids.filter((id) => !known.has(id));
+      if (unknown.length) throw new RetentionError('UNKNOWN_SNAPSHOT', `no snapshot ${unknown[0]}`);
+      await this.metadata.forgetSnapshots(ids);
+    });
   }
 
   /** Restores a snapshot, or the path `opts.path` inside it, into `dest` (empty or missing). */
@@ -131,6 +152,30 @@ export class BackupEngine {
   /** The entries of one folder of a snapshot, a page at a time; runs beside other tasks (it only reads). */
   entries(snapshotId: string, dir: string, page: { offset: number; limit: number }): Promise<SnapshotEntryPage> {
     return listSnapshotDir({ keys: this.keys, index: this.index, locator: this.locator, tmp: this.tmp }, snapshotId, dir, page);
+  }
+
+  /** A folder's entries (`recursive`: everything below it), trees read as reached; beside other tasks. */
+  ls(snapshotId: string, dir = '', opts: LsOptions = {}): AsyncGenerator<SnapshotEntryInfo> {
+    return lsSnapshot(this.browseDeps(), snapshotId, dir, opts);
+  }
+
+  /** What changed from snapshot `a` to `b`; unchanged folders are not read. */
+  diff(a: string, b: string): AsyncGenerator<SnapshotChange> {
+    return diffSnapshots(this.browseDeps(), a, b);
+  }
+
+  /** Entries matching a gitignore-style pattern, in every snapshot or one. */
+  find(pattern: string, snapshotId?: string): AsyncGenerator<FoundEntry> {
+    return findInSnapshots(this.browseDeps(), pattern, snapshotId);
+  }
+
+  /** Source, stored and held-on-hosts bytes, from the local index. */
+  stats(): SnapshotStats {
+    return snapshotStats(this.index, this.locator);
+  }
+
+  private browseDeps() {
+    return { keys: this.keys, index: this.index, locator: this.locator, tmp: this.tmp };
   }
 
   /** Every shard of ours: replicas wanted and live, and each host's last audit. */
@@ -159,6 +204,27 @@ export class BackupEngine {
       await this.metadata.publishCatalogIfStale();
       return report;
     });
+  }
+
+  /**
+   * Reclaims what no kept snapshot needs (prune.ts): plans from the local index, repacks,
+   * rewrites index and catalog, cancels contracts. One task at a time with backups, restores
+   * and maintenance.
+   */
+  prune(opts: PruneOptions = {}): Promise<PruneResult> {
+    const deps = { keys: this.keys, index: this.index, locator: this.locator, placement: this.placement, metadata: this.metadata, contracts: this.ports.contracts, outbox: this.outbox, tmp: this.tmp, shardSize: this.options.shardSize, pinned: () => this.pinnedMetadata(), headShard: () => this.catalog.head()?.location.shard ?? null };
+    return this.exclusive(async () => {
+      // A new machine prunes from the recovered catalog.
+      if (!this.catalog.head()) await this.recover();
+      return runPrune(deps, opts);
+    });
+  }
+
+  /** The live index pieces and the blobs of the head catalog segment's shard (prune counts them as used). */
+  private *pinnedMetadata(): Generator<Uint8Array> {
+    for (const p of this.catalog.pieces()) yield p.id;
+    const head = this.catalog.head();
+    if (head) for (const e of this.index.chunksIn(head.location.shard)) yield e.chunk;
   }
 
   /**

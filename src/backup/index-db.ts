@@ -25,6 +25,8 @@ export interface SnapshotRow {
   bytes: number;
   root: Uint8Array | null;
   parent: string | null;
+  /** `dbs backup --tag`; absent: none. */
+  tags?: string[];
 }
 
 interface SnapshotRaw {
@@ -35,6 +37,7 @@ interface SnapshotRaw {
   bytes: number;
   root: Buffer | null;
   parent: string | null;
+  tags: string | null;
 }
 
 interface ShardRaw {
@@ -95,7 +98,15 @@ export class BackupIndex {
 
   /** Records a finished snapshot (its root tree, and the parent its files cache came from). */
   addSnapshot(s: SnapshotRow): void {
-    this.db.prepare('INSERT OR REPLACE INTO snapshots (id, created_at, source, files, bytes, root, parent) VALUES (?, ?, ?, ?, ?, ?, ?)').run(s.id, s.createdAt, s.source, s.files, s.bytes, s.root, s.parent);
+    this.db.prepare('INSERT OR REPLACE INTO snapshots (id, created_at, source, files, bytes, root, parent, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(s.id, s.createdAt, s.source, s.files, s.bytes, s.root, s.parent, s.tags?.length ? JSON.stringify(s.tags) : null);
+  }
+
+  /** Forgotten snapshots leave the list (their blobs stay until prune). */
+  removeSnapshots(ids: readonly string[]): void {
+    const remove = this.db.prepare('DELETE FROM snapshots WHERE id = ?');
+    this.db.transaction(() => {
+      for (const id of ids) remove.run(id);
+    })();
   }
 
   /** Snapshots, newest first. */
@@ -149,6 +160,12 @@ export class BackupIndex {
     })();
   }
 
+  /** How many chunks and blobs are indexed, and their sealed bytes (each once: deduplicated). */
+  chunkTotals(): { count: number; bytes: number } {
+    const r = this.db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(length), 0) AS b FROM chunks').get() as { n: number; b: number };
+    return { count: r.n, bytes: r.b };
+  }
+
   /** Bytes of the largest sealed chunk or blob indexed (a restore sizes its crypto slots by it). */
   largestChunk(): number {
     return (this.db.prepare('SELECT MAX(length) AS n FROM chunks').get() as { n: number | null }).n ?? 0;
@@ -195,5 +212,6 @@ function toShard(r: ShardRaw): ShardRow {
 }
 
 function toSnapshot(r: SnapshotRaw): SnapshotRow {
-  return { id: r.id, createdAt: r.created_at, source: r.source, files: r.files, bytes: r.bytes, root: r.root ? new Uint8Array(r.root) : null, parent: r.parent };
+  const tags = r.tags ? (JSON.parse(r.tags) as string[]) : [];
+  return { id: r.id, createdAt: r.created_at, source: r.source, files: r.files, bytes: r.bytes, root: r.root ? new Uint8Array(r.root) : null, parent: r.parent, ...(tags.length ? { tags } : {}) };
 }

@@ -13,9 +13,11 @@ import { CatalogWriter, shouldCompact } from '../snapshot/catalog-delta.js';
 import type { BlobLocation, CatalogRecord } from '../snapshot/catalog-records.js';
 import { writeIndexDelta, type WrittenIndexEntry } from '../snapshot/index-delta.js';
 import type { Clock } from '../util/clock.js';
+import { toHex } from '../util/bytes.js';
 import { type CatalogDb, contractAdded } from './catalog-db.js';
 import { type BackupKeys, chunkId, sealParts } from './crypto.js';
 import type { BackupIndex, SnapshotRow } from './index-db.js';
+import { keptShard } from './piece-schemes.js';
 import type { ShardPlacement } from './placement.js';
 import type { OwnerContracts, RootRecords } from './ports.js';
 import type { ReplicaLocator } from './replica-locator.js';
@@ -48,6 +50,11 @@ export interface WrittenTail {
   compacted: boolean;
 }
 
+/** Prune's full rewrite: `added` is the whole live index; shards in `doomed` (hex) are about to be cancelled. */
+export interface IndexRewrite {
+  doomed: Set<string>;
+}
+
 export class Metadata {
   /** The catalog in the network names hosts that changed since; republish it. */
   private catalogStale = false;
@@ -65,23 +72,27 @@ export class Metadata {
    * shard being filled (which must not be handed on meanwhile). `written`: index pieces this
    * backup already packed into earlier shards (see backup-pipeline.ts). `snapshot` is the new one.
    */
-  async writeTail(pack: PackBlob, added: Iterable<WrittenIndexEntry> | AsyncIterable<WrittenIndexEntry>, snapshot: SnapshotRow | null, written: BlobLocation[] = []): Promise<WrittenTail> {
+  async writeTail(pack: PackBlob, added: Iterable<WrittenIndexEntry> | AsyncIterable<WrittenIndexEntry>, snapshot: SnapshotRow | null, written: BlobLocation[] = [], forgotten: readonly string[] = [], rewrite?: IndexRewrite): Promise<WrittenTail> {
     const { catalog, index, contracts, clock } = this.deps;
     let pieces = [...written, ...(await writeIndexDelta(added, pack))];
     const stored = catalog.head();
-    const compacted = stored !== null && shouldCompact(stored.seq - stored.base + 1, this.deps.compactAfterSegments);
+    const compacted = stored !== null && (rewrite !== undefined || shouldCompact(stored.seq - stored.base + 1, this.deps.compactAfterSegments));
     const records: CatalogRecord[] = [];
     if (compacted) {
-      // The live state as a new base chain: every shard, live contract and snapshot, and every live index piece.
-      for (const s of index.shards()) records.push({ type: 'shard-added', hash: s.hash, size: s.size, merkleRoot: s.merkleRoot, replicas: s.replicas, kind: s.kind });
-      for (const c of contracts.live()) records.push(contractAdded(c));
-      for (const s of [...index.snapshots()].reverse()) if (s.root && s.id !== snapshot?.id) records.push(snapshotRecord(s));
+      // The live state as a new base chain: every shard, live contract and snapshot, and every
+      // live index piece (prune: the shards it is about to drop left out, the index rewritten).
+      const doomed = rewrite?.doomed ?? new Set<string>();
+      for (const s of index.shards()) if (!doomed.has(toHex(s.hash))) records.push({ type: 'shard-added', hash: s.hash, size: s.size, merkleRoot: s.merkleRoot, replicas: s.replicas, kind: s.kind });
+      for (const c of contracts.live()) if (!doomed.has(toHex(keptShard(c.contract.terms)))) records.push(contractAdded(c));
+      const gone = new Set(forgotten);
+      for (const s of [...index.snapshots()].reverse()) if (s.root && s.id !== snapshot?.id && !gone.has(s.id)) records.push(snapshotRecord(s));
       if (snapshot) records.push(snapshotRecord(snapshot));
-      pieces = [...catalog.pieces(), ...pieces];
+      if (!rewrite) pieces = [...catalog.pieces(), ...pieces];
       records.push({ type: 'index-added', pieces, replacesAll: true });
     } else {
       records.push(...catalog.pendingRecords(index.shards(), contracts.live(), null, clock.now()));
       if (snapshot) records.push(snapshotRecord(snapshot));
+      for (const id of forgotten) records.push({ type: 'snapshot-forgotten', id, at: clock.now() });
       if (pieces.length > 0) records.push({ type: 'index-added', pieces, replacesAll: false });
     }
     const writer = compacted
@@ -127,10 +138,47 @@ export class Metadata {
     );
   }
 
-  private async publishCatalog(replicas = Math.max(1, ...this.deps.index.shards().map((s) => s.replicas))): Promise<void> {
+  /**
+   * `dbs forget`: a segment of `snapshot-forgotten` records (with whatever else changed) in a
+   * small catalog shard, the root record naming it, and only then the snapshots leave the local
+   * list. Killed before the root record moves, the network still lists them and so does this
+   * machine: forgetting again finishes the job.
+   */
+  async forgetSnapshots(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    if (this.deps.catalog.head()) await this.publishCatalog(undefined, ids);
+    this.deps.index.removeSnapshots(ids);
+  }
+
+  /**
+   * Prune's rewrite: the whole live index (`entries`) as new pieces and the live catalog as a
+   * new base chain, in a shard of their own, placed and named by the root record. Afterwards
+   * no live piece or segment is in a shard of `doomed`, so those can be cancelled.
+   */
+  async rewriteAll(entries: Iterable<WrittenIndexEntry>, doomed: Set<string>, replicas: number): Promise<void> {
+    const writer = new ShardWriter(this.deps.outbox);
+    const tail = await this.writeTail(
+      async (plain) => {
+        const id = chunkId(this.deps.keys, plain);
+        const packed = await writer.add(id, sealParts(this.deps.keys, id, plain));
+        return { id, shard: null, offset: packed.offset, length: packed.length };
+      },
+      entries,
+      null,
+      [],
+      [],
+      { doomed },
+    );
+    const placed = await this.deps.placement.placeNew(writer, replicas, 'meta', await writer.finish());
+    const kept = this.deps.index.shards().filter((s) => !doomed.has(toHex(s.hash))).map((s) => s.hash);
+    await this.commit(tail, placed.hash, kept);
+    this.catalogStale = false;
+  }
+
+  private async publishCatalog(replicas = Math.max(1, ...this.deps.index.shards().map((s) => s.replicas)), forgotten: readonly string[] = []): Promise<void> {
     const { index, catalog, contracts, clock } = this.deps;
     // Nothing to record (only the head shard's hosts changed): the root record names them.
-    if (catalog.pendingRecords(index.shards(), contracts.live(), null, clock.now()).length === 0) return this.publishRoot();
+    if (forgotten.length === 0 && catalog.pendingRecords(index.shards(), contracts.live(), null, clock.now()).length === 0) return this.publishRoot();
     const writer = new ShardWriter(this.deps.outbox);
     const tail = await this.writeTail(
       async (plain) => {
@@ -140,6 +188,8 @@ export class Metadata {
       },
       [],
       null,
+      [],
+      forgotten,
     );
     const placed = await this.deps.placement.placeNew(writer, replicas, 'catalog', await writer.finish());
     await this.commit(tail, placed.hash);
@@ -160,5 +210,5 @@ export class Metadata {
 }
 
 function snapshotRecord(s: SnapshotRow): CatalogRecord {
-  return { type: 'snapshot-added', id: s.id, createdAt: s.createdAt, source: s.source, root: s.root!, parent: s.parent, files: s.files, bytes: s.bytes };
+  return { type: 'snapshot-added', id: s.id, createdAt: s.createdAt, source: s.source, root: s.root!, parent: s.parent, files: s.files, bytes: s.bytes, ...(s.tags?.length ? { tags: s.tags } : {}) };
 }

@@ -28,6 +28,16 @@ export class PieceSchemes {
   }
 }
 
+/**
+ * The shard a contract keeps part of: the coded shard for a piece contract (whose `shardHash` is
+ * the piece's own ID), else the shard itself. Whatever asks "is this contract's shard still
+ * wanted?" (prune's cancellations, a compacted catalog) must ask it of this, or every piece
+ * contract looks orphaned.
+ */
+export function keptShard(terms: StoredContract['contract']['terms']): Uint8Array {
+  return terms.piece?.shard ?? terms.shardHash;
+}
+
 /** The piece contracts among `contracts` that keep a piece of the shard `hash`. */
 export function piecesOf(contracts: readonly StoredContract[], hash: Uint8Array): StoredContract[] {
   const key = toHex(hash);

@@ -111,7 +111,7 @@ export async function recover(deps: RecoveryDeps): Promise<void> {
     });
     // Snapshots last: a machine that lists them has their index too.
     index.transaction(() => {
-      for (const s of state.snapshots()) index.addSnapshot({ id: s.id, createdAt: s.createdAt, source: s.source, files: s.files, bytes: s.bytes, root: s.root, parent: s.parent });
+      for (const s of state.snapshots()) index.addSnapshot({ id: s.id, createdAt: s.createdAt, source: s.source, files: s.files, bytes: s.bytes, root: s.root, parent: s.parent, ...(s.tags ? { tags: s.tags } : {}) });
     });
     // Keep what was fetched as our own copies: restores read them, repair places from them.
     for (const [key, file] of fetched) {

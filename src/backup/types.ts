@@ -24,11 +24,7 @@ export interface BackupOptions {
   onProgress?: (p: BackupProgress) => void;
   /** What to leave out (exclude.ts): patterns, pattern files, tag files, --one-file-system. */
   exclude?: ExcludeOptions;
-  /**
-   * Tags for the snapshot (`--tag`). Not stored yet: the catalog that will carry them is the
-   * segment chain of src/snapshot (issue 15); until then a backup with tags is refused with
-   * RetentionError NOT_SUPPORTED_YET instead of dropping them.
-   */
+  /** Tags for the snapshot (`--tag`), stored in its catalog record; `dbs forget --keep-tag` keeps by them. */
   tags?: string[];
 }
 
@@ -81,6 +77,8 @@ export interface SnapshotInfo {
   source: string;
   files: number;
   bytes: number;
+  /** `dbs backup --tag`; absent: none. */
+  tags?: string[];
 }
 
 export interface MaintenanceReport {

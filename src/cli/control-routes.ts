@@ -5,6 +5,7 @@
  * Peer with `controlRoutes(peer, { dataDir })`.
  */
 import { parseScheme } from '../erasure/layout.js';
+import { type BrowsePeer, browseRoutes } from './browse-routes.js';
 import { readFileSync } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -21,11 +22,11 @@ import type { PeerLog } from './log.js';
 import { formatBytes, formatDuration } from './units.js';
 
 /** The Peer methods the routes use (a narrow port: tests and embedders may hand in less than a Peer). */
-export type ControlPeer = Pick<Peer, 'status' | 'peers' | 'contracts' | 'ledger' | 'snapshots' | 'findPeer' | 'backup' | 'restore' | 'check' | 'snapshotEntries' | 'shardHealth' | 'auditRecords' | 'forget'> & {
+export type ControlPeer = Pick<Peer, 'status' | 'peers' | 'contracts' | 'ledger' | 'snapshots' | 'findPeer' | 'backup' | 'restore' | 'check' | 'snapshotEntries' | 'shardHealth' | 'auditRecords' | 'forget' | 'prune'> & BrowsePeer & {
   dht: Pick<Peer['dht'], 'lookup'>;
 };
 
-export type Watch = (dir: string, quietMs: number) => Promise<{ watching: string; already: boolean }>;
+export type Watch = (dir: string, quietMs: number, keep?: KeepFlags) => Promise<{ watching: string; already: boolean }>;
 
 /** A watched folder and its last backup (ms since the epoch; null before the first). */
 export interface WatchInfo {
@@ -118,6 +119,14 @@ function count(body: Record<string, unknown>, key: string, fallback: number): nu
   return v;
 }
 
+/** `maxUnused` of a forget or prune request: a percentage from 0 to below 100. */
+function maxUnused(body: Record<string, unknown>): { maxUnusedPercent?: number } {
+  if (body.maxUnused === undefined) return {};
+  const v = Number(body.maxUnused);
+  if (!(v >= 0 && v < 100)) throw new CliError('--max-unused takes a percentage from 0 to below 100', ExitCode.usage);
+  return { maxUnusedPercent: v };
+}
+
 /** Entries a `POST /ls` answers when the request names no limit (a screenful). */
 export const LS_DEFAULT_LIMIT = 1000;
 
@@ -198,7 +207,12 @@ export function controlRoutes(peer: ControlPeer, ctx: ControlContext): Record<st
       // Prefixes and `latest` as everywhere else; the same snapshot named twice is removed once.
       const ids = [...new Set(named.map((n) => resolveSnapshot(all, n).id))];
       const keep = typeof body.keep === 'object' && body.keep !== null ? (body.keep as KeepFlags) : {};
-      return peer.forget({ ids, policy: policyFromFlags(keep), dryRun: body.dryRun === true, prune: body.prune === true });
+      return peer.forget({ ids, policy: policyFromFlags(keep), dryRun: body.dryRun === true, prune: body.prune === true, ...maxUnused(body) });
+    },
+    'POST /prune': async (body) => {
+      const result = await peer.prune({ dryRun: body.dryRun === true, ...maxUnused(body) });
+      log.info('prune-done', { dryRun: result.dryRun, removedShards: result.removedShards, cancelled: result.cancelled }, `prune: ${result.removedShards} shard(s) removed, ${result.cancelled} contract(s) cancelled`);
+      return result;
     },
     'POST /check': async () => {
       const report = await peer.check();
@@ -206,12 +220,14 @@ export function controlRoutes(peer: ControlPeer, ctx: ControlContext): Record<st
       return report;
     },
   };
+  Object.assign(routes, browseRoutes(peer, resolveSnapshot, str));
   const { watch, requestStop } = ctx;
   if (watch) {
     routes['POST /watch'] = async (body) => {
       const quietMs = body.quietMs === undefined ? (ctx.quietMs ?? CLI_DEFAULTS.quietMs) : Number(body.quietMs);
       if (!Number.isFinite(quietMs) || quietMs < 0) throw new CliError('--quiet must be a duration of 0 or more', ExitCode.usage);
-      return watch(str(body, 'path')!, quietMs);
+      const keep = typeof body.keep === 'object' && body.keep !== null && Object.keys(body.keep).length > 0 ? (body.keep as KeepFlags) : undefined;
+      return watch(str(body, 'path')!, quietMs, keep);
     };
   }
   if (requestStop) {

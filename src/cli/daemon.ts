@@ -3,6 +3,8 @@
  * other commands talk to, the log, the optional tracker subscription and folder watches, and
  * stops cleanly on SIGINT/SIGTERM (sockets closed, database closed, socket file removed).
  */
+import { autoRetention } from './auto-retention.js';
+import type { KeepFlags } from '../retention/flags.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Peer, type PeerOptions } from '../peer/peer.js';
@@ -39,8 +41,10 @@ export interface DaemonOptions {
   /** Quiet time before a watched folder is backed up. */
   quietMs: number;
   replicas: number;
+  /** `--keep-*` for the folders watched from the start: forget and prune after their backups. */
+  keep?: KeepFlags;
   /** Extra library settings (timeouts, shard sizes...): the demo and tests use fast ones. */
-  tuning?: Partial<PeerOptions> & { trackerPingMs?: number; dataDirCheckMs?: number };
+  tuning?: Partial<PeerOptions> & { trackerPingMs?: number; dataDirCheckMs?: number; retentionPace?: { everyBackups?: number; everyMs?: number } };
   /** Serve the web page (src/ui) at this address; off without it. */
   ui?: DaemonUiOptions;
   /** Where the human lines go (the terminal). */
@@ -144,11 +148,13 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
   const watchers = new Map<string, FolderWatcher>();
   // What `GET /watches` (and the web page) shows of each watched folder.
   const watched = new Map<string, WatchInfo>();
-  const watchFolder = async (dir: string, quietMs: number) => {
+  const retention = autoRetention(peer, log, options.tuning?.retentionPace);
+  const watchFolder = async (dir: string, quietMs: number, keep?: KeepFlags) => {
     const abs = path.resolve(dir);
     // As at start-up: whatever stat says, the folder cannot be watched, and the message says which one.
     const st = await fs.stat(abs).catch(() => null);
     if (!st?.isDirectory()) throw new CliError(`cannot watch ${abs}: not a folder`, ExitCode.notFound);
+    retention.setPolicy(abs, keep); // a bad policy fails here, before anything is watched
     if (watchers.has(abs)) return { watching: abs, already: true };
     const watcher = new FolderWatcher(abs, {
       clock: systemClock,
@@ -160,6 +166,7 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
           const result = await peer.backup(abs, { replicas: options.replicas, changedPaths: changedPaths ?? undefined });
           Object.assign(info, { lastSnapshot: result.id, lastError: null });
           log.info('watch-backup', { path: abs, ...result }, `watched ${abs}: snapshot ${result.id}, ${result.files} files, ${formatBytes(result.uploadedBytes)} uploaded${result.shortfall ? `, ${result.shortfall} replica(s) short` : ''}`);
+          await retention.afterBackup(Date.now());
         } catch (err) {
           info.lastError = (err as Error).message;
           log.warn('watch-backup-failed', { path: abs, error: (err as Error).message }, `backup of watched ${abs} failed: ${(err as Error).message}`);
@@ -200,7 +207,7 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
 
   Object.assign(routes, controlRoutes(peer, { dataDir: options.dataDir, replicas: options.replicas, quietMs: options.quietMs, log, feed, watch: watchFolder, watches: () => [...watched.values()], requestStop: () => void stop() }));
   try {
-    for (const dir of options.watch) await watchFolder(dir, options.quietMs);
+    for (const dir of options.watch) await watchFolder(dir, options.quietMs, options.keep);
     if (options.ui) stops.push(await startDaemonUi(options.ui, { dataDir: options.dataDir, routes, feed, log, exitCodeOf }));
   } catch (err) {
     await stop();

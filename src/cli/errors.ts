@@ -39,6 +39,8 @@ const EXIT_BY_CODE: Record<string, ExitCodeValue> = {
   IDS_AND_POLICY: ExitCode.usage,
   WOULD_REMOVE_ALL: ExitCode.failure,
   NOT_SUPPORTED_YET: ExitCode.notSupported,
+  UNKNOWN_SNAPSHOT: ExitCode.notFound,
+  PRUNE_INCOMPLETE_INDEX: ExitCode.failure,
   BAD_EXCLUDE: ExitCode.usage,
   EXCLUDE_FILE_UNREADABLE: ExitCode.notFound,
 };

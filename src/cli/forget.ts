@@ -8,6 +8,8 @@ import type { ForgetResult } from '../peer/retention.js';
 import type { KeepFlags } from '../retention/flags.js';
 import { CliError, ExitCode } from './errors.js';
 import { table } from './render.js';
+import { formatBytes } from './units.js';
+import type { PruneResult } from '../backup/prune.js';
 
 interface ForgetCliOptions {
   keepLast?: string;
@@ -25,6 +27,7 @@ interface ForgetCliOptions {
   keepTag?: string[];
   dryRun?: boolean;
   prune?: boolean;
+  maxUnused?: string;
   json?: boolean;
 }
 
@@ -37,8 +40,54 @@ export interface ForgetCommandDeps {
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function addForgetCommand(program: Command, deps: ForgetCommandDeps): void {
-  deps.withCommon(program.command('forget [snapshot...]'))
-    .description('remove snapshots by a retention policy (restic\'s --keep-* rules, per source path), or the ones named')
+  addKeepOptions(deps.withCommon(program.command('forget [snapshot...]'))
+    .description('remove snapshots by a retention policy (restic\'s --keep-* rules, per source path), or the ones named'))
+    .option('--dry-run', 'print the plan, remove nothing')
+    .option('--prune', 'reclaim the space of removed snapshots afterwards (as `dbs prune`)')
+    .option('--max-unused <percent>', 'with --prune: unused space allowed to stay on hosts, percent (default 5)')
+    .action(async (snapshots: string[], opts: ForgetCliOptions) => {
+      const keep = keepFlags(opts);
+      const { policyFromFlags } = await import('../retention/flags.js');
+      policyFromFlags(keep); // throws BAD_POLICY: exit 2 before the peer is asked
+      const result = await deps.ask<ForgetResult>(opts, 'POST', '/forget', { snapshots, keep, dryRun: opts.dryRun === true, prune: opts.prune === true, ...percent(opts.maxUnused) });
+      deps.print(opts, result, () => renderForgetPlan(result));
+    });
+}
+
+/** `--max-unused 5` or `5%`: checked here so a typo is exit 2 before the peer is asked. */
+function percent(value: string | undefined): { maxUnused?: number } {
+  if (value === undefined) return {};
+  const v = Number(value.replace(/%$/, ''));
+  if (value.trim() === '' || !(v >= 0 && v < 100)) throw new CliError(`--max-unused takes a percentage from 0 to below 100 (got "${value}")`, ExitCode.usage);
+  return { maxUnused: v };
+}
+
+/** `dbs prune`: reclaims what no kept snapshot needs (src/backup/prune.ts). */
+export function addPruneCommand(program: Command, deps: ForgetCommandDeps): void {
+  deps.withCommon(program.command('prune'))
+    .description('reclaim space on hosts: cancel shards no kept snapshot needs, repack mostly-unused and small ones')
+    .option('--max-unused <percent>', 'unused space allowed to stay on hosts, percent of what stays (default 5, as restic)')
+    .option('--dry-run', 'print what would be done, change nothing')
+    .action(async (opts: { maxUnused?: string; dryRun?: boolean; json?: boolean }) => {
+      const result = await deps.ask<PruneResult>(opts, 'POST', '/prune', { dryRun: opts.dryRun === true, ...percent(opts.maxUnused) });
+      deps.print(opts, result, () => renderPrune(result));
+    });
+}
+
+/** What prune found and did, as restic words it. */
+export function renderPrune(r: PruneResult): string {
+  const t = r.plan.totals;
+  const lines = [
+    `${t.shards} shard(s), ${formatBytes(t.bytes)}: ${formatBytes(t.usedBytes)} used by kept snapshots, ${formatBytes(t.unusedBytes)} unused`,
+    `${r.dryRun ? 'would remove' : 'remove'} ${r.plan.drop} unused shard(s) (${formatBytes(t.dropBytes)}), repack ${r.plan.repack} (${formatBytes(t.repackUsedBytes)} moved, ${formatBytes(t.repackUnusedBytes)} freed); unused after: ${formatBytes(t.unusedAfter)}`,
+  ];
+  if (!r.dryRun) lines.push(`repacked into ${r.repackedInto} new shard(s); ${r.removedShards} shard(s) removed, ${r.cancelled} contract(s) cancelled`);
+  return lines.join('\n');
+}
+
+/** The `--keep-*` options (forget, and start/watch for retention that runs itself). */
+export function addKeepOptions(cmd: Command): Command {
+  return cmd
     .option('--keep-last <n>', 'keep the n newest snapshots ("unlimited": all)')
     .option('--keep-hourly <n>', 'keep the newest snapshot of each of the last n hours that have one')
     .option('--keep-daily <n>', 'the same per day')
@@ -51,19 +100,19 @@ export function addForgetCommand(program: Command, deps: ForgetCommandDeps): voi
     .option('--keep-within-weekly <duration>', 'keep weekly snapshots within this duration of the newest')
     .option('--keep-within-monthly <duration>', 'keep monthly snapshots within this duration of the newest')
     .option('--keep-within-yearly <duration>', 'keep yearly snapshots within this duration of the newest')
-    .option('--keep-tag <tags>', 'keep snapshots with all of these tags (a,b); repeatable: any list', collect)
-    .option('--dry-run', 'print the plan, remove nothing')
-    .option('--prune', 'reclaim the space of removed snapshots afterwards')
-    .action(async (snapshots: string[], opts: ForgetCliOptions) => {
-      const keep = keepFlags(opts);
-      const { policyFromFlags } = await import('../retention/flags.js');
-      policyFromFlags(keep); // throws BAD_POLICY: exit 2 before the peer is asked
-      const result = await deps.ask<ForgetResult>(opts, 'POST', '/forget', { snapshots, keep, dryRun: opts.dryRun === true, prune: opts.prune === true });
-      deps.print(opts, result, () => renderForgetPlan(result));
-    });
+    .option('--keep-tag <tags>', 'keep snapshots with all of these tags (a,b); repeatable: any list', collect);
 }
 
-function keepFlags(o: ForgetCliOptions): KeepFlags {
+/** The `--keep-*` flags given (checked: BAD_POLICY is exit 2 before the peer is asked); undefined if none. */
+export async function keepFlagsOf(opts: Partial<ForgetCliOptions>): Promise<KeepFlags | undefined> {
+  const keep = keepFlags(opts);
+  if (Object.keys(keep).length === 0) return undefined;
+  const { policyFromFlags } = await import('../retention/flags.js');
+  policyFromFlags(keep);
+  return keep;
+}
+
+function keepFlags(o: Partial<ForgetCliOptions>): KeepFlags {
   const pairs: [keyof KeepFlags, string | undefined][] = [
     ['last', o.keepLast], ['hourly', o.keepHourly], ['daily', o.keepDaily], ['weekly', o.keepWeekly], ['monthly', o.keepMonthly], ['yearly', o.keepYearly],
     ['within', o.keepWithin], ['withinHourly', o.keepWithinHourly], ['withinDaily', o.keepWithinDaily], ['withinWeekly', o.keepWithinWeekly],
@@ -92,5 +141,6 @@ export function renderForgetPlan(r: ForgetResult): string {
     if (g.remove.length) lines.push(`remove ${g.remove.length} snapshot(s):`, table(['ID', 'TIME'], g.remove.map((s) => [s.id, when(s.createdAt)])));
   }
   lines.push('', r.remove.length === 0 ? 'nothing to remove' : r.dryRun ? `would remove ${r.remove.length} snapshot(s) (dry run)` : `removed ${r.removed.length} snapshot(s)`);
+  if (r.prune) lines.push('', renderPrune(r.prune));
   return lines.join('\n');
 }

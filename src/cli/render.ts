@@ -20,7 +20,7 @@ const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(
 
 export function renderSnapshots(list: SnapshotInfo[]): string {
   if (list.length === 0) return 'no snapshots yet (`dbs backup PATH` makes one)';
-  return table(['ID', 'CREATED (UTC)', 'FILES', 'SIZE', 'SOURCE'], list.map((s) => [s.id, when(s.createdAt), s.files, formatBytes(s.bytes), s.source]));
+  return table(['ID', 'CREATED (UTC)', 'FILES', 'SIZE', 'SOURCE', 'TAGS'], list.map((s) => [s.id, when(s.createdAt), s.files, formatBytes(s.bytes), s.source, s.tags?.join(',') ?? '']));
 }
 
 export function renderContracts(list: ContractInfo[]): string {

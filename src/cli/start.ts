@@ -3,6 +3,7 @@
  * stops it. A module of its own so that main.ts loads the peer (and with it the whole library)
  * only when this command runs: the other commands are a control-socket request each.
  */
+import type { KeepFlags } from '../retention/flags.js';
 import { AlreadyRunningError } from '../control/server.js';
 import { parseRecoveryKey } from '../identity/recovery-key.js';
 import { startDaemon } from './daemon.js';
@@ -21,6 +22,8 @@ export interface StartOptions {
   watch?: string[];
   quiet: number;
   replicas: number;
+  /** `--keep-*` for the watched folders (see src/cli/auto-retention.ts). */
+  keep?: KeepFlags;
   /** `--ui`: serve the web page there. */
   ui?: { host: string; port: number; allowRemote: boolean };
   /** `--tuning`: library settings as JSON text (tests and the demo). */
@@ -58,6 +61,7 @@ export async function runStart(opts: StartOptions, out: (line: string) => void):
       watch: opts.watch ?? [],
       quietMs: opts.quiet,
       replicas: opts.replicas,
+      ...(opts.keep ? { keep: opts.keep } : {}),
       ...(tuning ? { tuning } : {}),
       ...(opts.ui ? { ui: opts.ui } : {}),
       print: out,

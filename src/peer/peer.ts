@@ -28,6 +28,10 @@ import { type PeerOptions, type ResolvedPeerOptions, resolvePeerOptions } from '
 import type { PeerRecord } from './peer-record.js';
 import type { PlacedShard } from './placement.js';
 import { forget, type ForgetRequest, type ForgetResult } from './retention.js';
+import type { PruneOptions, PruneResult } from '../backup/prune.js';
+import type { FoundEntry, LsOptions, SnapshotChange } from '../backup/snapshot-query.js';
+import type { SnapshotStats } from '../backup/snapshot-stats.js';
+import type { SnapshotEntryInfo } from '../backup/snapshot-browse.js';
 import { bindSockets } from './sockets.js';
 import { closeLocalState, type LocalState, openLocalState } from './startup.js';
 import { knownPeers, peerStatus, type PeerStatus } from './status.js';
@@ -193,12 +197,43 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   /** Applies a retention policy (or removes named snapshots); see src/peer/retention.ts. */
   forget(request: ForgetRequest): Promise<ForgetResult> {
-    return forget({ snapshots: () => this.snapshots(), now: () => this.clock.now() }, request);
+    return forget({ snapshots: () => this.snapshots(), now: () => this.clock.now(), removeSnapshots: (ids) => this.services.backups.removeSnapshots(ids), prune: (o) => this.prune(o) }, request);
+  }
+
+  /**
+   * Reclaims the space of forgotten snapshots (src/backup/prune.ts): shards nothing kept needs
+   * lose their contracts (hosts delete them), mostly-unused and small ones are repacked first.
+   */
+  prune(options: PruneOptions = {}): Promise<PruneResult> {
+    return this.services.backups.prune(options);
   }
 
   /** Restores a snapshot, or one path inside it, into `dest` (which must be empty or missing). */
   restore(snapshotId: string, dest: string, options: Parameters<BackupEngine['restore']>[2] = {}): Promise<RestoreResult> {
     return this.services.backups.restore(snapshotId, dest, options);
+  }
+
+  /**
+   * The entries of folder `dir` of a snapshot ('' its root), or everything below it with
+   * `recursive`, as an async iterator: trees are read as the walk reaches them.
+   */
+  ls(snapshotId: string, dir = '', options: LsOptions = {}): AsyncGenerator<SnapshotEntryInfo> {
+    return this.services.backups.ls(snapshotId, dir, options);
+  }
+
+  /** What changed from snapshot `a` to `b` (added, removed, changed: content or metadata; sizes). */
+  diff(a: string, b: string): AsyncGenerator<SnapshotChange> {
+    return this.services.backups.diff(a, b);
+  }
+
+  /** Entries matching a gitignore-style pattern, in every snapshot or only `snapshotId`. */
+  find(pattern: string, snapshotId?: string): AsyncGenerator<FoundEntry> {
+    return this.services.backups.find(pattern, snapshotId);
+  }
+
+  /** Source bytes, bytes stored after deduplication and compression, bytes hosts hold (all replicas), per snapshot. */
+  stats(): SnapshotStats {
+    return this.services.backups.stats();
   }
 
   /** One folder of a snapshot, a page at a time (src/backup/snapshot-browse.ts). */

@@ -1,11 +1,10 @@
 /**
- * `Peer.forget`: the forget plan over the peer's snapshots (src/retention), and, once the
- * segment-chain catalog is wired into the engine (issue 15), removing the forgotten snapshots
- * from it through the port's `removeSnapshots`. Until the engine offers that, only the plan
- * (`dryRun`) is done and removing is RetentionError NOT_SUPPORTED_YET: the current catalog
- * (src/backup/metadata.ts) is a whole-catalog snapshot being replaced, and a removal written
- * to it now would be lost in that move.
+ * `Peer.forget`: the forget plan over the peer's snapshots (src/retention), removing the
+ * forgotten snapshots from the catalog through the port's `removeSnapshots` (a segment of
+ * `snapshot-forgotten` records), and with `prune` reclaiming their space (`port.prune`,
+ * src/backup/prune.ts).
  */
+import type { PruneOptions, PruneResult } from '../backup/prune.js';
 import { localCalendar, type Calendar } from '../retention/calendar.js';
 import { RetentionError } from '../retention/errors.js';
 import { planForget } from '../retention/forget-plan.js';
@@ -22,6 +21,8 @@ export interface RetentionPort {
    * that would remove something is NOT_SUPPORTED_YET.
    */
   removeSnapshots?(ids: string[]): Promise<void>;
+  /** Reclaims what no kept snapshot needs; absent: `prune` is NOT_SUPPORTED_YET. */
+  prune?(options: PruneOptions): Promise<PruneResult>;
 }
 
 export interface ForgetRequest {
@@ -30,8 +31,12 @@ export interface ForgetRequest {
   policy?: RetentionPolicy;
   /** Only plan; remove nothing. */
   dryRun?: boolean;
-  /** Prune after forgetting (not yet: see the file comment). */
+  /** Prune after forgetting. */
   prune?: boolean;
+  /** Prune's `--max-unused` percent. */
+  maxUnusedPercent?: number;
+  /** Only snapshots of these source paths are considered (retention of watched folders). */
+  sources?: string[];
   /** Group by tag sets too. */
   groupByTags?: boolean;
   /** Default: the machine's local time zone (a "daily" snapshot is one of the user's days). */
@@ -52,10 +57,13 @@ export interface ForgetResult {
   remove: string[];
   /** IDs removed from the catalog (empty in a dry run). */
   removed: string[];
+  /** With `prune`: what it did (a dry run: what it would do). */
+  prune?: PruneResult;
 }
 
 export async function forget(port: RetentionPort, request: ForgetRequest): Promise<ForgetResult> {
-  const snapshots = await port.snapshots();
+  const all = await port.snapshots();
+  const snapshots = request.sources ? all.filter((s) => request.sources!.includes(s.source)) : all;
   const plan = planForget(snapshots, request.policy ?? {}, { now: port.now(), calendar: request.calendar ?? localCalendar, groupByTags: request.groupByTags ?? false }, request.ids ?? []);
   const result: ForgetResult = {
     policy: plan.policy,
@@ -68,15 +76,19 @@ export async function forget(port: RetentionPort, request: ForgetRequest): Promi
     remove: plan.removeIds,
     removed: [],
   };
-  if (result.dryRun) return result;
+  if (request.prune && !port.prune) throw new RetentionError('NOT_SUPPORTED_YET', 'prune is not supported by this peer');
+  const pruneOptions = { dryRun: result.dryRun, ...(request.maxUnusedPercent !== undefined ? { maxUnusedPercent: request.maxUnusedPercent } : {}) };
+  if (result.dryRun) {
+    if (request.prune) result.prune = await port.prune!({ ...pruneOptions, assumeForgotten: plan.removeIds });
+    return result;
+  }
   if (plan.removeIds.length > 0) {
     if (!port.removeSnapshots) {
-      throw new RetentionError('NOT_SUPPORTED_YET',
-        `forgetting snapshots is not supported yet: removing them from the catalog waits for the new catalog (issue 15); ${plan.removeIds.length} snapshot(s) would be removed (--dry-run shows the plan)`);
+      throw new RetentionError('NOT_SUPPORTED_YET', `forgetting snapshots is not supported by this peer; ${plan.removeIds.length} snapshot(s) would be removed (--dry-run shows the plan)`);
     }
     await port.removeSnapshots(plan.removeIds);
     result.removed = plan.removeIds;
   }
-  if (request.prune) throw new RetentionError('NOT_SUPPORTED_YET', 'prune is not supported yet: it plans from the index deltas of the new catalog (issue 15)');
+  if (request.prune) result.prune = await port.prune!(pruneOptions);
   return result;
 }

@@ -69,6 +69,11 @@ export class ChunkIdSet {
     return 'first';
   }
 
+  /** Forgets every `markSeen`, so the set can be planned against again. */
+  resetSeen(): void {
+    this.seen.fill(0);
+  }
+
   /** How many IDs were never marked seen. */
   unseen(): number {
     let n = 0;

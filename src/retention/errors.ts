@@ -10,8 +10,12 @@ export type RetentionErrorCode =
   | 'WOULD_REMOVE_ALL'
   /** Snapshot IDs and `--keep-*` rules given together (restic silently ignores the rules). */
   | 'IDS_AND_POLICY'
-  /** Removing snapshots from the catalog waits for the segment-chain catalog (issue 15). */
-  | 'NOT_SUPPORTED_YET';
+  /** A feature not built yet (said rather than silently ignored). */
+  | 'NOT_SUPPORTED_YET'
+  /** A named snapshot the catalog does not list. */
+  | 'UNKNOWN_SNAPSHOT'
+  /** Prune found a chunk a kept snapshot needs in no shard: it removes nothing until that is understood. */
+  | 'PRUNE_INCOMPLETE_INDEX';
 
 export class RetentionError extends Error {
   constructor(readonly code: RetentionErrorCode, message: string) {

@@ -24,8 +24,13 @@ export type ResolvedLocation = BlobLocation & { shard: Uint8Array };
 export type ShardKind = 'data' | 'meta' | 'catalog';
 
 export type CatalogRecord =
-  /** A backup finished: its root tree, and the snapshot it used as parent (files cache). */
-  | { type: 'snapshot-added'; id: string; createdAt: number; source: string; root: Uint8Array; parent: string | null; files: number; bytes: number }
+  /**
+   * A backup finished: its root tree, and the snapshot it used as parent (files cache). `tags`
+   * (`dbs backup --tag`) is a 9th field written only when there are tags, so a record without
+   * them is byte-for-byte the older 8-field one and both decode.
+   */
+  | { type: 'snapshot-added'; id: string; createdAt: number; source: string; root: Uint8Array; parent: string | null; files: number; bytes: number; tags?: string[] }
+  /** `dbs forget`: the snapshot is no longer listed or kept; prune reclaims what only it needed. */
   | { type: 'snapshot-forgotten'; id: string; at: number }
   | { type: 'shard-added'; hash: Uint8Array; size: number; merkleRoot: Uint8Array; replicas: number; kind: ShardKind }
   /** Pruned: nothing live in it any more; its index entries go with it. */
@@ -54,6 +59,8 @@ const BY_TAG = new Map(Object.entries(TAGS).map(([type, tag]) => [tag, type as C
 const KINDS: ShardKind[] = ['data', 'meta', 'catalog'];
 /** Longest snapshot ID and source path kept (characters). */
 const MAX_TEXT = 4096;
+/** Longest tag kept (characters; src/retention/tags.ts allows 128). */
+const MAX_TAG = 1024;
 
 export function locationOut(l: BlobLocation): unknown[] {
   return [l.id, l.shard, l.offset, l.length];
@@ -68,7 +75,7 @@ export function locationIn(v: unknown, what: string): BlobLocation {
 export function encodeRecord(r: CatalogRecord): unknown[] {
   switch (r.type) {
     case 'snapshot-added':
-      return [TAGS[r.type], r.id, r.createdAt, r.source, r.root, r.parent, r.files, r.bytes];
+      return [TAGS[r.type], r.id, r.createdAt, r.source, r.root, r.parent, r.files, r.bytes, ...(r.tags?.length ? [r.tags] : [])];
     case 'snapshot-forgotten':
       return [TAGS[r.type], r.id, r.at];
     case 'shard-added':
@@ -94,8 +101,9 @@ export function decodeRecord(v: unknown, i: number): CatalogRecord {
   };
   const id32 = (x: unknown, name: string) => bytes(x, `${name} of ${what}`, ID_BYTES);
   switch (type) {
-    case 'snapshot-added':
-      want(8);
+    case 'snapshot-added': {
+      if (f.length !== 8 && f.length !== 9) throw malformed(`${what} has ${f.length} fields, not 8 or 9`);
+      const tags = f.length === 9 ? array(f[8], `tags of ${what}`).map((t, k) => string(t, `tag ${k} of ${what}`, MAX_TAG)) : undefined;
       return {
         type,
         id: string(f[1], `ID of ${what}`, MAX_TEXT),
@@ -105,7 +113,9 @@ export function decodeRecord(v: unknown, i: number): CatalogRecord {
         parent: nullable(f[5], (p) => string(p, `parent of ${what}`, MAX_TEXT)),
         files: uint(f[6], `files of ${what}`),
         bytes: uint(f[7], `bytes of ${what}`),
+        ...(tags?.length ? { tags } : {}),
       };
+    }
     case 'snapshot-forgotten':
       want(3);
       return { type, id: string(f[1], `ID of ${what}`, MAX_TEXT), at: finite(f[2], `time of ${what}`) };

@@ -122,6 +122,10 @@ export const MIGRATIONS: readonly string[] = [
     length INTEGER NOT NULL
   );
   `,
+  // 5: snapshot tags (dbs backup --tag), a JSON list; NULL: none.
+  `
+  ALTER TABLE snapshots ADD COLUMN tags TEXT;
+  `,
 ];
 
 export function openDatabase(file: string): Db {

@@ -13,6 +13,7 @@
  * which answer at once (they steer a command that is running), and `memory`:
  *
  * - backup {path, replicas}, snapshots, restore {snapshot, dest}: the Peer's methods;
+ * - forget {keepLast}, prune {maxUnused, dryRun}: the Peer's methods (`pruneKillAt` kills the process at that prune step);
  * - maintain: `peer.maintain()` (contracts, orphan shards, audits and repair, records);
  * - repair: `peer.backupsMaintain()` alone, answers its report;
  * - status, contracts, dhtContacts (the routing table), shards (hashes in the shard store), gc;
@@ -131,7 +132,7 @@ function throttled(kind: string): (p: object) => void {
   };
 }
 
-type Command = { id?: number; cmd: string; path?: string; replicas?: number; snapshot?: string; dest?: string; ms?: number };
+type Command = { id?: number; cmd: string; path?: string; replicas?: number; snapshot?: string; dest?: string; ms?: number; keepLast?: number; maxUnused?: number; dryRun?: boolean };
 
 async function handle(c: Command): Promise<unknown> {
   switch (c.cmd) {
@@ -162,6 +163,11 @@ async function handle(c: Command): Promise<unknown> {
         db.close();
       }
     }
+    case 'forget':
+      return peer.forget({ policy: { last: c.keepLast ?? 1 } });
+    case 'prune':
+      // `pruneKillAt`: SIGKILL ourselves at that step of the prune (the crash tests).
+      return peer.prune({ dryRun: c.dryRun === true, ...(c.maxUnused !== undefined ? { maxUnusedPercent: c.maxUnused } : {}), onStep: (step) => step === config.pruneKillAt && process.kill(process.pid, 'SIGKILL') });
     case 'gc':
       collectGarbage('major');
       return true;

@@ -49,6 +49,8 @@ export interface PeerChildConfig {
   holdUploads?: { afterBytes: number; skip?: number };
   /** At most one progress line this often (default 5 s). */
   progressEveryMs?: number;
+  /** SIGKILL the process when a prune reaches this step (src/backup/prune.ts PruneStep). */
+  pruneKillAt?: string;
   /** Free text, for benchmarks that label their processes. */
   role?: string;
 }

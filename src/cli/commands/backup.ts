@@ -7,11 +7,12 @@ import type { Command } from 'commander';
 import type { BackupProgress, BackupResult, RestoreProgress, RestoreResult, SnapshotInfo } from '../../backup/engine.js';
 import { CLI_DEFAULTS } from '../defaults.js';
 import { CliError, ExitCode } from '../errors.js';
-import { addForgetCommand } from '../forget.js';
+import { addForgetCommand, addPruneCommand } from '../forget.js';
+import { addBrowseCommands } from '../browse.js';
 import { renderSnapshots } from '../render.js';
 import { formatBytes } from '../units.js';
 import { collect, schemeText, wholeNumber } from './arguments.js';
-import { ask, type Common, print, withCommon } from './common.js';
+import { ask, type Common, out, print, withCommon } from './common.js';
 
 interface BackupCliOptions {
   replicas: number;
@@ -104,5 +105,7 @@ export function addSnapshotCommands(program: Command): void {
   addBackupCommand(program);
   addRestoreCommand(program);
   addForgetCommand(program, { withCommon, ask, print });
+  addPruneCommand(program, { withCommon, ask, print });
   addSnapshotsCommand(program);
+  addBrowseCommands(program, { withCommon, ask, print, out });
 }

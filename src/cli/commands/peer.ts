@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
+import { addKeepOptions, keepFlagsOf } from '../forget.js';
 import { CLI_DEFAULTS } from '../defaults.js';
 import { renderContracts, renderLedger, renderStatus, table } from '../render.js';
 import { formatBytes, formatDuration } from '../units.js';
@@ -49,11 +50,12 @@ export function addPeerCommands(program: Command): void {
       });
     });
 
-  withCommon(program.command('watch <dir>'))
+  addKeepOptions(withCommon(program.command('watch <dir>')))
     .description('have the running peer back up a folder whenever it changes')
     .option('--quiet <duration>', 'how long the folder must stay unchanged first', duration, CLI_DEFAULTS.quietMs)
     .action(async (dir: string, opts: Common & { quiet: number }) => {
-      const r = await ask<{ watching: string; already: boolean }>(opts, 'POST', '/watch', { path: path.resolve(dir), quietMs: opts.quiet });
+      const keep = await keepFlagsOf(opts);
+      const r = await ask<{ watching: string; already: boolean }>(opts, 'POST', '/watch', { path: path.resolve(dir), quietMs: opts.quiet, ...(keep ? { keep } : {}) });
       print(opts, r, () => (r.already ? `already watching ${r.watching}` : `watching ${r.watching}: it is backed up ${formatDuration(opts.quiet)} after changes stop`));
     });
 }

@@ -3,6 +3,7 @@
  * `dbs tracker` and `dbs demo`. The peer (start.ts), the tracker and the demo are imported by
  * the action that runs them, never at start-up: `dbs status` must not pay for them.
  */
+import { addKeepOptions, keepFlagsOf } from '../forget.js';
 import { type Command, Option } from 'commander';
 import { UI_DEFAULTS } from '../../ui/constants.js';
 import { CLI_DEFAULTS } from '../defaults.js';
@@ -12,7 +13,7 @@ import { duration, size, uiAddress, wholeNumber } from './arguments.js';
 import { ask, type Common, dataDir, out, print, withCommon } from './common.js';
 
 export function addStartCommand(program: Command): void {
-  withCommon(program.command('start'))
+  addKeepOptions(withCommon(program.command('start')))
     .description('run a peer in the foreground (Ctrl-C stops it cleanly)')
     .option('--host <host>', 'the IP address other peers reach this one at (default: listen on every interface, work out the address from what peers see, map the port on the router if it offers UPnP or NAT-PMP)', CLI_DEFAULTS.host)
     .option('--no-map-port', 'do not ask the router (UPnP, NAT-PMP) to forward the port')
@@ -29,8 +30,9 @@ export function addStartCommand(program: Command): void {
     .addOption(new Option('--tuning <json>', 'library settings for tests and the demo').hideHelp())
     .action(async (opts: Common & Omit<StartOptions, 'dataDir' | 'ui'> & { ui?: { host: string; port: number } | true; uiAllowRemote?: boolean }) => {
       const { runStart } = await import('../start.js');
+      const keep = await keepFlagsOf(opts);
       const { ui, uiAllowRemote, ...rest } = opts;
-      await runStart({ ...rest, dataDir: dataDir(opts), ...(ui !== undefined ? { ui: { ...(ui === true ? parseUiAddress(true) : ui), allowRemote: uiAllowRemote ?? false } } : {}) }, out);
+      await runStart({ ...rest, ...(keep ? { keep } : {}), dataDir: dataDir(opts), ...(ui !== undefined ? { ui: { ...(ui === true ? parseUiAddress(true) : ui), allowRemote: uiAllowRemote ?? false } } : {}) }, out);
     });
 }
 
