@@ -57,6 +57,10 @@ export { CLOCK_TOLERANCE_SECONDS } from './contracts/contract.js';
 export { DISK_DEFAULTS, type DiskOptions } from './storage/constants.js';
 /** A restore whose destination is (or became) too small: `code` 'DISK_FULL', nothing short under a real name. */
 export { RestoreDiskFullError } from './backup/restore-space.js';
+/** A backup stopped because the owner's data directory filled: `code` 'DISK_FULL', no snapshot recorded, the database whole. */
+export { BackupDiskFullError } from './backup/backup-space.js';
+/** A data directory Peer.start cannot use (read-only, vanished, not writable, damaged database): `code` 'DATA_DIR_UNUSABLE', `problem` says which. */
+export { DataDirError, type DataDirProblem } from './peer/data-dir-errors.js';
 
 // Backups.
 export { type BackupProgress, type BackupResult, type RestoreProgress, type RestoreResult, type SnapshotInfo, type BackupEngineOptions, type TreeBuildStats } from './backup/engine.js';

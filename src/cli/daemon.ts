@@ -21,6 +21,8 @@ import { controlRoutes, type WatchInfo } from './control-routes.js';
 import { startDaemonUi, type DaemonUiOptions } from './daemon-ui.js';
 import { CLI_DEFAULTS } from './defaults.js';
 import { CliError, ExitCode, classify } from './errors.js';
+import { asDataDirError, type DataDirError } from '../peer/data-dir-errors.js';
+import { dirIdentity, watchDataDir } from './data-dir-watch.js';
 import { describeRefusals } from './explain.js';
 import { openPeerLog, type PeerLog, teeLog } from './log.js';
 import { formatBytes, formatDuration } from './units.js';
@@ -42,7 +44,7 @@ export interface DaemonOptions {
   /** `--keep-*` for the folders watched from the start: forget and prune after their backups. */
   keep?: KeepFlags;
   /** Extra library settings (timeouts, shard sizes...): the demo and tests use fast ones. */
-  tuning?: Partial<PeerOptions> & { trackerPingMs?: number; retentionPace?: { everyBackups?: number; everyMs?: number } };
+  tuning?: Partial<PeerOptions> & { trackerPingMs?: number; dataDirCheckMs?: number; retentionPace?: { everyBackups?: number; everyMs?: number } };
   /** Serve the web page (src/ui) at this address; off without it. */
   ui?: DaemonUiOptions;
   /** Where the human lines go (the terminal). */
@@ -61,21 +63,23 @@ function exitCodeOf(err: unknown): { message: string; exitCode: number } {
 
 /** Starts the peer and resolves with a handle once it is reachable; `done` settles when it stopped. */
 export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer; stop: () => Promise<void>; done: Promise<void> }> {
-  await fs.mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  // Read-only, vanished, not ours: one line and exit code 10 (src/peer/data-dir-errors.ts).
+  const unusable = (err: unknown) => Promise.reject(asDataDirError(err, options.dataDir));
+  await fs.mkdir(options.dataDir, { recursive: true, mode: 0o700 }).catch(unusable);
   // The directory holds the recovery key and the control socket: only its owner may enter.
-  const mode = (await fs.stat(options.dataDir)).mode & 0o777;
-  if (mode & 0o077) await fs.chmod(options.dataDir, 0o700);
+  const mode = (await fs.stat(options.dataDir).catch(unusable)).mode & 0o777;
+  if (mode & 0o077) await fs.chmod(options.dataDir, 0o700).catch(unusable);
   for (const dir of options.watch) {
     // Missing, unreadable or not a folder: it cannot be watched, whichever; the message names the path.
     if (!(await fs.stat(dir).catch(() => null))?.isDirectory()) throw new CliError(`cannot watch ${path.resolve(dir)}: not a folder`, ExitCode.notFound);
   }
   // The control socket is taken first: it is the lock that keeps a second peer out of this directory.
   const routes: Record<string, ControlHandler> = {};
-  const control = await ControlServer.listen(path.join(options.dataDir, CONTROL_SOCKET), routes, { exitCodeOf });
+  const control = await ControlServer.listen(path.join(options.dataDir, CONTROL_SOCKET), routes, { exitCodeOf }).catch(unusable);
   // Every event also goes to the feed the web page and `GET /events` show.
   const feed = new EventFeed();
   const log = teeLog(openPeerLog(options.dataDir, options.print), feed);
-  const { trackerPingMs, ...tuning } = options.tuning ?? {};
+  const { trackerPingMs, dataDirCheckMs, ...tuning } = options.tuning ?? {};
   let peer: Peer;
   let tracker: TrackerClient | null = null;
   try {
@@ -112,6 +116,14 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
   peer.dht.onAddressChange((a) => log.info('address', { address: formatAddress(a.address), source: a.source }, `others reach this peer at ${formatAddress(a.address)} (${a.source === 'mapped' ? 'mapped on the router' : 'as peers in several networks see it'})`));
 
   const stops: Array<() => void | Promise<void>> = [];
+  // A data directory unmounted, deleted or made read-only while running: stop with one line (exit 10).
+  let lost: DataDirError | null = null;
+  const dirNow = await dirIdentity(options.dataDir);
+  stops.push(watchDataDir(systemClock, options.dataDir, dirNow, dataDirCheckMs ?? CLI_DEFAULTS.dataDirCheckMs, (err) => {
+    lost = err;
+    log.warn('data-dir-lost', { problem: err.problem, file: err.file }, err.message);
+    void stop();
+  }));
   if (tracker) {
     const tr = tracker;
     const join = async () => {
@@ -173,19 +185,22 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
   });
 
   let resolveDone!: () => void;
-  const done = new Promise<void>((r) => (resolveDone = r));
+  let rejectDone!: (err: unknown) => void;
+  const done = new Promise<void>((resolve, reject) => ((resolveDone = resolve), (rejectDone = reject)));
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {
       log.info('stopping', {}, 'stopping: closing sockets and saving state');
       for (const s of stops.reverse()) await s();
-      await peer.stop();
+      // A vanished data directory may fail the last writes; the peer stops either way.
+      await peer.stop().catch((err: Error) => log.warn('stop-failed', { error: err.message }));
       // Last: the socket is the directory's lock, held until the database is closed.
       // The peer has stopped either way; a socket that will not close is still worth a line in dbs.log.
       await control.close().catch((err: Error) => log.warn('control-close-failed', { error: err.message }));
       log.info('stopped', {}, 'stopped');
       log.close();
-      resolveDone();
+      if (lost) rejectDone(lost);
+      else resolveDone();
     })();
     return stopping;
   };

@@ -22,6 +22,8 @@ export const CLI_DEFAULTS = {
   replicas: 3,
   /** ms between a running peer's pings to its tracker: the tracker forgets a peer 10 min after its last one (tracker/registry.ts), so a few may be lost. */
   trackerPingMs: 60_000,
+  /** ms between checks that the data directory is still there and writable: a lost disk is noticed within seconds, at the cost of two system calls. */
+  dataDirCheckMs: 5_000,
   /** ms between progress lines the peer streams to a waiting command: a few a second is smooth and costs nothing. */
   progressIntervalMs: 200,
   /** ms between plain progress lines when stderr is not a terminal: logs and CI stay readable. */

@@ -26,8 +26,10 @@ export const ExitCode = {
   destinationNotEmpty: 7,
   /** Accepted but not built yet (removing forgotten snapshots, prune, storing tags): the message says what waits for what. */
   notSupported: 8,
-  /** A disk is full: the restore's destination (checked before it starts, or filled during it). */
+  /** A disk is full: the restore's destination (checked before it starts, or filled during it), or the owner's data directory during a backup. */
   diskFull: 9,
+  /** The data directory cannot be used: read-only, vanished, not writable, or a damaged database (the message says the way back). */
+  dataDir: 10,
 } as const;
 
 /** Typed library errors by `code` (RetentionError, ExcludeError): matched by code, so this file imports neither. */
@@ -60,6 +62,7 @@ export class CliError extends Error {
 export function classify(err: unknown): CliError {
   if (err instanceof CliError) return err;
   if (err instanceof DataDirInUseError) return new CliError(err.message, ExitCode.noPeer);
+  if ((err as { code?: unknown } | null)?.code === 'DATA_DIR_UNUSABLE') return new CliError((err as Error).message, ExitCode.dataDir);
   if (err instanceof UiError && err.code === 'REMOTE_NOT_ALLOWED') return new CliError(err.message, ExitCode.usage);
   if (err instanceof SnapshotBrowseError && err.code === 'NOT_A_FOLDER') return new CliError(err.message, ExitCode.usage);
   if ((err as { code?: unknown } | null)?.code === 'DISK_FULL' || (err as NodeJS.ErrnoException | null)?.code === 'ENOSPC') {

@@ -12,6 +12,7 @@ import { type Address, formatAddress, parseAddress } from '../net/address.js';
 import type { DhtNode } from '../dht/node.js';
 import type { SigningKeyPair } from '../crypto/ed25519.js';
 import { type Candidate, CandidateFinder } from './candidates.js';
+import { UnsentCancels } from './unsent-cancels.js';
 import type { Introduce } from './introduce.js';
 import { type Contract, encodeTerms, type PieceTerms, propose, signCancel, verifyContract } from './contract.js';
 import { Cancel, Cancelled, Reject } from './messages.js';
@@ -64,6 +65,8 @@ export interface OwnerConfig {
 
 export class ContractOwner {
   private readonly candidates: CandidateFinder;
+  /** Cancel notices the host did not answer: sent again by `resendCancels`. */
+  readonly unsentCancels = new UnsentCancels();
 
   constructor(
     private readonly dht: DhtNode,
@@ -115,8 +118,23 @@ export class ContractOwner {
     try {
       await this.dht.rpc.request(parseAddress(stored.counterpartAddress), Cancel, { contractId: id, signature: signCancel(this.keys, id) }, Cancelled);
     } catch {
-      // The other party may be gone; the contract ends on its own at expiry.
+      // The other party may be gone: told again when it may be back (unsent-cancels.ts).
+      this.unsentCancels.add(id, stored.counterpartAddress, this.clock.now());
     }
+  }
+
+  /** Sends again the cancel notices that did not arrive and are due (maintenance). */
+  async resendCancels(): Promise<void> {
+    await Promise.all(
+      this.unsentCancels.due(this.clock.now()).map(async (e) => {
+        try {
+          await this.dht.rpc.request(parseAddress(e.address), Cancel, { contractId: e.contractId, signature: signCancel(this.keys, e.contractId) }, Cancelled);
+          this.unsentCancels.sent(e.contractId);
+        } catch {
+          // Still away; the next try is an hour on.
+        }
+      }),
+    );
   }
 
   private async proposeTo(c: Candidate, req: NegotiationRequest): Promise<{ contract: StoredContract } | Refusal> {

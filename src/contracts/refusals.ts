@@ -26,7 +26,7 @@ export const RejectReason = {
 export type RejectReasonName = keyof typeof RejectReason;
 
 /** What the owner found without a refusal: silence, a bad answer, a host it will not ask. */
-export type OwnerFinding = 'NO_ANSWER' | 'BAD_ANSWER' | 'TOO_LITTLE_SPACE' | 'HOST_IS_DEFAULTER' | 'HOST_LOST_DATA';
+export type OwnerFinding = 'NO_ANSWER' | 'BAD_ANSWER' | 'TOO_LITTLE_SPACE' | 'HOST_IS_DEFAULTER' | 'HOST_LOST_DATA' | 'UPLOAD_FAILED';
 
 /** Every reason a host did not take a shard; `UNKNOWN_n` is a wire code this version does not know. */
 export type RefusalCode = RejectReasonName | OwnerFinding | `UNKNOWN_${number}`;
@@ -70,6 +70,7 @@ const TEXT: Record<RejectReasonName | OwnerFinding, string> = {
   TOO_LITTLE_SPACE: 'announced too little free space',
   HOST_IS_DEFAULTER: 'defaulted on us before (not asked to keep our data)',
   HOST_LOST_DATA: 'lost our data before, failing an audit (not asked to keep our data)',
+  UPLOAD_FAILED: 'accepted, then the upload failed (placed elsewhere; the host is not asked again for a while)',
 };
 
 /** The name of a wire reject code (`UNKNOWN_n` for one this version does not know). */

@@ -143,6 +143,7 @@ export class ContractService extends EventEmitter<ContractEvents> {
   async maintain(): Promise<void> {
     const now = this.clock.now();
     this.store.purgeEnded(now - ENDED_CONTRACT_RETENTION_MS);
+    await this.owner.resendCancels();
     for (const c of this.store.lapsedReservations(now)) {
       if (this.store.transition(c.contract.id, ['pending'], 'released', now)) this.emit('ended', { ...c, state: 'released' });
     }

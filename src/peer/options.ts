@@ -99,6 +99,8 @@ export const DEFAULTS = {
   contracts: DEFAULT_CONTRACT_OPTIONS,
   /** uploads: four shards at once fill a home uplink without one slow host stalling the rest. */
   uploadConcurrency: 4,
+  /** rounds: a shard whose upload failed is offered to other hosts up to 3 more times (each round excludes the hosts that failed). */
+  placementRounds: 4,
   /** ms: bookkeeping once a minute; audits and expiries are due in hours, not seconds. */
   maintenanceIntervalMs: 60_000,
   /** ms: hosts republish their owners' root records hourly, well inside the DHT's record lifetime. */

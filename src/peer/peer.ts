@@ -8,6 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
+import { asBackupError } from '../backup/backup-space.js';
 import type { Clock } from '../util/clock.js';
 import type { Address } from '../net/address.js';
 import type { DhtNode } from '../dht/node.js';
@@ -185,7 +186,8 @@ export class Peer extends EventEmitter<PeerEvents> {
    * found; the peer keeps trying in the background.
    */
   backup(source: string, options: Parameters<BackupEngine['backup']>[1] = {}): Promise<BackupResult> {
-    return this.services.backups.backup(source, options);
+    // A full disk on our side becomes one typed line (backup-space.ts); other errors unchanged.
+    return this.services.backups.backup(source, options).catch((err: unknown) => Promise.reject(asBackupError(err, this.dataDir)));
   }
 
   /** Snapshots, newest first (recovered from the network on a new machine). */

@@ -10,6 +10,7 @@ import { openDatabase, type Db } from '../storage/database.js';
 import { ShardStore } from '../storage/shard-store.js';
 import { deriveKeys, type PeerKeys } from '../identity/recovery-key.js';
 import { loadOrCreateIdentity } from '../identity/identity-store.js';
+import { asDataDirError } from './data-dir-errors.js';
 
 /** A peer's state on disk, opened and locked for this process. */
 export interface LocalState {
@@ -24,6 +25,11 @@ export interface LocalState {
 
 /** Opens (creating if missing) the data directory `dataDir` and everything kept in it. */
 export async function openLocalState(dataDir: string, recoveryKey: string | undefined, shardOptions: Parameters<typeof ShardStore.open>[1] = {}): Promise<LocalState> {
+  // Read-only, vanished, not ours, a damaged database: one line with the way back (data-dir-errors.ts).
+  return openState(dataDir, recoveryKey, shardOptions).catch((err: unknown) => Promise.reject(asDataDirError(err, dataDir)));
+}
+
+async function openState(dataDir: string, recoveryKey: string | undefined, shardOptions: Parameters<typeof ShardStore.open>[1]): Promise<LocalState> {
   await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
   const unlock = await lockDataDir(dataDir);
   let db: Db | undefined;

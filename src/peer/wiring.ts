@@ -24,7 +24,7 @@ import { Failures } from './failures.js';
 import { answerHello, helloClient } from './hello.js';
 import { HostDuties } from './host-duties.js';
 import { PeerMaintenance } from './maintenance.js';
-import type { ResolvedPeerOptions } from './options.js';
+import { DEFAULTS, type ResolvedPeerOptions } from './options.js';
 import { OwnerTransfers } from './owner-transfers.js';
 import { PeerPlacer } from './placement.js';
 import type { NatService } from '../nat/nat-service.js';
@@ -69,8 +69,8 @@ export function wireServices(dht: DhtNode, state: WiringState, options: Resolved
 
   const transfers = new OwnerTransfers(keys.signing, contracts.store, clock);
   const placer = new PeerPlacer(
-    { negotiate: (req) => contracts.negotiate(req), cancel: (c) => contracts.owner.cancel(c), store: contracts.store, transfers },
-    { uploadConcurrency: options.uploadConcurrency },
+    { negotiate: (req) => contracts.negotiate(req), cancel: (c) => contracts.owner.cancel(c), store: contracts.store, transfers, clock },
+    { uploadConcurrency: options.uploadConcurrency, placementRounds: DEFAULTS.placementRounds },
   );
   const hostDuties = new HostDuties(
     {

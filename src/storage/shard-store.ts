@@ -27,7 +27,7 @@ const WRITE_SLOTS = 4;
 /** Dirty bytes after which a receive starts a background fdatasync. */
 const FLUSH_EVERY = 32 * 1024 * 1024;
 
-export type ShardErrorCode = 'SIZE_MISMATCH' | 'HASH_MISMATCH' | 'ROOT_MISMATCH' | 'NOT_STORED' | 'DISK_FULL';
+export type ShardErrorCode = 'SIZE_MISMATCH' | 'HASH_MISMATCH' | 'ROOT_MISMATCH' | 'NOT_STORED' | 'DISK_FULL' | 'UNREADABLE';
 
 export class ShardError extends Error {
   constructor(
@@ -235,8 +235,11 @@ export class ShardStore {
         if (index < 0 || index >= leafCount(size)) continue;
         const length = Math.min(LEAF_SIZE, Math.max(0, size - index * LEAF_SIZE));
         const data = Buffer.alloc(length);
-        // Whatever is on disk now is what we prove: a lost or altered byte fails the audit.
-        const { bytesRead } = await file.read(data, 0, length, index * LEAF_SIZE);
+        // Whatever is on disk now is what we prove: a lost or altered byte fails the audit, and
+        // so does a read error (EIO, a damaged file): the host answers it, it does not crash.
+        const { bytesRead } = await file.read(data, 0, length, index * LEAF_SIZE).catch((err: NodeJS.ErrnoException) => {
+          throw new ShardError('UNREADABLE', `the shard could not be read here (${err.code ?? err.message})`);
+        });
         out.push({ index, data: data.subarray(0, bytesRead), path: proofFor(levels, index) });
       }
       return out;

@@ -34,6 +34,8 @@ export const TRANSFER_ERROR_CODES = [
   'INTERNAL',
   /** The host's disk filled up during the upload: nothing was kept, the reservation is freed. */
   'DISK_FULL',
+  /** The host could not read the shard from its disk (EIO, a damaged file): an audit so answered fails. */
+  'UNREADABLE',
 ] as const;
 export type TransferErrorCode = (typeof TRANSFER_ERROR_CODES)[number];
 
