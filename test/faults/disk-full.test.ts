@@ -54,14 +54,16 @@ describe('faults: a full disk on the host side', function () {
     const reserve = tiny.shards.space.reserve(40 * MiB);
     // What it announces (HELLO, status, peer record) is what its disk can take, not 4 GiB.
     const real = small.available() - reserve;
+    // Free space is sampled (statfs at most 5 s old) and the record published at start: the
+    // peer's own database and log may have taken a few KiB since (16 KiB in full runs), so each
+    // figure may say slightly more than is free this instant, never anything near 4 GiB.
+    const slack = 1 * MiB;
     const hello = await owner.hello(tiny.address);
     expect(hello.offered).to.equal(4 * GiB);
-    expect(hello.free).to.be.at.most(real).and.at.least(real - 2 * MiB);
-    expect(tiny.status().storage.free).to.be.at.most(real);
-    // The peer record was published at start; the peer's own database and log have taken a few
-    // KiB of the disk since, so it may say a little more than is free now (not 4 GiB).
+    expect(hello.free).to.be.at.most(real + slack).and.at.least(real - 2 * MiB);
+    expect(tiny.status().storage.free).to.be.at.most(real + slack);
     const record = await owner.findPeer(tiny.publicKey);
-    expect(record?.free).to.be.at.most(real + 1 * MiB);
+    expect(record?.free).to.be.at.most(real + slack);
 
     const source = path.join(work, 'src');
     mkdirSync(source, { recursive: true });
