@@ -8,6 +8,7 @@ import type { ResolvedLocation } from '../snapshot/catalog-records.js';
 import { toHex } from '../util/bytes.js';
 import { type BackupKeys, open } from './crypto.js';
 import type { BackupIndex } from './index-db.js';
+import type { ReplicaLocator } from './replica-locator.js';
 
 /** A blob is in no shard we can read: its ID is not indexed, or no replica of its shard answered. */
 export class MissingBlobError extends Error {
@@ -52,4 +53,22 @@ export async function readSealed(keys: BackupKeys, file: string, loc: Omit<Resol
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * A shard file for each hash, looked up once: our local copy, else a copy fetched (whole or
+ * from pieces) into `dir`; null when no host supplies it. What readers of metadata blobs
+ * (browse, ls/diff/find, prune) hand a BlobReader.
+ */
+export function cachedShardFiles(
+  locator: Pick<ReplicaLocator, 'localCopy' | 'fetchShard'>,
+  index: Pick<BackupIndex, 'shard'>,
+  dir: string,
+): (hash: Uint8Array) => Promise<string | null> {
+  const located = new Map<string, Promise<string | null>>();
+  return (hash) => {
+    let file = located.get(toHex(hash));
+    if (!file) located.set(toHex(hash), (file = (async () => (await locator.localCopy(index.shard(hash))) ?? locator.fetchShard(hash, dir, false))()));
+    return file;
+  };
 }

@@ -24,7 +24,7 @@ import { collectNeededChunks } from '../retention/needed-chunks.js';
 import { planPrune, type PrunePlan } from '../retention/prune-plan.js';
 import { decodeTree } from '../snapshot/tree-format.js';
 import { toHex } from '../util/bytes.js';
-import { BlobReader } from './blob-reader.js';
+import { BlobReader, cachedShardFiles } from './blob-reader.js';
 import type { BackupKeys } from './crypto.js';
 import type { BackupIndex } from './index-db.js';
 import type { Metadata } from './metadata.js';
@@ -84,12 +84,7 @@ export async function runPrune(deps: PruneDeps, opts: PruneOptions = {}): Promis
   let cancelled = await cancelOrphans(deps, opts);
   const work = await fs.mkdtemp(path.join(deps.tmp, 'prune-'));
   try {
-    const located = new Map<string, Promise<string | null>>();
-    const shardFile = (hash: Uint8Array): Promise<string | null> => {
-      let file = located.get(toHex(hash));
-      if (!file) located.set(toHex(hash), (file = (async () => (await deps.locator.localCopy(index.shard(hash))) ?? deps.locator.fetchShard(hash, work, false))()));
-      return file;
-    };
+    const shardFile = cachedShardFiles(deps.locator, index, work);
     const reader = new BlobReader(deps.keys, index, shardFile);
     const needed = new ChunkIdSet();
     const gone = new Set(opts.dryRun ? (opts.assumeForgotten ?? []) : []);

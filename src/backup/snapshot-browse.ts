@@ -10,7 +10,7 @@ import path from 'node:path';
 import { SnapshotFormatError } from '../snapshot/errors.js';
 import { decodeTree, type TreeNode } from '../snapshot/tree-format.js';
 import { toHex } from '../util/bytes.js';
-import { BlobReader, MissingBlobError } from './blob-reader.js';
+import { BlobReader, MissingBlobError, cachedShardFiles } from './blob-reader.js';
 import type { BackupKeys } from './crypto.js';
 import type { EntryType } from './formats.js';
 import type { BackupIndex } from './index-db.js';
@@ -66,12 +66,7 @@ export async function listSnapshotDir(deps: BrowseDeps, snapshotId: string, dir:
   const work = await fs.mkdtemp(path.join(deps.tmp, 'browse-'));
   let nodes: TreeNode[];
   try {
-    const located = new Map<string, Promise<string | null>>();
-    const shardFile = (hash: Uint8Array) => {
-      let file = located.get(toHex(hash));
-      if (!file) located.set(toHex(hash), (file = (async () => (await deps.locator.localCopy(deps.index.shard(hash))) ?? deps.locator.fetchShard(hash, work, false))()));
-      return file;
-    };
+    const shardFile = cachedShardFiles(deps.locator, deps.index, work);
     const reader = new BlobReader(deps.keys, deps.index, shardFile);
     const load = async (id: Uint8Array) =>
       decodeTree(

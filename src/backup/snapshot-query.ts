@@ -14,7 +14,7 @@ import { decodeTree, type TreeNode } from '../snapshot/tree-format.js';
 import { diffTrees, type TreeChangeKind } from '../snapshot/tree-diff.js';
 import { type LoadTree, walkTree } from '../snapshot/tree-walker.js';
 import { toHex } from '../util/bytes.js';
-import { BlobReader } from './blob-reader.js';
+import { BlobReader, cachedShardFiles } from './blob-reader.js';
 import type { BrowseDeps, SnapshotEntryInfo } from './snapshot-browse.js';
 import { SnapshotBrowseError } from './browse-errors.js';
 import type { SnapshotRow } from './index-db.js';
@@ -42,12 +42,7 @@ export interface FoundEntry extends SnapshotEntryInfo {
 /** A walk's tree loader over a temporary folder for downloads; `close` removes it. */
 async function openTrees(deps: BrowseDeps): Promise<{ loadTree: LoadTree; close: () => Promise<void> }> {
   const work = await fs.mkdtemp(path.join(deps.tmp, 'query-'));
-  const located = new Map<string, Promise<string | null>>();
-  const shardFile = (hash: Uint8Array) => {
-    let file = located.get(toHex(hash));
-    if (!file) located.set(toHex(hash), (file = (async () => (await deps.locator.localCopy(deps.index.shard(hash))) ?? deps.locator.fetchShard(hash, work, false))()));
-    return file;
-  };
+  const shardFile = cachedShardFiles(deps.locator, deps.index, work);
   const reader = new BlobReader(deps.keys, deps.index, shardFile);
   return { loadTree: async (id) => decodeTree(await reader.load(id)), close: () => fs.rm(work, { recursive: true, force: true }) };
 }
