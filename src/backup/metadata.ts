@@ -158,11 +158,7 @@ export class Metadata {
   async rewriteAll(entries: Iterable<WrittenIndexEntry>, doomed: Set<string>, replicas: number): Promise<void> {
     const writer = new ShardWriter(this.deps.outbox);
     const tail = await this.writeTail(
-      async (plain) => {
-        const id = chunkId(this.deps.keys, plain);
-        const packed = await writer.add(id, sealParts(this.deps.keys, id, plain));
-        return { id, shard: null, offset: packed.offset, length: packed.length };
-      },
+      this.sealInto(writer),
       entries,
       null,
       [],
@@ -175,17 +171,22 @@ export class Metadata {
     this.catalogStale = false;
   }
 
+  /** Seals each metadata blob and packs it into `writer` (a shard of its own; its hash comes later). */
+  private sealInto(writer: ShardWriter): PackBlob {
+    return async (plain) => {
+      const id = chunkId(this.deps.keys, plain);
+      const packed = await writer.add(id, sealParts(this.deps.keys, id, plain));
+      return { id, shard: null, offset: packed.offset, length: packed.length };
+    };
+  }
+
   private async publishCatalog(replicas = Math.max(1, ...this.deps.index.shards().map((s) => s.replicas)), forgotten: readonly string[] = []): Promise<void> {
     const { index, catalog, contracts, clock } = this.deps;
     // Nothing to record (only the head shard's hosts changed): the root record names them.
     if (forgotten.length === 0 && catalog.pendingRecords(index.shards(), contracts.live(), null, clock.now()).length === 0) return this.publishRoot();
     const writer = new ShardWriter(this.deps.outbox);
     const tail = await this.writeTail(
-      async (plain) => {
-        const id = chunkId(this.deps.keys, plain);
-        const packed = await writer.add(id, sealParts(this.deps.keys, id, plain));
-        return { id, shard: null, offset: packed.offset, length: packed.length };
-      },
+      this.sealInto(writer),
       [],
       null,
       [],
