@@ -116,14 +116,14 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
   peer.dht.onAddressChange((a) => log.info('address', { address: formatAddress(a.address), source: a.source }, `others reach this peer at ${formatAddress(a.address)} (${a.source === 'mapped' ? 'mapped on the router' : 'as peers in several networks see it'})`));
 
   const stops: Array<() => void | Promise<void>> = [];
-  // A data directory unmounted, deleted or made read-only while running: stop with one line (exit 10).
+  // A data directory unmounted or deleted while running: stop with one line (exit 10). Read-only: see wirePeerEvents.
   let lost: DataDirError | null = null;
   const dirNow = await dirIdentity(options.dataDir);
   stops.push(watchDataDir(systemClock, options.dataDir, dirNow, dataDirCheckMs ?? CLI_DEFAULTS.dataDirCheckMs, (err) => {
     lost = err;
     log.warn('data-dir-lost', { problem: err.problem, file: err.file }, err.message);
     void stop();
-  }));
+  }, () => peer.shards.space.refresh()));
   if (tracker) {
     const tr = tracker;
     const join = async () => {
@@ -223,6 +223,8 @@ function wirePeerEvents(peer: Peer, log: PeerLog): void {
   // One warning per full episode (storage/disk-space.ts), not one per refused upload.
   peer.shards.space.on('full', (e) => log.warn('disk-full', e, `the disk holding ${e.dir} is full: refusing new shards until there is room again`));
   peer.shards.space.on('recovered', (e) => log.info('disk-recovered', e, `the disk holding ${e.dir} has room again (${formatBytes(e.available)} free)`));
+  peer.shards.space.on('readOnly', (e) => log.warn('read-only', e, `the data directory ${e.dir} is read-only: refusing new shards, still serving the ones held, until it is writable again`));
+  peer.shards.space.on('writable', (e) => log.info('writable', e, `the data directory ${e.dir} is writable again: taking new shards`));
   peer.on('maintenance', (e) => {
     const line = e.failed + e.cancelled + e.replaced > 0 ? `audited ${e.audited} host(s): ${e.failed} failed, ${e.cancelled} contract(s) cancelled, ${e.replaced} replica(s) re-created` : undefined;
     log.info('maintenance', e, line);

@@ -27,6 +27,8 @@ export interface HostConfig {
    * absent: no disk bound (tests with in-memory stores).
    */
   diskBytes?: () => number;
+  /** True while the data directory is read-only (storage/read-only.ts); absent: never. */
+  readOnly?: () => boolean;
   /**
    * Return routability before reserving (address-cookies.ts): null when `from` is proven, else
    * the cookie to send it. Absent: every source counts as proven (tests of the policy alone).
@@ -119,6 +121,7 @@ export class ContractHost {
       balance: this.store.balance(terms.owner),
       prefixDebtOfOthers: this.store.prefixDebt(from.host, terms.owner),
       allowance: this.config.allowance,
+      readOnly: this.config.readOnly?.() ?? false,
     });
     if (decision) return refuse(decision);
 

@@ -43,12 +43,15 @@ export interface ProposalFacts {
   prefixDebtOfOthers: number;
   /** The credit one network prefix gets before it must give back. */
   allowance: number;
+  /** Our data directory is read-only now (storage/read-only.ts): nothing new can be kept. */
+  readOnly?: boolean;
 }
 
 /** The host's decision: null to accept, or the reason to refuse. */
 export function decideProposal(f: ProposalFacts): RejectReasonName | null {
   if (f.ownerOffer <= 0) return 'NO_STORAGE_OFFERED';
   if (f.ownerIsDefaulter) return 'DEFAULTER';
+  if (f.readOnly) return 'READ_ONLY';
   if (f.size > f.freeBytes) return 'NO_SPACE';
   if (f.size > f.diskBytes) return 'DISK_FULL';
   const debtAfter = Math.max(0, f.balance.keptForThem + f.size - f.balance.keptByThem);

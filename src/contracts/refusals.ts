@@ -22,6 +22,8 @@ export const RejectReason = {
   DISK_FULL: 10,
   /** The proposer's address is not proven: send the proposal again with the cookie (address-cookies.ts). */
   ADDRESS_UNPROVEN: 11,
+  /** The host's data directory is read-only while it runs (storage/read-only.ts): it keeps serving what it holds. */
+  READ_ONLY: 12,
 } as const;
 export type RejectReasonName = keyof typeof RejectReason;
 
@@ -65,6 +67,7 @@ const TEXT: Record<RejectReasonName | OwnerFinding, string> = {
   NOT_FOR_ME: 'the proposal names another host',
   DISK_FULL: "the host's disk is full",
   ADDRESS_UNPROVEN: 'the host asked the proposer to prove its address and got no proof',
+  READ_ONLY: "the host's data directory is read-only",
   NO_ANSWER: 'did not answer',
   BAD_ANSWER: 'answered with an invalid countersignature or terms',
   TOO_LITTLE_SPACE: 'announced too little free space',

@@ -35,7 +35,7 @@ export interface PlacementComponents {
 }
 
 /** Refusals that put a host in backoff: it cannot take data now, asking again soon is wasted. */
-const BACKOFF_REFUSALS = new Set<RefusalCode>(['DISK_FULL']);
+const BACKOFF_REFUSALS = new Set<RefusalCode>(['DISK_FULL', 'READ_ONLY']);
 
 export class PeerPlacer implements ShardPlacer {
   private readonly uploads: PQueue;

@@ -12,6 +12,7 @@ import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
 import type { Clock } from '../util/clock.js';
 import { DISK_DEFAULTS, type DiskOptions } from './constants.js';
+import { isWritable } from './read-only.js';
 
 export interface DiskSample {
   /** Bytes an unprivileged writer may still use (statfs bavail × bsize). */
@@ -25,6 +26,10 @@ export interface DiskSpaceEvents {
   full: [{ dir: string; available: number }];
   /** A sample shows room again after a full episode. */
   recovered: [{ dir: string; available: number }];
+  /** The directory turned read-only (a write failed with EROFS, or a sample saw it): once per episode. */
+  readOnly: [{ dir: string }];
+  /** A sample found it writable again after a read-only episode. */
+  writable: [{ dir: string }];
 }
 
 /** An error code of a write that failed because the file system has no room (or quota) left. */
@@ -39,6 +44,7 @@ export class DiskSpace extends EventEmitter<DiskSpaceEvents> {
   private refreshing: Promise<void> | null = null;
   private fullEpisode = false;
   private episodeStartedAt = 0;
+  private readOnlyEpisode = false;
   readonly options: DiskOptions;
 
   constructor(
@@ -70,7 +76,7 @@ export class DiskSpace extends EventEmitter<DiskSpaceEvents> {
    */
   promisable(): number {
     if (this.clock.now() - this.sampledAt > this.options.sampleMaxAgeMs) void this.refresh().catch(() => {});
-    if (this.fullEpisode) return 0;
+    if (this.fullEpisode || this.readOnlyEpisode) return 0;
     if (!this.sample) return Infinity;
     return Math.max(0, this.sample.available - this.reserve(this.sample.size));
   }
@@ -82,6 +88,18 @@ export class DiskSpace extends EventEmitter<DiskSpaceEvents> {
 
   get isFull(): boolean {
     return this.fullEpisode;
+  }
+
+  /** True while the directory is read-only (storage/read-only.ts): nothing new can be kept. */
+  get isReadOnly(): boolean {
+    return this.readOnlyEpisode;
+  }
+
+  /** A write failed with EROFS: start (or continue) the read-only episode. */
+  ranReadOnly(): void {
+    if (this.readOnlyEpisode) return;
+    this.readOnlyEpisode = true;
+    this.emit('readOnly', { dir: this.dir });
   }
 
   /** A write ran out of space: start (or continue) the full episode, and sample again. */
@@ -98,6 +116,11 @@ export class DiskSpace extends EventEmitter<DiskSpaceEvents> {
     const s = await fs.statfs(this.dir);
     this.sample = { available: s.bavail * s.bsize, size: s.blocks * s.bsize };
     this.sampledAt = this.clock.now();
+    if (!(await isWritable(this.dir))) this.ranReadOnly();
+    else if (this.readOnlyEpisode) {
+      this.readOnlyEpisode = false;
+      this.emit('writable', { dir: this.dir });
+    }
     // The episode ends once a later sample (not the one taken right after the failed write, which
     // sees the space its removed partial file gave back) shows room beyond the reserve again.
     const later = this.sampledAt - this.episodeStartedAt >= this.options.sampleMaxAgeMs;

@@ -20,6 +20,7 @@ import { ParallelShardHasher } from './parallel-hasher.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import type { DiskOptions } from './constants.js';
 import { DiskSpace, isDiskFull } from './disk-space.js';
+import { isReadOnlyError, READ_ONLY_TEXT } from './read-only.js';
 
 /** Bytes per file write on receive, and slots in flight (memory per upload: their product). */
 const WRITE_BYTES = 1024 * 1024;
@@ -27,7 +28,7 @@ const WRITE_SLOTS = 4;
 /** Dirty bytes after which a receive starts a background fdatasync. */
 const FLUSH_EVERY = 32 * 1024 * 1024;
 
-export type ShardErrorCode = 'SIZE_MISMATCH' | 'HASH_MISMATCH' | 'ROOT_MISMATCH' | 'NOT_STORED' | 'DISK_FULL' | 'UNREADABLE';
+export type ShardErrorCode = 'SIZE_MISMATCH' | 'HASH_MISMATCH' | 'ROOT_MISMATCH' | 'NOT_STORED' | 'DISK_FULL' | 'UNREADABLE' | 'READ_ONLY';
 
 export class ShardError extends Error {
   constructor(
@@ -142,7 +143,9 @@ export class ShardStore {
     const tmp = path.join(this.tmpDir, `${toHex(expected.hash)}.${randomBytes(6).toString('hex')}.part`);
     // Direct I/O: a host's shards are written once and rarely read, and filling the page
     // cache with them costs more CPU than the rest of the upload (util/direct-io.ts).
-    const file = await DirectWriteFile.create(tmp);
+    const file = await DirectWriteFile.create(tmp).catch((err: unknown) => {
+      throw this.writeFailure(err);
+    });
     const flusher = new BackgroundFlush(file.handle);
     // Socket chunks (64 KiB) are gathered into slots of WRITE_BYTES: one write per slot, not
     // one thread-pool round trip per chunk; the same slot is hashed on the worker meanwhile.
@@ -191,14 +194,24 @@ export class ShardStore {
       await hasher.settle();
       await flusher.idle().catch(() => {});
       await file.close().catch(() => {});
-      await fs.rm(tmp, { force: true });
+      // On a file system gone read-only the partial file cannot be removed now: the next open's sweep of tmp/ does.
+      await fs.rm(tmp, { force: true }).catch(() => {});
       await this.removeTreeIfAlone(expected.hash);
-      if (isDiskFull(err)) {
-        this.space.ranOut();
-        throw new ShardError('DISK_FULL', "the host's disk is full");
-      }
-      throw err;
+      throw this.writeFailure(err);
     }
+  }
+
+  /** A full or read-only disk as the typed refusal (and the start of its episode); anything else as it is. */
+  private writeFailure(err: unknown): unknown {
+    if (isDiskFull(err)) {
+      this.space.ranOut();
+      return new ShardError('DISK_FULL', "the host's disk is full");
+    }
+    if (isReadOnlyError(err)) {
+      this.space.ranReadOnly();
+      return new ShardError('READ_ONLY', READ_ONLY_TEXT);
+    }
+    return err;
   }
 
   /** A tree written before the rename failed belongs to no shard. */

@@ -36,6 +36,8 @@ export const TRANSFER_ERROR_CODES = [
   'DISK_FULL',
   /** The host could not read the shard from its disk (EIO, a damaged file): an audit so answered fails. */
   'UNREADABLE',
+  /** The host's data directory is read-only (storage/read-only.ts): nothing was kept, the reservation is freed. */
+  'READ_ONLY',
 ] as const;
 export type TransferErrorCode = (typeof TRANSFER_ERROR_CODES)[number];
 

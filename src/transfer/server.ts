@@ -189,6 +189,18 @@ export class TransferServer {
     return { op: op as OpCode, contract, leaves };
   }
 
+  /**
+   * A full or read-only disk will not take this shard later either: the reserved space goes
+   * back now. If the database cannot be written either, the reservation lapses by itself.
+   */
+  private release(contract: StoredContract): void {
+    try {
+      this.contracts.abandoned?.(contract);
+    } catch {
+      // Left to the reservation's own timeout.
+    }
+  }
+
   private async put(socket: Socket, contract: StoredContract): Promise<void> {
     const key = toHex(contract.contract.id);
     if (contract.state !== 'pending') throw new TransferError('WRONG_STATE', `contract is ${contract.state}, not waiting for an upload`);
@@ -212,6 +224,9 @@ export class TransferServer {
     // and the socket stays open long enough to carry the error frame. A cut or destroyed
     // socket still ends the write, because `feed` is destroyed with it.
     const feed = new PassThrough();
+    // The store's rejection says what went wrong; a feed it never read (refused before the
+    // first byte, e.g. a read-only disk) must not throw the connection's end as uncaught.
+    feed.on('error', () => {});
     socket.pipe(feed);
     socket.once('error', (err) => feed.destroy(err));
     socket.once('close', () => {
@@ -223,8 +238,7 @@ export class TransferServer {
         this.counters.bytesIn += n;
       });
     } catch (err) {
-      // A full disk will not take this shard later either: the reserved space goes back now.
-      if (err instanceof ShardError && err.code === 'DISK_FULL') this.contracts.abandoned?.(contract);
+      if (err instanceof ShardError && (err.code === 'DISK_FULL' || err.code === 'READ_ONLY')) this.release(contract);
       throw asTransferError(err);
     } finally {
       clearInterval(rateCheck);
