@@ -223,8 +223,8 @@ function wirePeerEvents(peer: Peer, log: PeerLog): void {
   // One warning per full episode (storage/disk-space.ts), not one per refused upload.
   peer.shards.space.on('full', (e) => log.warn('disk-full', e, `the disk holding ${e.dir} is full: refusing new shards until there is room again`));
   peer.shards.space.on('recovered', (e) => log.info('disk-recovered', e, `the disk holding ${e.dir} has room again (${formatBytes(e.available)} free)`));
-  peer.shards.space.on('readOnly', (e) => log.warn('read-only', e, `the data directory ${e.dir} is read-only: refusing new shards, still serving the ones held, until it is writable again`));
-  peer.shards.space.on('writable', (e) => log.info('writable', e, `the data directory ${e.dir} is writable again: taking new shards`));
+  peer.shards.space.on('readOnly', (e) => log.warn('read-only', e, `the shard directory ${e.dir} is read-only: refusing new shards, still serving the ones held, until it is writable again`));
+  peer.shards.space.on('writable', (e) => log.info('writable', e, `the shard directory ${e.dir} is writable again: taking new shards`));
   peer.on('maintenance', (e) => {
     const line = e.failed + e.cancelled + e.replaced > 0 ? `audited ${e.audited} host(s): ${e.failed} failed, ${e.cancelled} contract(s) cancelled, ${e.replaced} replica(s) re-created` : undefined;
     log.info('maintenance', e, line);

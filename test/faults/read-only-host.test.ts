@@ -6,6 +6,8 @@
  * Needs root (mount); skips, saying why, without it.
  */
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -21,6 +23,17 @@ import { randomFile } from '../helpers/host-harness.js';
 import { GiB, MiB, peerOptions, startPeers, stopAll, tempDir } from '../helpers/peers.js';
 import { mountSmallFs, type SmallFs } from '../helpers/small-fs.js';
 import { ReadOnlyMount } from '../helpers/read-only-mount.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+/** Resolves once `read()` satisfies `done`, polling every 50 ms; fails after `ms`. */
+async function waitFor(read: () => string, done: (text: string) => boolean, what: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!done(read())) {
+    if (Date.now() > end) throw new Error(`gave up waiting for ${what}; output so far:\n${read()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 async function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -131,5 +144,40 @@ describe('faults: a host whose data directory turns read-only while it runs', fu
     expect(again.contracts).to.have.length(1);
     expect(await host.shards.has(d.hash)).to.equal(true);
     expect((await owner.audit(again.contracts[0]!)).passed).to.equal(true);
+  });
+
+  it('dbs start keeps running on a data directory turned read-only: one warning per episode, one line when writable again', async () => {
+    const dataDir = path.join(fsys!.dir, 'daemon');
+    const child = spawn(process.execPath, [CLI, 'start', '--data', dataDir, '--port', '0', '--tuning', JSON.stringify({ dataDirCheckMs: 200 })], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    let exitCode: number | null | undefined;
+    const exited = new Promise<void>((resolve) => child.on('exit', (code) => resolve(void (exitCode = code))));
+    const mount = new ReadOnlyMount(dataDir);
+    const count = (text: string) => out.split('\n').filter((l) => l.includes(text)).length;
+    try {
+      await waitFor(() => out, (t) => t.includes('listening on'), 'the peer to listen');
+      mount.readOnly();
+      await waitFor(() => out, (t) => t.includes('is read-only'), 'the read-only warning');
+      // 15 more checks (200 ms each) see the same episode: still one warning, still running.
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect(count('is read-only: refusing new shards, still serving the ones held'), out).to.equal(1);
+      expect(exitCode, out).to.equal(undefined);
+      mount.writable();
+      await waitFor(() => out, (t) => t.includes('is writable again: taking'), 'the writable line');
+      expect(count('is writable again: taking new shards'), out).to.equal(1);
+      // A second episode is a second warning.
+      mount.readOnly();
+      await waitFor(() => out, (t) => count('is read-only: refusing') === 2, 'the second episode');
+      mount.writable();
+      await waitFor(() => out, (t) => count('is writable again: taking') === 2, 'the second recovery');
+      expect(exitCode, out).to.equal(undefined);
+    } finally {
+      mount.release();
+      child.kill('SIGTERM');
+      await exited;
+    }
+    expect(exitCode, out).to.equal(0);
   });
 });
