@@ -27,6 +27,11 @@ export interface HostConfig {
    * absent: no disk bound (tests with in-memory stores).
    */
   diskBytes?: () => number;
+  /**
+   * A write to the database failed while accepting: the refusal to send for it (storage's
+   * `diskRefusal`, which also starts the disk's episode), or null to let it throw.
+   */
+  refusalForWriteError?: (err: unknown) => 'DISK_FULL' | 'READ_ONLY' | null;
   /** True while the data directory is read-only (storage/read-only.ts); absent: never. */
   readOnly?: () => boolean;
   /**
@@ -125,17 +130,24 @@ export class ContractHost {
     });
     if (decision) return refuse(decision);
 
-    // Only an accepted proposal updates where the owner is: a refused one moves nothing.
-    this.store.sawCounterpart(terms.owner, address, terms.ownerOffer, now);
     const hostSignature = signAsHost(this.keys, id);
-    this.store.insert({
-      contract: { ...contract, hostSignature },
-      role: 'host',
-      counterpartAddress: address,
-      state: 'pending',
-      reservedUntil: now + this.config.uploadTimeoutMs,
-      now,
-    });
+    try {
+      // Only an accepted proposal updates where the owner is: a refused one moves nothing.
+      this.store.sawCounterpart(terms.owner, address, terms.ownerOffer, now);
+      this.store.insert({
+        contract: { ...contract, hostSignature },
+        role: 'host',
+        counterpartAddress: address,
+        state: 'pending',
+        reservedUntil: now + this.config.uploadTimeoutMs,
+        now,
+      });
+    } catch (err) {
+      // A full or read-only disk under the database: a refusal the owner understands, not silence.
+      const why = this.config.refusalForWriteError?.(err);
+      if (!why) throw err;
+      return refuse(why);
+    }
     this.counters.accepted++;
     return { spec: Accept, body: { contractId: id, hostSignature } };
   }

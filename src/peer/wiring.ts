@@ -29,6 +29,7 @@ import { OwnerTransfers } from './owner-transfers.js';
 import { PeerPlacer } from './placement.js';
 import type { NatService } from '../nat/nat-service.js';
 import { peerNatService } from '../nat/peer-nat.js';
+import { diskRefusal } from '../storage/write-failures.js';
 
 /** The local state the services are built on (see startup.ts). */
 export interface WiringState {
@@ -62,7 +63,7 @@ export function wireServices(dht: DhtNode, state: WiringState, options: Resolved
   const failures = new Failures();
   const introduce = helloClient(dht.rpc);
   // What a host offers is bounded by its disk's real free space (storage/disk-space.ts).
-  const contracts = new ContractService(dht, db, keys.signing, clock, { ...options.contracts, offered: options.storage, diskBytes: () => shards.space.promisable(), readOnly: () => shards.space.isReadOnly }, introduce);
+  const contracts = new ContractService(dht, db, keys.signing, clock, { ...options.contracts, offered: options.storage, diskBytes: () => shards.space.promisable(), readOnly: () => shards.space.isReadOnly, refusalForWriteError: (err) => diskRefusal(err, shards.space) }, introduce);
   // What we offer and have free right now: HELLO answers and the peer record say it.
   const offer = () => ({ offered: contracts.host.offered, free: contracts.host.freeBytes() });
   answerHello(dht.rpc, keys.signing, () => dht.address, offer, (from) => dht.isProven(from));

@@ -21,6 +21,7 @@ import type { Fields } from '../wire/fields.js';
 import { toHex } from '../util/bytes.js';
 import type { StoredContract } from '../contracts/store.js';
 import { ShardError, type ShardStore } from '../storage/shard-store.js';
+import { recordStored, releaseQuietly } from './disk-outcomes.js';
 import { sendFile } from './send-file.js';
 import { frame, MAX_AUDIT_LEAVES, NONCE_BYTES, Op, type OpCode, readFrame, TRANSFER_VERSION, TransferError, type TransferErrorCode, verifyRequest } from './frames.js';
 
@@ -189,18 +190,6 @@ export class TransferServer {
     return { op: op as OpCode, contract, leaves };
   }
 
-  /**
-   * A full or read-only disk will not take this shard later either: the reserved space goes
-   * back now. If the database cannot be written either, the reservation lapses by itself.
-   */
-  private release(contract: StoredContract): void {
-    try {
-      this.contracts.abandoned?.(contract);
-    } catch {
-      // Left to the reservation's own timeout.
-    }
-  }
-
   private async put(socket: Socket, contract: StoredContract): Promise<void> {
     const key = toHex(contract.contract.id);
     if (contract.state !== 'pending') throw new TransferError('WRONG_STATE', `contract is ${contract.state}, not waiting for an upload`);
@@ -238,14 +227,14 @@ export class TransferServer {
         this.counters.bytesIn += n;
       });
     } catch (err) {
-      if (err instanceof ShardError && (err.code === 'DISK_FULL' || err.code === 'READ_ONLY')) this.release(contract);
+      if (err instanceof ShardError && (err.code === 'DISK_FULL' || err.code === 'READ_ONLY')) releaseQuietly(this.contracts, contract);
       throw asTransferError(err);
     } finally {
       clearInterval(rateCheck);
       this.uploading.delete(key);
     }
     // The reservation may have lapsed (or the owner cancelled) while the bytes were arriving.
-    if (!this.contracts.stored(contract)) throw new TransferError('WRONG_STATE', 'the contract ended during the upload');
+    if (!recordStored(this.contracts, this.store.space, contract)) throw new TransferError('WRONG_STATE', 'the contract ended during the upload');
     this.counters.puts++;
     socket.end(frame({ ok: true }));
   }
