@@ -38,8 +38,9 @@ export class FuzzTarget {
     readonly publicKey: Uint8Array,
   ) {}
 
-  static async start(config: { dataDir: string; storage: number; allowance?: number; transfer?: object }): Promise<FuzzTarget> {
-    const child = spawn(process.execPath, [CHILD, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  /** `env`: added to the child's environment (e.g. NODE_V8_COVERAGE, to see which code ran). */
+  static async start(config: { dataDir: string; storage: number; allowance?: number; transfer?: object }, env: Record<string, string> = {}): Promise<FuzzTarget> {
+    const child = spawn(process.execPath, [CHILD, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let target: FuzzTarget | undefined;
     let buffered = '';
     let stderr = '';
