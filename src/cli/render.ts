@@ -46,12 +46,22 @@ export function renderStatus(s: PeerStatus & { dataDir: string; uptimeMs: number
     `peer       ${s.publicKey}`,
     `address    ${s.address} (UDP and TCP), node ID ${s.nodeId}`,
     `data       ${s.dataDir} (pid ${s.pid}, up ${formatDuration(s.uptimeMs)})`,
-    `storage    offered ${formatBytes(s.storage.offered)}, promised to others ${formatBytes(s.storage.promised)}, free ${formatBytes(s.storage.free)}`,
+    `storage    offered ${formatBytes(s.storage.offered)}, promised to others ${formatBytes(s.storage.promised)}, free ${formatBytes(s.storage.free)}${DISK_NOTE[s.storage.disk] ?? ''}`,
     `contracts  ${s.contracts.owner} as owner, ${s.contracts.host} as host`,
     `reach      ${renderReach(s.reach)}`,
     `dht        ${s.dht.contacts} contacts, ${s.dht.values} stored values`,
     `transfer   ${t.connections} connections: ${t.puts} uploads (${formatBytes(t.bytesIn)} in), ${t.gets} downloads (${formatBytes(t.bytesOut)} out), ${t.audits} audits; refused: ${refused || 'none'}`,
+    ...renderBackoff(s.backoff ?? []),
   ].join('\n');
+}
+
+const DISK_NOTE: Record<string, string> = { full: ' (the disk is full: new shards refused)', 'read-only': ' (the data directory is read-only: new shards refused)' };
+
+/** Hosts placement routes around for now: one line each, or one line saying none. */
+export function renderBackoff(list: PeerStatus['backoff']): string[] {
+  const waiting = list.filter((b) => b.waiting);
+  if (waiting.length === 0) return ['backoff    no host held back'];
+  return waiting.map((b, i) => `${i === 0 ? 'backoff    ' : '           '}${short(b.host)} not asked until ${when(b.until)} UTC: ${b.reason} (${b.failures} failure${b.failures === 1 ? '' : 's'} in a row)`);
 }
 
 /** How others reach this peer, in one line: `public at A`, `mapped (UPnP) at A`, `client only: why`. */

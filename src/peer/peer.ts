@@ -276,7 +276,7 @@ export class Peer extends EventEmitter<PeerEvents> {
 
   status(): PeerStatus {
     const { contracts } = this.services;
-    return peerStatus({ publicKey: this.publicKey, dht: this.dht, host: contracts.host, store: contracts.store, tcp: this.transferServer, client: this.services.transfers, nat: this.services.nat });
+    return peerStatus({ publicKey: this.publicKey, dht: this.dht, host: contracts.host, store: contracts.store, tcp: this.transferServer, client: this.services.transfers, nat: this.services.nat, disk: this.shards.space, backoff: this.services.placer.backoff, now: this.clock.now() });
   }
 
   /** True once `stop()` was called. */

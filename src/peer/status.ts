@@ -7,12 +7,15 @@ import type { ContractStore } from '../contracts/store.js';
 import type { TransferCounters, TransferServer } from '../transfer/server.js';
 import type { TrafficTotals } from '../transfer/socket-meter.js';
 import type { ReachStatus } from '../nat/status.js';
+import { backoffStatus, type BackoffStatus } from './backoff-status.js';
+import type { BackoffEntry } from './host-backoff.js';
 
 export interface PeerStatus {
   publicKey: string;
   nodeId: string;
   address: string;
-  storage: { offered: number; promised: number; free: number };
+  /** `disk`: 'full' or 'read-only' during such an episode of the shard directory's disk (storage/disk-space.ts). */
+  storage: { offered: number; promised: number; free: number; disk: 'ok' | 'full' | 'read-only' };
   contracts: { owner: number; host: number };
   dht: DhtStats;
   transfer: TransferCounters;
@@ -20,6 +23,8 @@ export interface PeerStatus {
   traffic: TrafficTotals;
   /** How others reach this peer: public, mapped (by which protocol) or client-only (src/nat/status.ts). */
   reach: ReachStatus;
+  /** Hosts that failed us as owner and are not asked for a while (placement backoff). */
+  backoff: BackoffStatus[];
 }
 
 export interface StatusSources {
@@ -30,6 +35,9 @@ export interface StatusSources {
   tcp: Pick<TransferServer, 'counters'>;
   client: { traffic(): TrafficTotals };
   nat: { status(): ReachStatus };
+  disk: { readonly isFull: boolean; readonly isReadOnly: boolean };
+  backoff: { list(): BackoffEntry[] };
+  now: number;
 }
 
 export function peerStatus(s: StatusSources): PeerStatus {
@@ -40,12 +48,13 @@ export function peerStatus(s: StatusSources): PeerStatus {
     publicKey: toHex(s.publicKey),
     nodeId: toHex(s.dht.id),
     address: formatAddress(s.dht.address),
-    storage: { offered, promised: offered - free, free },
+    storage: { offered, promised: offered - free, free, disk: s.disk.isReadOnly ? 'read-only' : s.disk.isFull ? 'full' : 'ok' },
     contracts: { owner: live.filter((c) => c.role === 'owner').length, host: live.filter((c) => c.role === 'host').length },
     dht: s.dht.stats(),
     transfer: s.tcp.counters,
     traffic: s.client.traffic(),
     reach: s.nat.status(),
+    backoff: backoffStatus(s.backoff.list(), s.now),
   };
 }
 

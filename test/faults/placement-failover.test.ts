@@ -8,6 +8,7 @@
  * advanced until the test says): the 5 s window of a real race between sample and upload,
  * held open. All other peers run on real time; the owner's clock can be moved ahead.
  */
+import { renderBackoff } from '../../src/cli/render.js';
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -89,6 +90,10 @@ describe('faults: placement routes around a host that fails its uploads', functi
     const entry = placerOf(owner).backoff.list().find((e) => toHex(e.host) === toHex(tiny.publicKey));
     expect(entry?.reason).to.equal("the host's disk is full");
     expect(entry!.until).to.be.greaterThan(ownerClock.now());
+    // dbs status (and its JSON) shows it: the host, why, and until when it is held back.
+    const shown = owner.status().backoff.find((b) => b.host === toHex(tiny.publicKey));
+    expect(shown).to.deep.include({ reason: "the host's disk is full", until: entry!.until, waiting: true });
+    expect(renderBackoff(owner.status().backoff).join('\n')).to.include(`${toHex(tiny.publicKey).slice(0, 12)} not asked until `);
 
     // Room again on the small host (its next sample ends the full episode)...
     rmSync(filler);
@@ -119,6 +124,7 @@ describe('faults: placement routes around a host that fails its uploads', functi
     expect(now.map((c) => c.counterpart)).to.include(toHex(tiny.publicKey));
     expect(await tiny.shards.has(fromHex(lost.shardHash))).to.equal(true);
     expect(placerOf(owner).backoff.list().map((e) => toHex(e.host))).to.not.include(toHex(tiny.publicKey));
+    expect(owner.status().backoff.map((b) => b.host)).to.not.include(toHex(tiny.publicKey));
   });
 
   it('an upload that fails on our side (our shard file gone) backs off no host and is not offered to others', async () => {
