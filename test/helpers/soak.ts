@@ -29,7 +29,12 @@ export interface SoakSize {
 
 /** The CI form: 5 peers, 1 simulated day. */
 export const SOAK_FAST: SoakSize = { peers: 5, owners: 2, hours: 24, replicas: 2, churnEveryHours: 6, seed: 11 };
-/** The issue's size: 10 peers, a simulated week. */
+/**
+ * Between the two (DBS_FAULTS=medium): the week's network (10 peers, 3 owners, 3 replicas) for 2
+ * simulated days; about 5 min of CPU, where the week takes about 45 min.
+ */
+export const SOAK_MEDIUM: SoakSize = { peers: 10, owners: 3, hours: 48, replicas: 3, churnEveryHours: 6, seed: 11 };
+/** The issue's size: 10 peers, a simulated week (DBS_FAULTS=long, part of `npm run test:faults`). */
 export const SOAK_LONG: SoakSize = { peers: 10, owners: 3, hours: 168, replicas: 3, churnEveryHours: 6, seed: 11 };
 
 const HOUR = 3_600_000;
