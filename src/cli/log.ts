@@ -20,17 +20,38 @@ export function openPeerLog(dataDir: string, terminal: (line: string) => void): 
   const destination = pino.destination({ dest: path.join(dataDir, LOG_FILE), sync: true, mkdir: true });
   const logger: Logger = pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
   const stamp = () => new Date().toTimeString().slice(0, 8);
+  // The log file is on the data directory's disk: when that disk is full or turned read-only
+  // (the very events worth a warning), writing it fails. The event still reaches the terminal,
+  // with one note per failure streak that the file is missing lines; nothing is thrown.
+  let fileFailing = false;
+  let failure: unknown = null;
+  // Synchronous destination: a failed write is emitted here during the logger call below.
+  destination.on('error', (err) => (failure = err));
+  const write = (level: 'info' | 'warn', event: string, fields: Record<string, unknown>) => {
+    failure = null;
+    try {
+      logger[level]({ event, ...fields });
+    } catch (err) {
+      failure = err;
+    }
+    if (failure && !fileFailing) terminal(`${stamp()} could not write ${LOG_FILE} (${(failure as NodeJS.ErrnoException).code ?? String(failure)}): events are shown here only until it can be written again`);
+    fileFailing = failure !== null;
+  };
   return {
     info(event, fields, line) {
-      logger.info({ event, ...fields });
+      write('info', event, fields);
       if (line) terminal(`${stamp()} ${line}`);
     },
     warn(event, fields, line) {
-      logger.warn({ event, ...fields });
+      write('warn', event, fields);
       if (line) terminal(`${stamp()} ${line}`);
     },
     close() {
-      destination.flushSync();
+      try {
+        destination.flushSync();
+      } catch {
+        // Nothing more can be written to a full or read-only disk.
+      }
       destination.end();
     },
   };
