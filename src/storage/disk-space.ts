@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
 import type { Clock } from '../util/clock.js';
 import { DISK_DEFAULTS, type DiskOptions } from './constants.js';
-import { isWritable } from './read-only.js';
+import { isWritable, probeReadOnlySync } from './read-only.js';
 
 export interface DiskSample {
   /** Bytes an unprivileged writer may still use (statfs bavail × bsize). */
@@ -95,6 +95,13 @@ export class DiskSpace extends EventEmitter<DiskSpaceEvents> {
     return this.readOnlyEpisode;
   }
 
+  /** A write failed with an I/O error: true (and the read-only episode started) if the directory cannot be written now. */
+  confirmReadOnly(): boolean {
+    if (!probeReadOnlySync(this.dir)) return false;
+    this.ranReadOnly();
+    return true;
+  }
+
   /** A write failed with EROFS: start (or continue) the read-only episode. */
   ranReadOnly(): void {
     if (this.readOnlyEpisode) return;
@@ -116,7 +123,7 @@ export class DiskSpace extends EventEmitter<DiskSpaceEvents> {
     const s = await fs.statfs(this.dir);
     this.sample = { available: s.bavail * s.bsize, size: s.blocks * s.bsize };
     this.sampledAt = this.clock.now();
-    if (!(await isWritable(this.dir))) this.ranReadOnly();
+    if (!(await isWritable(this.dir, this.readOnlyEpisode))) this.ranReadOnly();
     else if (this.readOnlyEpisode) {
       this.readOnlyEpisode = false;
       this.emit('writable', { dir: this.dir });

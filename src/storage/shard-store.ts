@@ -20,7 +20,7 @@ import { ParallelShardHasher } from './parallel-hasher.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import type { DiskOptions } from './constants.js';
 import { DiskSpace, isDiskFull } from './disk-space.js';
-import { isReadOnlyError, READ_ONLY_TEXT } from './read-only.js';
+import { isIoError, isReadOnlyError, READ_ONLY_TEXT } from './read-only.js';
 
 /** Bytes per file write on receive, and slots in flight (memory per upload: their product). */
 const WRITE_BYTES = 1024 * 1024;
@@ -207,7 +207,8 @@ export class ShardStore {
       this.space.ranOut();
       return new ShardError('DISK_FULL', "the host's disk is full");
     }
-    if (isReadOnlyError(err)) {
+    // A write refused by a disk the kernel turned read-only may surface as EIO: the probe tells.
+    if (isReadOnlyError(err) || (isIoError(err) && this.space.confirmReadOnly())) {
       this.space.ranReadOnly();
       return new ShardError('READ_ONLY', READ_ONLY_TEXT);
     }

@@ -6,7 +6,7 @@
  * that throws answers nothing, which an owner counts against the host).
  */
 import { isDiskFull, type DiskSpace } from './disk-space.js';
-import { isReadOnlyError } from './read-only.js';
+import { isIoError, isReadOnlyError } from './read-only.js';
 
 /** A disk refusal, or null when `err` is not the disk's fault. */
 export type DiskRefusal = 'DISK_FULL' | 'READ_ONLY';
@@ -17,7 +17,7 @@ export function isOutOfSpace(err: unknown): boolean {
 }
 
 /** Classifies a failed write and starts the matching episode on `space`. */
-export function diskRefusal(err: unknown, space: Pick<DiskSpace, 'ranOut' | 'ranReadOnly'>): DiskRefusal | null {
+export function diskRefusal(err: unknown, space: Pick<DiskSpace, 'ranOut' | 'ranReadOnly' | 'confirmReadOnly'>): DiskRefusal | null {
   if (isOutOfSpace(err)) {
     space.ranOut();
     return 'DISK_FULL';
@@ -26,5 +26,7 @@ export function diskRefusal(err: unknown, space: Pick<DiskSpace, 'ranOut' | 'ran
     space.ranReadOnly();
     return 'READ_ONLY';
   }
+  // SQLite reports a write refused with EROFS as an I/O error: a probe tells which it was.
+  if (isIoError(err) && space.confirmReadOnly()) return 'READ_ONLY';
   return null;
 }

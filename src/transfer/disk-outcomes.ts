@@ -28,7 +28,7 @@ export function releaseQuietly(contracts: ContractLedger, contract: StoredContra
  * disk's episode; the shard file, whose contract never became active, is left to the orphan
  * sweep, and the reservation lapses by itself.
  */
-export function recordStored(contracts: ContractLedger, space: Pick<DiskSpace, 'ranOut' | 'ranReadOnly'>, contract: StoredContract): boolean {
+export function recordStored(contracts: ContractLedger, space: Pick<DiskSpace, 'ranOut' | 'ranReadOnly' | 'confirmReadOnly'>, contract: StoredContract): boolean {
   try {
     return contracts.stored(contract);
   } catch (err) {
