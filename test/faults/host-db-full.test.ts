@@ -85,6 +85,7 @@ describe("faults: a host's database on a full disk (SQLITE_FULL)", function () {
 
     // Room again: the next sample ends the episode, a shard is placed and kept.
     rmSync(filler);
+    await host.shards.space.refresh(); // one that may have started before the filler went
     clock.advance(10_000);
     await host.shards.space.refresh();
     expect(host.shards.space.isFull).to.equal(false);

@@ -136,6 +136,7 @@ describe('faults: a host whose data directory turns read-only while it runs', fu
 
     // Remounted read-write: the next sample ends the episode, and shards are taken again.
     ro.writable();
+    await host.shards.space.refresh(); // one that may have started before the remount
     clock.advance(6_000);
     await host.shards.space.refresh();
     expect(events).to.deep.equal(['readOnly', 'writable']);
