@@ -58,7 +58,7 @@ function summary(samples: Sample[]) {
   const names = [...new Set(samples.map((s) => s.name))];
   return names.map((name) => {
     const mine = samples.filter((s) => s.name === name);
-    const pick = (s: Sample) => ({ h: s.hour, rss: +(s.rss / MiB).toFixed(1), heap: +(s.heapUsed / MiB).toFixed(1), fds: s.fds, db: +(s.dbBytes / 1024).toFixed(0), wal: +(s.walBytes / 1024).toFixed(0), own: s.ownerLive, host: s.hostLive, rows: s.contractRows, files: s.shardFiles, idx: s.indexShards, want: s.wantedReplicas });
+    const pick = (s: Sample) => ({ h: s.hour, rss: +(s.rss / MiB).toFixed(1), heap: +(s.heapUsed / MiB).toFixed(1), ext: +(s.external / MiB).toFixed(1), fds: s.fds, db: +(s.dbBytes / 1024).toFixed(0), wal: +(s.walBytes / 1024).toFixed(0), own: s.ownerLive, host: s.hostLive, rows: s.contractRows, files: s.shardFiles, idx: s.indexShards, want: s.wantedReplicas });
     return { name, first: pick(mine[Math.min(2, mine.length - 1)]!), mid: pick(mine[Math.floor(mine.length / 2)]!), last: pick(mine[mine.length - 1]!) };
   });
 }

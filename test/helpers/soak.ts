@@ -49,6 +49,8 @@ export interface Sample {
   name: string;
   rss: number;
   heapUsed: number;
+  /** Off the JS heap: Buffers and other external memory V8 knows of (what RSS holds beyond the heap and native allocations). */
+  external: number;
   fds: number;
   /** peer.db, and its write-ahead log apart (SQLite reuses the WAL file: its size is a high-water mark). */
   dbBytes: number;
@@ -89,7 +91,7 @@ function fileBytes(file: string): number {
 
 async function sample(p: PeerProcess, hour: number, owner: boolean): Promise<Sample> {
   await p.ask({ cmd: 'gc' });
-  const memory = await p.ask<{ rss: number; heapUsed: number }>({ cmd: 'memory' });
+  const memory = await p.ask<{ rss: number; heapUsed: number; external: number }>({ cmd: 'memory' });
   const contracts = await p.ask<ContractInfo[]>({ cmd: 'contracts' });
   const live = (role: string) => contracts.filter((c) => c.role === role && (c.state === 'pending' || c.state === 'active')).length;
   const index = owner ? await p.ask<{ replicas: number }[]>({ cmd: 'backupShards' }) : [];
@@ -98,6 +100,7 @@ async function sample(p: PeerProcess, hour: number, owner: boolean): Promise<Sam
     name: p.name,
     rss: memory.rss,
     heapUsed: memory.heapUsed,
+    external: memory.external,
     fds: readdirSync(`/proc/${p.pid}/fd`).length,
     dbBytes: fileBytes(path.join(p.config.dataDir, 'peer.db')),
     walBytes: fileBytes(path.join(p.config.dataDir, 'peer.db-wal')),
