@@ -8,8 +8,8 @@
  * advanced until the test says): the 5 s window of a real race between sample and upload,
  * held open. All other peers run on real time; the owner's clock can be moved ahead.
  */
-import { renderBackoff } from '../../src/cli/render.js';
 import { expect } from 'chai';
+import { renderBackoff } from '../../src/cli/render.js';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
