@@ -49,3 +49,34 @@ export const DEFAULTS = {
    */
   extraFetches: 1,
 } as const;
+
+/**
+ * Hedged piece fetches (hedge.ts, used by src/backup/piece-fetch.ts): a restore starts exactly K
+ * requests and asks for one more only beside one that is slow or has failed, as "The Tail at
+ * Scale" (Dean & Barroso) hedges and Storj's long-tail cancellation does with extra requests.
+ */
+export const HEDGE = {
+  /**
+   * Requests beyond K started at once (count): none. Every extra one downloads a whole piece
+   * (1/K of the shard) that is thrown away when the hosts are healthy, which they are in the
+   * common case: with 2/4 that was 1.5x the shard per restore (docs/benchmarks.md, erasure-backup).
+   */
+  extraAtStart: 0,
+  /**
+   * A request is slow once its projected duration (elapsed x piece size / bytes so far) is at
+   * least this many times the shortest duration among the shard's other requests (finished or
+   * projected). 2: noticed about when the fastest one finishes, a hedge at the fastest rate is
+   * expected to end no later than the slow one would; a lower factor hedges the ordinary
+   * jitter of hosts sharing a line or a CPU.
+   */
+  slowFactor: 2,
+  /**
+   * ms a request runs before it can count as slow. Over the first round trips and hash slots
+   * the rates are noise (TCP slow start, the first 1 MiB slot), and on any line pieces this
+   * small take less: a hedge then could not finish sooner than the request it doubles.
+   */
+  minDelayMs: 250,
+  /** ms between two looks at the requests' progress: small next to minDelayMs, cheap (a few numbers). */
+  checkEveryMs: 50,
+} as const;
+

@@ -15,6 +15,8 @@ import { digestFromLeaves, hashLeaf, LEAF_SIZE, type ShardDigest } from '../../s
 import { toHex } from '../../src/util/bytes.js';
 import type { BackupPorts } from '../../src/backup/ports.js';
 import type { AuditOutcome } from '../../src/transfer/client.js';
+import { verifiedDigest, verifiedWrite } from '../../src/transfer/verified-receive.js';
+import { ParallelShardHasher } from '../../src/storage/parallel-hasher.js';
 
 export interface FakeHost {
   key: Uint8Array;
@@ -107,6 +109,16 @@ export class FakeNetwork {
           if (!stored) throw new Error('connection refused');
           if (!existsSync(stored)) throw new Error('NOT_STORED');
           copyFileSync(stored, file);
+        },
+        // The stored file through the same hashing and checks as a real download.
+        fetchInto: async (address, target, sink) => {
+          const h = this.at(address);
+          const stored = h && !h.silent ? path.join(h.dir, toHex(target.terms.shardHash)) : null;
+          if (!stored) throw new Error('connection refused');
+          if (!existsSync(stored)) throw new Error('NOT_STORED');
+          const hasher = new ParallelShardHasher({ sink });
+          await verifiedWrite(hasher, readFileSync(stored), target.terms);
+          return verifiedDigest(hasher, target.terms);
         },
       },
       auditor: {
