@@ -14,7 +14,7 @@
  *   the K verified pieces in the file, and the shard hashed there against its ID.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { StoredContract } from '../contracts/store.js';
 import type { ErasureWorker } from '../erasure/erasure-worker.js';
@@ -27,7 +27,7 @@ import { type FetchActions, PieceFetchRace } from '../erasure/plan.js';
 import type { Address } from '../net/address.js';
 import type { ShardTarget } from '../transfer/client.js';
 import type { ReceiveOptions } from '../transfer/verified-receive.js';
-import { ParallelShardHasher, type SlotSink } from '../storage/parallel-hasher.js';
+import type { SlotSink } from '../storage/parallel-hasher.js';
 import type { ShardDigest } from '../storage/merkle.js';
 import { bytesEqual } from '../util/bytes.js';
 import { DirectWriteFile } from '../util/direct-io.js';
@@ -137,9 +137,10 @@ export class PieceFetcher {
       const digest = await this.finish(out, shardPath, layout, used, digests);
       closed = true;
       report.decoded = used.some((i) => i >= layout.k);
-      // Every piece checked out against its root; the shard is checked against its ID too, as
-      // a whole-shard download is (a wrong decode must not reach the chunks unnoticed).
-      if (!bytesEqual(digest.hash, hash)) throw new Error('the shard rebuilt from its pieces does not match its ID');
+      // Every piece checked out against its root as it streamed. A decoded shard is checked
+      // against its ID too (a wrong decode must not reach the chunks unnoticed); joined data
+      // pieces are when their leaves give the ID (see finish).
+      if (digest && !bytesEqual(digest.hash, hash)) throw new Error('the shard rebuilt from its pieces does not match its ID');
       report.used = used;
       return shardPath;
     } finally {
@@ -151,8 +152,17 @@ export class PieceFetcher {
     }
   }
 
-  /** Cuts the assembly file to the shard (decoding first unless the K are the data pieces) and returns the shard's digest. */
-  private async finish(out: DirectWriteFile, file: string, layout: PieceLayout, used: number[], digests: Map<number, ShardDigest>): Promise<ShardDigest> {
+  /**
+   * Cuts the assembly file to the shard (decoding first unless the K are the data pieces) and
+   * returns the shard's digest. Joined data pieces are not hashed again: every byte of them
+   * passed its piece's Merkle root check (the roots are in our own signed contract terms) on its
+   * way in, and every chunk read out of the shard is authenticated again when it is opened
+   * (AES-GCM). Their digest comes from the pieces' leaf hashes when the piece size is whole
+   * leaves (or K = 1); otherwise shard leaves straddle pieces and null is returned: a second
+   * SHA-256 pass over the shard would double a restore's hashing (on a 2-core machine, most of
+   * what a coded restore cost beyond a replica's: docs/benchmarks.md, erasure-backup).
+   */
+  private async finish(out: DirectWriteFile, file: string, layout: PieceLayout, used: number[], digests: Map<number, ShardDigest>): Promise<ShardDigest | null> {
     if (used.every((i) => i < layout.k)) {
       await out.handle.truncate(layout.shardSize);
       const joined = await joinedDigest(layout, used.map((i) => digests.get(i)!.leafHashes), async (offset, length) => {
@@ -161,7 +171,7 @@ export class PieceFetcher {
         return buf;
       });
       await out.close();
-      return joined ?? (await digestFile(file));
+      return joined;
     }
     await out.close();
     return this.deps.worker.decodeInPlace(file, { k: layout.k, n: layout.n }, layout.shardSize, used);
@@ -177,11 +187,4 @@ export class PieceFetcher {
       return this.deps.fetchInto(address, contract.contract, sink, options);
     }).catch(() => null);
   }
-}
-
-/** A file's digest, read 1 MiB at a time and hashed on the hash worker. */
-async function digestFile(file: string): Promise<ShardDigest> {
-  const hasher = new ParallelShardHasher();
-  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) await hasher.write(chunk as Buffer);
-  return hasher.digest();
 }
