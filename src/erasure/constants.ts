@@ -63,11 +63,11 @@ export const HEDGE = {
    */
   extraAtStart: 0,
   /**
-   * A request is slow once its projected duration (elapsed x piece size / bytes so far) is at
-   * least this many times the shortest duration among the shard's other requests (finished or
-   * projected). 2: noticed about when the fastest one finishes, a hedge at the fastest rate is
-   * expected to end no later than the slow one would; a lower factor hedges the ordinary
-   * jitter of hosts sharing a line or a CPU.
+   * A request is slow once its time still to go at its pace so far (elapsed x piece size /
+   * bytes so far, minus elapsed) is at least this many times the shortest whole duration among
+   * the shard's other requests (finished or projected): a hedge at that pace would end in half
+   * the time the slow one still needs. 2, not 1: the pace is an estimate, and a hedge costs a
+   * whole piece of download; lower hedges the ordinary jitter of hosts sharing a line or a CPU.
    */
   slowFactor: 2,
   /**

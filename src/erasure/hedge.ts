@@ -3,10 +3,11 @@
  * reserve piece should start beside them. Pure: the caller passes the clock's reading and
  * each request's progress, and starts (and later cancels) the requests.
  *
- * Slow means projected to take at least `slowFactor` times as long as the fastest of the
- * others (pieces of one shard all have the same size, so durations compare directly). A request
- * with no byte yet projects to forever: it is slow once another request gives a pace, or at
- * `stallMs` when none does (every host silent).
+ * Slow means its remaining time, at its pace so far, is at least `slowFactor` times the whole
+ * duration of the fastest of the others (finished or projected; pieces of one shard all have the
+ * same size, so durations compare directly): a reserve started now at that pace would end well
+ * before it. A request with no byte yet has forever to go: it is slow once another request gives
+ * a pace, or at `stallMs` when none does (every host silent).
  */
 import { HEDGE } from './constants.js';
 
@@ -45,7 +46,7 @@ export function slowRequests(running: readonly RequestProgress[], finished: read
     const others = [...finished, ...projected.filter((_, j) => j !== i)].filter((d) => Number.isFinite(d));
     if (others.length === 0) return;
     const pace = Math.min(...others);
-    if (projected[i]! >= policy.slowFactor * pace) slow.push(r.index);
+    if (projected[i]! - elapsed >= policy.slowFactor * pace) slow.push(r.index);
   });
   return slow;
 }

@@ -1,0 +1,114 @@
+/**
+ * src/erasure/assembly.ts and hedge.ts, pure and on files (no network): a shard assembled from
+ * pieces written at i × P decodes in place from every K of N, for sizes that do not divide
+ * evenly and the 0- and 1-byte shards; the digest of joined data pieces from their own leaves
+ * equals the shard's; and when a request counts as slow.
+ */
+import { expect } from 'chai';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { encodeShard } from '../src/erasure/codec.js';
+import { STRIPE_FRAGMENT_BYTES } from '../src/erasure/constants.js';
+import { decodeInPlace, joinedDigest, pieceOffset } from '../src/erasure/assembly.js';
+import { hedgePolicy, slowRequests } from '../src/erasure/hedge.js';
+import { layoutFor } from '../src/erasure/layout.js';
+import { LEAF_SIZE, ShardHasher } from '../src/storage/merkle.js';
+import { pseudoRandom, subsets } from './helpers/erasure.js';
+import { tempDir } from './helpers/temp.js';
+
+function digestOf(bytes: Uint8Array) {
+  const h = new ShardHasher();
+  h.update(bytes);
+  return h.digest();
+}
+
+describe('erasure assembly: pieces at i × P in one file', function () {
+  this.timeout(60_000);
+  const dir = tempDir('dbs-assembly-');
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** An assembly file holding only the pieces `present` (the rest left as garbage). */
+  function assemble(pieces: Buffer[], pieceSize: number, present: number[], name: string): string {
+    const file = path.join(dir, name);
+    const bytes = Buffer.alloc(pieces.length * pieceSize, 0xa5);
+    for (const i of present) pieces[i]!.copy(bytes, pieceOffset({ pieceSize }, i));
+    writeFileSync(file, bytes);
+    return file;
+  }
+
+  const cases: [number, number, number][] = [
+    [2, 4, 2 * STRIPE_FRAGMENT_BYTES + 12_345],
+    [3, 6, 700_001],
+    [1, 3, 100_003],
+    [4, 4, 65_536 * 3 + 5],
+    [2, 4, 0],
+    [2, 4, 1],
+  ];
+  for (const [k, n, size] of cases) {
+    it(`${k}/${n}, ${size} bytes: every K of N decodes in place to the shard, with its digest`, async () => {
+      const shard = pseudoRandom(size, k * 100 + n);
+      const pieces = await encodeShard(shard, { k, n });
+      const { pieceSize } = layoutFor({ k, n }, size);
+      for (const set of subsets(n, k)) {
+        const file = assemble(pieces, pieceSize, set, `s-${k}-${n}-${size}-${set.join('')}`);
+        const digest = await decodeInPlace(file, { k, n }, size, set);
+        expect(readFileSync(file).equals(shard), `from ${set.join(',')}`).to.equal(true);
+        expect(Buffer.from(digest.hash).equals(digestOf(shard).hash)).to.equal(true);
+        rmSync(file);
+      }
+    });
+  }
+
+  it('joined data pieces: their leaf hashes give the shard digest when the piece size is whole leaves (or K = 1), else null', async () => {
+    const tries: [number, number][] = [
+      [2, 2 * 4 * LEAF_SIZE - 10], // P = 4 leaves, the shard's last leaf short
+      [2, 2 * 4 * LEAF_SIZE], // exactly whole leaves
+      [3, 3 * 2 * LEAF_SIZE - 20],
+      [1, 5 * LEAF_SIZE + 7], // K = 1: the piece is the shard and up to 7 bytes of padding
+      [2, 0],
+    ];
+    for (const [k, size] of tries) {
+      const shard = pseudoRandom(size, 7);
+      const layout = layoutFor({ k, n: k + 2 }, size);
+      const pieces = await encodeShard(shard, { k, n: k + 2 });
+      const leaves = pieces.slice(0, k).map((p) => digestOf(p).leafHashes);
+      const got = await joinedDigest(layout, leaves, async (offset, length) => shard.subarray(offset, offset + length));
+      expect(got, `${k}, ${size}`).to.not.equal(null);
+      expect(Buffer.from(got!.hash).equals(digestOf(shard).hash), `${k}, ${size}`).to.equal(true);
+    }
+    const odd = layoutFor({ k: 2, n: 4 }, 1_000_001);
+    expect(await joinedDigest(odd, [[], []], async () => Buffer.alloc(0))).to.equal(null);
+  });
+});
+
+describe('hedging: when a piece request is slow', () => {
+  const policy = hedgePolicy({ stallMs: 10_000, slowFactor: 2, minDelayMs: 250 });
+  const P = 1_000_000;
+
+  it('never before minDelayMs, however slow it looks', () => {
+    expect(slowRequests([{ index: 1, startedAt: 0, bytes: 0 }], [10], P, 249, policy)).to.deep.equal([]);
+  });
+
+  it('slow once its time to go is twice the fastest one\'s duration; not at less', () => {
+    // The other piece took 100 ms. At 300 ms: 10% done has 2.7 s to go (slow), 80% has 75 ms.
+    expect(slowRequests([{ index: 1, startedAt: 0, bytes: P / 10 }], [100], P, 300, policy)).to.deep.equal([1]);
+    expect(slowRequests([{ index: 1, startedAt: 0, bytes: (P * 8) / 10 }], [100], P, 300, policy)).to.deep.equal([]);
+    // Silent (no byte yet) while another finished: slow.
+    expect(slowRequests([{ index: 3, startedAt: 0, bytes: 0 }], [100], P, 300, policy)).to.deep.equal([3]);
+  });
+
+  it('compares running requests with each other before any finished', () => {
+    const running = [
+      { index: 0, startedAt: 0, bytes: P / 2 }, // projects 800 ms
+      { index: 1, startedAt: 0, bytes: P / 8 }, // projects 3.2 s
+    ];
+    expect(slowRequests(running, [], P, 400, policy)).to.deep.equal([1]);
+    // Equal paces: neither.
+    expect(slowRequests([running[0]!, { ...running[0]!, index: 1 }], [], P, 400, policy)).to.deep.equal([]);
+  });
+
+  it('with nothing to compare with, only the stall limit', () => {
+    expect(slowRequests([{ index: 0, startedAt: 0, bytes: 0 }], [], P, 9_999, policy)).to.deep.equal([]);
+    expect(slowRequests([{ index: 0, startedAt: 0, bytes: 0 }], [], P, 10_000, policy)).to.deep.equal([0]);
+  });
+});
