@@ -55,6 +55,8 @@ export interface PieceFetchReport {
   hedged: number[];
   /** Whether data pieces had to be decoded (false: the data pieces were joined). */
   decoded: boolean;
+  /** Piece bytes received, cancelled and failed requests included (what the fetch cost). */
+  downloadedBytes: number;
 }
 
 interface Running extends RequestProgress {
@@ -64,7 +66,7 @@ interface Running extends RequestProgress {
 
 export class PieceFetcher {
   /** What the last fetch did (tests and status read it). */
-  last: PieceFetchReport = { failed: [], used: [], hedged: [], decoded: false };
+  last: PieceFetchReport = { failed: [], used: [], hedged: [], decoded: false, downloadedBytes: 0 };
   private readonly policy: HedgePolicy;
   private readonly now: () => number;
 
@@ -88,7 +90,7 @@ export class PieceFetcher {
       byIndex.set(p.index, [...(byIndex.get(p.index) ?? []), c]);
     }
     const layout = layoutFor(scheme, first.shardSize);
-    const report: PieceFetchReport = { failed: [], used: [], hedged: [], decoded: false };
+    const report: PieceFetchReport = { failed: [], used: [], hedged: [], decoded: false, downloadedBytes: 0 };
     const shardPath = path.join(dir, `${randomBytes(8).toString('hex')}.part`);
     const out = await DirectWriteFile.create(shardPath);
     let closed = false;
@@ -108,7 +110,11 @@ export class PieceFetcher {
           const abort = new AbortController();
           const r: Running = { index, startedAt: this.now(), bytes: 0, abort, settled: Promise.resolve() };
           const sink: SlotSink = (data, position) => out.write(data, pieceOffset(layout, index) + position);
-          r.settled = this.download(byIndex.get(index)!, sink, { signal: abort.signal, onBytes: (b) => (r.bytes = b) }).then((digest) => {
+          r.settled = this.download(byIndex.get(index)!, sink, { signal: abort.signal, onBytes: (b) => {
+            // A retry on another host of the piece starts again from 0.
+            report.downloadedBytes += b >= r.bytes ? b - r.bytes : b;
+            r.bytes = b;
+          } }).then((digest) => {
             running.delete(index);
             if (digest) {
               digests.set(index, digest);

@@ -216,7 +216,7 @@ export function controlRoutes(peer: ControlPeer, ctx: ControlContext): Record<st
     },
     'POST /check': async () => {
       const report = await peer.check();
-      log.info('check-done', { ...report }, `check: audited ${report.audited} contract(s), ${report.failed} failed, ${report.cancelled} cancelled, ${report.replaced} replica(s) re-created`);
+      log.info('check-done', { ...report }, `check: audited ${report.audited} contract(s), ${report.failed} failed, ${report.cancelled} cancelled, ${report.replaced} replica(s) or piece(s) re-created (repair downloaded ${formatBytes(report.repairDownloadedBytes)}, uploaded ${formatBytes(report.repairUploadedBytes)})`);
       return report;
     },
   };

@@ -35,8 +35,9 @@ export function addPeerCommands(program: Command): void {
   });
 
   withCommon(program.command('check')).description('audit every host of our backups now, and repair what failed').action(async (opts: Common) => {
-    const r = await ask<{ audited: number; failed: number; cancelled: number; replaced: number }>(opts, 'POST', '/check');
-    print(opts, r, () => `audited ${r.audited} contract(s): ${r.failed} failed, ${r.cancelled} cancelled, ${r.replaced} replica(s) re-created`);
+    const r = await ask<{ audited: number; failed: number; cancelled: number; replaced: number; repairDownloadedBytes?: number; repairUploadedBytes?: number }>(opts, 'POST', '/check');
+    const moved = r.replaced > 0 ? ` (repair downloaded ${formatBytes(r.repairDownloadedBytes ?? 0)}, uploaded ${formatBytes(r.repairUploadedBytes ?? 0)})` : '';
+    print(opts, r, () => `audited ${r.audited} contract(s): ${r.failed} failed, ${r.cancelled} cancelled, ${r.replaced} replica(s) or piece(s) re-created${moved}`);
   });
 
   withCommon(program.command('lookup <id>'))
