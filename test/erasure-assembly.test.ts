@@ -1,8 +1,7 @@
 /**
- * src/erasure/assembly.ts and hedge.ts, pure and on files (no network): a shard assembled from
- * pieces written at i × P decodes in place from every K of N, for sizes that do not divide
- * evenly and the 0- and 1-byte shards; the digest of joined data pieces from their own leaves
- * equals the shard's; and when a request counts as slow.
+ * src/erasure/assembly.ts on files (no network): a shard assembled from pieces written at i × P
+ * in one file decodes in place from every K of N, for sizes that do not divide evenly and the 0-
+ * and 1-byte shards; the digest of joined data pieces from their own leaves equals the shard's.
  */
 import { expect } from 'chai';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +9,6 @@ import path from 'node:path';
 import { encodeShard } from '../src/erasure/codec.js';
 import { STRIPE_FRAGMENT_BYTES } from '../src/erasure/constants.js';
 import { decodeInPlace, joinedDigest, pieceOffset } from '../src/erasure/assembly.js';
-import { hedgePolicy, slowRequests } from '../src/erasure/hedge.js';
 import { layoutFor } from '../src/erasure/layout.js';
 import { LEAF_SIZE, ShardHasher } from '../src/storage/merkle.js';
 import { pseudoRandom, subsets } from './helpers/erasure.js';
@@ -78,37 +76,5 @@ describe('erasure assembly: pieces at i × P in one file', function () {
     }
     const odd = layoutFor({ k: 2, n: 4 }, 1_000_001);
     expect(await joinedDigest(odd, [[], []], async () => Buffer.alloc(0))).to.equal(null);
-  });
-});
-
-describe('hedging: when a piece request is slow', () => {
-  const policy = hedgePolicy({ stallMs: 10_000, slowFactor: 2, minDelayMs: 250 });
-  const P = 1_000_000;
-
-  it('never before minDelayMs, however slow it looks', () => {
-    expect(slowRequests([{ index: 1, startedAt: 0, bytes: 0 }], [10], P, 249, policy)).to.deep.equal([]);
-  });
-
-  it('slow once its time to go is twice the fastest one\'s duration; not at less', () => {
-    // The other piece took 100 ms. At 300 ms: 10% done has 2.7 s to go (slow), 80% has 75 ms.
-    expect(slowRequests([{ index: 1, startedAt: 0, bytes: P / 10 }], [100], P, 300, policy)).to.deep.equal([1]);
-    expect(slowRequests([{ index: 1, startedAt: 0, bytes: (P * 8) / 10 }], [100], P, 300, policy)).to.deep.equal([]);
-    // Silent (no byte yet) while another finished: slow.
-    expect(slowRequests([{ index: 3, startedAt: 0, bytes: 0 }], [100], P, 300, policy)).to.deep.equal([3]);
-  });
-
-  it('compares running requests with each other before any finished', () => {
-    const running = [
-      { index: 0, startedAt: 0, bytes: P / 2 }, // projects 800 ms
-      { index: 1, startedAt: 0, bytes: P / 8 }, // projects 3.2 s
-    ];
-    expect(slowRequests(running, [], P, 400, policy)).to.deep.equal([1]);
-    // Equal paces: neither.
-    expect(slowRequests([running[0]!, { ...running[0]!, index: 1 }], [], P, 400, policy)).to.deep.equal([]);
-  });
-
-  it('with nothing to compare with, only the stall limit', () => {
-    expect(slowRequests([{ index: 0, startedAt: 0, bytes: 0 }], [], P, 9_999, policy)).to.deep.equal([]);
-    expect(slowRequests([{ index: 0, startedAt: 0, bytes: 0 }], [], P, 10_000, policy)).to.deep.equal([0]);
   });
 });

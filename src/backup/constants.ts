@@ -69,6 +69,13 @@ export const DURABLE_BATCH_BYTES = 128 * 1024 * 1024;
  */
 export const PIECE_SLOW_AFTER_MS = 10_000;
 /**
+ * 1 MiB hash slots each piece download keeps in flight (a whole-shard download keeps 4). K pieces
+ * of each of RESTORE_DOWNLOADS shards stream at once: with 2 each, 2/4 holds as many slots as
+ * whole-copy downloads do (12), which the hasher's pool of spare slots mostly covers; 4 each
+ * allocated and dropped fresh shared memory for every other piece.
+ */
+export const PIECE_HASH_SLOTS = 2;
+/**
  * How the engine has the erasure worker write piece files and decoded shards: not fsynced. They
  * are temporary (pieces live until their upload, a decoded shard until the restore read it; a
  * crash loses nothing the network does not still hold), and an fsync each cost a 64 MiB 2/4

@@ -19,7 +19,7 @@ import path from 'node:path';
 import type { StoredContract } from '../contracts/store.js';
 import type { ErasureWorker } from '../erasure/erasure-worker.js';
 import { HEDGE } from '../erasure/constants.js';
-import { type HedgePolicy, hedgePolicy, type RequestProgress, slowRequests } from '../erasure/hedge.js';
+import { type HedgePolicy, hedgePolicy, newProgress, type RequestProgress, slowRequests, updateMarks } from '../erasure/hedge.js';
 import { type ErasureScheme, layoutFor, type PieceLayout } from '../erasure/layout.js';
 import { joinedDigest, pieceOffset } from '../erasure/assembly.js';
 import { readAt } from '../erasure/piece-io.js';
@@ -31,8 +31,9 @@ import type { SlotSink } from '../storage/parallel-hasher.js';
 import type { ShardDigest } from '../storage/merkle.js';
 import { bytesEqual } from '../util/bytes.js';
 import { DirectWriteFile } from '../util/direct-io.js';
+import { writeAtAnyOffset } from '../util/misaligned-write.js';
 import { firstThatWorks } from './first-that-works.js';
-import { PIECE_SLOW_AFTER_MS } from './constants.js';
+import { PIECE_HASH_SLOTS, PIECE_SLOW_AFTER_MS } from './constants.js';
 
 export interface PieceFetchDeps {
   /** Where the host of a contract may be (last known address, then its peer record). */
@@ -67,6 +68,8 @@ interface Running extends RequestProgress {
 export class PieceFetcher {
   /** What the last fetch did (tests and status read it). */
   last: PieceFetchReport = { failed: [], used: [], hedged: [], decoded: false, downloadedBytes: 0 };
+  /** Counts over every fetch so far: shards rebuilt, requests hedged, shards decoded (not joined), pieces failed. */
+  readonly totals = { shards: 0, hedged: 0, decoded: 0, failed: 0, downloadedBytes: 0 };
   private readonly policy: HedgePolicy;
   private readonly now: () => number;
 
@@ -108,9 +111,9 @@ export class PieceFetcher {
         };
         const start = (index: number): void => {
           const abort = new AbortController();
-          const r: Running = { index, startedAt: this.now(), bytes: 0, abort, settled: Promise.resolve() };
-          const sink: SlotSink = (data, position) => out.write(data, pieceOffset(layout, index) + position);
-          r.settled = this.download(byIndex.get(index)!, sink, { signal: abort.signal, onBytes: (b) => {
+          const r: Running = { ...newProgress(index, this.now()), abort, settled: Promise.resolve() };
+          const sink: SlotSink = (data, position) => writeAtAnyOffset(out, data, pieceOffset(layout, index) + position);
+          r.settled = this.download(byIndex.get(index)!, sink, { signal: abort.signal, slots: PIECE_HASH_SLOTS, onBytes: (b) => {
             // A retry on another host of the piece starts again from 0.
             report.downloadedBytes += b >= r.bytes ? b - r.bytes : b;
             r.bytes = b;
@@ -125,7 +128,9 @@ export class PieceFetcher {
           running.set(index, r);
         };
         ticker = setInterval(() => {
-          const slow = slowRequests([...running.values()], finished, layout.pieceSize, this.now(), this.policy);
+          const now = this.now();
+          for (const r of running.values()) updateMarks(r, now, this.policy.rateWindowMs);
+          const slow = slowRequests([...running.values()], finished, layout.pieceSize, now, this.policy);
           for (const index of slow) {
             if (report.hedged.includes(index)) continue;
             report.hedged.push(index);
@@ -155,6 +160,11 @@ export class PieceFetcher {
       if (!closed) await out.close().catch(() => {});
       if (report.used.length === 0) await fs.rm(shardPath, { force: true });
       this.last = report;
+      this.totals.shards += report.used.length > 0 ? 1 : 0;
+      this.totals.hedged += report.hedged.length;
+      this.totals.decoded += report.decoded ? 1 : 0;
+      this.totals.failed += report.failed.length;
+      this.totals.downloadedBytes += report.downloadedBytes;
     }
   }
 

@@ -63,11 +63,11 @@ export const HEDGE = {
    */
   extraAtStart: 0,
   /**
-   * A request is slow once its time still to go at its pace so far (elapsed x piece size /
-   * bytes so far, minus elapsed) is at least this many times the shortest whole duration among
-   * the shard's other requests (finished or projected): a hedge at that pace would end in half
-   * the time the slow one still needs. 2, not 1: the pace is an estimate, and a hedge costs a
-   * whole piece of download; lower hedges the ordinary jitter of hosts sharing a line or a CPU.
+   * A request is slow once its time still to go at its recent pace (see rateWindowMs) is at
+   * least this many times the shortest whole duration among the shard's other requests
+   * (finished or projected): a hedge at that pace would end in half the time the slow one still
+   * needs. 2, not 1: the pace is an estimate, and a hedge costs a whole piece of download (and a
+   * decode); lower hedges the ordinary jitter of hosts sharing a line or a CPU.
    */
   slowFactor: 2,
   /**
@@ -76,6 +76,13 @@ export const HEDGE = {
    * small take less: a hedge then could not finish sooner than the request it doubles.
    */
   minDelayMs: 250,
+  /**
+   * ms over which a request's recent pace is measured (one to two of these). Recent, not since
+   * the start: requests sharing the owner's line or CPU slow each other, and the one left behind
+   * speeds up once the others finish; a hedge then would only compete with it. 250: several
+   * 1 MiB hash slots at any rate worth hedging for, so the pace is not one burst.
+   */
+  rateWindowMs: 250,
   /** ms between two looks at the requests' progress: small next to minDelayMs, cheap (a few numbers). */
   checkEveryMs: 50,
 } as const;

@@ -20,6 +20,8 @@ export interface ReceiveOptions {
   onBytes?: (received: number) => void;
   /** Aborting cuts the connection; the receive rejects once the sink's writes in flight are done. */
   signal?: AbortSignal;
+  /** Hash slots in flight (ParallelShardHasher's `slots`, default 4): fewer for downloads that run several at once. */
+  slots?: number;
 }
 
 /** Bytes downloaded between two young-generation collections. */
@@ -31,7 +33,7 @@ const DOWNLOAD_SCAVENGE_BYTES = 2 * 1024 * 1024;
  * sink write has finished (so the caller may remove or reuse what the sink wrote).
  */
 export async function receiveVerified(socket: Socket, terms: ShardTerms, sink: SlotSink, options: ReceiveOptions = {}): Promise<ShardDigest> {
-  const hasher = new ParallelShardHasher({ sink });
+  const hasher = new ParallelShardHasher({ sink, ...(options.slots ? { slots: options.slots } : {}) });
   const { signal, onBytes } = options;
   const abort = () => socket.destroy(new TransferError('CONNECTION_LOST', 'download cancelled'));
   if (signal?.aborted) abort();
