@@ -9,8 +9,8 @@ const policy = hedgePolicy({ stallMs: 10_000, slowFactor: 2, minDelayMs: 250, ra
 const P = 1_000_000;
 
 /** A request started at `startedAt` with `bytes` now, whose pace is measured from `mark`. */
-function req(index: number, startedAt: number, bytes: number, mark: { at: number; bytes: number } = { at: startedAt, bytes: 0 }): RequestProgress {
-  return { index, startedAt, bytes, mark, next: mark };
+function req(index: number, startedAt: number, bytes: number, mark: { at: number; bytes: number } = { at: startedAt, bytes: 0 }, lastByteAt = startedAt): RequestProgress {
+  return { index, startedAt, bytes, mark, next: mark, lastByteAt };
 }
 
 describe('hedging: when a piece request is slow', () => {
@@ -22,9 +22,16 @@ describe('hedging: when a piece request is slow', () => {
     // The other piece took 100 ms. At 300 ms: 10% done has 2.7 s to go (slow), 80% has 75 ms.
     expect(slowRequests([req(1, 0, P / 10)], [100], P, 300, policy)).to.deep.equal([1]);
     expect(slowRequests([req(1, 0, (P * 8) / 10)], [100], P, 300, policy)).to.deep.equal([]);
-    // Nothing received (in the window): slow once another request gives a pace.
-    expect(slowRequests([req(3, 0, 0)], [100], P, 300, policy)).to.deep.equal([3]);
-    expect(slowRequests([req(3, 0, P / 2, { at: 50, bytes: P / 2 })], [100], P, 300, policy)).to.deep.equal([3]);
+  });
+
+  it('a silent request is slow once its silence lasts twice the others\' whole duration, not a moment before', () => {
+    // The other piece took 100 ms: silent since its start, slow at 250 ms (minDelayMs), not at 249.
+    expect(slowRequests([req(3, 0, 0)], [100], P, 250, policy)).to.deep.equal([3]);
+    // Half done, then silent since 150: at 300 it has been silent 150 ms (< 200), at 350 200 ms.
+    expect(slowRequests([req(3, 0, P / 2, { at: 50, bytes: P / 2 }, 150)], [100], P, 300, policy)).to.deep.equal([]);
+    expect(slowRequests([req(3, 0, P / 2, { at: 50, bytes: P / 2 }, 150)], [100], P, 350, policy)).to.deep.equal([3]);
+    // Others slower (400 ms each): 300 ms of silence is a moment.
+    expect(slowRequests([req(3, 0, 0)], [400], P, 300, policy)).to.deep.equal([]);
   });
 
   it('a request held back while the others ran, and faster since, is not hedged (its recent pace counts)', () => {

@@ -107,9 +107,9 @@ describe('streaming piece fetch from real hosts (2 of 4, owner + 4 hosts on 127.
   });
 
   it('a slow host gets a hedged request beside it, and is cut once K pieces verified', async () => {
-    // Data piece 1's host sends 16 KiB every 40 ms: its ~0.5 MiB piece would take over a second,
-    // while the others take milliseconds.
-    const { f, asked, relay } = await fetcher(new Map([[1, { throttle: { bytes: 16 * 1024, pauseMs: 40 } }]]));
+    // Data piece 1's host sends 16 KiB every 100 ms: its ~0.5 MiB piece would take over three
+    // seconds, while the others take milliseconds (a hedge can start after HEDGE.minDelayMs, 1 s).
+    const { f, asked, relay } = await fetcher(new Map([[1, { throttle: { bytes: 16 * 1024, pauseMs: 100 } }]]));
     const out = await f.fetch(shard.hash, shard.pieces, dir);
     expect(out).to.not.equal(null);
     expect(readFileSync(out!).equals(shard.bytes)).to.equal(true);

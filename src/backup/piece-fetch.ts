@@ -116,6 +116,7 @@ export class PieceFetcher {
           r.settled = this.download(byIndex.get(index)!, sink, { signal: abort.signal, slots: PIECE_HASH_SLOTS, onBytes: (b) => {
             // A retry on another host of the piece starts again from 0.
             report.downloadedBytes += b >= r.bytes ? b - r.bytes : b;
+            if (b !== r.bytes) r.lastByteAt = this.now();
             r.bytes = b;
           } }).then((digest) => {
             running.delete(index);

@@ -10,8 +10,9 @@
  * since the start: requests that share a bottleneck (the owner's line or CPU) slow each other
  * down, and the one left behind speeds up as soon as the others finish; only a request that
  * stays slow on its own (its host's line or disk) is worth a hedge, which would otherwise just
- * compete with it. A request with no byte in the window has forever to go: it is slow once
- * another request gives a pace, or at `stallMs` when none does (every host silent).
+ * compete with it. A request that has gone silent is slow once its silence alone lasts
+ * `slowFactor` times the others' whole duration (a host busy for a moment, a disk read queued
+ * behind others, is not a dead host), or at `stallMs` when nothing gives a pace (every host silent).
  */
 import { HEDGE } from './constants.js';
 
@@ -31,6 +32,8 @@ export interface RequestProgress {
   mark: ProgressMark;
   /** The reading that becomes `mark` once it is a window old. */
   next: ProgressMark;
+  /** When its byte count last grew (its start, before any byte). */
+  lastByteAt: number;
 }
 
 export interface HedgePolicy {
@@ -55,7 +58,7 @@ export function hedgePolicy(over: Partial<HedgePolicy> & Pick<HedgePolicy, 'stal
 
 /** A new request's progress record, started at `now`. */
 export function newProgress(index: number, now: number): RequestProgress {
-  return { index, startedAt: now, bytes: 0, mark: { at: now, bytes: 0 }, next: { at: now, bytes: 0 } };
+  return { index, startedAt: now, bytes: 0, mark: { at: now, bytes: 0 }, next: { at: now, bytes: 0 }, lastByteAt: now };
 }
 
 /** Call at every look: moves the marks forward a window at a time (the recent pace spans one to two windows). */
@@ -80,7 +83,9 @@ export function slowRequests(running: readonly RequestProgress[], finished: read
     const projected = running.flatMap((o, j) => (j !== i && toGo[j] != null ? [now - o.startedAt + toGo[j]!] : []));
     const others = [...finished, ...projected].filter((d) => Number.isFinite(d));
     if (others.length === 0) return;
-    if (remaining >= policy.slowFactor * Math.min(...others)) slow.push(r.index);
+    const enough = policy.slowFactor * Math.min(...others);
+    const slowNow = Number.isFinite(remaining) ? remaining >= enough : now - r.lastByteAt >= enough;
+    if (slowNow) slow.push(r.index);
   });
   return slow;
 }
