@@ -33,8 +33,8 @@ export class FakeNetwork {
   readonly contracts: StoredContract[] = [];
   readonly strikes = new Map<string, number>();
   root: { value: Uint8Array; seq: number } | null = null;
-  /** Shard placements asked for: replicas wanted, hosts excluded, whether a digest came with it, replicas placed. */
-  readonly placements: { replicas: number; exclude: string[]; digest: boolean; placed: number }[] = [];
+  /** Shard placements asked for: replicas wanted, hosts excluded, whether a digest came with it, replicas placed, the shard's size. */
+  readonly placements: { replicas: number; exclude: string[]; digest: boolean; placed: number; size: number }[] = [];
 
   constructor(
     dir: string,
@@ -83,7 +83,7 @@ export class FakeNetwork {
           const { hash, root, size } = digest ?? digestOf(file);
           const excluded = new Set(exclude.map(toHex));
           const chosen = this.hosts.filter((h) => !excluded.has(toHex(h.key)) && !h.silent).slice(0, replicas);
-          this.placements.push({ replicas, exclude: [...excluded], digest: digest !== undefined, placed: chosen.length });
+          this.placements.push({ replicas, exclude: [...excluded], digest: digest !== undefined, placed: chosen.length, size });
           const contracts = chosen.map((h) => {
             copyFileSync(file, path.join(h.dir, toHex(hash)));
             const contract = propose(this.owner, {
