@@ -1,16 +1,16 @@
 /**
  * src/erasure/assembly.ts on files (no network): a shard assembled from pieces written at i × P
  * in one file decodes in place from every K of N, for sizes that do not divide evenly and the 0-
- * and 1-byte shards; the digest of joined data pieces from their own leaves equals the shard's.
+ * and 1-byte shards, and the digest it returns is the shard's.
  */
 import { expect } from 'chai';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { encodeShard } from '../src/erasure/codec.js';
 import { STRIPE_FRAGMENT_BYTES } from '../src/erasure/constants.js';
-import { decodeInPlace, joinedDigest, pieceOffset } from '../src/erasure/assembly.js';
+import { decodeInPlace, pieceOffset } from '../src/erasure/assembly.js';
 import { layoutFor } from '../src/erasure/layout.js';
-import { LEAF_SIZE, ShardHasher } from '../src/storage/merkle.js';
+import { ShardHasher } from '../src/storage/merkle.js';
 import { pseudoRandom, subsets } from './helpers/erasure.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -56,25 +56,4 @@ describe('erasure assembly: pieces at i × P in one file', function () {
       }
     });
   }
-
-  it('joined data pieces: their leaf hashes give the shard digest when the piece size is whole leaves (or K = 1), else null', async () => {
-    const tries: [number, number][] = [
-      [2, 2 * 4 * LEAF_SIZE - 10], // P = 4 leaves, the shard's last leaf short
-      [2, 2 * 4 * LEAF_SIZE], // exactly whole leaves
-      [3, 3 * 2 * LEAF_SIZE - 20],
-      [1, 5 * LEAF_SIZE + 7], // K = 1: the piece is the shard and up to 7 bytes of padding
-      [2, 0],
-    ];
-    for (const [k, size] of tries) {
-      const shard = pseudoRandom(size, 7);
-      const layout = layoutFor({ k, n: k + 2 }, size);
-      const pieces = await encodeShard(shard, { k, n: k + 2 });
-      const leaves = pieces.slice(0, k).map((p) => digestOf(p).leafHashes);
-      const got = await joinedDigest(layout, leaves, async (offset, length) => shard.subarray(offset, offset + length));
-      expect(got, `${k}, ${size}`).to.not.equal(null);
-      expect(Buffer.from(got!.hash).equals(digestOf(shard).hash), `${k}, ${size}`).to.equal(true);
-    }
-    const odd = layoutFor({ k: 2, n: 4 }, 1_000_001);
-    expect(await joinedDigest(odd, [[], []], async () => Buffer.alloc(0))).to.equal(null);
-  });
 });

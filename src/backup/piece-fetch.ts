@@ -21,8 +21,7 @@ import type { ErasureWorker } from '../erasure/erasure-worker.js';
 import { HEDGE } from '../erasure/constants.js';
 import { type HedgePolicy, hedgePolicy, newProgress, type RequestProgress, slowRequests, updateMarks } from '../erasure/hedge.js';
 import { type ErasureScheme, layoutFor, type PieceLayout } from '../erasure/layout.js';
-import { joinedDigest, pieceOffset } from '../erasure/assembly.js';
-import { readAt } from '../erasure/piece-io.js';
+import { pieceOffset } from '../erasure/assembly.js';
 import { type FetchActions, PieceFetchRace } from '../erasure/plan.js';
 import type { Address } from '../net/address.js';
 import type { ShardTarget } from '../transfer/client.js';
@@ -97,7 +96,6 @@ export class PieceFetcher {
     const shardPath = path.join(dir, `${randomBytes(8).toString('hex')}.part`);
     const out = await DirectWriteFile.create(shardPath);
     let closed = false;
-    const digests = new Map<number, ShardDigest>();
     const running = new Map<number, Running>();
     const finished: number[] = [];
     const race = new PieceFetchRace(scheme, [...byIndex.keys()].map((index) => ({ index })), HEDGE.extraAtStart);
@@ -120,10 +118,8 @@ export class PieceFetcher {
             r.bytes = b;
           } }).then((digest) => {
             running.delete(index);
-            if (digest) {
-              digests.set(index, digest);
-              finished.push(this.now() - r.startedAt);
-            } else if (!abort.signal.aborted) report.failed.push(index);
+            if (digest) finished.push(this.now() - r.startedAt);
+            else if (!abort.signal.aborted) report.failed.push(index);
             apply(digest ? race.arrived(index) : race.failed(index));
           });
           running.set(index, r);
@@ -146,12 +142,11 @@ export class PieceFetcher {
       await Promise.all([...running.values()].map((r) => r.settled));
       if (status === 'lost') return null;
       const used = race.arrivedPieces().sort((a, b) => a - b);
-      const digest = await this.finish(out, shardPath, layout, used, digests);
+      const digest = await this.finish(out, shardPath, layout, used);
       closed = true;
       report.decoded = used.some((i) => i >= layout.k);
       // Every piece checked out against its root as it streamed. A decoded shard is checked
-      // against its ID too (a wrong decode must not reach the chunks unnoticed); joined data
-      // pieces are when their leaves give the ID (see finish).
+      // against its ID too (a wrong decode must not reach the chunks unnoticed; see finish).
       if (digest && !bytesEqual(digest.hash, hash)) throw new Error('the shard rebuilt from its pieces does not match its ID');
       report.used = used;
       return shardPath;
@@ -171,24 +166,18 @@ export class PieceFetcher {
 
   /**
    * Cuts the assembly file to the shard (decoding first unless the K are the data pieces) and
-   * returns the shard's digest. Joined data pieces are not hashed again: every byte of them
-   * passed its piece's Merkle root check (the roots are in our own signed contract terms) on its
-   * way in, and every chunk read out of the shard is authenticated again when it is opened
-   * (AES-GCM). Their digest comes from the pieces' leaf hashes when the piece size is whole
-   * leaves (or K = 1); otherwise shard leaves straddle pieces and null is returned: a second
-   * SHA-256 pass over the shard would double a restore's hashing (on a 2-core machine, most of
-   * what a coded restore cost beyond a replica's: docs/benchmarks.md, erasure-backup).
+   * returns the decoded shard's digest; null for joined data pieces, which are not hashed again:
+   * every byte of them passed its piece's Merkle root check (the roots are in our own signed
+   * contract terms) on its way in, and every chunk read out of the shard is authenticated again
+   * when it is opened (AES-GCM). The shard's own leaves straddle the pieces (P is a multiple of 8,
+   * not of the 64 KiB leaf), so its ID would take a second SHA-256 pass over the shard: on a
+   * 2-core machine, much of what a coded restore cost beyond a replica's (docs/benchmarks.md).
    */
-  private async finish(out: DirectWriteFile, file: string, layout: PieceLayout, used: number[], digests: Map<number, ShardDigest>): Promise<ShardDigest | null> {
+  private async finish(out: DirectWriteFile, file: string, layout: PieceLayout, used: number[]): Promise<ShardDigest | null> {
     if (used.every((i) => i < layout.k)) {
       await out.handle.truncate(layout.shardSize);
-      const joined = await joinedDigest(layout, used.map((i) => digests.get(i)!.leafHashes), async (offset, length) => {
-        const buf = Buffer.alloc(length);
-        await readAt(out.handle, buf, offset);
-        return buf;
-      });
       await out.close();
-      return joined;
+      return null;
     }
     await out.close();
     return this.deps.worker.decodeInPlace(file, { k: layout.k, n: layout.n }, layout.shardSize, used);

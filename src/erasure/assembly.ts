@@ -4,14 +4,11 @@
  * padding, and parity pieces, when one is fetched, lie past the shard's end. The file is then
  * cut to the shard's size. Nothing here fetches: src/backup/piece-fetch.ts streams the pieces in.
  *
- * - `joinedDigest`: the shard's digest when it is the K data pieces joined, from the pieces' own
- *   leaf hashes (already computed while they streamed in) and one re-hashed tail leaf; null when
- *   the piece size is not whole leaves (then the caller hashes the file).
  * - `decodeInPlace`: the missing data pieces rebuilt stripe by stripe from K pieces in the file,
  *   written into their places, the file cut to the shard and hashed (on the erasure worker).
  */
 import { promises as fs } from 'node:fs';
-import { digestFromLeaves, hashLeaf, LEAF_SIZE, ShardHasher, type ShardDigest } from '../storage/merkle.js';
+import { ShardHasher, type ShardDigest } from '../storage/merkle.js';
 import { codeStripe, range, Stripe, stripeBytes } from './codec.js';
 import { ErasureError } from './errors.js';
 import { checkPieceIndex, isDataPiece, type ErasureScheme, layoutFor, type PieceLayout, stripeRange } from './layout.js';
@@ -21,33 +18,6 @@ import { writeFully } from '../util/write-fully.js';
 /** Where piece `index` starts in the assembly file. */
 export function pieceOffset(layout: Pick<PieceLayout, 'pieceSize'>, index: number): number {
   return index * layout.pieceSize;
-}
-
-/**
- * The digest of the shard made of the data pieces joined, from their leaf hashes in piece
- * order (`dataLeaves[i]` = piece i's). Shard leaf j lies whole inside one piece, at the same
- * place in that piece's leaves, when the piece size is whole leaves (or K = 1); only the shard's
- * last leaf, if short, differs (the piece's leaf goes on into padding): `readTail` reads it.
- */
-export async function joinedDigest(
-  layout: PieceLayout,
-  dataLeaves: readonly (readonly Uint8Array[])[],
-  readTail: (offset: number, length: number) => Promise<Buffer>,
-): Promise<ShardDigest | null> {
-  if (layout.k > 1 && layout.pieceSize % LEAF_SIZE !== 0) return null;
-  if (dataLeaves.length !== layout.k) throw new ErasureError('BAD_PARAMETERS', `${dataLeaves.length} data pieces' leaves given, ${layout.k} needed`);
-  const size = layout.shardSize;
-  const whole = Math.floor(size / LEAF_SIZE);
-  const perPiece = layout.k === 1 ? Infinity : layout.pieceSize / LEAF_SIZE;
-  const leaves: Uint8Array[] = [];
-  for (let j = 0; j < whole; j++) {
-    const piece = layout.k === 1 ? 0 : Math.floor(j / perPiece);
-    const leaf = dataLeaves[piece]?.[layout.k === 1 ? j : j % perPiece];
-    if (!leaf) return null;
-    leaves.push(leaf);
-  }
-  if (size % LEAF_SIZE !== 0) leaves.push(hashLeaf(await readTail(whole * LEAF_SIZE, size - whole * LEAF_SIZE)));
-  return digestFromLeaves(leaves, size);
 }
 
 /**
