@@ -75,9 +75,9 @@ export const DURABLE_BATCH_FILES = 4096;
 /** bytes: ...or this many. */
 export const DURABLE_BATCH_BYTES = 128 * 1024 * 1024;
 /**
- * ms: a piece still downloading after this counts as slow, and a reserve piece starts beside it
- * (the race keeps both; the first K that verify win). 10 s: far past a 4 MiB piece on any line
- * that can restore at all, so only a stalled host triggers it.
+ * ms: a piece request still running after this counts as slow even when no other request of its
+ * shard gives a pace to compare with (every host silent); otherwise src/erasure/hedge.ts judges
+ * it against the others sooner. 10 s: far past a 4 MiB piece on any line that can restore at all.
  */
 export const PIECE_SLOW_AFTER_MS = 10_000;
 /**
