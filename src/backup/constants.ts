@@ -94,3 +94,10 @@ export const WATCH_MAX_PATHS = 10_000;
  * 1.9 s → 1.1 s with 126 of them). 8: a few per host of a small network, not a flood.
  */
 export const CANCEL_AT_ONCE = 8;
+
+/**
+ * ms after which prune stops asking hosts to cancel a contract it knows only by ID (a recovered
+ * head shard's, unrecorded-contracts.ts): two of the default month-long contracts, so it has
+ * lapsed on the host by then, and a host that purged it answers nothing.
+ */
+export const UNRECORDED_GIVE_UP_MS = 60 * 86_400_000;

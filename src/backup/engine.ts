@@ -47,6 +47,7 @@ import { diffSnapshots, findInSnapshots, type FoundEntry, type LsOptions, lsSnap
 import { snapshotStats, type SnapshotStats } from './snapshot-stats.js';
 import type { SnapshotEntryInfo } from './snapshot-browse.js';
 import { createExclude } from './exclude.js';
+import { UnrecordedContracts } from './unrecorded-contracts.js';
 
 export type { BackupEngineOptions } from './constants.js';
 export type { BackupOptions, BackupProgress, BackupResult, MaintenanceReport, RestoreOptions, RestoreProgress, RestoreResult, SnapshotInfo, TreeBuildStats } from './types.js';
@@ -73,6 +74,8 @@ export class BackupEngine {
   private readonly schemes: PieceSchemes;
   private readonly pieces: PiecePlacement;
   private readonly pieceRepairer: PieceRepairer;
+  /** Contracts known only by ID (a recovered head shard's): prune cancels them. */
+  private readonly unrecorded: UnrecordedContracts;
   private busy: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -85,6 +88,7 @@ export class BackupEngine {
     this.options = { ...DEFAULT_ENGINE_OPTIONS, ...options };
     this.index = new BackupIndex(db);
     this.catalog = new CatalogDb(db);
+    this.unrecorded = new UnrecordedContracts(db);
     this.chunker = new Chunker(keys.chunkerSeed, this.options.chunkSizes);
     this.outbox = path.join(dataDir, 'backup', 'outbox');
     this.own = path.join(dataDir, 'backup', 'shards');
@@ -212,7 +216,7 @@ export class BackupEngine {
    * and maintenance.
    */
   prune(opts: PruneOptions = {}): Promise<PruneResult> {
-    const deps = { keys: this.keys, index: this.index, locator: this.locator, placement: this.placement, metadata: this.metadata, contracts: this.ports.contracts, outbox: this.outbox, tmp: this.tmp, shardSize: this.options.shardSize, pinned: () => this.pinnedMetadata(), headShard: () => this.catalog.head()?.location.shard ?? null };
+    const deps = { keys: this.keys, index: this.index, locator: this.locator, placement: this.placement, metadata: this.metadata, contracts: this.ports.contracts, outbox: this.outbox, tmp: this.tmp, shardSize: this.options.shardSize, pinned: () => this.pinnedMetadata(), headShard: () => this.catalog.head()?.location.shard ?? null, unrecorded: this.unrecorded, peers: this.ports.peers, now: () => this.ports.clock.now() };
     return this.exclusive(async () => {
       // A new machine prunes from the recovered catalog.
       if (!this.catalog.head()) await this.recover();
@@ -233,10 +237,11 @@ export class BackupEngine {
    * shard it is written in), so this machine cannot record them in full in its next segment.
    * Without new contracts recorded, a later recovery of a chain that goes on from here would
    * find no hosts for that shard (test/faults/clock-skew.test.ts found it). Placing it from the
-   * copy recovery kept costs one small shard's contracts; the old ones lapse at their end.
+   * copy recovery kept costs one small shard's contracts; the old ones are kept by ID and
+   * cancelled by the next prune (prune-unrecorded.ts).
    */
   private async recover(): Promise<void> {
-    await recover({ keys: this.keys, index: this.index, catalog: this.catalog, roots: this.ports.roots, contracts: this.ports.contracts, locator: this.locator, clock: this.ports.clock, own: this.own, tmp: this.tmp });
+    await recover({ keys: this.keys, index: this.index, catalog: this.catalog, roots: this.ports.roots, contracts: this.ports.contracts, unrecorded: this.unrecorded, locator: this.locator, clock: this.ports.clock, own: this.own, tmp: this.tmp });
     if (!this.catalog.head()) return;
     if ((await this.repairer.run()) > 0) this.metadata.markStale();
     await this.metadata.publishCatalogIfStale();

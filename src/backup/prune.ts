@@ -14,7 +14,9 @@
  * 3. forget the doomed shards locally (index rows and chunk entries, one transaction), then
  *    cancel every live owner contract whose shard the index no longer knows (hosts delete the
  *    shard; the ledger and `status` follow), then delete our local copies. Killed between,
- *    the next prune starts with step 3's cancellations (`cancelOrphans`).
+ *    the next prune starts with step 3's cancellations (`cancelOrphans`). Contracts known only
+ *    by ID (a recovered head shard's) are cancelled there too once nothing needs them
+ *    (prune-unrecorded.ts).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -29,7 +31,9 @@ import type { BackupKeys } from './crypto.js';
 import type { BackupIndex } from './index-db.js';
 import type { Metadata } from './metadata.js';
 import type { ShardPlacement } from './placement.js';
-import type { OwnerContracts } from './ports.js';
+import type { OwnerContracts, PeerFinder } from './ports.js';
+import { cancelUnrecorded } from './prune-unrecorded.js';
+import type { UnrecordedContracts } from './unrecorded-contracts.js';
 import { keptShard } from './piece-schemes.js';
 import type { ReplicaLocator } from './replica-locator.js';
 import { CANCEL_AT_ONCE } from './constants.js';
@@ -38,10 +42,14 @@ import { ShardWriter } from './shard-writer.js';
 export interface PruneDeps {
   keys: BackupKeys;
   index: BackupIndex;
-  locator: Pick<ReplicaLocator, 'localCopy' | 'fetchShard'>;
+  locator: Pick<ReplicaLocator, 'localCopy' | 'fetchShard' | 'liveContracts'>;
   placement: Pick<ShardPlacement, 'placeNew'>;
   metadata: Pick<Metadata, 'rewriteAll'>;
-  contracts: Pick<OwnerContracts, 'live' | 'cancel'>;
+  contracts: Pick<OwnerContracts, 'live' | 'cancel' | 'cancelById'>;
+  /** Contracts known only by ID (a recovered head shard's), and how to reach their hosts. */
+  unrecorded: Pick<UnrecordedContracts, 'list' | 'remove'>;
+  peers: PeerFinder;
+  now: () => number;
   outbox: string;
   tmp: string;
   shardSize: number;
@@ -82,6 +90,7 @@ export async function runPrune(deps: PruneDeps, opts: PruneOptions = {}): Promis
   const { index } = deps;
   // A killed prune's leftovers first: contracts of shards the index already forgot.
   let cancelled = await cancelOrphans(deps, opts);
+  if (!opts.dryRun) cancelled += await cancelUnrecorded(deps, deps.now());
   const work = await fs.mkdtemp(path.join(deps.tmp, 'prune-'));
   try {
     const shardFile = cachedShardFiles(deps.locator, index, work);
@@ -122,6 +131,7 @@ export async function runPrune(deps: PruneDeps, opts: PruneOptions = {}): Promis
     result.removedShards = doomed.size;
     opts.onStep?.('forgotten-shards');
     cancelled += await cancelOrphans(deps, opts);
+    cancelled += await cancelUnrecorded(deps, deps.now());
     result.cancelled = cancelled;
     for (const file of copies) if (file) await fs.rm(file, { force: true });
     return result;

@@ -123,6 +123,19 @@ export class ContractOwner {
     }
   }
 
+  /**
+   * Cancels a contract known here only by its ID (a recovered head shard's, whose terms this
+   * machine never saw): the signed notice alone; true if the host acknowledged it.
+   */
+  async cancelById(id: Uint8Array, address: string): Promise<boolean> {
+    try {
+      await this.dht.rpc.request(parseAddress(address), Cancel, { contractId: id, signature: signCancel(this.keys, id) }, Cancelled);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Sends again the cancel notices that did not arrive and are due (maintenance). */
   async resendCancels(): Promise<void> {
     await Promise.all(
