@@ -101,3 +101,10 @@ export const CANCEL_AT_ONCE = 8;
  * lapsed on the host by then, and a host that purged it answers nothing.
  */
 export const UNRECORDED_GIVE_UP_MS = 60 * 86_400_000;
+
+/**
+ * ms a prune waits, before removing shards, for browsing walks (ls, diff, find) that began
+ * before it to end (browse-gate.ts). A listing streamed to a terminal or a pipe ends in seconds;
+ * a walk still open after a minute is most likely an iterator its caller dropped.
+ */
+export const BROWSE_DRAIN_MS = 60_000;

@@ -48,6 +48,8 @@ import { snapshotStats, type SnapshotStats } from './snapshot-stats.js';
 import type { SnapshotEntryInfo } from './snapshot-browse.js';
 import { createExclude } from './exclude.js';
 import { UnrecordedContracts } from './unrecorded-contracts.js';
+import { BrowseGate } from './browse-gate.js';
+import { BROWSE_DRAIN_MS } from './constants.js';
 
 export type { BackupEngineOptions } from './constants.js';
 export type { BackupOptions, BackupProgress, BackupResult, MaintenanceReport, RestoreOptions, RestoreProgress, RestoreResult, SnapshotInfo, TreeBuildStats } from './types.js';
@@ -76,6 +78,8 @@ export class BackupEngine {
   private readonly pieceRepairer: PieceRepairer;
   /** Contracts known only by ID (a recovered head shard's): prune cancels them. */
   private readonly unrecorded: UnrecordedContracts;
+  /** Browsing walks and prune's removal, one side at a time (browse-gate.ts). */
+  private readonly gate: BrowseGate;
   private busy: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -89,6 +93,7 @@ export class BackupEngine {
     this.index = new BackupIndex(db);
     this.catalog = new CatalogDb(db);
     this.unrecorded = new UnrecordedContracts(db);
+    this.gate = new BrowseGate(ports.clock);
     this.chunker = new Chunker(keys.chunkerSeed, this.options.chunkSizes);
     this.outbox = path.join(dataDir, 'backup', 'outbox');
     this.own = path.join(dataDir, 'backup', 'shards');
@@ -155,7 +160,7 @@ export class BackupEngine {
 
   /** The entries of one folder of a snapshot, a page at a time; runs beside other tasks (it only reads). */
   entries(snapshotId: string, dir: string, page: { offset: number; limit: number }): Promise<SnapshotEntryPage> {
-    return listSnapshotDir({ keys: this.keys, index: this.index, locator: this.locator, tmp: this.tmp }, snapshotId, dir, page);
+    return listSnapshotDir(this.browseDeps(), snapshotId, dir, page);
   }
 
   /** A folder's entries (`recursive`: everything below it), trees read as reached; beside other tasks. */
@@ -179,7 +184,7 @@ export class BackupEngine {
   }
 
   private browseDeps() {
-    return { keys: this.keys, index: this.index, locator: this.locator, tmp: this.tmp };
+    return { keys: this.keys, index: this.index, locator: this.locator, tmp: this.tmp, enter: () => this.gate.enter() };
   }
 
   /** Every shard of ours: replicas wanted and live, and each host's last audit. */
@@ -216,7 +221,7 @@ export class BackupEngine {
    * and maintenance.
    */
   prune(opts: PruneOptions = {}): Promise<PruneResult> {
-    const deps = { keys: this.keys, index: this.index, locator: this.locator, placement: this.placement, metadata: this.metadata, contracts: this.ports.contracts, outbox: this.outbox, tmp: this.tmp, shardSize: this.options.shardSize, pinned: () => this.pinnedMetadata(), headShard: () => this.catalog.head()?.location.shard ?? null, unrecorded: this.unrecorded, peers: this.ports.peers, now: () => this.ports.clock.now() };
+    const deps = { keys: this.keys, index: this.index, locator: this.locator, placement: this.placement, metadata: this.metadata, contracts: this.ports.contracts, outbox: this.outbox, tmp: this.tmp, shardSize: this.options.shardSize, pinned: () => this.pinnedMetadata(), headShard: () => this.catalog.head()?.location.shard ?? null, unrecorded: this.unrecorded, peers: this.ports.peers, now: () => this.ports.clock.now(), removal: (work: () => Promise<void>, waiting: () => void) => this.gate.removal(work, BROWSE_DRAIN_MS, waiting) };
     return this.exclusive(async () => {
       // A new machine prunes from the recovered catalog.
       if (!this.catalog.head()) await this.recover();

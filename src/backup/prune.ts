@@ -50,6 +50,8 @@ export interface PruneDeps {
   unrecorded: Pick<UnrecordedContracts, 'list' | 'remove'>;
   peers: PeerFinder;
   now: () => number;
+  /** Runs the removal step once browsing walks begun before it have ended (BrowseGate.removal). */
+  removal: (work: () => Promise<void>, waiting: () => void) => Promise<void>;
   outbox: string;
   tmp: string;
   shardSize: number;
@@ -62,8 +64,8 @@ export interface PruneDeps {
   headShard: () => Uint8Array | null;
 }
 
-/** Where a prune is: each step's end, and the first contract cancelled. */
-export type PruneStep = 'repacked' | 'rewritten' | 'forgotten-shards' | 'cancelled-one';
+/** Where a prune is: each step's end, the first contract cancelled, and waiting for browsing walks to end. */
+export type PruneStep = 'repacked' | 'rewritten' | 'waiting-for-browsing' | 'forgotten-shards' | 'cancelled-one';
 
 export interface PruneOptions {
   /** Unused bytes allowed to stay, percent of what stays (restic's `--max-unused`, default 5). */
@@ -124,16 +126,19 @@ export async function runPrune(deps: PruneDeps, opts: PruneOptions = {}): Promis
     opts.onStep?.('repacked');
     await deps.metadata.rewriteAll(liveEntries(index, doomed), doomed, replicas);
     opts.onStep?.('rewritten');
-    const copies = [...doomed].map((h) => index.shard(Buffer.from(h, 'hex'))?.localPath ?? null);
-    index.transaction(() => {
-      for (const h of doomed) index.removeShard(Buffer.from(h, 'hex'));
-    });
-    result.removedShards = doomed.size;
-    opts.onStep?.('forgotten-shards');
-    cancelled += await cancelOrphans(deps, opts);
-    cancelled += await cancelUnrecorded(deps, deps.now());
+    // Browsing walks begun before this see the index as it was until they end (browse-gate.ts).
+    await deps.removal(async () => {
+      const copies = [...doomed].map((h) => index.shard(Buffer.from(h, 'hex'))?.localPath ?? null);
+      index.transaction(() => {
+        for (const h of doomed) index.removeShard(Buffer.from(h, 'hex'));
+      });
+      result.removedShards = doomed.size;
+      opts.onStep?.('forgotten-shards');
+      cancelled += await cancelOrphans(deps, opts);
+      cancelled += await cancelUnrecorded(deps, deps.now());
+      for (const file of copies) if (file) await fs.rm(file, { force: true });
+    }, () => opts.onStep?.('waiting-for-browsing'));
     result.cancelled = cancelled;
-    for (const file of copies) if (file) await fs.rm(file, { force: true });
     return result;
   } finally {
     await fs.rm(work, { recursive: true, force: true });
