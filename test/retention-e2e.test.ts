@@ -97,7 +97,7 @@ describe('forget and prune for real (owner + 3 real hosts)', function () {
     await restoresExactly(fresh, ids[1]!);
   });
 
-  it('peer.ls, diff, find and stats on the new machine (trees downloaded as needed, nothing left in tmp)', async () => {
+  it('peer.ls, diff, find, stats and uniqueBytes on the new machine (trees downloaded as needed, nothing left in tmp)', async () => {
     const [newer, older] = (await owner.snapshots()).map((s) => s.id) as [string, string];
     const all: string[] = [];
     for await (const e of owner.ls(newer, '', { recursive: true })) all.push(`${e.path}:${e.type}:${e.size}`);
@@ -118,6 +118,12 @@ describe('forget and prune for real (owner + 3 real hosts)', function () {
     // too), trees and metadata; compression gains nothing on random data.
     expect(stats.storedBytes).to.be.greaterThan(1900 * 1024).and.lessThan(1900 * 1024 * 1.05);
     expect(stats.hostBytes).to.be.greaterThan(2 * stats.storedBytes);
+    // What forgetting each alone would free: its own churn file (sealed: random data, a little
+    // more than 400 KiB) and its root tree; stable.bin and the keep/ tree are shared.
+    const unique = await owner.uniqueBytes();
+    expect([...unique.keys()]).to.deep.equal([newer, older]);
+    for (const bytes of unique.values()) expect(bytes).to.be.greaterThan(400 * 1024).and.lessThan(420 * 1024);
+    expect(readdirSync(path.join(owner.dataDir, 'backup', 'tmp'))).to.deep.equal([]);
   });
 
   it('prune on the new machine: contracts and host bytes drop to what kept snapshots need; kept ones restore, here and on another new machine', async () => {

@@ -45,6 +45,7 @@ import { parseTags } from '../retention/tags.js';
 import { type PruneOptions, type PruneResult, runPrune } from './prune.js';
 import { diffSnapshots, findInSnapshots, type FoundEntry, type LsOptions, lsSnapshot, type SnapshotChange } from './snapshot-query.js';
 import { snapshotStats, type SnapshotStats } from './snapshot-stats.js';
+import { snapshotUniqueBytes } from './snapshot-unique.js';
 import type { SnapshotEntryInfo } from './snapshot-browse.js';
 import { createExclude } from './exclude.js';
 import { UnrecordedContracts } from './unrecorded-contracts.js';
@@ -181,6 +182,11 @@ export class BackupEngine {
   /** Source, stored and held-on-hosts bytes, from the local index. */
   stats(): SnapshotStats {
     return snapshotStats(this.index, this.locator);
+  }
+
+  /** Snapshot ID → bytes that forgetting it alone would free (trees walked as reached); beside other tasks. */
+  uniqueBytes(): Promise<Map<string, number>> {
+    return snapshotUniqueBytes(this.browseDeps());
   }
 
   private browseDeps() {

@@ -236,6 +236,11 @@ export class Peer extends EventEmitter<PeerEvents> {
     return this.services.backups.stats();
   }
 
+  /** Per snapshot, the stored bytes only it needs: what forgetting it alone would free (reads every snapshot's trees). */
+  uniqueBytes(): Promise<Map<string, number>> {
+    return this.services.backups.uniqueBytes();
+  }
+
   /** One folder of a snapshot, a page at a time (src/backup/snapshot-browse.ts). */
   snapshotEntries(snapshotId: string, dir: string, page: { offset: number; limit: number }): ReturnType<BackupEngine['entries']> {
     return this.services.backups.entries(snapshotId, dir, page);
