@@ -45,7 +45,7 @@ export interface PruneDeps {
   locator: Pick<ReplicaLocator, 'localCopy' | 'fetchShard' | 'liveContracts'>;
   placement: Pick<ShardPlacement, 'placeNew'>;
   metadata: Pick<Metadata, 'rewriteAll'>;
-  contracts: Pick<OwnerContracts, 'live' | 'cancel' | 'cancelById'>;
+  contracts: Pick<OwnerContracts, 'live' | 'cancel' | 'cancelMany' | 'cancelById'>;
   /** Contracts known only by ID (a recovered head shard's), and how to reach their hosts. */
   unrecorded: Pick<UnrecordedContracts, 'list' | 'remove'>;
   peers: PeerFinder;
@@ -205,8 +205,8 @@ async function cancelOrphans(deps: PruneDeps, opts: PruneOptions): Promise<numbe
   if (orphans.length === 0) return 0;
   await deps.contracts.cancel(orphans[0]!);
   opts.onStep?.('cancelled-one');
-  // The rest CANCEL_AT_ONCE at a time: each is a round trip to its host (best effort, recorded
-  // here first), and one after another they were most of a prune's time.
-  for (let i = 1; i < orphans.length; i += CANCEL_AT_ONCE) await Promise.all(orphans.slice(i, i + CANCEL_AT_ONCE).map((c) => deps.contracts.cancel(c)));
+  // The rest recorded in one commit, then CANCEL_AT_ONCE notices at a time: each is a round
+  // trip to its host (best effort), and one after another they were most of a prune's time.
+  await deps.contracts.cancelMany(orphans.slice(1), CANCEL_AT_ONCE);
   return orphans.length;
 }

@@ -124,10 +124,14 @@ export class ContractService extends EventEmitter<ContractEvents> {
     const stored = this.store.get(body.contractId);
     // Unknown contracts and forged cancellations get no answer at all.
     if (!stored || !verifyCancel(stored.counterpart, body.contractId, body.signature)) return undefined;
-    if (this.store.transition(body.contractId, ['pending', 'active'], 'cancelled', this.clock.now())) {
-      this.store.sawCounterpart(stored.counterpart, formatAddress(from), null, this.clock.now());
-      this.emit('cancelled', { ...stored, state: 'cancelled' });
-    }
+    // One commit for both writes (an owner's prune sends many of these).
+    const moved = this.store.transaction(() => {
+      const now = this.clock.now();
+      if (!this.store.transition(body.contractId, ['pending', 'active'], 'cancelled', now)) return false;
+      this.store.sawCounterpart(stored.counterpart, formatAddress(from), null, now);
+      return true;
+    });
+    if (moved) this.emit('cancelled', { ...stored, state: 'cancelled' });
     return { spec: Cancelled, body: { contractId: body.contractId } };
   }
 

@@ -97,6 +97,11 @@ export class ContractStore {
     return row ? toStored(row) : undefined;
   }
 
+  /** Runs `work` in one transaction: many writes, one commit (one fsync: synchronous = FULL). */
+  transaction<T>(work: () => T): T {
+    return this.db.transaction(work)();
+  }
+
   /** Moves a contract to `state` if it is currently one of `from`. Returns whether it moved. */
   transition(id: Uint8Array, from: ContractState[], state: ContractState, now: number): boolean {
     const placeholders = from.map(() => '?').join(', ');
