@@ -152,20 +152,28 @@ export class Metadata {
 
   /**
    * Prune's rewrite: the whole live index (`entries`) as new pieces and the live catalog as a
-   * new base chain, in a shard of their own, placed and named by the root record. Afterwards
-   * no live piece or segment is in a shard of `doomed`, so those can be cancelled.
+   * new base chain, placed and named by the root record. Afterwards no live piece or segment is
+   * in a shard of `doomed`, so those can be cancelled. `into`: the last repacked shard, not yet
+   * placed; the metadata goes in after its chunks (whose entries say "this shard"), and once it
+   * is placed those chunks' index entries move to it. Without it, a shard of their own.
    */
-  async rewriteAll(entries: Iterable<WrittenIndexEntry>, doomed: Set<string>, replicas: number): Promise<void> {
-    const writer = new ShardWriter(this.deps.outbox);
+  async rewriteAll(entries: Iterable<WrittenIndexEntry>, doomed: Set<string>, replicas: number, into?: ShardWriter): Promise<void> {
+    const writer = into ?? new ShardWriter(this.deps.outbox);
+    const own = [...writer.chunks];
     const tail = await this.writeTail(
       this.sealInto(writer),
-      entries,
+      (function* () {
+        yield* entries;
+        for (const c of own) yield { chunk: c.id, shard: null, offset: c.offset, length: c.length };
+      })(),
       null,
       [],
       [],
       { doomed },
     );
-    const placed = await this.deps.placement.placeNew(writer, replicas, 'meta', await writer.finish());
+    const placed = await this.deps.placement.placeNew(writer, replicas, into ? 'data' : 'meta', await writer.finish());
+    // Placed first, then the entries move: the index never points at a shard no host has.
+    this.deps.index.putChunks(own.map((c) => ({ chunk: c.id, shard: placed.hash, offset: c.offset, length: c.length })));
     const kept = this.deps.index.shards().filter((s) => !doomed.has(toHex(s.hash))).map((s) => s.hash);
     await this.commit(tail, placed.hash, kept);
     this.catalogStale = false;

@@ -9,8 +9,9 @@
  *    entries move to it (killed before: the new shard holds nothing the index points at, and
  *    the next prune drops it);
  * 2. rewrite: the whole live index as new delta pieces and the live catalog as a new base chain
- *    (src/backup/metadata.ts `rewriteAll`), in a shard of their own, named by a new root
- *    record; afterwards no live index piece or catalog segment is in a shard about to go;
+ *    (src/backup/metadata.ts `rewriteAll`), in the last repacked shard (else a shard of their
+ *    own), placed, then named by a new root record; afterwards no live index piece or catalog
+ *    segment is in a shard about to go;
  * 3. forget the doomed shards locally (index rows and chunk entries, one transaction), then
  *    cancel every live owner contract whose shard the index no longer knows (hosts delete the
  *    shard; the ledger and `status` follow), then delete our local copies. Killed between,
@@ -111,8 +112,9 @@ export async function runPrune(deps: PruneDeps, opts: PruneOptions = {}): Promis
     needed.resetSeen();
     const pinned = new Set<string>();
     for (const id of deps.pinned()) if (needed.add(id)) pinned.add(toHex(id));
-    // The head segment's shard is left out of this plan: after a prune it is the rewrite's small
-    // shard of metadata alone, which the small-shard rule would otherwise repack every time.
+    // The head segment's shard is left out of this plan: after a prune it is the rewrite's shard
+    // (metadata, maybe after the last repacked chunks), often small, which the small-shard rule
+    // would otherwise repack every time.
     const head = deps.headShard();
     const worth = await planPrune(pruneIndex(index, head ? toHex(head) : null), needed, planOptions);
     const acts = worth.drop.length > 0 || worth.repack.length > 0;
@@ -122,9 +124,12 @@ export async function runPrune(deps: PruneDeps, opts: PruneOptions = {}): Promis
 
     const doomed = new Set([...plan.drop, ...plan.repack].map((s) => toHex(s.hash)));
     const replicas = Math.max(1, ...index.shards().map((s) => s.replicas));
-    result.repackedInto = await repack(deps, plan.repack.map((s) => s.hash), (id) => needed.has(id) && !pinned.has(toHex(id)), shardFile, replicas);
+    const repacked = await repack(deps, plan.repack.map((s) => s.hash), (id) => needed.has(id) && !pinned.has(toHex(id)), shardFile, replicas);
+    result.repackedInto = repacked.placed + (repacked.open ? 1 : 0);
     opts.onStep?.('repacked');
-    await deps.metadata.rewriteAll(liveEntries(index, doomed), doomed, replicas);
+    // The last repacked shard, not yet full, takes the rewritten metadata too: one placement
+    // fewer (as a backup's last shard holds its index delta and catalog segment).
+    await deps.metadata.rewriteAll(liveEntries(index, doomed), doomed, replicas, repacked.open ?? undefined);
     opts.onStep?.('rewritten');
     // Browsing walks begun before this see the index as it was until they end (browse-gate.ts).
     await deps.removal(async () => {
@@ -161,10 +166,11 @@ function* liveEntries(index: BackupIndex, doomed: Set<string>) {
 }
 
 /**
- * Copies the needed chunks of `shards` into new shards of about `shardSize`, each placed before
- * the index entries move to it. Returns how many new shards were made.
+ * Copies the needed chunks of `shards` into new shards of about `shardSize`, each full one
+ * placed before the index entries move to it. Returns how many were placed, and the last one,
+ * not full, still open (the rewrite adds the metadata to it, places it, then moves its entries).
  */
-async function repack(deps: PruneDeps, shards: Uint8Array[], moves: (id: Uint8Array) => boolean, shardFile: (h: Uint8Array) => Promise<string | null>, replicas: number): Promise<number> {
+async function repack(deps: PruneDeps, shards: Uint8Array[], moves: (id: Uint8Array) => boolean, shardFile: (h: Uint8Array) => Promise<string | null>, replicas: number): Promise<{ placed: number; open: ShardWriter | null }> {
   let writer: ShardWriter | null = null;
   let made = 0;
   const close = async () => {
@@ -195,8 +201,7 @@ async function repack(deps: PruneDeps, shards: Uint8Array[], moves: (id: Uint8Ar
       await handle.close();
     }
   }
-  await close();
-  return made;
+  return { placed: made, open: writer };
 }
 
 /** Cancels every live owner contract whose shard the index does not know (hosts delete it). */

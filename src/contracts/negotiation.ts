@@ -118,14 +118,19 @@ export class ContractOwner {
 
   /**
    * Cancels many (prune): all recorded in one transaction (one commit instead of one each: they
-   * were most of a prune's own CPU time), then the notices `atOnce` at a time.
+   * were most of a prune's own CPU time), then the notices, `atOnce` in flight.
    */
   async cancelMany(list: readonly StoredContract[], atOnce: number): Promise<void> {
     const now = this.clock.now();
     this.store.transaction(() => {
       for (const c of list) this.store.transition(c.contract.id, ['pending', 'active'], 'cancelled', now);
     });
-    for (let i = 0; i < list.length; i += atOnce) await Promise.all(list.slice(i, i + atOnce).map((c) => this.notifyCancel(c)));
+    // A pool, not rounds: a round waits for its slowest host, a pool keeps every host busy.
+    let next = 0;
+    const worker = async () => {
+      while (next < list.length) await this.notifyCancel(list[next++]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(atOnce, list.length) }, worker));
   }
 
   private async notifyCancel(stored: StoredContract): Promise<void> {
