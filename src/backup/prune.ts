@@ -65,8 +65,11 @@ export interface PruneDeps {
   headShard: () => Uint8Array | null;
 }
 
-/** Where a prune is: each step's end, the first contract cancelled, and waiting for browsing walks to end. */
-export type PruneStep = 'repacked' | 'rewritten' | 'waiting-for-browsing' | 'forgotten-shards' | 'cancelled-one';
+/**
+ * Where a prune is: each step's end, the first contract cancelled, the rest told to their hosts
+ * but not yet recorded here, and waiting for browsing walks to end.
+ */
+export type PruneStep = 'repacked' | 'rewritten' | 'waiting-for-browsing' | 'forgotten-shards' | 'cancelled-one' | 'cancels-sent';
 
 export interface PruneOptions {
   /** Unused bytes allowed to stay, percent of what stays (restic's `--max-unused`, default 5). */
@@ -141,7 +144,7 @@ export async function runPrune(deps: PruneDeps, opts: PruneOptions = {}): Promis
       opts.onStep?.('forgotten-shards');
       cancelled += await cancelOrphans(deps, opts);
       cancelled += await cancelUnrecorded(deps, deps.now());
-      for (const file of copies) if (file) await fs.rm(file, { force: true });
+      await Promise.all(copies.map((file) => file && fs.rm(file, { force: true })));
     }, () => opts.onStep?.('waiting-for-browsing'));
     result.cancelled = cancelled;
     return result;
@@ -212,6 +215,6 @@ async function cancelOrphans(deps: PruneDeps, opts: PruneOptions): Promise<numbe
   opts.onStep?.('cancelled-one');
   // The rest recorded in one commit, then CANCEL_AT_ONCE notices at a time: each is a round
   // trip to its host (best effort), and one after another they were most of a prune's time.
-  await deps.contracts.cancelMany(orphans.slice(1), CANCEL_AT_ONCE);
+  await deps.contracts.cancelMany(orphans.slice(1), CANCEL_AT_ONCE, () => opts.onStep?.('cancels-sent'));
   return orphans.length;
 }

@@ -135,7 +135,8 @@ export class FakeNetwork {
           const stored = this.contracts.find((x) => Buffer.from(x.contract.id).equals(c.contract.id));
           if (stored) stored.state = 'cancelled';
         },
-        cancelMany: async (list) => {
+        cancelMany: async (list, _atOnce, sent) => {
+          sent?.();
           for (const c of list) {
             const stored = this.contracts.find((x) => Buffer.from(x.contract.id).equals(c.contract.id));
             if (stored) stored.state = 'cancelled';
