@@ -20,6 +20,8 @@ export interface BackupEngineOptions {
   placingAtOnce?: number;
   /** Catalog segments in a chain before a backup writes it compacted (default 32, see src/snapshot/constants.ts). */
   compactAfterSegments?: number;
+  /** Largest index piece (bytes) prune's rewrite writes (default 4 MiB, see src/snapshot/constants.ts; tests make it small). */
+  indexPieceBytes?: number;
 }
 
 export const DEFAULT_ENGINE_OPTIONS: Required<BackupEngineOptions> = {
@@ -36,6 +38,7 @@ export const DEFAULT_ENGINE_OPTIONS: Required<BackupEngineOptions> = {
   placingAtOnce: 2,
   // segments: a new machine fetches at most this many to read the catalog; see src/snapshot/constants.ts.
   compactAfterSegments: SNAPSHOT_DEFAULTS.compactAfterSegments,
+  indexPieceBytes: SNAPSHOT_DEFAULTS.indexPieceBytes,
 };
 
 /** bytes: the backup's one read buffer (one buffer reused: fresh ones fragment malloc's arenas). */

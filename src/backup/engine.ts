@@ -102,7 +102,7 @@ export class BackupEngine {
     const { contracts, clock } = ports;
     this.locator = new ReplicaLocator(ports, this.tmp, this.worker);
     this.placement = new ShardPlacement(ports.placer, this.index, this.own, clock);
-    this.metadata = new Metadata({ keys, index: this.index, catalog: this.catalog, outbox: this.outbox, placement: this.placement, locator: this.locator, contracts, roots: ports.roots, clock, compactAfterSegments: this.options.compactAfterSegments });
+    this.metadata = new Metadata({ keys, index: this.index, catalog: this.catalog, outbox: this.outbox, placement: this.placement, locator: this.locator, contracts, roots: ports.roots, clock, compactAfterSegments: this.options.compactAfterSegments, indexPieceBytes: this.options.indexPieceBytes });
     this.keepAlive = new KeepAlive({ index: this.index, contracts, auditor: ports.auditor, locator: this.locator, placement: this.placement, hostGraceMs: this.options.hostGraceMs });
     this.schemes = new PieceSchemes(db);
     this.pieces = new PiecePlacement({ placement: this.placement, schemes: this.schemes, worker: this.worker, contracts, outbox: this.outbox });

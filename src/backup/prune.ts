@@ -132,7 +132,7 @@ export async function runPrune(deps: PruneDeps, opts: PruneOptions = {}): Promis
     opts.onStep?.('repacked');
     // The last repacked shard, not yet full, takes the rewritten metadata too: one placement
     // fewer (as a backup's last shard holds its index delta and catalog segment).
-    await deps.metadata.rewriteAll(liveEntries(index, doomed), doomed, replicas, repacked.open ?? undefined);
+    await deps.metadata.rewriteAll(liveEntries(index, doomed), doomed, replicas, repacked.open ?? undefined, deps.shardSize);
     opts.onStep?.('rewritten');
     // Browsing walks begun before this see the index as it was until they end (browse-gate.ts).
     await deps.removal(async () => {
