@@ -29,7 +29,6 @@ import type { PeerRecord } from './peer-record.js';
 import type { PlacedShard } from './placement.js';
 import { forget, type ForgetRequest, type ForgetResult } from './retention.js';
 import { SqlitePaceStore } from './retention-pace.js';
-import type { PaceStore } from '../retention/pacer.js';
 import type { PruneOptions, PruneResult } from '../backup/prune.js';
 import type { FoundEntry, LsOptions, SnapshotChange } from '../backup/snapshot-query.js';
 import type { SnapshotStats } from '../backup/snapshot-stats.js';
@@ -107,7 +106,7 @@ export class Peer extends EventEmitter<PeerEvents> {
   }
 
   /** Where retention that runs itself keeps its pace across restarts (src/cli/auto-retention.ts). */
-  get retentionPace(): PaceStore {
+  get retentionPace(): SqlitePaceStore {
     return new SqlitePaceStore(this.state.db);
   }
 
