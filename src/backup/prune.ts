@@ -95,8 +95,8 @@ export interface PruneResult {
 export async function runPrune(deps: PruneDeps, opts: PruneOptions = {}): Promise<PruneResult> {
   const { index } = deps;
   // A killed prune's leftovers first: contracts of shards the index already forgot.
-  let cancelled = await cancelOrphans(deps, opts);
-  if (!opts.dryRun) cancelled += await cancelUnrecorded(deps, deps.now());
+  // A dry run changes nothing, not even a killed prune's leftovers.
+  let cancelled = opts.dryRun ? 0 : (await cancelOrphans(deps, opts)) + (await cancelUnrecorded(deps, deps.now()));
   const work = await fs.mkdtemp(path.join(deps.tmp, 'prune-'));
   try {
     const shardFile = cachedShardFiles(deps.locator, index, work);
