@@ -19,7 +19,7 @@
  *    by ID (a recovered head shard's) are cancelled there too once nothing needs them
  *    (prune-unrecorded.ts).
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ChunkIdSet } from '../retention/chunk-set.js';
 import { RetentionError } from '../retention/errors.js';
@@ -144,7 +144,8 @@ export async function runPrune(deps: PruneDeps, opts: PruneOptions = {}): Promis
       opts.onStep?.('forgotten-shards');
       cancelled += await cancelOrphans(deps, opts);
       cancelled += await cancelUnrecorded(deps, deps.now());
-      await Promise.all(copies.map((file) => file && fs.rm(file, { force: true })));
+      // Synchronous: through the thread pool each unlink cost ~10x its own time (42 took ~100 ms).
+      for (const file of copies) if (file) rmSync(file, { force: true });
     }, () => opts.onStep?.('waiting-for-browsing'));
     result.cancelled = cancelled;
     return result;
@@ -190,18 +191,21 @@ async function repack(deps: PruneDeps, shards: Uint8Array[], moves: (id: Uint8Ar
     if (moving.length === 0) continue;
     const file = await shardFile(hash);
     if (!file) throw new RetentionError('PRUNE_INCOMPLETE_INDEX', `shard ${toHex(hash).slice(0, 16)}… is to be repacked, but neither our copy nor any host could supply it: nothing of it is pruned`);
+    // The span from the first moving chunk to the end of the last in one read (entries come in
+    // offset order; at most a shard's size): one call instead of one per chunk.
+    const start = moving[0]!.offset;
+    const span = Buffer.alloc(moving[moving.length - 1]!.offset + moving[moving.length - 1]!.length - start);
     const handle = await fs.open(file, 'r');
     try {
-      for (const e of moving) {
-        const buf = Buffer.alloc(e.length);
-        const { bytesRead } = await handle.read(buf, 0, e.length, e.offset);
-        if (bytesRead !== e.length) throw new Error(`shard ${toHex(hash).slice(0, 16)}… is shorter than its index says`);
-        writer ??= new ShardWriter(deps.outbox);
-        await writer.add(e.chunk, buf);
-        if (writer.size >= deps.shardSize) await close();
-      }
+      const { bytesRead } = await handle.read(span, 0, span.length, start);
+      if (bytesRead !== span.length) throw new Error(`shard ${toHex(hash).slice(0, 16)}… is shorter than its index says`);
     } finally {
       await handle.close();
+    }
+    for (const e of moving) {
+      writer ??= new ShardWriter(deps.outbox);
+      await writer.add(e.chunk, span.subarray(e.offset - start, e.offset - start + e.length));
+      if (writer.size >= deps.shardSize) await close();
     }
   }
   return { placed: made, open: writer };
