@@ -49,6 +49,13 @@ export const READ_BYTES = 1024 * 1024;
  * thread pool, where the event loop does not wait for their reads.
  */
 export const SYNC_READ_BYTES = 256 * 1024;
+/**
+ * bytes: chunks up to this size are sealed (backup) and opened (restore) on the main thread, not
+ * on the crypto worker: for a chunk of a few KiB a message each way costs the main thread more
+ * than the work (a small file's chunk is the file). 16 KiB: Brotli and AES-GCM of that take
+ * tens of microseconds, while the worker keeps every larger chunk's per-byte work.
+ */
+export const INLINE_CRYPTO_BYTES = 16 * 1024;
 /** bytes: restored files up to this size are written with synchronous calls (small-file-out.ts); the same bound, for the same reason. */
 export const SYNC_WRITE_BYTES = SYNC_READ_BYTES;
 /** chunks: sealed on the worker while the main thread reads and chunks the next. */
