@@ -5,6 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import { HOST_FAILURES_MIGRATION } from './migrations/host-failures.js';
+import { RETENTION_STATE_MIGRATION } from './migrations/retention-state.js';
 
 export type Db = Database.Database;
 
@@ -126,6 +127,8 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE snapshots ADD COLUMN tags TEXT;
   `,
+  // 6: contracts known only by ID (a recovered head shard's) and the auto-retention pace.
+  RETENTION_STATE_MIGRATION,
 ];
 
 export function openDatabase(file: string): Db {
