@@ -36,4 +36,38 @@ export const NAT_DEFAULTS = {
   mappingTtlSeconds: 7200,
   /** ms a mapping request (discovery included) may take before the router counts as without one. */
   mappingTimeoutMs: 10_000,
+  // --- Rendezvous and hole punching (rendezvous-server.ts, registrar.ts, puncher.ts) ---
+  /**
+   * ms a registration lasts without a new REGISTER: over two keepalive intervals (25 s), so one
+   * lost keepalive does not drop it, and short enough that a peer gone away is forgotten soon.
+   */
+  registrationTtlMs: 60_000,
+  /** Registrations a rendezvous keeps at once: bounded; a full table refuses (counted). */
+  maxRegistrations: 256,
+  /** REGISTERs per registrant prefix: a keepalive every 25 s per home, bursts for a few homes. */
+  registerPerPrefix: { perSecond: 1, burst: 8 } as RateLimit,
+  /** Punch requests per requester prefix: a few at once, then one every 2 s. */
+  punchPerRequesterPrefix: { perSecond: 1 / 2, burst: 6 } as RateLimit,
+  /** Punch requests per target: a home is made to punch at most this often, whoever asks. */
+  punchPerTarget: { perSecond: 1 / 2, burst: 4 } as RateLimit,
+  /** Punch requests a rendezvous forwards in total (each costs it two datagrams out). */
+  punchOverall: { perSecond: 5, burst: 20 } as RateLimit,
+  /** ms the rendezvous waits for the target's PUNCH_NOTIFIED (per attempt; one retransmit). */
+  notifyTimeoutMs: 1000,
+  /**
+   * ms between PUNCH datagrams while punching: 100 ms, so the side whose first datagram was
+   * dropped (the other NAT was not open yet) gets through one interval after the other sent.
+   */
+  punchIntervalMs: 100,
+  /** PUNCH datagrams per punch beyond the first: 3 s in all (bench:nat-punch: cone-cone median 72 ms). */
+  punchRetries: 30,
+  /**
+   * ms a punch session stays open after it began, so the side that succeeded first still answers
+   * the other side's PUNCHes (it may not have heard our ACK yet).
+   */
+  punchSessionMs: 6000,
+  /** Punch sessions under way at once (each sends up to 31 datagrams): bounded. */
+  maxPunchSessions: 16,
+  /** ms a punched path counts as open with no traffic: under conntrack's 30 s for unanswered UDP. */
+  punchedFreshMs: 25_000,
 } as const;
