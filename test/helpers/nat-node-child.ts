@@ -62,6 +62,7 @@ for await (const line of createInterface({ input: process.stdin })) {
       dialBacks: nat.dialBacks,
       mapping: mapper?.counters ?? null,
       keepalives: nat.keepalives,
+      punching: nat.punching,
     });
   } else if (cmd === 'ping') {
     say({ answered: await dht.ping(parseAddress(to!)).then(() => true, () => false) });
