@@ -51,7 +51,7 @@ describe('NAT lab: hole punching through a rendezvous', function () {
     // and registers with the public peers, which now pass punch requests on to it.
     for (const [node, wan] of [[a!, wanA], [b!, wanB]] as const) {
       const s = await node.until((st) => st.reach.registeredWith.length === 3, `${wan} to register with three rendezvous`, 30_000);
-      expect(s.reach).to.deep.include({ reach: 'client-only', address: wan, udp: 'unreachable' });
+      expect(s.reach).to.deep.include({ reach: 'client-only', address: wan, udp: 'unreachable', tcp: 'unreachable' });
       expect(s.reach.registeredWith).to.have.members(bootstrap);
     }
     const published = await b!.call('publish');
@@ -72,13 +72,19 @@ describe('NAT lab: hole punching through a rendezvous', function () {
     // The DHT's own messages use the punched path too.
     expect(await a!.call('ping', { to: wanB })).to.deep.equal({ answered: true });
 
+    // The shard transfer's TCP stream: a simultaneous open on the punched path (each side from a
+    // second port, predicted as its external one: masquerade keeps ports).
+    expect(await a!.call('tcp', { to: wanB })).to.deep.equal({ echoed: `hello from ${wanA}` });
+
     const hostSide = await b!.call('status');
     expect(hostSide.contracts).to.deep.equal([{ role: 'host', state: 'pending', counterpartAddress: wanA }]);
     expect(hostSide.punching.punches.notified).to.equal(1);
     expect(hostSide.punching.punches.punched).to.equal(1);
+    expect(hostSide.punching.tcp).to.deep.include({ accepted: 1, refused: 0 });
     const ownerSide = await a!.call('status');
     expect(ownerSide.contracts).to.deep.equal([{ role: 'owner', state: 'pending', counterpartAddress: wanB }]);
     expect(ownerSide.punching.punches.punched).to.equal(1);
+    expect(ownerSide.punching.tcp).to.deep.include({ opened: 1, failed: 0 });
     // One rendezvous passed the request on; neither refused anything.
     const served = await Promise.all(publicNodes.map((p) => p.call('status')));
     expect(served.map((s) => s.punching.rendezvous.forwarded).reduce((x: number, y: number) => x + y, 0)).to.equal(1);

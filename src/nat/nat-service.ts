@@ -17,6 +17,8 @@ import { type MappingInfo, reachStatus, type ReachStatus } from './status.js';
 import { Keepalive } from './keepalive.js';
 import { type PunchCounters, Puncher, type PuncherInit, type PunchResult } from './puncher.js';
 import { Registrar } from './registrar.js';
+import { type TcpPunchCounters, TcpPuncher, type TcpPuncherInit } from './tcp-puncher.js';
+import type { Socket } from 'node:net';
 import { type RendezvousCounters, RendezvousServer, type RendezvousServerInit } from './rendezvous-server.js';
 
 /** What the service needs of the DHT node. */
@@ -54,6 +56,7 @@ export interface NatServiceOptions {
   /** Serving as a rendezvous for others (rendezvous-server.ts). */
   rendezvous?: Partial<RendezvousServerInit>;
   punch?: Partial<PuncherInit>;
+  tcpPunch?: Partial<TcpPuncherInit>;
 }
 
 export class NatService {
@@ -63,6 +66,7 @@ export class NatService {
   private readonly registrar: Registrar;
   private readonly rendezvousServer: RendezvousServer;
   private readonly puncher: Puncher;
+  private readonly tcpPuncher: TcpPuncher;
   private readonly keepaliveOn: boolean;
   private stopTimer: () => void = () => {};
   private checking: Promise<ReachabilityVerdict> | null = null;
@@ -90,6 +94,7 @@ export class NatService {
     };
     this.rendezvousServer = new RendezvousServer({ rpc, clock, reachable, isProven: (c) => dht.isProven(c) }, options.rendezvous);
     this.puncher = new Puncher({ rpc, clock, isRendezvous: (a) => this.registrar.isRendezvous(a) }, options.punch);
+    this.tcpPuncher = new TcpPuncher({ rpc, clock, punchedRecently: (a) => this.puncher.punchedRecently(a) }, options.tcpPunch);
     dht.onAddressChange(() => {
       // Results were about the old address.
       this.check.clear();
@@ -165,6 +170,19 @@ export class NatService {
     return this.puncher.connect(peer, rendezvous);
   }
 
+  /**
+   * A TCP stream to `peer` over a punched path (TCP simultaneous open, tcp-puncher.ts): punch the
+   * UDP path first. Throws PunchError TIMEOUT (e.g. a NAT that does not keep ports) or RpcError.
+   */
+  openTcp(peer: Address): Promise<Socket> {
+    return this.tcpPuncher.open(peer);
+  }
+
+  /** Who takes the TCP streams punched to us by others (the transfer server); until set, we refuse them. */
+  acceptPunchedStreams(accept: (socket: Socket, peer: Address) => void): void {
+    this.tcpPuncher.acceptor = accept;
+  }
+
   /** Whether a path to `peer` was punched lately (its NAT mappings should hold). */
   punchedRecently(peer: Address): boolean {
     return this.puncher.punchedRecently(peer);
@@ -198,8 +216,12 @@ export class NatService {
   }
 
   /** Punches made and answered, and what we served as a rendezvous (with refusals). */
-  get punching(): { punches: PunchCounters; rendezvous: RendezvousCounters & { registrations: number } } {
-    return { punches: { ...this.puncher.counters }, rendezvous: { ...this.rendezvousServer.counters, registrations: this.rendezvousServer.registrations } };
+  get punching(): { punches: PunchCounters; tcp: TcpPunchCounters; rendezvous: RendezvousCounters & { registrations: number } } {
+    return {
+      punches: { ...this.puncher.counters },
+      tcp: { ...this.tcpPuncher.counters },
+      rendezvous: { ...this.rendezvousServer.counters, registrations: this.rendezvousServer.registrations },
+    };
   }
 
   /** Dial-backs we made for others, and the requests we refused. */

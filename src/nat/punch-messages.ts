@@ -13,10 +13,13 @@
  * - PUNCH_NOTIFIED (answer): B starts punching.
  * - PUNCH (A ↔ B, each to the other's address): the nonce; answered with PUNCH_ACK only by a peer
  *   with a punch under way with that nonce and that address.
+ * - TCP_PUNCH (A → B over the punched UDP path): "connect to me from your side at once": the local
+ *   TCP port A connects from (its external one on a port-preserving NAT); answered TCP_PUNCH_READY
+ *   with B's port, and both start a TCP simultaneous open (tcp-puncher.ts).
  */
 import type { Address } from '../net/address.js';
 import { defineMessage } from '../wire/codec.js';
-import type { Fields } from '../wire/fields.js';
+import { type Fields, MalformedMessageError } from '../wire/fields.js';
 import { MessageType } from '../wire/message-types.js';
 import { packAddresses, unpackAddresses } from '../wire/addresses.js';
 import { COOKIE_BYTES } from '../contracts/address-cookies.js';
@@ -36,6 +39,8 @@ export const RendezvousRefusal = {
   NOT_REGISTERED: 46,
   /** The target did not answer PUNCH_NOTIFY. */
   TARGET_SILENT: 47,
+  /** TCP_PUNCH from a peer with no punched UDP path to us, or too many under way. */
+  TCP_PUNCH_REFUSED: 48,
 } as const;
 
 function packOne(a: Address): Uint8Array {
@@ -151,3 +156,22 @@ export const PunchAck = defineMessage<{ nonce: Uint8Array }>({
   encode: (b) => ({ n: b.nonce }),
   decode: (f) => ({ nonce: f.bytes('n', PUNCH_NONCE_BYTES) }),
 });
+
+export interface TcpPunchBody {
+  nonce: Uint8Array;
+  /** The TCP port the sender connects from (and, on a port-preserving NAT, is seen at). */
+  port: number;
+}
+
+const tcpPunchFields = {
+  encode: (b: TcpPunchBody) => ({ n: b.nonce, tp: b.port }),
+  decode: (f: Fields): TcpPunchBody => {
+    const port = f.uint('tp', 65535);
+    if (port === 0) throw new MalformedMessageError('field "tp" must be a port (1-65535)');
+    return { nonce: f.bytes('n', PUNCH_NONCE_BYTES), port };
+  },
+};
+
+export const TcpPunch = defineMessage<TcpPunchBody>({ type: MessageType.TCP_PUNCH, name: 'TCP_PUNCH', isResponse: false, ...tcpPunchFields });
+
+export const TcpPunchReady = defineMessage<TcpPunchBody>({ type: MessageType.TCP_PUNCH_READY, name: 'TCP_PUNCH_READY', isResponse: true, ...tcpPunchFields });

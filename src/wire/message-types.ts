@@ -37,6 +37,8 @@ export const MessageType = {
   PUNCH_NOTIFIED: 48,
   PUNCH: 49,
   PUNCH_ACK: 50,
+  TCP_PUNCH: 51,
+  TCP_PUNCH_READY: 52,
 } as const;
 
 export type MessageTypeNumber = (typeof MessageType)[keyof typeof MessageType];

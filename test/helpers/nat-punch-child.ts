@@ -8,6 +8,8 @@
  * - status: address, reach (with `registeredWith`), punching counters, contracts;
  * - publish: publishes the peer record now and answers it as the DHT has it;
  * - ping {to}: a DHT PING, {"answered"};
+ * - tcp {to}: a TCP stream to a punched peer (simultaneous open); sends a line, answers
+ *   {"echoed"} with what the other side's stream handler (an echo here) sent back, or {"error"};
  * - propose {publicKey}: finds the peer's record, punches to it if it names rendezvous, and
  *   proposes a contract for a 1 MiB shard: {"accepted", "record", "refusals", "error"};
  * - stop.
@@ -62,6 +64,11 @@ const discovery = new Discovery({
   rendezvous: () => nat.registeredWith(),
   learnRoute: (peer, rendezvous) => routes.learn(peer, rendezvous),
 });
+// Streams punched to us: an echo of the first line, then closed (the Peer hands them to its transfer server).
+nat.acceptPunchedStreams((socket) => {
+  socket.once('data', (d) => socket.end(d));
+  socket.on('error', () => socket.destroy());
+});
 nat.start(dht.address.port);
 if (config.bootstrap.length > 0) await dht.bootstrap(config.bootstrap);
 say({ ready: true, address: formatAddress(dht.address), id: toHex(dht.id), publicKey: toHex(keys.publicKey) });
@@ -88,6 +95,23 @@ async function propose(publicKey: Uint8Array): Promise<object> {
   }
 }
 
+async function echoOverTcp(peer: Address): Promise<object> {
+  try {
+    const socket = await nat.openTcp(peer);
+    const text = await new Promise<string>((resolve, reject) => {
+      let got = '';
+      socket.on('data', (d) => (got += d.toString()));
+      socket.on('end', () => resolve(got));
+      socket.on('error', reject);
+      socket.write(`hello from ${formatAddress(dht.address)}`);
+    });
+    socket.destroy();
+    return { echoed: text };
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+}
+
 for await (const line of createInterface({ input: process.stdin })) {
   const { cmd, to, publicKey } = JSON.parse(line) as { cmd: string; to?: string; publicKey?: string };
   if (cmd === 'status') {
@@ -105,6 +129,8 @@ for await (const line of createInterface({ input: process.stdin })) {
     say({ record: record ? { address: formatAddress(record), rendezvous: (record.rendezvous ?? []).map(formatAddress) } : null });
   } else if (cmd === 'ping') {
     say({ answered: await dht.ping(parseAddress(to!)).then(() => true, () => false) });
+  } else if (cmd === 'tcp') {
+    say(await echoOverTcp(parseAddress(to!)));
   } else if (cmd === 'propose') {
     say(await propose(fromHex(publicKey!)));
   } else if (cmd === 'stop') {
