@@ -4,8 +4,9 @@
  * nobody asked for and forget a UDP mapping after 5 s of silence) register with public
  * rendezvous peers that keep no data, publish peer records naming them, and then one home finds
  * the other by its public key, punches through both NATs by way of a rendezvous, and completes a
- * HELLO, a contract proposal and a DHT PING with it over the punched path. Before the punch the
- * same PING does not get through: without the punching code there is no path.
+ * HELLO, a contract proposal and a DHT PING with it over the punched UDP path, then uploads the
+ * shard and audits it over TCP streams punched by simultaneous open. Before the punch the same
+ * PING does not get through: without the punching code there is no path.
  *
  * Needs root and nftables; skips with the reason otherwise.
  */
@@ -26,7 +27,7 @@ describe('NAT lab: hole punching through a rendezvous', function () {
     lab?.close();
   });
 
-  it('two homes behind cone NATs complete a DHT exchange and a contract proposal with each other through a public rendezvous', async function () {
+  it('two homes behind cone NATs: a DHT exchange, a contract, the shard upload and an audit with each other, through a public rendezvous that keeps no data', async function () {
     if (unavailable) return this.skip();
     lab = createNatLab();
     // Three public peers in three network prefixes: enough for the address quorum (2) and the
@@ -67,24 +68,23 @@ describe('NAT lab: hole punching through a rendezvous', function () {
 
     // A finds B by its public key, punches through a rendezvous, then HELLO and CONTRACT_PROPOSE.
     const outcome = await a!.call('propose', { publicKey: b!.ready.publicKey });
-    expect(outcome).to.deep.include({ accepted: true, punched: true });
+    // Then the shard goes over a TCP stream punched by simultaneous open (each side from a second
+    // port, predicted as its external one: masquerade keeps ports), and an audit passes over another.
+    expect(outcome).to.deep.include({ accepted: true, punched: true, uploaded: true, audit: true });
     expect(outcome.record).to.deep.include({ address: wanB, verified: true });
     // The DHT's own messages use the punched path too.
     expect(await a!.call('ping', { to: wanB })).to.deep.equal({ answered: true });
 
-    // The shard transfer's TCP stream: a simultaneous open on the punched path (each side from a
-    // second port, predicted as its external one: masquerade keeps ports).
-    expect(await a!.call('tcp', { to: wanB })).to.deep.equal({ echoed: `hello from ${wanA}` });
-
     const hostSide = await b!.call('status');
-    expect(hostSide.contracts).to.deep.equal([{ role: 'host', state: 'pending', counterpartAddress: wanA }]);
+    expect(hostSide.contracts).to.deep.equal([{ role: 'host', state: 'active', counterpartAddress: wanA }]);
+    expect(hostSide.transfers).to.deep.include({ puts: 1, audits: 1 });
     expect(hostSide.punching.punches.notified).to.equal(1);
     expect(hostSide.punching.punches.punched).to.equal(1);
-    expect(hostSide.punching.tcp).to.deep.include({ accepted: 1, refused: 0 });
+    expect(hostSide.punching.tcp).to.deep.include({ accepted: 2, refused: 0 });
     const ownerSide = await a!.call('status');
-    expect(ownerSide.contracts).to.deep.equal([{ role: 'owner', state: 'pending', counterpartAddress: wanB }]);
+    expect(ownerSide.contracts).to.deep.equal([{ role: 'owner', state: 'active', counterpartAddress: wanB }]);
     expect(ownerSide.punching.punches.punched).to.equal(1);
-    expect(ownerSide.punching.tcp).to.deep.include({ opened: 1, failed: 0 });
+    expect(ownerSide.punching.tcp).to.deep.include({ opened: 2, failed: 0 });
     // One rendezvous passed the request on; neither refused anything.
     const served = await Promise.all(publicNodes.map((p) => p.call('status')));
     expect(served.map((s) => s.punching.rendezvous.forwarded).reduce((x: number, y: number) => x + y, 0)).to.equal(1);

@@ -6,6 +6,8 @@
  */
 import { type Address, formatAddress } from '../net/address.js';
 import type { Introduce } from '../contracts/introduce.js';
+import type { Socket } from 'node:net';
+import { TransferError } from '../transfer/frames.js';
 import type { PunchResult } from './puncher.js';
 
 /** Peers remembered at once (a friends' network has a handful; bounded against junk records). */
@@ -32,6 +34,7 @@ export class PunchRoutes {
 export interface PunchPort {
   punch(peer: Address, rendezvous: Address[]): Promise<PunchResult>;
   punchedRecently(peer: Address): boolean;
+  openTcp(peer: Address): Promise<Socket>;
 }
 
 /**
@@ -45,5 +48,31 @@ export function punchingIntroduce(introduce: Introduce, routes: Pick<PunchRoutes
     const rendezvous = routes.get(address);
     if (rendezvous && !nat().punchedRecently(address)) await nat().punch(address, rendezvous).catch(() => null);
     return introduce(address);
+  };
+}
+
+/**
+ * The transfer client's connect (src/transfer/client.ts): a plain TCP connection, or for a host
+ * behind a NAT whose rendezvous we know, a TCP simultaneous open on a punched path (the UDP path
+ * punched first if it is not open). A punch that fails is the transfer's CONNECTION_LOST, as an
+ * unreachable host is: the owner places the shard elsewhere.
+ */
+export function punchingConnect(
+  direct: (address: Address, timeoutMs: number) => Promise<Socket>,
+  routes: Pick<PunchRoutes, 'get'>,
+  nat: () => PunchPort,
+): (address: Address, timeoutMs: number) => Promise<Socket> {
+  return async (address, timeoutMs) => {
+    const rendezvous = routes.get(address);
+    if (!rendezvous) return direct(address, timeoutMs);
+    try {
+      if (!nat().punchedRecently(address)) await nat().punch(address, rendezvous);
+      const socket = await nat().openTcp(address);
+      // As a direct connection: errors surface through the transfer's own steps.
+      socket.on('error', () => {});
+      return socket;
+    } catch (err) {
+      throw new TransferError('CONNECTION_LOST', `cannot open a punched stream to ${formatAddress(address)}: ${(err as Error).message}`);
+    }
   };
 }

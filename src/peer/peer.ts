@@ -82,6 +82,8 @@ export class Peer extends EventEmitter<PeerEvents> {
     let peer: Peer | undefined;
     try {
       const { dht, tcp, wired } = await bindSockets(resolved, state.shards, (d) => wireServices(d, state, resolved));
+      // TCP streams punched to us through a NAT are served as if accepted on our port (src/nat).
+      wired.nat.acceptPunchedStreams((socket) => tcp.accept(socket));
       peer = new Peer(resolved, state, dht, tcp, wired);
       await wired.hostDuties.removeOrphanShards();
       await wired.backups.init();

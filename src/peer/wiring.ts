@@ -29,7 +29,8 @@ import { OwnerTransfers } from './owner-transfers.js';
 import { PeerPlacer } from './placement.js';
 import type { NatService } from '../nat/nat-service.js';
 import { peerNatService } from '../nat/peer-nat.js';
-import { PunchRoutes, punchingIntroduce } from '../nat/punch-routes.js';
+import { PunchRoutes, punchingConnect, punchingIntroduce } from '../nat/punch-routes.js';
+import { connectDirect } from '../transfer/client.js';
 
 /** The local state the services are built on (see startup.ts). */
 export interface WiringState {
@@ -71,7 +72,7 @@ export function wireServices(dht: DhtNode, state: WiringState, options: Resolved
   const offer = () => ({ offered: contracts.host.offered, free: contracts.host.freeBytes() });
   answerHello(dht.rpc, keys.signing, () => dht.address, offer, (from) => dht.isProven(from));
 
-  const transfers = new OwnerTransfers(keys.signing, contracts.store, clock);
+  const transfers = new OwnerTransfers(keys.signing, contracts.store, clock, punchingConnect(connectDirect, routes, () => nat));
   const placer = new PeerPlacer(
     { negotiate: (req) => contracts.negotiate(req), cancel: (c) => contracts.owner.cancel(c), store: contracts.store, transfers, clock },
     { uploadConcurrency: options.uploadConcurrency, placementRounds: DEFAULTS.placementRounds },

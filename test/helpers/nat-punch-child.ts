@@ -2,27 +2,34 @@
  * A home peer for the hole-punching lab test (test/nat-punch.test.ts), in its own process inside
  * a NAT lab namespace: a DHT node with its NAT service (as nat-node-child.ts) plus what the Peer
  * wires on top for punching (src/peer/wiring.ts): a contract service on a scratch database, the
- * HELLO handler, discovery publishing a peer record that names our rendezvous, and the HELLO
- * client that punches first (nat/punch-routes.ts). Prints {"ready", "address", "id", "publicKey"}
+ * HELLO handler, discovery publishing a peer record that names our rendezvous, the HELLO
+ * client that punches first and the transfer client that opens punched TCP streams
+ * (nat/punch-routes.ts), and a shard transfer server on a scratch shard store, which also serves
+ * the streams punched to us. Prints {"ready", "address", "id", "publicKey"}
  * once joined, then answers one JSON command a line:
  * - status: address, reach (with `registeredWith`), punching counters, contracts;
  * - publish: publishes the peer record now and answers it as the DHT has it;
  * - ping {to}: a DHT PING, {"answered"};
- * - tcp {to}: a TCP stream to a punched peer (simultaneous open); sends a line, answers
- *   {"echoed"} with what the other side's stream handler (an echo here) sent back, or {"error"};
- * - propose {publicKey}: finds the peer's record, punches to it if it names rendezvous, and
- *   proposes a contract for a 1 MiB shard: {"accepted", "record", "refusals", "error"};
+ * - propose {publicKey}: finds the peer's record, punches to it if it names rendezvous,
+ *   proposes a contract for a 1 MiB shard of random bytes, uploads the shard over a punched TCP
+ *   stream and audits it: {"accepted", "punched", "record", "uploaded", "audit", "error"};
  * - stop.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { DhtNode } from '../../src/dht/node.js';
 import { type Address, formatAddress, parseAddress } from '../../src/net/address.js';
 import { NatService } from '../../src/nat/nat-service.js';
-import { PunchRoutes, punchingIntroduce } from '../../src/nat/punch-routes.js';
+import { PunchRoutes, punchingConnect, punchingIntroduce } from '../../src/nat/punch-routes.js';
+import type { StoredContract } from '../../src/contracts/store.js';
+import { OwnerTransfers } from '../../src/peer/owner-transfers.js';
+import { ShardStore } from '../../src/storage/shard-store.js';
+import { digestFromLeaves, hashLeaf, LEAF_SIZE } from '../../src/storage/merkle.js';
+import { connectDirect } from '../../src/transfer/client.js';
+import { TransferServer } from '../../src/transfer/server.js';
 import { ContractService } from '../../src/contracts/service.js';
 import { DEFAULT_CONTRACT_OPTIONS } from '../../src/peer/options.js';
 import { Discovery } from '../../src/peer/discovery.js';
@@ -64,17 +71,23 @@ const discovery = new Discovery({
   rendezvous: () => nat.registeredWith(),
   learnRoute: (peer, rendezvous) => routes.learn(peer, rendezvous),
 });
-// Streams punched to us: an echo of the first line, then closed (the Peer hands them to its transfer server).
-nat.acceptPunchedStreams((socket) => {
-  socket.once('data', (d) => socket.end(d));
-  socket.on('error', () => socket.destroy());
-});
+const shards = await ShardStore.open(path.join(scratch, 'shards'));
+const ledger = {
+  get: (id: Uint8Array) => contracts.store.get(id),
+  stored: (c: StoredContract) => contracts.store.transition(c.contract.id, ['pending'], 'active', clock.now()),
+  abandoned: (c: StoredContract) => contracts.release(c),
+};
+const tcp = await TransferServer.listen(config.host, dht.address.port, shards, ledger);
+// Streams punched to us are served as if accepted on our port (as src/peer/peer.ts does).
+nat.acceptPunchedStreams((socket) => tcp.accept(socket));
+const transfers = new OwnerTransfers(keys, contracts.store, clock, punchingConnect(connectDirect, routes, () => nat));
 nat.start(dht.address.port);
 if (config.bootstrap.length > 0) await dht.bootstrap(config.bootstrap);
 say({ ready: true, address: formatAddress(dht.address), id: toHex(dht.id), publicKey: toHex(keys.publicKey) });
 
 const stop = async () => {
   await nat.stop();
+  await tcp.close();
   await dht.close();
   db.close();
   rmSync(scratch, { recursive: true, force: true });
@@ -87,29 +100,24 @@ async function propose(publicKey: Uint8Array): Promise<object> {
   if (!found) return { accepted: false, error: 'no peer record' };
   const record = { address: formatAddress(found), rendezvous: (found.rendezvous ?? []).map(formatAddress), verified: found.verified };
   const candidate: Address = { host: found.host, port: found.port };
+  const data = randomBytes(2 ** 20);
+  const file = path.join(scratch, 'shard');
+  writeFileSync(file, data);
+  const leaves = Array.from({ length: data.length / LEAF_SIZE }, (_, i) => hashLeaf(data.subarray(i * LEAF_SIZE, (i + 1) * LEAF_SIZE)));
+  const digest = digestFromLeaves(leaves, data.length);
+  const out: Record<string, unknown> = { accepted: false, record };
   try {
-    const res = await contracts.negotiate({ shardHash: randomBytes(32), shardSize: 2 ** 20, merkleRoot: randomBytes(32), replicas: 1, candidates: [candidate] });
-    return { accepted: res.contracts.length === 1, record, punched: nat.punchedRecently(candidate), refusals: res.refusals.map((r) => r.reason) };
+    const res = await contracts.negotiate({ shardHash: digest.hash, shardSize: digest.size, merkleRoot: digest.root, replicas: 1, candidates: [candidate] });
+    Object.assign(out, { accepted: res.contracts.length === 1, punched: nat.punchedRecently(candidate) });
+    const contract = res.contracts[0]!;
+    await transfers.upload(contract, file);
+    out.uploaded = true;
+    const audit = await transfers.audit(contracts.store.get(contract.contract.id)!, 4);
+    out.audit = audit.passed;
   } catch (err) {
-    return { accepted: false, record, error: (err as Error).message };
+    out.error = (err as Error).message;
   }
-}
-
-async function echoOverTcp(peer: Address): Promise<object> {
-  try {
-    const socket = await nat.openTcp(peer);
-    const text = await new Promise<string>((resolve, reject) => {
-      let got = '';
-      socket.on('data', (d) => (got += d.toString()));
-      socket.on('end', () => resolve(got));
-      socket.on('error', reject);
-      socket.write(`hello from ${formatAddress(dht.address)}`);
-    });
-    socket.destroy();
-    return { echoed: text };
-  } catch (err) {
-    return { error: (err as Error).message };
-  }
+  return out;
 }
 
 for await (const line of createInterface({ input: process.stdin })) {
@@ -122,6 +130,7 @@ for await (const line of createInterface({ input: process.stdin })) {
       punching: nat.punching,
       stats: dht.stats(),
       contracts: contracts.contracts().map((c) => ({ role: c.role, state: c.state, counterpartAddress: c.counterpartAddress })),
+      transfers: tcp.counters,
     });
   } else if (cmd === 'publish') {
     await discovery.publishRecord().catch(() => {});
@@ -129,8 +138,6 @@ for await (const line of createInterface({ input: process.stdin })) {
     say({ record: record ? { address: formatAddress(record), rendezvous: (record.rendezvous ?? []).map(formatAddress) } : null });
   } else if (cmd === 'ping') {
     say({ answered: await dht.ping(parseAddress(to!)).then(() => true, () => false) });
-  } else if (cmd === 'tcp') {
-    say(await echoOverTcp(parseAddress(to!)));
   } else if (cmd === 'propose') {
     say(await propose(fromHex(publicKey!)));
   } else if (cmd === 'stop') {
