@@ -11,6 +11,9 @@ import { decodeMessage, encodeMessage, type MessageSpec } from '../src/wire/code
 import { MalformedMessageError } from '../src/wire/fields.js';
 import { decodePeerRecord, encodePeerRecord, MAX_RECORD_RENDEZVOUS } from '../src/peer/peer-record.js';
 import { Packr } from 'msgpackr';
+import { peerReach } from '../src/nat/peer-reach.js';
+import { nodeIdFromAddress } from '../src/net/node-id.js';
+import { toHex } from '../src/util/bytes.js';
 
 const A = { host: '198.51.100.101', port: 7000 };
 const B = { host: '198.51.100.102', port: 7000 };
@@ -114,5 +117,28 @@ describe('peer record: the rendezvous field r', () => {
     for (const r of [many, ['203.0.113.1'], ['host.example|7000'], ['203.0.113.1|0'], ['203.0.113.1|70000'], 'x', [7]]) {
       expect(decodePeerRecord(packr.pack({ ...raw, r }))).to.equal(null);
     }
+  });
+});
+
+describe('peerReach: how each peer is reached, for dbs peers', () => {
+  it('lists contacts as direct (marking our rendezvous), fresh punched paths, and peers to punch to', () => {
+    const R = { host: '203.0.113.1', port: 7000 };
+    const C = { host: '192.0.2.9', port: 7000 };
+    const contact = (a: { host: string; port: number }) => ({ ...a, id: nodeIdFromAddress(a) });
+    const rows = peerReach({
+      contacts: [contact(R), contact(C)],
+      rendezvous: ['203.0.113.1:7000'],
+      punched: new Map([['198.51.100.101:7000', 1000], ['198.51.100.103:7000', 0]]),
+      toPunch: new Map([['198.51.100.102:7000', [R]], ['198.51.100.101:7000', [R]]]),
+      now: 26_000,
+      freshMs: 25_500,
+    });
+    expect(rows.map((r) => [r.address, r.reach, r.how])).to.deep.equal([
+      ['198.51.100.101:7000', 'punched', 'punched 25 s ago'],
+      ['203.0.113.1:7000', 'direct', 'direct, our rendezvous'],
+      ['192.0.2.9:7000', 'direct', 'direct'],
+      ['198.51.100.102:7000', 'punch', 'punch via 203.0.113.1:7000'],
+    ]);
+    expect(rows[0]!.nodeId).to.equal(toHex(nodeIdFromAddress(A)));
   });
 });

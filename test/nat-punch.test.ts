@@ -85,6 +85,10 @@ describe('NAT lab: hole punching through a rendezvous', function () {
     expect(ownerSide.contracts).to.deep.equal([{ role: 'owner', state: 'active', counterpartAddress: wanB }]);
     expect(ownerSide.punching.punches.punched).to.equal(1);
     expect(ownerSide.punching.tcp).to.deep.include({ opened: 2, failed: 0 });
+    // `dbs peers`: the public peers are direct (and our rendezvous), the other home punched.
+    const { peers } = await a!.call('peers');
+    expect(peers.find((p: { address: string }) => p.address === wanB)).to.deep.include({ reach: 'punched' });
+    expect(peers.filter((p: { how: string }) => p.how === 'direct, our rendezvous').map((p: { address: string }) => p.address)).to.have.members(bootstrap);
     // One rendezvous passed the request on; neither refused anything.
     const served = await Promise.all(publicNodes.map((p) => p.call('status')));
     expect(served.map((s) => s.punching.rendezvous.forwarded).reduce((x: number, y: number) => x + y, 0)).to.equal(1);

@@ -19,6 +19,8 @@ import { type PunchCounters, Puncher, type PuncherInit, type PunchResult } from 
 import { Registrar } from './registrar.js';
 import { type TcpPunchCounters, TcpPuncher, type TcpPuncherInit } from './tcp-puncher.js';
 import type { Socket } from 'node:net';
+import { PunchRoutes } from './punch-routes.js';
+import { type PeerReach, peerReach } from './peer-reach.js';
 import { type RendezvousCounters, RendezvousServer, type RendezvousServerInit } from './rendezvous-server.js';
 
 /** What the service needs of the DHT node. */
@@ -67,6 +69,8 @@ export class NatService {
   private readonly rendezvousServer: RendezvousServer;
   private readonly puncher: Puncher;
   private readonly tcpPuncher: TcpPuncher;
+  /** Peers behind NATs and their rendezvous, learned from their records (discovery tells us). */
+  readonly routes = new PunchRoutes();
   private readonly keepaliveOn: boolean;
   private stopTimer: () => void = () => {};
   private checking: Promise<ReachabilityVerdict> | null = null;
@@ -188,9 +192,16 @@ export class NatService {
     return this.puncher.punchedRecently(peer);
   }
 
-  /** Punched paths by peer address, with when (ms): for `dbs peers`. */
-  punchedPaths(): Map<string, number> {
-    return this.puncher.punchedPaths();
+  /** How each peer we know is reached (`dbs peers`): our DHT contacts, punched paths, peers to punch to. */
+  peers(): PeerReach[] {
+    return peerReach({
+      contacts: this.dht.contacts(),
+      rendezvous: this.keepalive.rendezvous,
+      punched: this.puncher.punchedPaths(),
+      toPunch: this.routes.all(),
+      now: this.dht.clock.now(),
+      freshMs: this.options.punch?.freshMs ?? NAT_DEFAULTS.punchedFreshMs,
+    });
   }
 
   private readonly rendezvousListeners: (() => void)[] = [];

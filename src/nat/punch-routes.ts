@@ -28,6 +28,11 @@ export class PunchRoutes {
   get(peer: Address): Address[] | undefined {
     return this.routes.get(formatAddress(peer));
   }
+
+  /** Every peer to punch to ("host:port"), with its rendezvous. */
+  all(): Map<string, Address[]> {
+    return new Map(this.routes);
+  }
 }
 
 /** What punchingIntroduce needs of the NAT service. */

@@ -48,8 +48,3 @@ export function peerStatus(s: StatusSources): PeerStatus {
     reach: s.nat.status(),
   };
 }
-
-/** The DHT contacts this peer knows (its routing table), closest to its own ID first. */
-export function knownPeers(dht: Pick<DhtNode, 'contacts'>): Array<{ nodeId: string; address: string }> {
-  return dht.contacts().map((c) => ({ nodeId: toHex(c.id), address: formatAddress(c) }));
-}

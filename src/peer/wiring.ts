@@ -29,7 +29,7 @@ import { OwnerTransfers } from './owner-transfers.js';
 import { PeerPlacer } from './placement.js';
 import type { NatService } from '../nat/nat-service.js';
 import { peerNatService } from '../nat/peer-nat.js';
-import { PunchRoutes, punchingConnect, punchingIntroduce } from '../nat/punch-routes.js';
+import { punchingConnect, punchingIntroduce } from '../nat/punch-routes.js';
 import { connectDirect } from '../transfer/client.js';
 
 /** The local state the services are built on (see startup.ts). */
@@ -64,7 +64,7 @@ export function wireServices(dht: DhtNode, state: WiringState, options: Resolved
   const failures = new Failures();
   const nat = peerNatService(dht, { host: options.host, nat: options.nat, clock });
   // HELLO punches first to a peer behind a NAT whose record named its rendezvous (src/nat).
-  const routes = new PunchRoutes();
+  const routes = nat.routes;
   const introduce = punchingIntroduce(helloClient(dht.rpc), routes, () => nat);
   // What a host offers is bounded by its disk's real free space (storage/disk-space.ts).
   const contracts = new ContractService(dht, db, keys.signing, clock, { ...options.contracts, offered: options.storage, diskBytes: () => shards.space.promisable() }, introduce);

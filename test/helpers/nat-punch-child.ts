@@ -10,6 +10,7 @@
  * - status: address, reach (with `registeredWith`), punching counters, contracts;
  * - publish: publishes the peer record now and answers it as the DHT has it;
  * - ping {to}: a DHT PING, {"answered"};
+ * - peers: how each known peer is reached (what `dbs peers` shows);
  * - propose {publicKey}: finds the peer's record, punches to it if it names rendezvous,
  *   proposes a contract for a 1 MiB shard of random bytes, uploads the shard over a punched TCP
  *   stream and audits it: {"accepted", "punched", "record", "uploaded", "audit", "error"};
@@ -136,6 +137,8 @@ for await (const line of createInterface({ input: process.stdin })) {
     await discovery.publishRecord().catch(() => {});
     const record = await findPeerRecord(dht, keys.publicKey);
     say({ record: record ? { address: formatAddress(record), rendezvous: (record.rendezvous ?? []).map(formatAddress) } : null });
+  } else if (cmd === 'peers') {
+    say({ peers: nat.peers() });
   } else if (cmd === 'ping') {
     say({ answered: await dht.ping(parseAddress(to!)).then(() => true, () => false) });
   } else if (cmd === 'propose') {
