@@ -1,5 +1,5 @@
 /**
- * Rendezvous and hole-punching messages (docs/protocol.md, "Rendezvous and hole punching"):
+ * Rendezvous and hole-punching messages (docs/protocol.md, rows 43-52; docs/nat-traversal.md):
  *
  * - REGISTER (NATed peer → rendezvous, its keepalive): "pass punch requests for me on". Carries
  *   the cookie of the last REGISTERED, which proves the registrant receives at its address; a
