@@ -11,19 +11,22 @@
  * - publish: publishes the peer record now and answers it as the DHT has it;
  * - ping {to}: a DHT PING, {"answered"};
  * - peers: how each known peer is reached (what `dbs peers` shows);
+ * - punch {to, via}: a UDP punch through the rendezvous `via`, then a TCP simultaneous open on it
+ *   (closed at once): {"udpMs", "tcpMs"} or {"error", "stage"} (bench/nat-rendezvous.ts);
  * - propose {publicKey}: finds the peer's record, punches to it if it names rendezvous,
  *   proposes a contract for a 1 MiB shard of random bytes, uploads the shard over a punched TCP
  *   stream and audits it: {"accepted", "punched", "record", "uploaded", "audit", "error"};
  * - stop.
  */
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { DhtNode } from '../../src/dht/node.js';
 import { type Address, formatAddress, parseAddress } from '../../src/net/address.js';
-import { NatService } from '../../src/nat/nat-service.js';
+import { NatService, type NatServiceOptions } from '../../src/nat/nat-service.js';
 import { PunchRoutes, punchingConnect, punchingIntroduce } from '../../src/nat/punch-routes.js';
 import type { StoredContract } from '../../src/contracts/store.js';
 import { OwnerTransfers } from '../../src/peer/owner-transfers.js';
@@ -47,6 +50,8 @@ export interface NatPunchConfig {
   bootstrap: string[];
   addressQuorum?: number;
   keepaliveIntervalMs?: number;
+  /** Punch settings (benchmarks shorten sessions to punch many times in a row). */
+  punch?: NatServiceOptions['punch'];
 }
 
 const config = JSON.parse(process.argv[2] ?? '') as NatPunchConfig;
@@ -57,7 +62,11 @@ const keys = generateSigningKeyPair();
 const db = openDatabase(path.join(scratch, 'peer.db'));
 
 const dht = await DhtNode.create({ host: config.host, port: config.port, addressQuorum: config.addressQuorum ?? 2, lookupTimeoutMs: 2000 });
-const nat = new NatService(dht, { portMapper: null, ...(config.keepaliveIntervalMs !== undefined ? { keepaliveIntervalMs: config.keepaliveIntervalMs } : {}) });
+const nat = new NatService(dht, {
+  portMapper: null,
+  ...(config.keepaliveIntervalMs !== undefined ? { keepaliveIntervalMs: config.keepaliveIntervalMs } : {}),
+  ...(config.punch ? { punch: config.punch } : {}),
+});
 const routes = new PunchRoutes();
 const introduce = punchingIntroduce(helloClient(dht.rpc), routes, () => nat);
 const contracts = new ContractService(dht, db, keys, clock, { ...DEFAULT_CONTRACT_OPTIONS, offered: 1024 * 2 ** 20 }, introduce);
@@ -121,8 +130,24 @@ async function propose(publicKey: Uint8Array): Promise<object> {
   return out;
 }
 
+async function punchOnce(peer: Address, via: Address[]): Promise<object> {
+  const started = performance.now();
+  try {
+    await nat.punch(peer, via);
+  } catch (err) {
+    return { stage: 'udp', error: (err as Error).message };
+  }
+  const udpMs = performance.now() - started;
+  try {
+    (await nat.openTcp(peer)).destroy();
+  } catch (err) {
+    return { stage: 'tcp', udpMs, error: (err as Error).message };
+  }
+  return { udpMs, tcpMs: performance.now() - started - udpMs };
+}
+
 for await (const line of createInterface({ input: process.stdin })) {
-  const { cmd, to, publicKey } = JSON.parse(line) as { cmd: string; to?: string; publicKey?: string };
+  const { cmd, to, publicKey, via } = JSON.parse(line) as { cmd: string; to?: string; publicKey?: string; via?: string[] };
   if (cmd === 'status') {
     const self = dht.selfAddress();
     say({
@@ -137,6 +162,8 @@ for await (const line of createInterface({ input: process.stdin })) {
     await discovery.publishRecord().catch(() => {});
     const record = await findPeerRecord(dht, keys.publicKey);
     say({ record: record ? { address: formatAddress(record), rendezvous: (record.rendezvous ?? []).map(formatAddress) } : null });
+  } else if (cmd === 'punch') {
+    say(await punchOnce(parseAddress(to!), via!.map(parseAddress)));
   } else if (cmd === 'peers') {
     say({ peers: nat.peers() });
   } else if (cmd === 'ping') {
