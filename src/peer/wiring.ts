@@ -31,6 +31,7 @@ import type { NatService } from '../nat/nat-service.js';
 import { peerNatService } from '../nat/peer-nat.js';
 import { punchingConnect, punchingIntroduce } from '../nat/punch-routes.js';
 import { connectDirect } from '../transfer/client.js';
+import { friendAddresses, parseFriends } from './friends.js';
 
 /** The local state the services are built on (see startup.ts). */
 export interface WiringState {
@@ -67,7 +68,9 @@ export function wireServices(dht: DhtNode, state: WiringState, options: Resolved
   const routes = nat.routes;
   const introduce = punchingIntroduce(helloClient(dht.rpc), routes, () => nat);
   // What a host offers is bounded by its disk's real free space (storage/disk-space.ts).
-  const contracts = new ContractService(dht, db, keys.signing, clock, { ...options.contracts, offered: options.storage, diskBytes: () => shards.space.promisable() }, introduce);
+  // Friends are asked first as hosts, found by key wherever they are (friends.ts).
+  const friends = friendAddresses(parseFriends(options.nat.friends ?? []), (key) => discovery.findPeer(key));
+  const contracts = new ContractService(dht, db, keys.signing, clock, { ...options.contracts, offered: options.storage, diskBytes: () => shards.space.promisable(), friends }, introduce);
   // What we offer and have free right now: HELLO answers and the peer record say it.
   const offer = () => ({ offered: contracts.host.offered, free: contracts.host.freeBytes() });
   answerHello(dht.rpc, keys.signing, () => dht.address, offer, (from) => dht.isProven(from));
