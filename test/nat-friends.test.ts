@@ -17,6 +17,8 @@ import { PeerProcess, stopAllProcesses } from './helpers/peer-process.js';
 import { tempDir } from './helpers/peers.js';
 import { deriveKeys, formatRecoveryKey, generateRecoverySecret } from '../src/identity/recovery-key.js';
 import { toHex } from '../src/util/bytes.js';
+import { renderReach } from '../src/cli/render.js';
+import type { ReachStatus } from '../src/nat/status.js';
 
 const PORT = 7000;
 const MiB = 2 ** 20;
@@ -83,6 +85,7 @@ describe('NAT lab: two friends behind home NATs back up to each other', function
       const s = await until(`home ${i} to register with its rendezvous`, () => f.ask<Status>({ cmd: 'status' }), (st) => st.reach.registeredWith?.length === 3);
       expect(s.reach.reach).to.equal('client-only');
       expect(s.address).to.equal(wans[i]);
+      expect(renderReach(s.reach as ReachStatus)).to.match(/; punchable through (\d+\.\d+\.\d+\.\d+:7000(, )?){3}\)$/);
     }
 
     const results = [];

@@ -12,6 +12,7 @@ import { MalformedMessageError } from '../src/wire/fields.js';
 import { decodePeerRecord, encodePeerRecord, MAX_RECORD_RENDEZVOUS } from '../src/peer/peer-record.js';
 import { Packr } from 'msgpackr';
 import { peerReach } from '../src/nat/peer-reach.js';
+import { renderReach } from '../src/cli/render.js';
 import { nodeIdFromAddress } from '../src/net/node-id.js';
 import { toHex } from '../src/util/bytes.js';
 
@@ -140,5 +141,15 @@ describe('peerReach: how each peer is reached, for dbs peers', () => {
       ['198.51.100.102:7000', 'punch', 'punch via 203.0.113.1:7000'],
     ]);
     expect(rows[0]!.nodeId).to.equal(toHex(nodeIdFromAddress(A)));
+  });
+});
+
+describe('dbs status: a client-only peer says through which rendezvous it can be punched to', () => {
+  it('lists them after the checks', () => {
+    const base = { reach: 'client-only', address: '198.51.100.102:7000', addressSource: 'observed', udp: 'unreachable', tcp: 'unreachable', nat: 'consistent', observers: 3, mapping: null, reason: 'dial-backs from strangers did not get through' } as const;
+    expect(renderReach({ ...base, registeredWith: ['203.0.113.1:7000', '192.0.2.1:7000'] })).to.equal(
+      'client only: dial-backs from strangers did not get through (address 198.51.100.102:7000; UDP unreachable, TCP unreachable; punchable through 203.0.113.1:7000, 192.0.2.1:7000)',
+    );
+    expect(renderReach({ ...base, registeredWith: [] })).to.not.match(/punchable/);
   });
 });

@@ -11,7 +11,8 @@ import { expect } from 'chai';
 import { DhtNode } from '../src/dht/node.js';
 import type { Address } from '../src/net/address.js';
 import { PunchError } from '../src/nat/errors.js';
-import { Punch, PunchAck, PunchNotify, PunchReady, PunchRequest, Register, Registered, RendezvousRefusal } from '../src/nat/punch-messages.js';
+import { Punch, PunchAck, PunchNotify, PunchReady, PunchRequest, Register, Registered, RendezvousRefusal, TcpPunch, TcpPunchReady } from '../src/nat/punch-messages.js';
+import { TcpPuncher } from '../src/nat/tcp-puncher.js';
 import { Puncher } from '../src/nat/puncher.js';
 import { Registrar } from '../src/nat/registrar.js';
 import { RendezvousServer, type RendezvousServerInit } from '../src/nat/rendezvous-server.js';
@@ -147,6 +148,14 @@ describe('rendezvous and hole punching over loopback UDP', function () {
     // (B may PING the stranger to verify it as a contact; it sends it nothing of punching.)
     expect(stranger.ofType(PunchAck)).to.have.length(0);
     expect(victim.received).to.have.length(0);
+  });
+
+  it('TCP_PUNCH from a peer with no punched path is refused and counted; nobody is dialled', async () => {
+    await setUp();
+    const tcpB = new TcpPuncher({ rpc: b.rpc, clock: systemClock, punchedRecently: (x) => punchB.punchedRecently(x), accept: (s) => s.destroy() });
+    const err = await a.rpc.request(b.address, TcpPunch, { nonce: NONCE, port: 40_000 }, TcpPunchReady).catch((e: unknown) => e);
+    expect((err as RpcError).remoteCode).to.equal(RendezvousRefusal.TCP_PUNCH_REFUSED);
+    expect(tcpB.counters).to.deep.equal({ opened: 0, accepted: 0, failed: 0, refused: 1 });
   });
 
   it('a peer that names no rendezvous cannot be punched to (typed error)', async () => {
