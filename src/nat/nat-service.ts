@@ -35,6 +35,7 @@ export interface NatDht {
   setReadOnly(readOnly: boolean): void;
   useMappedAddress(address: Address): Promise<void>;
   onAddressChange(listener: (info: SelfAddressInfo) => void): void;
+  setContactFilter(admit: (contact: Contact) => boolean): void;
 }
 
 /** A port mapping on the router (port-mapping.ts), or a stand-in. */
@@ -98,6 +99,8 @@ export class NatService {
     };
     this.rendezvousServer = new RendezvousServer({ rpc, clock, reachable, isProven: (c) => dht.isProven(c) }, options.rendezvous);
     this.puncher = new Puncher({ rpc, clock, isRendezvous: (a) => this.registrar.isRendezvous(a) }, options.punch);
+    // A peer reached by punching (or known to need it) answers us alone: keep it out of the table.
+    dht.setContactFilter((c) => !this.puncher.punchPeer(c) && !this.routes.get(c));
     this.tcpPuncher = new TcpPuncher({ rpc, clock, punchedRecently: (a) => this.puncher.punchedRecently(a) }, options.tcpPunch);
     dht.onAddressChange(() => {
       // Results were about the old address.

@@ -21,6 +21,9 @@ import { PunchError } from './errors.js';
 import { Punch, PunchAck, PUNCH_NONCE_BYTES, PunchNotified, type PunchNotifyBody, PunchNotify, PunchReady, type PunchReadyBody, PunchRequest } from './punch-messages.js';
 import { PunchSessions } from './punch-sessions.js';
 
+/** Punched paths remembered (for `dbs peers` and the routing-table filter): bounded. */
+const MAX_PATHS = 1024;
+
 export interface PuncherComponents {
   rpc: Pick<RpcEndpoint, 'handle' | 'request'>;
   clock: Clock;
@@ -61,8 +64,10 @@ export class Puncher {
   readonly counters: PunchCounters = { punched: 0, failed: 0, notified: 0, ignoredNotifies: 0, unexpectedPunches: 0 };
   private readonly sessions: PunchSessions;
   private readonly init: PuncherInit;
-  /** Paths punched, by peer address: when (ms). */
+  /** Paths punched, by peer address: when (ms); the latest MAX_PATHS, oldest first. */
   private readonly paths = new Map<string, number>();
+  /** Peers we opened a punch session with, latest MAX_PATHS. */
+  private readonly peers = new Set<string>();
 
   constructor(
     private readonly components: PuncherComponents,
@@ -87,6 +92,16 @@ export class Puncher {
     return at !== undefined && this.components.clock.now() - at < this.init.freshMs;
   }
 
+  /**
+   * Whether we punched (or began to punch) with `peer`, as long as it is remembered: such a peer
+   * answers us over a path only we have, so it stays out of our routing table. Noted when the
+   * session opens, since its first answer (a PUNCH_ACK) is seen as a contact before the punch ends.
+   */
+  punchPeer(peer: Address): boolean {
+    const key = formatAddress(peer);
+    return this.peers.has(key) || this.paths.has(key);
+  }
+
   /** Addresses punched to (or from), with when: for `dbs peers`. */
   punchedPaths(): Map<string, number> {
     return new Map(this.paths);
@@ -105,6 +120,7 @@ export class Puncher {
       const started = clock.now();
       // Open before asking: the other side may punch before the rendezvous's answer reaches us.
       if (!this.sessions.open(nonce, peer, started)) throw new PunchError('BUSY', 'too many punches under way');
+      this.notePeer(peer);
       try {
         await this.ask(via, peer, nonce);
       } catch (err) {
@@ -141,7 +157,7 @@ export class Puncher {
       return false;
     }
     this.counters.punched++;
-    this.paths.set(formatAddress(peer), this.components.clock.now());
+    this.remember(peer);
     return true;
   }
 
@@ -152,6 +168,7 @@ export class Puncher {
       return undefined;
     }
     this.counters.notified++;
+    this.notePeer(body.peer);
     // Punch in the background; the rendezvous hears at once that we are on it.
     void this.punch(body.peer, body.nonce).then((ok) => {
       if (!ok) this.counters.failed++;
@@ -164,7 +181,21 @@ export class Puncher {
       this.counters.unexpectedPunches++;
       return undefined;
     }
-    this.paths.set(formatAddress(from), this.components.clock.now());
+    this.remember(from);
     return { spec: PunchAck, body: { nonce } };
+  }
+
+  private notePeer(peer: Address): void {
+    const key = formatAddress(peer);
+    this.peers.delete(key);
+    this.peers.add(key);
+    if (this.peers.size > MAX_PATHS) this.peers.delete(this.peers.values().next().value!);
+  }
+
+  private remember(peer: Address): void {
+    const key = formatAddress(peer);
+    this.paths.delete(key);
+    this.paths.set(key, this.components.clock.now());
+    if (this.paths.size > MAX_PATHS) this.paths.delete(this.paths.keys().next().value!);
   }
 }

@@ -155,6 +155,7 @@ for await (const line of createInterface({ input: process.stdin })) {
       reach: nat.status(),
       punching: nat.punching,
       stats: dht.stats(),
+      contacts: dht.contacts().map(formatAddress),
       contracts: contracts.contracts().map((c) => ({ role: c.role, state: c.state, counterpartAddress: c.counterpartAddress })),
       transfers: tcp.counters,
     });
