@@ -3,6 +3,11 @@
  * (dial-back-server.ts), checks our own reachability when our address is known or changes and
  * every `reachabilityIntervalMs` (reachability-check.ts), keeps the DHT read-only while strangers
  * cannot reach us over UDP, and maps our port on the router when asked (port-mapping.ts).
+ * Hole punching (docs/nat-traversal.md): while client-only it registers with a few rendezvous
+ * (keepalive.ts beating registrar.ts); it serves as a rendezvous for others while reachable
+ * (rendezvous-server.ts); it punches to peers behind NATs and answers their punches (puncher.ts),
+ * opens and accepts TCP streams on punched paths (tcp-puncher.ts), and keeps punched peers out
+ * of the DHT's routing table.
  */
 import { type Address, formatAddress, parseAddress } from '../net/address.js';
 import type { Contact } from '../net/node-id.js';
@@ -76,6 +81,9 @@ export class NatService {
   private stopTimer: () => void = () => {};
   private checking: Promise<ReachabilityVerdict> | null = null;
   private stopped = false;
+  private readonly rendezvousListeners: (() => void)[] = [];
+  /** The rendezvous set last told to listeners ("a,b,c"). */
+  private lastRendezvous = '';
 
   constructor(
     private readonly dht: NatDht,
@@ -206,9 +214,6 @@ export class NatService {
       freshMs: this.options.punch?.freshMs ?? NAT_DEFAULTS.punchedFreshMs,
     });
   }
-
-  private readonly rendezvousListeners: (() => void)[] = [];
-  private lastRendezvous = '';
 
   /** Called when the set of rendezvous holding our registration changed (the peer republishes its record). */
   onRendezvousChange(listener: () => void): void {
