@@ -44,8 +44,11 @@ export const NAT_DEFAULTS = {
   registrationTtlMs: 60_000,
   /** Registrations a rendezvous keeps at once: bounded; a full table refuses (counted). */
   maxRegistrations: 256,
-  /** REGISTERs per registrant prefix: a keepalive every 25 s per home, bursts for a few homes. */
-  registerPerPrefix: { perSecond: 1, burst: 8 } as RateLimit,
+  /**
+   * REGISTERs per registrant prefix (IPv4 /24, IPv6 /48): 4/s holds 100 homes of one prefix at a
+   * keepalive each every 25 s (neighbours behind one carrier's /24), bursts of 16 for restarts.
+   */
+  registerPerPrefix: { perSecond: 4, burst: 16 } as RateLimit,
   /** Punch requests per requester prefix: a few at once, then one every 2 s. */
   punchPerRequesterPrefix: { perSecond: 1 / 2, burst: 6 } as RateLimit,
   /** Punch requests per target: a home is made to punch at most this often, whoever asks. */
