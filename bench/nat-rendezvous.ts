@@ -11,12 +11,12 @@
  *
  * Prints success counts and median / 95th percentile times; results go to docs/benchmarks.md.
  */
-import { createNatLab, natLabUnavailable } from '../test/helpers/nat-lab.js';
+import { createNatLab, labToolMissing, natLabUnavailable } from '../test/helpers/nat-lab.js';
 import { LabNode, PUNCH_CHILD } from '../test/helpers/nat-node.js';
 
 const tries = Number(process.argv[process.argv.indexOf('--tries') + 1] ?? 50) || 50;
 const PORT = 7000;
-const reason = natLabUnavailable();
+const reason = natLabUnavailable() ?? labToolMissing('conntrack');
 if (reason) {
   console.error(`skipped: ${reason}`);
   process.exit(0);

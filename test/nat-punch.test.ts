@@ -8,17 +8,18 @@
  * shard and audits it over TCP streams punched by simultaneous open. Before the punch the same
  * PING does not get through: without the punching code there is no path.
  *
- * Needs root and nftables; skips with the reason otherwise.
+ * Needs root, nftables and conntrack; skips with the reason otherwise.
  */
 import { expect } from 'chai';
-import { createNatLab, type Home, type LabHost, type NatLab, natLabUnavailable } from './helpers/nat-lab.js';
+import { createNatLab, type Home, type LabHost, labToolMissing, type NatLab, natLabUnavailable } from './helpers/nat-lab.js';
 import { LabNode, PUNCH_CHILD } from './helpers/nat-node.js';
 
 const PORT = 7000;
 
 describe('NAT lab: hole punching through a rendezvous', function () {
   this.timeout(90_000);
-  const unavailable = natLabUnavailable();
+  // conntrack: the routers forget earlier mappings between the homes (forgetUdp).
+  const unavailable = natLabUnavailable() ?? labToolMissing('conntrack');
   let lab: NatLab | undefined;
   const nodes: LabNode[] = [];
 

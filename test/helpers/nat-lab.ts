@@ -92,6 +92,11 @@ function has(cmd: string): boolean {
   }
 }
 
+/** Null when `cmd` is installed; otherwise why a test that needs it must skip (e.g. conntrack for `forgetUdp`). */
+export function labToolMissing(cmd: string, debianPackage = cmd): string | null {
+  return has(cmd) ? null : `the NAT lab needs ${cmd} here: apt-get install ${debianPackage}`;
+}
+
 /** Null when the lab can be built here (for the kinds asked); otherwise why not, for the skip. */
 export function natLabUnavailable(kinds: RouterKind[] = []): string | null {
   if (process.platform !== 'linux') return 'the NAT lab needs Linux network namespaces';
