@@ -13,6 +13,8 @@ import { decodePeerRecord, encodePeerRecord, MAX_RECORD_RENDEZVOUS } from '../sr
 import { Packr } from 'msgpackr';
 import { peerReach } from '../src/nat/peer-reach.js';
 import { renderReach } from '../src/cli/render.js';
+import { FRIENDS_CACHE_MS, friendAddresses, parseFriends } from '../src/peer/friends.js';
+import { ManualClock } from '../src/util/clock.js';
 import { nodeIdFromAddress } from '../src/net/node-id.js';
 import { toHex } from '../src/util/bytes.js';
 
@@ -151,5 +153,35 @@ describe('dbs status: a client-only peer says through which rendezvous it can be
       'client only: dial-backs from strangers did not get through (address 198.51.100.102:7000; UDP unreachable, TCP unreachable; punchable through 203.0.113.1:7000, 192.0.2.1:7000)',
     );
     expect(renderReach({ ...base, registeredWith: [] })).to.not.match(/punchable/);
+  });
+});
+
+describe('friends: hosts named by key', () => {
+  const key = new Uint8Array(32).fill(7);
+
+  it('parses hex public keys and names a bad one', () => {
+    expect(parseFriends(['07'.repeat(32)])).to.deep.equal([key]);
+    expect(() => parseFriends(['07'.repeat(31)])).to.throw(/friend "0707.*" is not a public key/);
+  });
+
+  it('offers only friends that answered HELLO with their key, looked up at most once a minute', async () => {
+    const clock = new ManualClock(0);
+    let lookups = 0;
+    let verified = true;
+    const find = async () => {
+      lookups++;
+      return { host: '198.51.100.102', port: 7000, offered: 1, free: 1, publishedAt: 0, verified };
+    };
+    const friends = friendAddresses([key], find, clock);
+    expect(await friends()).to.deep.equal([{ host: '198.51.100.102', port: 7000 }]);
+    await friends();
+    expect(lookups).to.equal(1);
+    clock.advance(FRIENDS_CACHE_MS);
+    verified = false;
+    expect(await friends()).to.deep.equal([]);
+    // Nobody found: the next placement asks again at once.
+    await friends();
+    expect(lookups).to.equal(3);
+    expect(await friendAddresses([], find, clock)()).to.deep.equal([]);
   });
 });

@@ -69,7 +69,7 @@ export function wireServices(dht: DhtNode, state: WiringState, options: Resolved
   const introduce = punchingIntroduce(helloClient(dht.rpc), routes, () => nat);
   // What a host offers is bounded by its disk's real free space (storage/disk-space.ts).
   // Friends are asked first as hosts, found by key wherever they are (friends.ts).
-  const friends = friendAddresses(parseFriends(options.nat.friends ?? []), (key) => discovery.findPeer(key));
+  const friends = friendAddresses(parseFriends(options.nat.friends ?? []), (key) => discovery.findPeer(key), clock);
   const contracts = new ContractService(dht, db, keys.signing, clock, { ...options.contracts, offered: options.storage, diskBytes: () => shards.space.promisable(), friends }, introduce);
   // What we offer and have free right now: HELLO answers and the peer record say it.
   const offer = () => ({ offered: contracts.host.offered, free: contracts.host.freeBytes() });
