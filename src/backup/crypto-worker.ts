@@ -18,7 +18,7 @@
 import { Worker } from 'node:worker_threads';
 import { newAlignedShared } from '../util/direct-io.js';
 import { type BackupKeys, checkChunkId, SEAL_HEAD, SEAL_OVERHEAD } from './crypto.js';
-import type { CryptoAnswer, CryptoJob } from './crypto-thread.js';
+import type { CryptoAnswer, CryptoJob, CryptoSetup } from './crypto-thread.js';
 
 /** A sealed or opened chunk: `bytes` is valid until `release()`. */
 export interface ChunkResult {
@@ -66,8 +66,12 @@ export class CryptoWorker {
     );
     this.slots.forEach((slot, index) => (slot.index = index));
     this.smallPool = pools.length - 1;
+    // The slots go over once, with the keys: a job names its slot by index. A SharedArrayBuffer
+    // in every job message cost more than the message's other fields together (postMessage was
+    // the main thread's largest item backing up small files).
+    const setup: CryptoSetup = { keys, slots: this.slots.map((s) => s.shared) };
     this.worker = new Worker(new URL('./crypto-thread.js', import.meta.url), {
-      workerData: keys,
+      workerData: setup,
       // It keeps nothing but short-lived buffers: a small young generation keeps its RSS small.
       resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 },
     });
@@ -186,7 +190,7 @@ export class CryptoWorker {
     // The ID is copied into 32 bytes of its own: an ID decoded from a snapshot is a view of the
     // whole decoded snapshot, and a message clones a view's entire buffer (hundreds of KiB per
     // chunk, allocated on the worker's malloc arena: a restore's largest memory cost).
-    const job: CryptoJob = { op, slot: slot.index, buffer: slot.shared, start, length, id: new Uint8Array(id) };
+    const job: CryptoJob = { op, slot: slot.index, start, length, id: new Uint8Array(id) };
     this.worker.postMessage(job);
     return result;
   }
