@@ -20,6 +20,7 @@ export interface PeerNatOptions extends Omit<NatServiceOptions, 'portMapper'> {
 }
 
 export function peerNatService(dht: NatDht, options: { host?: string; nat?: PeerNatOptions; clock: Clock }): NatService {
+  // `friends` are placement's (src/peer/friends.ts, built in wiring.ts), not the service's.
   const { mapPort, mapping, friends: _friends, ...rest } = options.nat ?? {};
   const wildcard = options.host !== undefined && isUnspecified(options.host);
   const portMapper = (mapPort ?? wildcard) ? new PortMapping({ ...mapping, clock: options.clock }) : null;
