@@ -34,6 +34,8 @@ export interface DaemonOptions {
   host: string;
   /** Map the port on the router (UPnP / NAT-PMP) when bound to every interface. */
   mapPort?: boolean;
+  /** `--friend`: public keys (hex) of peers to keep our shards first, wherever they are (src/peer/friends.ts). */
+  friends?: string[];
   port: number;
   storage: number;
   bootstrap: string[];
@@ -92,7 +94,7 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
       ...tuning,
       dataDir: options.dataDir,
       host: options.host,
-      nat: { ...tuning.nat, ...(options.mapPort === false ? { mapPort: false } : {}) },
+      nat: { ...tuning.nat, ...(options.mapPort === false ? { mapPort: false } : {}), ...(options.friends?.length ? { friends: options.friends } : {}) },
       port: options.port,
       storage: options.storage,
       ...(options.recoveryKey ? { recoveryKey: options.recoveryKey } : {}),

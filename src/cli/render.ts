@@ -54,10 +54,14 @@ export function renderStatus(s: PeerStatus & { dataDir: string; uptimeMs: number
   ].join('\n');
 }
 
-/** How others reach this peer, in one line: `public at A`, `mapped (UPnP) at A`, `client only: why`. */
+/** How others reach this peer, in one line: `public at A`, `mapped (UPnP) at A`, `client only: why` (and through which rendezvous it can be punched to). */
 export function renderReach(r: ReachStatus): string {
   const checks = `UDP ${r.udp}, TCP ${r.tcp}`;
-  if (r.reach === 'client-only') return `client only: ${r.reason ?? 'not reachable'}${r.address ? ` (address ${r.address}; ${checks})` : ''}`;
+  if (r.reach === 'client-only') {
+    // Registered with rendezvous: peers that know our key can still punch through to us (src/nat).
+    const punchable = r.registeredWith?.length ? `; punchable through ${r.registeredWith.join(', ')}` : '';
+    return `client only: ${r.reason ?? 'not reachable'}${r.address ? ` (address ${r.address}; ${checks}${punchable})` : ''}`;
+  }
   if (r.reach === 'mapped' && r.mapping) return `mapped by ${r.mapping.protocol === 'upnp' ? 'UPnP' : 'NAT-PMP'} at ${r.mapping.external} (${checks})`;
   return `public at ${r.address} (${r.addressSource === 'observed' ? `as ${r.observers} networks see it; ` : ''}${checks})`;
 }

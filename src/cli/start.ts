@@ -9,6 +9,7 @@ import { AlreadyRunningError } from '../control/server.js';
 import { parseRecoveryKey } from '../identity/recovery-key.js';
 import { startDaemon } from './daemon.js';
 import { CliError, ExitCode } from './errors.js';
+import { parseFriends } from '../peer/friends.js';
 
 export interface StartOptions {
   dataDir: string;
@@ -18,6 +19,8 @@ export interface StartOptions {
   port: number;
   storage: number;
   bootstrap?: string[];
+  /** `--friend KEY...`: peers to keep our shards first (found by key, punched to behind a NAT). */
+  friend?: string[];
   tracker?: string;
   recover?: string;
   watch?: string[];
@@ -42,6 +45,11 @@ export async function runStart(opts: StartOptions, out: (line: string) => void):
       throw new CliError(`--recover: ${(err as Error).message}`, ExitCode.usage);
     }
   }
+  try {
+    parseFriends(opts.friend ?? []);
+  } catch (err) {
+    throw new CliError(`--friend: ${(err as Error).message}`, ExitCode.usage);
+  }
   let tuning: object | undefined;
   if (opts.tuning) {
     try {
@@ -59,6 +67,7 @@ export async function runStart(opts: StartOptions, out: (line: string) => void):
       port: opts.port,
       storage: opts.storage,
       bootstrap: opts.bootstrap ?? [],
+      ...(opts.friend?.length ? { friends: opts.friend } : {}),
       ...(opts.tracker ? { tracker: opts.tracker } : {}),
       ...(opts.recover ? { recoveryKey: opts.recover } : {}),
       watch: opts.watch ?? [],

@@ -63,6 +63,8 @@ export interface OwnerConfig {
    * debtor among them would be asked first) before going ahead without them.
    */
   helloGraceMs: number;
+  /** Where our friends are now, asked as hosts before the DHT's (see CandidateComponents.friends). */
+  friends?: () => Promise<Address[]>;
 }
 
 export class ContractOwner {
@@ -85,7 +87,8 @@ export class ContractOwner {
     /** Who answers at an address (HELLO, src/peer/hello.ts). */
     introduce: Introduce,
   ) {
-    this.candidates = new CandidateFinder({ dht, store, clock, introduce, self: keys.publicKey, strike }, config);
+    const friends = config.friends;
+    this.candidates = new CandidateFinder({ dht, store, clock, introduce, self: keys.publicKey, strike, ...(friends ? { friends } : {}) }, config);
   }
 
   async negotiate(req: NegotiationRequest): Promise<NegotiationResult> {

@@ -8,7 +8,7 @@ import type { Clock } from '../util/clock.js';
 import { type Address, parseAddress } from '../net/address.js';
 import type { SigningKeyPair } from '../crypto/ed25519.js';
 import type { ContractStore, StoredContract } from '../contracts/store.js';
-import { type AuditOutcome, TransferClient, type ShardTarget } from '../transfer/client.js';
+import { type AuditOutcome, TRANSFER_CLIENT_DEFAULTS, TransferClient, type TransferClientOptions, type ShardTarget } from '../transfer/client.js';
 import type { TrafficTotals } from '../transfer/socket-meter.js';
 import type { ReceiveOptions } from '../transfer/verified-receive.js';
 import type { SlotSink } from '../storage/parallel-hasher.js';
@@ -21,8 +21,10 @@ export class OwnerTransfers {
     signing: SigningKeyPair,
     private readonly store: Pick<ContractStore, 'transition'>,
     private readonly clock: Clock,
+    /** How to open a stream to a host (wiring.ts: punched for a host behind a NAT); default plain TCP. */
+    connect?: TransferClientOptions['connect'],
   ) {
-    this.client = new TransferClient(signing);
+    this.client = new TransferClient(signing, { ...TRANSFER_CLIENT_DEFAULTS, ...(connect ? { connect } : {}) });
   }
 
   /** Bytes sent to and received from hosts so far (src/transfer/socket-meter.ts). */

@@ -35,7 +35,8 @@ import type { SnapshotStats } from '../backup/snapshot-stats.js';
 import type { SnapshotEntryInfo } from '../backup/snapshot-browse.js';
 import { bindSockets } from './sockets.js';
 import { closeLocalState, type LocalState, openLocalState } from './startup.js';
-import { knownPeers, peerStatus, type PeerStatus } from './status.js';
+import { peerStatus, type PeerStatus } from './status.js';
+import type { PeerReach } from '../nat/peer-reach.js';
 import { type PeerServices, wireServices } from './wiring.js';
 
 export { type ContractOptions, DEFAULT_CONTRACT_OPTIONS, type PeerOptions } from './options.js';
@@ -83,6 +84,8 @@ export class Peer extends EventEmitter<PeerEvents> {
     let peer: Peer | undefined;
     try {
       const { dht, tcp, wired } = await bindSockets(resolved, state.shards, (d) => wireServices(d, state, resolved));
+      // TCP streams punched to us through a NAT are served as if accepted on our port (src/nat).
+      wired.nat.acceptPunchedStreams((socket) => tcp.accept(socket));
       peer = new Peer(resolved, state, dht, tcp, wired);
       await wired.hostDuties.removeOrphanShards();
       await wired.backups.init();
@@ -280,9 +283,9 @@ export class Peer extends EventEmitter<PeerEvents> {
     return this.services.maintenance.run();
   }
 
-  /** The DHT contacts this peer knows (its routing table), closest to its own ID first. */
-  peers(): Array<{ nodeId: string; address: string }> {
-    return knownPeers(this.dht);
+  /** The peers this one knows and how each is reached: its DHT contacts, punched paths, peers behind NATs (src/nat/peer-reach.ts). */
+  peers(): PeerReach[] {
+    return this.services.nat.peers();
   }
 
   status(): PeerStatus {

@@ -7,6 +7,7 @@ import type { ContractStore } from '../contracts/store.js';
 import type { TransferCounters, TransferServer } from '../transfer/server.js';
 import type { TrafficTotals } from '../transfer/socket-meter.js';
 import type { ReachStatus } from '../nat/status.js';
+import type { NatService } from '../nat/nat-service.js';
 
 export interface PeerStatus {
   publicKey: string;
@@ -20,6 +21,8 @@ export interface PeerStatus {
   traffic: TrafficTotals;
   /** How others reach this peer: public, mapped (by which protocol) or client-only (src/nat/status.ts). */
   reach: ReachStatus;
+  /** Punches made and answered, and what this peer served as a rendezvous, refusals counted (src/nat). */
+  punching: NatService['punching'];
 }
 
 export interface StatusSources {
@@ -29,7 +32,7 @@ export interface StatusSources {
   store: Pick<ContractStore, 'list'>;
   tcp: Pick<TransferServer, 'counters'>;
   client: { traffic(): TrafficTotals };
-  nat: { status(): ReachStatus };
+  nat: Pick<NatService, 'status' | 'punching'>;
 }
 
 export function peerStatus(s: StatusSources): PeerStatus {
@@ -46,10 +49,6 @@ export function peerStatus(s: StatusSources): PeerStatus {
     transfer: s.tcp.counters,
     traffic: s.client.traffic(),
     reach: s.nat.status(),
+    punching: s.nat.punching,
   };
-}
-
-/** The DHT contacts this peer knows (its routing table), closest to its own ID first. */
-export function knownPeers(dht: Pick<DhtNode, 'contacts'>): Array<{ nodeId: string; address: string }> {
-  return dht.contacts().map((c) => ({ nodeId: toHex(c.id), address: formatAddress(c) }));
 }

@@ -31,7 +31,12 @@ import { SocketMeter } from './socket-meter.js';
 export interface TransferClientOptions {
   connectTimeoutMs: number;
   idleTimeoutMs: number;
+  /** Opens the stream to a host (default: a plain TCP connect; a host behind a NAT is punched to, src/nat). */
+  connect?: (address: Address, timeoutMs: number) => Promise<Socket>;
 }
+
+/** ms: a connect to a home host over a slow line; ms of silence before a transfer counts as stalled. */
+export const TRANSFER_CLIENT_DEFAULTS: TransferClientOptions = { connectTimeoutMs: 10_000, idleTimeoutMs: 30_000 };
 
 /**
  * Why an audit failed, for the owner to act on (src/backup/audit-policy.ts): the host's own
@@ -58,7 +63,7 @@ export class TransferClient {
 
   constructor(
     private readonly keys: SigningKeyPair,
-    private readonly options: TransferClientOptions = { connectTimeoutMs: 10_000, idleTimeoutMs: 30_000 },
+    private readonly options: TransferClientOptions = TRANSFER_CLIENT_DEFAULTS,
   ) {}
 
   /**
@@ -200,7 +205,7 @@ export class TransferClient {
   }
 
   private async open(address: Address, op: OpCode, contract: ShardTarget, leaves?: number[]): Promise<Socket> {
-    const socket = await connect(address, this.options.connectTimeoutMs);
+    const socket = await (this.options.connect ?? connectDirect)(address, this.options.connectTimeoutMs);
     this.meter.track(socket);
     socket.setTimeout(this.options.idleTimeoutMs, () => socket.destroy(new TransferError('IDLE_TIMEOUT', 'host went silent')));
     try {
@@ -227,7 +232,8 @@ export class TransferClient {
   }
 }
 
-function connect(address: Address, timeoutMs: number): Promise<Socket> {
+/** A plain TCP connection to `address`; TransferError CONNECTION_LOST if none within `timeoutMs`. */
+export function connectDirect(address: Address, timeoutMs: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: address.host, port: address.port, noDelay: true, allowHalfOpen: true });
     const timer = setTimeout(() => socket.destroy(new TransferError('CONNECTION_LOST', 'connect timed out')), timeoutMs);

@@ -73,6 +73,7 @@ const options: PeerOptions = {
   ...(config.recoveryKey ? { recoveryKey: config.recoveryKey } : {}),
   ...(config.transfer ? { transfer: config.transfer } : {}),
   ...(config.backup ? { backup: config.backup } : {}),
+  ...(config.nat ? { nat: config.nat } : {}),
   ...(config.faults ? { wrapTransport: (udp) => (faulty = new FaultyTransport(udp, config.faults!)) } : {}),
 };
 const peer = await Peer.start(options);

@@ -19,9 +19,9 @@ export function addPeerCommands(program: Command): void {
     print(opts, status, () => renderStatus(status));
   });
 
-  withCommon(program.command('peers')).description('the peers this one knows (its DHT routing table)').action(async (opts: Common) => {
-    const list = await ask<Array<{ nodeId: string; address: string }>>(opts, 'GET', '/peers');
-    print(opts, list, () => (list.length ? table(['NODE ID', 'ADDRESS'], list.map((p) => [p.nodeId, p.address])) : 'no peers known yet'));
+  withCommon(program.command('peers')).description('the peers this one knows and how each is reached (direct, punched through a NAT)').action(async (opts: Common) => {
+    const list = await ask<Array<{ nodeId: string; address: string; how: string }>>(opts, 'GET', '/peers');
+    print(opts, list, () => (list.length ? table(['NODE ID', 'ADDRESS', 'REACHED'], list.map((p) => [p.nodeId, p.address, p.how])) : 'no peers known yet'));
   });
 
   withCommon(program.command('contracts')).description('storage contracts, as owner and as host').action(async (opts: Common) => {

@@ -20,6 +20,7 @@ export function addStartCommand(program: Command): void {
     .option('--port <port>', 'UDP and TCP port (0: any free port)', wholeNumber, CLI_DEFAULTS.port)
     .option('--storage <size>', 'space offered to other peers, e.g. 10GiB (0 means you cannot back up)', size, CLI_DEFAULTS.storageBytes)
     .option('--bootstrap <host:port...>', 'peers to join through')
+    .option('--friend <public-key...>', 'peers to keep our shards first, by public key (`dbs status` shows it): found wherever they are, even behind a home NAT')
     .option('--tracker <url>', 'an optional tracker to find bootstrap peers through')
     .option('--recover <key>', 'start with an existing recovery key (a new machine)')
     .option('--watch <dir...>', 'back up these folders whenever they change')
