@@ -114,6 +114,36 @@ describe('ui: the web page in headless Chromium against running peers', function
     expect(readFileSync(path.join(dest, 'docs', 'notes', 'todo.txt'), 'utf8')).to.equal('water the plants\n');
   });
 
+  it('forget from the page shows the plan, then removes the snapshot from the list without a reload; prune reports', async () => {
+    const ask = <T>(method: 'GET' | 'POST', route: string) => controlRequest<T>(controlSocketPath(peers[0]!.dataDir), method, route);
+    // A second snapshot of the same folder (from the page: the list follows its jobs).
+    await page.click('[data-form=backup] button[type=submit]');
+    await page.waitForFunction("document.querySelectorAll('[data-list=jobs] li[data-kind=backup][data-state=done]').length === 2", undefined, { timeout: 30_000 });
+    const [newer, older] = await ask<Array<{ id: string }>>('GET', '/snapshots');
+    expect(older, 'two snapshots').to.not.equal(undefined);
+    await page.waitForSelector(`[data-list=snapshots] tr[data-snapshot="${newer!.id}"]`);
+    await page.fill('[data-form=forget] input[name=keep-last]', '1');
+    await page.click('[data-form=forget] button[type=submit]');
+    await page.waitForSelector('[data-field=forget-plan]');
+    // The plan first: nothing is removed yet.
+    expect(await page.$$eval('[data-plan-remove]', (rows) => rows.map((r) => r.getAttribute('data-plan-remove')))).to.deep.equal([older!.id]);
+    expect(await page.$$eval('[data-plan-keep]', (rows) => rows.map((r) => r.getAttribute('data-plan-keep')))).to.deep.equal([newer!.id]);
+    expect(await ask<unknown[]>('GET', '/snapshots')).to.have.length(2);
+    await page.click('[data-action=forget-apply]');
+    await page.waitForSelector(`[data-list=snapshots] tr[data-snapshot="${older!.id}"]`, { state: 'detached', timeout: 30_000 });
+    expect(await page.$$eval('[data-list=snapshots] tbody tr', (rows) => rows.map((r) => r.getAttribute('data-snapshot')))).to.deep.equal([newer!.id]);
+    expect((await ask<Array<{ id: string }>>('GET', '/snapshots')).map((s) => s.id)).to.deep.equal([newer!.id]);
+    expect(await page.textContent('[data-list=jobs] li[data-kind=forget]')).to.contain('removed 1 snapshot(s)');
+    expect(await page.evaluate("window.notReloaded")).to.equal(true);
+
+    await page.click('[data-action=prune-dry]');
+    await page.waitForSelector('[data-field=prune-report][data-state=done]', { timeout: 30_000 });
+    expect(await page.textContent('[data-field=prune-report]')).to.contain('dry run: nothing changed').and.match(/would remove \d+ unused shard/);
+    await page.click('[data-action=prune]');
+    await page.waitForFunction("document.querySelectorAll('[data-list=jobs] li[data-kind=prune][data-state=done]').length === 2", undefined, { timeout: 30_000 });
+    expect(await page.textContent('[data-field=prune-report]')).to.match(/shard\(s\) removed, \d+ contract\(s\) cancelled/);
+  });
+
   it('a killed host shows as failing after "Check now"', async () => {
     const victim = peers[3]!;
     victim.child.kill('SIGKILL');

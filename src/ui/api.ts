@@ -9,6 +9,7 @@ import type { ContractInfo, LedgerInfo } from '../contracts/service.js';
 import type { AuditRecord, ShardHealth } from '../backup/shard-health.js';
 import { UiError } from './errors.js';
 import type { Jobs } from './jobs.js';
+import { forgetRequest, pruneRequest } from './retention-requests.js';
 import { guestsView, hostsView, paginate } from './views.js';
 
 export type ApiHandler = (query: URLSearchParams, body: Record<string, unknown>) => Promise<{ status?: number; body: unknown }>;
@@ -114,6 +115,12 @@ export function apiRoutes(deps: ApiDeps): { get: Record<string, ApiHandler>; pos
         return job('restore', 'POST /restore', request);
       },
       '/api/check': async () => job('check', 'POST /check', {}),
+      // The plan (dry run) answers at once: it only reads the snapshot list. Removing is a job.
+      '/api/forget': async (_q, body) => {
+        const request = forgetRequest(body);
+        return request.dryRun ? { body: await call('POST /forget', request) } : job('forget', 'POST /forget', request);
+      },
+      '/api/prune': async (_q, body) => job('prune', 'POST /prune', pruneRequest(body)),
     },
   };
 }

@@ -1,9 +1,9 @@
-// Small shared pieces: a pager, a storage bar, a time-series chart (uPlot), a job line.
+// Small shared pieces: a pager, a storage bar, a time-series chart (uPlot).
 import { h } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
 import { get } from './api.js';
-import { bytes, duration } from './format.js';
+import { bytes } from './format.js';
 
 export const html = htm.bind(h);
 
@@ -83,18 +83,4 @@ export function Chart({ data, series, height = 180, yFormat = (v) => bytes(v), b
       }))],
     }, data, box.current);
   }
-}
-
-export function JobLine({ job }) {
-  const p = job.progress;
-  const pct = p && p.totalBytes ? Math.floor((100 * p.bytes) / p.totalBytes) : null;
-  const what = job.kind === 'backup' ? job.request.path : job.kind === 'restore' ? `${job.request.path || '(whole snapshot)'} → ${job.request.dest}` : 'all hosts';
-  let detail = '';
-  if (job.state === 'running') detail = p ? (job.kind === 'backup' ? `${p.phase}: ${p.files} files, ${bytes(p.bytes)} read, ${bytes(p.uploadedBytes)} uploaded` : `${p.files} files, ${bytes(p.bytes)}${pct !== null ? ` (${pct} %)` : ''}`) : 'starting…';
-  else if (job.state === 'failed') detail = job.error.message;
-  else if (job.kind === 'backup') detail = `snapshot ${job.result.id}: ${job.result.files} files, ${bytes(job.result.uploadedBytes)} uploaded${job.result.shortfall ? `, ${job.result.shortfall} replica(s) short` : ''}`;
-  else if (job.kind === 'restore') detail = `${job.result.files} files, ${bytes(job.result.bytes)} written${job.result.incomplete.length ? `; ${job.result.incomplete.length} incomplete` : ''}`;
-  else detail = `audited ${job.result.audited}: ${job.result.failed} failed, ${job.result.cancelled} cancelled, ${job.result.replaced} re-created`;
-  if (job.endedAt) detail += ` (${duration(job.endedAt - job.startedAt)})`;
-  return html`<li class=${`job ${job.state}`} data-job=${job.id} data-state=${job.state}><b>${job.kind}</b> ${what} — <span class="state">${job.state}</span> ${detail}</li>`;
 }

@@ -1,8 +1,10 @@
 // Backups: start one, see the jobs, the snapshots (chart and list), browse and restore, each shard's replicas.
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { get, post } from '../api.js';
-import { Chart, JobLine, Pager, html, usePaged } from '../components.js';
+import { Chart, Pager, html, usePaged } from '../components.js';
+import { JobLine } from '../job-line.js';
 import { ago, bytes, duration, short, time } from '../format.js';
+import { Retention } from './retention.js';
 import { TreeBrowser } from './tree.js';
 
 function Actions({ jobs }) {
@@ -33,18 +35,20 @@ function SnapshotChart({ items }) {
 }
 
 function Snapshots({ jobs, onBrowse, browsing }) {
-  const done = jobs.filter((j) => j.kind === 'backup' && j.state === 'done').length;
-  const paged = usePaged('/api/snapshots', {}, [done], 20);
+  // The newest finished backup or forget: the list reloads when it changes (no page reload).
+  const changed = jobs.find((j) => (j.kind === 'backup' || j.kind === 'forget') && j.state === 'done')?.id;
+  const paged = usePaged('/api/snapshots', {}, [changed], 20);
   const items = paged.page?.items ?? [];
   return html`<section class="card wide" data-card="snapshots">
     <h2>Snapshots</h2>
     <p class="small">Each snapshot on this page of the list: its size (bars, left) and files (line, right). Snapshots record no duration; the jobs above show how long the page's own backups took.</p>
     <${SnapshotChart} items=${items} />
     <table data-list="snapshots">
-      <thead><tr><th>Time</th><th>Source</th><th class="num">Files</th><th class="num">Size</th><th>ID</th><th></th></tr></thead>
+      <thead><tr><th>Time</th><th>Source</th><th class="num">Files</th><th class="num">Size</th><th>Tags</th><th>ID</th><th></th></tr></thead>
       <tbody>${items.map((s) => html`<tr key=${s.id} data-snapshot=${s.id} class=${browsing === s.id ? 'selected' : ''}>
         <td>${time(s.createdAt)} <small>${ago(s.createdAt)}</small></td><td class="mono small">${s.source}</td>
-        <td class="num">${s.files}</td><td class="num">${bytes(s.bytes)}</td><td class="mono small">${s.id}</td>
+        <td class="num">${s.files}</td><td class="num">${bytes(s.bytes)}</td>
+        <td data-field="tags">${(s.tags ?? []).map((t) => html`<span class="tag">${t}</span>`)}</td><td class="mono small">${s.id}</td>
         <td><button data-action="browse" onClick=${() => onBrowse(s)}>Browse</button></td></tr>`)}</tbody>
     </table>
     <${Pager} paged=${paged} label="snapshots" />
@@ -95,6 +99,7 @@ export function Backups({ status, jobs }) {
     <${Actions} jobs=${jobs} />
     <${Snapshots} jobs=${jobs} browsing=${browsing?.id} onBrowse=${setBrowsing} />
     ${browsing && html`<${TreeBrowser} key=${browsing.id} snapshot=${browsing} onClose=${() => setBrowsing(null)} />`}
+    <${Retention} jobs=${jobs} />
     <${Watches} jobs=${jobs} />
     <${Shards} status=${status} />`;
 }
