@@ -9,6 +9,7 @@ import type { ContractInfo, LedgerInfo } from '../contracts/service.js';
 import type { AuditRecord, ShardHealth } from '../backup/shard-health.js';
 import { UiError } from './errors.js';
 import type { Jobs } from './jobs.js';
+import { overview } from './overview.js';
 import { forgetRequest, pruneRequest } from './retention-requests.js';
 import { guestsView, hostsView, paginate } from './views.js';
 
@@ -20,6 +21,8 @@ export interface ApiDeps {
   csrf: string;
   pageSize: number;
   maxPageSize: number;
+  /** Events in the overview answer. */
+  overviewEvents: number;
 }
 
 /** A whole number from the query, within [0, max]. */
@@ -74,6 +77,7 @@ export function apiRoutes(deps: ApiDeps): { get: Record<string, ApiHandler>; pos
     get: {
       '/api/session': async () => ({ body: { csrf: deps.csrf, pageSize: deps.pageSize, maxPageSize: deps.maxPageSize } }),
       '/api/status': async () => ({ body: await call('GET /status') }),
+      '/api/overview': async () => ({ body: await overview({ call, jobs: () => deps.jobs.list(), events: deps.overviewEvents }) }),
       '/api/peers': paged('GET /peers'),
       '/api/contracts': paged('GET /contracts'),
       '/api/snapshots': paged('GET /snapshots'),

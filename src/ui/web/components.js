@@ -48,14 +48,18 @@ export function Chart({ data, series, height = 180, yFormat = (v) => bytes(v), b
   labelRef.current = labels;
   useEffect(() => {
     let gone = false;
-    // uPlot is loaded when the first chart is drawn: the cards above it do not wait for it.
-    void import('uplot').then(({ default: uPlot }) => {
+    // uPlot (145 KB of unminified module, not preloaded) is fetched and compiled once the page is
+    // idle: the cards and lists show first, the chart a moment later.
+    const load = () => void import('uplot').then(({ default: uPlot }) => {
       if (gone) return;
       draw(uPlot);
       plot.current.setData(dataRef.current);
     });
+    const idle = typeof requestIdleCallback === 'function' ? requestIdleCallback(load, { timeout: 1000 }) : setTimeout(load, 50);
     return () => {
       gone = true;
+      if (typeof cancelIdleCallback === 'function') cancelIdleCallback(idle);
+      clearTimeout(idle);
       plot.current?.destroy();
     };
   }, []);

@@ -3,7 +3,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { get, post } from '../api.js';
 import { Chart, Pager, html, usePaged } from '../components.js';
 import { JobLine } from '../job-line.js';
-import { ago, bytes, duration, short, time } from '../format.js';
+import { ago, bytes, duration, short, shortTime, time } from '../format.js';
 import { Retention } from './retention.js';
 import { TreeBrowser } from './tree.js';
 
@@ -28,7 +28,7 @@ function Actions({ jobs }) {
 function SnapshotChart({ items }) {
   const rows = useMemo(() => [...items].sort((a, b) => a.createdAt - b.createdAt), [items]);
   const data = useMemo(() => [rows.map((_, i) => i), rows.map((s) => s.bytes), rows.map((s) => s.files)], [rows]);
-  const labels = rows.map((s) => new Date(s.createdAt).toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' }));
+  const labels = useMemo(() => rows.map((s) => shortTime(s.createdAt)), [rows]);
   if (items.length === 0) return null;
   return html`<${Chart} data=${data} bars=${true} height=${160} labels=${labels} yFormat=${(v) => bytes(v)}
     series=${[{ label: 'size', stroke: '#2c7be5', fill: 'rgba(44,123,229,0.25)' }, { label: 'files', stroke: '#888', scale: 'right', format: (v) => String(Math.round(v)) }]} />`;
