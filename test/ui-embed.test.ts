@@ -54,6 +54,20 @@ describe('ui: embedded over an in-process peer', function () {
     expect(status.traffic.received).to.be.lessThan(uploaded);
   });
 
+  it('shows each host\'s storage used: the shards it received and keeps (active contracts), within what it promised', async () => {
+    let used = 0;
+    for (const host of peers.slice(1)) {
+      const { storage } = host.status();
+      const kept = host.contracts().filter((c) => c.role === 'host' && c.state === 'active').reduce((t, c) => t + c.size, 0);
+      expect(storage.used).to.equal(kept);
+      expect(storage.used).to.be.at.most(storage.promised);
+      used += storage.used;
+    }
+    expect(used).to.be.greaterThan(0);
+    // The overview's one answer carries the same figure.
+    expect((await api('/api/overview')).body.status.storage.used).to.equal(peers[0]!.status().storage.used);
+  });
+
   it('lists a folder of a snapshot a page at a time, folders first', async () => {
     const first = await api(`/api/entries?snapshot=${snapshot}&dir=a&limit=3`);
     expect(first.body).to.include({ dir: 'a', total: 8, offset: 0 });

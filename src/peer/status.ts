@@ -12,7 +12,8 @@ export interface PeerStatus {
   publicKey: string;
   nodeId: string;
   address: string;
-  storage: { offered: number; promised: number; free: number };
+  /** Bytes: `--storage`; promised to guests (live contracts, or what the disk cannot take); free; used: shards received and kept (active contracts). */
+  storage: { offered: number; promised: number; free: number; used: number };
   contracts: { owner: number; host: number };
   dht: DhtStats;
   transfer: TransferCounters;
@@ -40,7 +41,7 @@ export function peerStatus(s: StatusSources): PeerStatus {
     publicKey: toHex(s.publicKey),
     nodeId: toHex(s.dht.id),
     address: formatAddress(s.dht.address),
-    storage: { offered, promised: offered - free, free },
+    storage: { offered, promised: offered - free, free, used: live.reduce((n, c) => n + (c.role === 'host' && c.state === 'active' ? c.contract.terms.shardSize : 0), 0) },
     contracts: { owner: live.filter((c) => c.role === 'owner').length, host: live.filter((c) => c.role === 'host').length },
     dht: s.dht.stats(),
     transfer: s.tcp.counters,

@@ -49,8 +49,12 @@ export function Overview({ status, summary, onSummary, samples, events, jobs }) 
     </div>
     <div class="card" data-card="storage">
       <h2>Storage offered to others</h2>
-      <${Bar} total=${storage.offered} parts=${[{ label: 'promised to guests', value: storage.promised, cls: 'promised' }, { label: 'free', value: storage.free, cls: 'free' }]} />
-      <p data-field="storage">${bytes(storage.promised)} promised of ${bytes(storage.offered)} offered, ${bytes(storage.free)} free</p>
+      <${Bar} total=${storage.offered} parts=${[
+        { label: 'used (shards kept)', value: storage.used ?? 0, cls: 'used' },
+        { label: 'promised, not arrived', value: Math.max(0, storage.promised - (storage.used ?? 0)), cls: 'promised' },
+        { label: 'free', value: storage.free, cls: 'free' },
+      ]} />
+      <p data-field="storage">${bytes(storage.offered)} offered: ${bytes(storage.promised)} promised to guests, ${bytes(storage.used ?? 0)} of it used; ${bytes(storage.free)} free</p>
       <p>Contracts: <b data-field="owner-contracts">${status.contracts.owner}</b> for our shards, <b data-field="host-contracts">${status.contracts.host}</b> kept for others</p>
     </div>
     <div class="card" data-card="network">
