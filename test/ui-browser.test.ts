@@ -91,6 +91,9 @@ describe('ui: the web page in headless Chromium against running peers', function
     const snapshots = await controlRequest<Array<{ id: string }>>(controlSocketPath(peers[0]!.dataDir), 'GET', '/snapshots');
     expect(snapshots).to.have.length(1);
     await page.waitForSelector(`[data-list=snapshots] tr[data-snapshot="${snapshots[0]!.id}"]`);
+    // What the backup added and how long it took, recorded with the snapshot (the chart's figures).
+    expect(await page.textContent(`tr[data-snapshot="${snapshots[0]!.id}"] [data-field=took]`)).to.match(/^\d+(\.\d)? s$/);
+    expect(await page.textContent(`tr[data-snapshot="${snapshots[0]!.id}"] [data-field=added]`)).to.match(/KiB$/);
     expect(await page.evaluate("window.notReloaded")).to.equal(true);
     expect(await page.textContent('[data-list=watches]')).to.contain(path.join(work, 'watched')).and.contain('1 h 0 min quiet').and.contain('never');
   });

@@ -126,6 +126,12 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE snapshots ADD COLUMN tags TEXT;
   `,
+  // 6: how long each backup took and the shard bytes it added (the web page's backups chart);
+  // NULL for snapshots made before, or recovered from the network (the catalog does not carry them).
+  `
+  ALTER TABLE snapshots ADD COLUMN duration_ms INTEGER;
+  ALTER TABLE snapshots ADD COLUMN added_bytes INTEGER;
+  `,
 ];
 
 export function openDatabase(file: string): Db {

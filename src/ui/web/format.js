@@ -18,6 +18,7 @@ export function rate(bytesPerSecond) {
 
 export function duration(ms) {
   if (ms === null || ms === undefined) return '–';
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)} s`;
   const s = Math.floor(ms / 1000);
   if (s < 60) return `${s} s`;
   const m = Math.floor(s / 60);

@@ -25,13 +25,14 @@ function Actions({ jobs }) {
   </section>`;
 }
 
+/** Backrest's chart: per snapshot, the bytes it added (bars, left) and how long it took (line, right). */
 function SnapshotChart({ items }) {
   const rows = useMemo(() => [...items].sort((a, b) => a.createdAt - b.createdAt), [items]);
-  const data = useMemo(() => [rows.map((_, i) => i), rows.map((s) => s.bytes), rows.map((s) => s.files)], [rows]);
+  const data = useMemo(() => [rows.map((_, i) => i), rows.map((s) => s.addedBytes ?? null), rows.map((s) => (s.durationMs ?? null) === null ? null : s.durationMs / 1000)], [rows]);
   const labels = useMemo(() => rows.map((s) => shortTime(s.createdAt)), [rows]);
   if (items.length === 0) return null;
   return html`<${Chart} data=${data} bars=${true} height=${160} labels=${labels} yFormat=${(v) => bytes(v)}
-    series=${[{ label: 'size', stroke: '#2c7be5', fill: 'rgba(44,123,229,0.25)' }, { label: 'files', stroke: '#888', scale: 'right', format: (v) => String(Math.round(v)) }]} />`;
+    series=${[{ label: 'bytes added', stroke: '#2c7be5', fill: 'rgba(44,123,229,0.25)' }, { label: 'duration', stroke: '#e5822c', scale: 'right', format: (v) => duration(v * 1000) }]} />`;
 }
 
 function Snapshots({ jobs, onBrowse, browsing }) {
@@ -41,13 +42,14 @@ function Snapshots({ jobs, onBrowse, browsing }) {
   const items = paged.page?.items ?? [];
   return html`<section class="card wide" data-card="snapshots">
     <h2>Snapshots</h2>
-    <p class="small">Each snapshot on this page of the list: its size (bars, left) and files (line, right). Snapshots record no duration; the jobs above show how long the page's own backups took.</p>
+    <p class="small">Each snapshot on this page of the list: the shard bytes its backup added to the network (bars, left; one copy, before replicas) and how long it took (line, right). Snapshots recovered from the network on a new machine do not carry these two figures.</p>
     <${SnapshotChart} items=${items} />
     <table data-list="snapshots">
-      <thead><tr><th>Time</th><th>Source</th><th class="num">Files</th><th class="num">Size</th><th>Tags</th><th>ID</th><th></th></tr></thead>
+      <thead><tr><th>Time</th><th>Source</th><th class="num">Files</th><th class="num">Size</th><th class="num">Added</th><th class="num">Took</th><th>Tags</th><th>ID</th><th></th></tr></thead>
       <tbody>${items.map((s) => html`<tr key=${s.id} data-snapshot=${s.id} class=${browsing === s.id ? 'selected' : ''}>
         <td>${time(s.createdAt)} <small>${ago(s.createdAt)}</small></td><td class="mono small">${s.source}</td>
         <td class="num">${s.files}</td><td class="num">${bytes(s.bytes)}</td>
+        <td class="num" data-field="added">${bytes(s.addedBytes)}</td><td class="num" data-field="took">${duration(s.durationMs)}</td>
         <td data-field="tags">${(s.tags ?? []).map((t) => html`<span class="tag">${t}</span>`)}</td><td class="mono small">${s.id}</td>
         <td><button data-action="browse" onClick=${() => onBrowse(s)}>Browse</button></td></tr>`)}</tbody>
     </table>
