@@ -27,7 +27,7 @@ export interface StatusSources {
   publicKey: Uint8Array;
   dht: Pick<DhtNode, 'id' | 'address' | 'stats'>;
   host: Pick<ContractHost, 'offered' | 'freeBytes'>;
-  store: Pick<ContractStore, 'list'>;
+  store: Pick<ContractStore, 'liveTotals'>;
   tcp: Pick<TransferServer, 'counters'>;
   client: { traffic(): TrafficTotals };
   nat: { status(): ReachStatus };
@@ -36,13 +36,13 @@ export interface StatusSources {
 export function peerStatus(s: StatusSources): PeerStatus {
   const offered = s.host.offered;
   const free = s.host.freeBytes();
-  const live = s.store.list({ live: true });
+  const live = s.store.liveTotals();
   return {
     publicKey: toHex(s.publicKey),
     nodeId: toHex(s.dht.id),
     address: formatAddress(s.dht.address),
-    storage: { offered, promised: offered - free, free, used: live.reduce((n, c) => n + (c.role === 'host' && c.state === 'active' ? c.contract.terms.shardSize : 0), 0) },
-    contracts: { owner: live.filter((c) => c.role === 'owner').length, host: live.filter((c) => c.role === 'host').length },
+    storage: { offered, promised: offered - free, free, used: live.hostActiveBytes },
+    contracts: { owner: live.owner, host: live.host },
     dht: s.dht.stats(),
     transfer: s.tcp.counters,
     traffic: s.client.traffic(),
