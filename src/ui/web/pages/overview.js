@@ -50,8 +50,8 @@ export function Overview({ status, summary, onSummary, samples, events, jobs }) 
     <div class="card" data-card="storage">
       <h2>Storage offered to others</h2>
       <${Bar} total=${storage.offered} parts=${[
-        { label: 'used (shards kept)', value: storage.used ?? 0, cls: 'used' },
-        { label: 'promised, not arrived', value: Math.max(0, storage.promised - (storage.used ?? 0)), cls: 'promised' },
+        { label: 'used', value: storage.used ?? 0, cls: 'used' },
+        { label: 'not arrived', value: Math.max(0, storage.promised - (storage.used ?? 0)), cls: 'promised' },
         { label: 'free', value: storage.free, cls: 'free' },
       ]} />
       <p data-field="storage">${bytes(storage.offered)} offered: ${bytes(storage.promised)} promised to guests, ${bytes(storage.used ?? 0)} of it used; ${bytes(storage.free)} free</p>
