@@ -2,8 +2,8 @@
  * `npm run ui:screenshots`: a screenshot of each page of the web UI into docs/ui/*.png, taken
  * in headless Chromium against a real little network (five `dbs start` processes on 127.0.0.1):
  * the first backs up a folder twice (once tagged), restores a file, runs a prune dry run and
- * shows a forget plan, another backs up onto it (so it has
- * guests), one host is killed and a check finds it failing.
+ * shows a forget plan; another backs up onto it (so it has guests); one host is killed and a
+ * check finds it failing.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
