@@ -30,6 +30,7 @@ describe('ui: the web page in headless Chromium against running peers', function
   let browser: Browser | null = null;
   let page: Page;
   let origin = '';
+  let tokenUrl = '';
 
   before(async function () {
     const missing = browserMissing();
@@ -50,6 +51,7 @@ describe('ui: the web page in headless Chromium against running peers', function
     expect(ui.code, ui.stderr).to.equal(0);
     const { url } = JSON.parse(ui.stdout) as { url: string };
     origin = new URL(url).origin;
+    tokenUrl = url;
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('request', (r) => requests.push(r.url()));
@@ -168,6 +170,20 @@ describe('ui: the web page in headless Chromium against running peers', function
     const remote = await dbs(['start', '--data', path.join(work, 'remote'), ...ARGS, '--ui', '0.0.0.0:0']);
     expect(remote.code).to.equal(2);
     expect(remote.stderr).to.match(/^dbs: 0\.0\.0\.0 is not a loopback address: serving the page there needs --ui-allow-remote/);
+  });
+
+  it('opens straight on another page: its module is imported on the first visit', async () => {
+    const context = await browser!.newContext();
+    const other = await context.newPage();
+    other.on('request', (r) => requests.push(r.url()));
+    try {
+      // The fragment survives the token's 303 to /.
+      await other.goto(`${tokenUrl}#hosts`);
+      await other.waitForSelector('[data-view=hosts] [data-list=hosts] tr[data-health]');
+      expect(other.url()).to.equal(`${origin}/#hosts`);
+    } finally {
+      await context.close();
+    }
   });
 
   it('every request the page made went to its own origin', () => {
