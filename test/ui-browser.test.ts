@@ -139,6 +139,8 @@ describe('ui: the web page in headless Chromium against running peers', function
     await page.click('[data-action=forget-apply]');
     await page.waitForSelector(`[data-list=snapshots] tr[data-snapshot="${older!.id}"]`, { state: 'detached', timeout: 30_000 });
     expect(await page.$$eval('[data-list=snapshots] tbody tr', (rows) => rows.map((r) => r.getAttribute('data-snapshot')))).to.deep.equal([newer!.id]);
+    // Its files were shown (the tree browser test opened it): that view closed with it.
+    expect(await page.$('[data-card=tree]')).to.equal(null);
     expect((await ask<Array<{ id: string }>>('GET', '/snapshots')).map((s) => s.id)).to.deep.equal([newer!.id]);
     expect(await page.textContent('[data-list=jobs] li[data-kind=forget]')).to.contain('removed 1 snapshot(s)');
     expect(await page.evaluate("window.notReloaded")).to.equal(true);

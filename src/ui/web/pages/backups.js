@@ -97,6 +97,11 @@ export function Backups({ status, jobs }) {
   useEffect(() => {
     if (browsing) document.querySelector('[data-card="tree"]')?.scrollIntoView({ block: 'nearest' });
   }, [browsing]);
+  // A snapshot forgotten while its files are shown: the browser closes (its trees may be pruned).
+  const forgotten = jobs.find((j) => j.kind === 'forget' && j.state === 'done' && browsing && j.request.snapshots.includes(browsing.id));
+  useEffect(() => {
+    if (forgotten) setBrowsing(null);
+  }, [forgotten?.id]);
   return html`<h1>Backups</h1>
     <${Actions} jobs=${jobs} />
     <${Snapshots} jobs=${jobs} browsing=${browsing?.id} onBrowse=${setBrowsing} />
