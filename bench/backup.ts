@@ -5,7 +5,7 @@
  *
  *   node dist/bench/backup.js [--size-mib 1024] [--big-file-mib 4096] [--replicas 3] [--write]
  *                             [--no-restic] [--cpu-prof DIR] [--host-connections-per-source N] [--fresh-fs]
- *                             [--data-set mixed|software|small-files]
+ *                             [--data-set mixed|software|small-files] [--files N]
  *
  * 1. Writes the data set into a temp dir (pseudo-random, the same from run to run): a few large random
  *    files, thousands of small text-like files, compressible log files, and duplicates (one large file
@@ -20,7 +20,7 @@
  *    edited in place (bench/backup/small-trees.ts: changeFiles).
  * 4. One random file of `--big-file-mib` is backed up and restored by the owner: its peak RSS.
  * `--data-set software` is a node_modules-like tree (1,500 packages, ~15,000 small files),
- * `--data-set small-files` 100,000 small files 100 a folder (small-trees.ts); neither uses --size-mib.
+ * `--data-set small-files` 100,000 small files 100 a folder (small-trees.ts); neither uses --size-mib; `--files N` sizes the small-files set (to profile a smaller one).
  *
  * Peak RSS is the kernel's high-water mark (VmHWM) of each process during a phase, reset before it
  * through /proc/PID/clear_refs (restic: `/usr/bin/time -v`, else polling /proc). `--write` replaces the
@@ -49,7 +49,7 @@ import { DATA_SETS, type DataSetName } from './backup/data-set.js';
 import { DEFAULT_BIG_FILE_MIB, DEFAULT_SIZE_MIB, GiB, HOSTS, MiB } from './backup/settings.js';
 
 async function main(): Promise<void> {
-  const flags = parseFlags(process.argv.slice(2), ['size-mib', 'big-file-mib', 'replicas', 'write', 'no-restic', 'cpu-prof', 'host-connections-per-source', 'fresh-fs', 'data-set']);
+  const flags = parseFlags(process.argv.slice(2), ['size-mib', 'big-file-mib', 'replicas', 'write', 'no-restic', 'cpu-prof', 'host-connections-per-source', 'fresh-fs', 'data-set', 'files']);
   const perSource = intFlag(flags, 'host-connections-per-source', 0);
   const size = intFlag(flags, 'size-mib', DEFAULT_SIZE_MIB) * MiB;
   const bigSize = intFlag(flags, 'big-file-mib', DEFAULT_BIG_FILE_MIB) * MiB;
@@ -57,6 +57,7 @@ async function main(): Promise<void> {
   const dataSetFlag = flags.get('data-set') ?? 'mixed';
   if (!(DATA_SETS as readonly unknown[]).includes(dataSetFlag)) throw new Error(`--data-set must be one of ${DATA_SETS.join(', ')}`);
   const dataSet = dataSetFlag as DataSetName;
+  const files = intFlag(flags, 'files', 0) || null;
   if (size < 16 * MiB) throw new Error('--size-mib must be at least 16');
   if (replicas < 1 || replicas > HOSTS) throw new Error(`--replicas must be 1..${HOSTS}`);
   const cpuProfFlag = flags.get('cpu-prof');
@@ -101,7 +102,7 @@ async function main(): Promise<void> {
   process.once('exit', cleanUp);
   const started = performance.now();
   try {
-    const results = await run(root, { size, bigSize, replicas, restic: !flags.has('no-restic'), cpuProf, connectionsPerSource: perSource || null, dataSet });
+    const results = await run(root, { size, bigSize, replicas, restic: !flags.has('no-restic'), cpuProf, connectionsPerSource: perSource || null, dataSet, files });
     const text = section(results, (performance.now() - started) / 1000, freshFsNote);
     console.log(`\n${text}`);
     if (flags.has('write')) writeSection('backup', text);

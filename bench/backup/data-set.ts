@@ -159,9 +159,9 @@ export const DATA_SETS = ['mixed', 'software', 'small-files'] as const;
 export type DataSetName = (typeof DATA_SETS)[number];
 
 /** Writes the data set `name` in `dir`; `total` bytes sizes the mixed set only (the others are sized by file count). */
-export async function makeNamedDataSet(name: DataSetName, dir: string, total: number): Promise<DataSet> {
+export async function makeNamedDataSet(name: DataSetName, dir: string, total: number, files?: number): Promise<DataSet> {
   const { makeSmallFiles, makeSoftwareTree } = await import('./small-trees.js');
   if (name === 'software') return makeSoftwareTree(dir);
-  if (name === 'small-files') return makeSmallFiles(dir);
+  if (name === 'small-files') return makeSmallFiles(dir, files);
   return makeDataSet(dir, total);
 }

@@ -29,6 +29,8 @@ export interface RunOptions {
   connectionsPerSource: number | null;
   /** Which data set (data-set.ts); every one is also backed up again unchanged and with 1% of its files changed. */
   dataSet: DataSetName;
+  /** Files in the small-files set (default: its own, 100,000), e.g. a smaller one to profile. */
+  files?: number | null;
 }
 
 /** Fraction of the files edited before the "1% changed" re-backups. */
@@ -85,7 +87,7 @@ export async function run(root: string, opts: RunOptions): Promise<Results> {
   console.log(`  ${Object.entries(speeds).map(([k, v]) => `${k} ${fixed(v, 0)} MiB/s`).join(', ')}`);
 
   console.log(`writing the ${opts.dataSet} data set in ${root} ...`);
-  const data = await makeNamedDataSet(opts.dataSet, path.join(root, 'data'), opts.size);
+  const data = await makeNamedDataSet(opts.dataSet, path.join(root, 'data'), opts.size, opts.files ?? undefined);
   for (const p of data.parts) console.log(`  ${p.kind}: ${p.files} files, ${(p.bytes / MiB).toFixed(1)} MiB`);
   const expected = await hashTree(data.dir);
 

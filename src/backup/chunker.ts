@@ -16,13 +16,22 @@ export interface ChunkSizes {
 
 export const DEFAULT_CHUNK_SIZES: ChunkSizes = { min: 256 * 1024, avg: 1024 * 1024, max: 4 * 1024 * 1024 };
 
+/** Spare assembly buffers kept between splits: more than any caller splits at once (a backup reads 2 files at a time). */
+const MAX_SPARE_ASSEMBLIES = 8;
+
 export class Chunker {
   private readonly gear = new Uint32Array(256);
   private readonly mask: number;
   /** Built on first use: a Chunker made only for its settings costs no WebAssembly memory. */
   private scanner: GearScanner | null = null;
-  /** The buffer borrowed chunks that span reads are put together in, between splits. */
-  private spareAssembly: Buffer | null = null;
+  /**
+   * The buffers borrowed chunks that span reads are put together in, between splits: one per
+   * split running at once (a backup reads a few files at a time). With a single spare, every
+   * second small file of two read at once took a fresh max-size buffer: 4 MiB of external
+   * memory per file, which made V8 run a full mark-compact every few dozen files (a backup of
+   * 5,000 small files spent a third of its main thread in the collector).
+   */
+  private readonly spareAssemblies: Buffer[] = [];
 
   constructor(
     seed: Uint8Array,
@@ -105,13 +114,11 @@ export class Chunker {
       if (length > 0) yield assembly ? assembly.subarray(0, length) : Buffer.concat(parts);
     } finally {
       // Kept for the next split (a backup splits every file): one allocation, not one per file.
-      if (assembly) this.spareAssembly = assembly;
+      if (assembly && this.spareAssemblies.length < MAX_SPARE_ASSEMBLIES) this.spareAssemblies.push(assembly);
     }
   }
 
   private takeAssembly(): Buffer {
-    const spare = this.spareAssembly;
-    this.spareAssembly = null;
-    return spare ?? Buffer.allocUnsafeSlow(this.sizes.max);
+    return this.spareAssemblies.pop() ?? Buffer.allocUnsafeSlow(this.sizes.max);
   }
 }
