@@ -36,6 +36,17 @@ export function Bar({ parts, total }) {
   <div class="legend">${parts.map((p) => html`<span><i class=${`dot ${p.cls}`}></i>${p.label} ${bytes(p.value)}</span>`)}</div>`;
 }
 
+let cssLoaded = null;
+/** uPlot's stylesheet, added with the first chart: not one more request the first paint waits for. */
+function uPlotCss() {
+  cssLoaded ??= new Promise((resolve) => {
+    const link = Object.assign(document.createElement('link'), { rel: 'stylesheet', href: '/vendor/uPlot.min.css' });
+    link.onload = link.onerror = resolve;
+    document.head.append(link);
+  });
+  return cssLoaded;
+}
+
 /**
  * A uPlot chart of `data` ([xs, ...ys]) with `series` ({label, stroke, fill, scale, format}).
  * `windowS`: x is time, the last `windowS` seconds; `labels`: x is 0..n-1, labelled. A series
@@ -50,7 +61,7 @@ export function Chart({ data, series, height = 180, yFormat = (v) => bytes(v), b
     let gone = false;
     // uPlot (145 KB of unminified module, not preloaded) is fetched and compiled once the page is
     // idle: the cards and lists show first, the chart a moment later.
-    const load = () => void import('uplot').then(({ default: uPlot }) => {
+    const load = () => void Promise.all([import('uplot'), uPlotCss()]).then(([{ default: uPlot }]) => {
       if (gone) return;
       draw(uPlot);
       plot.current.setData(dataRef.current);
