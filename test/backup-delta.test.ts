@@ -5,7 +5,7 @@
  * into shards of their usual size, not all into the last one.
  */
 import { expect } from 'chai';
-import { promises as fsp, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { BackupEngine } from '../src/backup/engine.js';
@@ -15,6 +15,7 @@ import { ManualClock } from '../src/util/clock.js';
 import { FakeNetwork } from './helpers/fake-ports.js';
 import { tempDir } from './helpers/temp.js';
 import { describeTree } from './helpers/trees.js';
+import { withUnopenable } from './helpers/unopenable.js';
 
 const MiB = 2 ** 20;
 const SMALL = { shardSize: 1 * MiB, chunkSizes: { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 }, hostGraceMs: 0 };
@@ -48,17 +49,9 @@ describe('backup pipeline: index deltas, read buffers (fake ports)', function ()
     writeFileSync(path.join(source, 'z-last.txt'), 'read last\n');
     const owner = await engine(network);
     // The last file cannot be opened: the backup fails after placing the large file's shards.
-    const original = fsp.open;
     const blocked = path.join(source, 'z-last.txt');
-    (fsp as { open: typeof fsp.open }).open = (async (p: Parameters<typeof fsp.open>[0], ...rest: unknown[]) => {
-      if (String(p) === blocked) throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
-      return (original as (...a: unknown[]) => ReturnType<typeof fsp.open>)(p, ...rest);
-    }) as typeof fsp.open;
-    try {
-      expect(((await owner.backup(source, { replicas: 2 }).catch((e: unknown) => e)) as NodeJS.ErrnoException).code).to.equal('EACCES');
-    } finally {
-      (fsp as { open: typeof fsp.open }).open = original;
-    }
+    const { result: failed } = await withUnopenable(blocked, () => owner.backup(source, { replicas: 2 }).catch((e: unknown) => e));
+    expect((failed as NodeJS.ErrnoException).code).to.equal('EACCES');
     expect(network.live().length).to.be.greaterThan(0);
     const ok = await owner.backup(source, { replicas: 2 });
     // The large file's chunks in the shards the failed backup placed are not stored again (those

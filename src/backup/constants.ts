@@ -40,6 +40,21 @@ export const DEFAULT_ENGINE_OPTIONS: Required<BackupEngineOptions> = {
 
 /** bytes: the backup's one read buffer (one buffer reused: fresh ones fragment malloc's arenas). */
 export const READ_BYTES = 1024 * 1024;
+/**
+ * bytes: files up to this size are read with synchronous calls (src/backup/file-saver.ts): the
+ * chunker's minimum chunk, so such a file is one chunk and one read. Larger files keep the
+ * thread pool, where the event loop does not wait for their reads.
+ */
+export const SYNC_READ_BYTES = 256 * 1024;
+/**
+ * bytes: chunks up to this size are sealed (backup) and opened (restore) on the main thread, not
+ * on the crypto worker: for a chunk of a few KiB a message each way costs the main thread more
+ * than the work (a small file's chunk is the file). 16 KiB: Brotli and AES-GCM of that take
+ * tens of microseconds, while the worker keeps every larger chunk's per-byte work.
+ */
+export const INLINE_CRYPTO_BYTES = 16 * 1024;
+/** bytes: restored files up to this size are written with synchronous calls (small-file-out.ts); the same bound, for the same reason. */
+export const SYNC_WRITE_BYTES = SYNC_READ_BYTES;
 /** chunks: sealed on the worker while the main thread reads and chunks the next. */
 export const SEALING_AHEAD = 2;
 /** chunks: a restored file has this many being read and opened ahead of the one it writes (3: 1.9 s for a 1 GiB file, 2: 2.7 s). */
@@ -58,16 +73,27 @@ export const RESTORE_OPEN_SHARDS = 64;
 export const RESTORE_FILES = 8;
 /** bytes: files at least this large are restored one at a time, with direct I/O and an fsync each. */
 export const LARGE_FILE = 1024 * 1024;
-/** files: small restored files synced and renamed together (durable-renames.ts), at most this many... */
-export const DURABLE_BATCH_FILES = 512;
+/**
+ * files: small restored files synced and renamed together (durable-renames.ts), at most this
+ * many... Each batch costs one `sync -f` process (~12 ms of the owner's CPU to spawn it here,
+ * ~90 ms of wall time): 512 a batch made that 200 spawns for 100,000 files.
+ */
+export const DURABLE_BATCH_FILES = 4096;
 /** bytes: ...or this many. */
 export const DURABLE_BATCH_BYTES = 128 * 1024 * 1024;
 /**
- * ms: a piece still downloading after this counts as slow, and a reserve piece starts beside it
- * (the race keeps both; the first K that verify win). 10 s: far past a 4 MiB piece on any line
- * that can restore at all, so only a stalled host triggers it.
+ * ms: a piece request still running after this counts as slow even when no other request of its
+ * shard gives a pace to compare with (every host silent); otherwise src/erasure/hedge.ts judges
+ * it against the others sooner. 10 s: far past a 4 MiB piece on any line that can restore at all.
  */
 export const PIECE_SLOW_AFTER_MS = 10_000;
+/**
+ * 1 MiB hash slots each piece download keeps in flight (a whole-shard download keeps 4). K pieces
+ * of each of RESTORE_DOWNLOADS shards stream at once: with 2 each, 2/4 holds as many slots as
+ * whole-copy downloads do (12), which the hasher's pool of spare slots mostly covers; 4 each
+ * allocated and dropped fresh shared memory for every other piece.
+ */
+export const PIECE_HASH_SLOTS = 2;
 /**
  * How the engine has the erasure worker write piece files and decoded shards: not fsynced. They
  * are temporary (pieces live until their upload, a decoded shard until the restore read it; a

@@ -1,10 +1,10 @@
 /**
  * Worker thread of `crypto-worker.ts`: seals and opens chunks in place in shared slots.
- * Started with the backup keys as workerData.
+ * Started with the backup keys and the slots (SharedArrayBuffers, by index) as workerData.
  *
- * - {op: 'seal', slot, buffer, start: SEAL_HEAD, length, id}: the plaintext is buffer[start,
+ * - {op: 'seal', slot, start: SEAL_HEAD, length, id}: the plaintext is the slot's [start,
  *   start + length); the sealed chunk replaces it from offset 0. Answer {slot, start: 0, length}.
- * - {op: 'open', slot, buffer, start, length, id}: the sealed chunk is buffer[start, start +
+ * - {op: 'open', slot, start, length, id}: the sealed chunk is the slot's [start, start +
  *   length); it is checked and its plaintext left in the slot, at the answer's start, or, if
  *   the slot is too small for it, sent back as a copy. Answer {slot, start, length} or
  *   {slot, start: 0, length, copy}.
@@ -15,10 +15,15 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { collectGarbage } from '../util/scavenge.js';
 import { type BackupKeys, openInto, SEAL_HEAD, sealInPlace } from './crypto.js';
 
+export interface CryptoSetup {
+  keys: BackupKeys;
+  /** The slots, indexed as jobs name them. */
+  slots: SharedArrayBuffer[];
+}
+
 export interface CryptoJob {
   op: 'seal' | 'open';
   slot: number;
-  buffer: SharedArrayBuffer;
   start: number;
   length: number;
   id: Uint8Array;
@@ -32,7 +37,9 @@ export interface CryptoAnswer {
   error?: string;
 }
 
-const keys = workerData as BackupKeys;
+const setup = workerData as CryptoSetup;
+const keys = setup.keys;
+const slots = setup.slots.map((shared) => Buffer.from(shared));
 
 // The cipher and the decompressor return new buffers (small ones: crypto.ts works in 64 KiB
 // pieces), all garbage at once, which this thread's malloc arena would otherwise keep (gdb on a
@@ -45,7 +52,7 @@ let sinceMinor = 0;
 let sinceFull = 0;
 
 function run(job: CryptoJob): CryptoAnswer {
-  const slot = Buffer.from(job.buffer);
+  const slot = slots[job.slot]!;
   if (job.op === 'seal') {
     if (job.start !== SEAL_HEAD) throw new Error('plaintext to seal must start at SEAL_HEAD');
     return { slot: job.slot, start: 0, length: sealInPlace(keys, job.id, slot, job.length) };

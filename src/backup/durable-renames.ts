@@ -9,7 +9,7 @@
  * One batch is synced at a time; the caller that fills a batch waits for it, so each caller
  * has at most one batch of files waiting behind it.
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, renameSync } from 'node:fs';
 
 export interface PendingFile {
   /** The temporary file, written and closed. */
@@ -25,9 +25,6 @@ export interface DurableRenamesOptions {
   /** Makes these files durable (the restore: syncfs of the destination). */
   sync: (files: PendingFile[]) => Promise<void>;
 }
-
-/** Renames at once within a batch. */
-const RENAMES_AT_ONCE = 8;
 
 export class DurableRenames {
   private pending: PendingFile[] = [];
@@ -61,7 +58,9 @@ export class DurableRenames {
         // A batch behind a failed one is not synced, and its files go (below).
         if (this.failure) throw this.failure.error;
         await this.options.sync(batch);
-        for (let i = 0; i < batch.length; i += RENAMES_AT_ONCE) await Promise.all(batch.slice(i, i + RENAMES_AT_ONCE).map((f) => fs.rename(f.tmp, f.target)));
+        // Synchronous renames: metadata in the kernel's cache (the batch is already durable),
+        // microseconds each, where one through the thread pool cost ~10x that in CPU.
+        for (const f of batch) renameSync(f.tmp, f.target);
       } catch (error) {
         this.failure ??= { error };
         // What was not renamed is removed: a temporary file is never left as a result. (A

@@ -195,8 +195,14 @@ export class BackupEngine {
   maintain(now = this.ports.clock.now(), opts: { auditAll?: boolean } = {}): Promise<MaintenanceReport> {
     return this.exclusive(async () => {
       const audits = await this.keepAlive.auditDue(now, opts.auditAll);
-      const replaced = (await this.repairer.run()) + (await this.pieceRepairer.run()).placed;
-      const report = { ...audits, replaced };
+      const copies = await this.repairer.run();
+      const pieces = await this.pieceRepairer.run();
+      const report = {
+        ...audits,
+        replaced: copies + pieces.placed,
+        repairDownloadedBytes: this.repairer.lastBytes.downloaded + pieces.downloadBytes,
+        repairUploadedBytes: this.repairer.lastBytes.uploaded + pieces.uploadBytes,
+      };
       // Hosts changed: the catalog in the network must name the new ones, or a new machine
       // would look for the shards where they no longer are. Until that succeeds, every pass
       // tries again.

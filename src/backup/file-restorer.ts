@@ -10,8 +10,9 @@ import type { ChunkResult, CryptoWorker } from './crypto-worker.js';
 import type { DurableRenames } from './durable-renames.js';
 import type { ChunkLocation } from './formats.js';
 import type { RestoreShards } from './restore-shards.js';
-import { OPENING_AHEAD } from './constants.js';
+import { OPENING_AHEAD, SYNC_WRITE_BYTES } from './constants.js';
 import { isLarge } from './restore-plan.js';
+import { SmallFileOut } from './small-file-out.js';
 
 /** A chunk of the file is in no shard we can get: the file is reported, not written. */
 export class MissingChunk extends Error {
@@ -26,6 +27,13 @@ export interface RestoredFile {
 }
 
 export class FileRestorer {
+  /**
+   * Temporary names: `<target>.dbs-restore-<this restore's random tag>-<counter>`. One random tag
+   * per restore, not per file: getrandom for every small file showed in the restore's profile.
+   */
+  private readonly tag = randomBytes(4).toString('hex');
+  private files = 0;
+
   constructor(
     /** Where a chunk is (the chunk index); undefined: in no shard we know. */
     private readonly locate: (id: Uint8Array) => ChunkLocation | undefined,
@@ -41,14 +49,16 @@ export class FileRestorer {
    * crypto worker's slots and opened there, a few ahead of the one being written.
    */
   async restore(e: RestoredFile, ids: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, target: string, onBytes: (n: number) => void): Promise<boolean> {
-    const tmp = `${target}.dbs-restore-${randomBytes(4).toString('hex')}`;
+    const tmp = `${target}.dbs-restore-${this.tag}-${(this.files++).toString(36)}`;
     // A large file goes out with direct I/O (it is not read back now, and filling the page cache
     // with it costs more CPU than decrypting it: util/direct-io.ts), is fsynced and renamed. A
     // small one goes out in ordinary writes (one per chunk), synced and renamed later with its
     // batch (or at once where there is no syncfs).
     const large = isLarge(e);
     const batched = !large && this.durable !== null;
-    const out = await DirectAppender.create(tmp, 0o600, large);
+    // The smallest files with synchronous calls (small-file-out.ts says why).
+    const small = e.size <= SYNC_WRITE_BYTES;
+    const out = small ? await SmallFileOut.create(tmp) : await DirectAppender.create(tmp, 0o600, large);
     // Two loops per file: one reads sealed chunks into the worker's slots, up to openingAhead
     // ahead; the other writes opened chunks in order. Disk reads, opening and disk writes overlap
     // (one loop doing both waited for each read and each write in turn). No deadlock between
@@ -93,9 +103,13 @@ export class FileRestorer {
         }
       }
       await reader;
-      await out.finish({ sync: !batched });
-      await fs.chmod(tmp, e.mode & 0o7777);
-      await fs.utimes(tmp, e.mtimeMs / 1000, e.mtimeMs / 1000);
+      if (out instanceof SmallFileOut) {
+        await out.finish({ sync: !batched, mode: e.mode & 0o7777, mtimeMs: e.mtimeMs });
+      } else {
+        await out.finish({ sync: !batched });
+        await fs.chmod(tmp, e.mode & 0o7777);
+        await fs.utimes(tmp, e.mtimeMs / 1000, e.mtimeMs / 1000);
+      }
       if (batched) await this.durable!.add({ tmp, target, bytes: out.size });
       else await fs.rename(tmp, target);
       return true;

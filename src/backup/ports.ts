@@ -11,6 +11,8 @@ import type { Refusal } from '../contracts/negotiation.js';
 import type { StoredContract } from '../contracts/store.js';
 import type { ShardDigest } from '../storage/merkle.js';
 import type { AuditOutcome, ShardTarget } from '../transfer/client.js';
+import type { ReceiveOptions } from '../transfer/verified-receive.js';
+import type { SlotSink } from '../storage/parallel-hasher.js';
 
 /** A shard put on hosts: the contracts whose upload completed, and who refused. */
 export interface PlacedShard {
@@ -48,6 +50,8 @@ export interface PlaceOptions {
  */
 export interface ShardFetcher {
   fetchToFile(address: Address, target: ShardTarget, file: string, options?: { direct?: boolean }): Promise<void>;
+  /** Downloads a shard (a piece) into `sink`, verified as it streams; resolves with its digest (transfer/client.ts `getInto`). */
+  fetchInto(address: Address, target: ShardTarget, sink: SlotSink, options?: ReceiveOptions): Promise<ShardDigest>;
 }
 
 /**

@@ -89,4 +89,8 @@ export interface MaintenanceReport {
   failed: number;
   cancelled: number;
   replaced: number;
+  /** Bytes repairs downloaded from surviving hosts (shards or pieces; 0 when rebuilt from our own copies). */
+  repairDownloadedBytes: number;
+  /** Bytes repairs uploaded to new hosts (new replicas and rebuilt pieces). */
+  repairUploadedBytes: number;
 }

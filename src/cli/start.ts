@@ -3,6 +3,7 @@
  * stops it. A module of its own so that main.ts loads the peer (and with it the whole library)
  * only when this command runs: the other commands are a control-socket request each.
  */
+import { parseScheme } from '../erasure/layout.js';
 import type { KeepFlags } from '../retention/flags.js';
 import { AlreadyRunningError } from '../control/server.js';
 import { parseRecoveryKey } from '../identity/recovery-key.js';
@@ -22,6 +23,8 @@ export interface StartOptions {
   watch?: string[];
   quiet: number;
   replicas: number;
+  /** `--erasure K/N` for the watched folders (checked by commander: schemeText). */
+  erasure?: string;
   /** `--keep-*` for the watched folders (see src/cli/auto-retention.ts). */
   keep?: KeepFlags;
   /** `--ui`: serve the web page there. */
@@ -61,6 +64,7 @@ export async function runStart(opts: StartOptions, out: (line: string) => void):
       watch: opts.watch ?? [],
       quietMs: opts.quiet,
       replicas: opts.replicas,
+      ...(opts.erasure ? { erasure: parseScheme(opts.erasure) } : {}),
       ...(opts.keep ? { keep: opts.keep } : {}),
       ...(tuning ? { tuning } : {}),
       ...(opts.ui ? { ui: opts.ui } : {}),

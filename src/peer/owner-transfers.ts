@@ -10,6 +10,9 @@ import type { SigningKeyPair } from '../crypto/ed25519.js';
 import type { ContractStore, StoredContract } from '../contracts/store.js';
 import { type AuditOutcome, TransferClient, type ShardTarget } from '../transfer/client.js';
 import type { TrafficTotals } from '../transfer/socket-meter.js';
+import type { ReceiveOptions } from '../transfer/verified-receive.js';
+import type { SlotSink } from '../storage/parallel-hasher.js';
+import type { ShardDigest } from '../storage/merkle.js';
 
 export class OwnerTransfers {
   private readonly client: TransferClient;
@@ -43,6 +46,11 @@ export class OwnerTransfers {
   /** Downloads a shard from the host at `address` into a new file, verified; no file is left if it does not verify. */
   fetchToFile(address: Address, target: ShardTarget, file: string, options: { direct?: boolean } = {}): Promise<void> {
     return this.client.getFile(address, target, file, options);
+  }
+
+  /** Downloads a shard (a piece) from the host at `address` into `sink`, verified as it streams; resolves with its digest. */
+  fetchInto(address: Address, target: ShardTarget, sink: SlotSink, options: ReceiveOptions = {}): Promise<ShardDigest> {
+    return this.client.getInto(address, target, sink, options);
   }
 
   /** Audits the host of one of our contracts with `samples` fresh random leaves (at least 1). */

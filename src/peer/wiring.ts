@@ -137,6 +137,7 @@ export function createBackupEngine(parts: {
     clock: options.clock,
     placeShard: (file, placing) => placer.place(file, placing),
     fetchShardToFile: (address, target, file, fetching) => transfers.fetchToFile(address, target, file, fetching),
+    fetchShardInto: (address, target, sink, receiving) => transfers.fetchInto(address, target, sink, receiving),
     audit: (contract) => transfers.audit(contract, contract.contract.terms.auditSamples),
     findPeer: (publicKey) => discovery.findPeer(publicKey),
   });

@@ -9,7 +9,7 @@ import { UI_DEFAULTS } from '../../ui/constants.js';
 import { CLI_DEFAULTS } from '../defaults.js';
 import type { StartOptions } from '../start.js';
 import { parseUiAddress } from '../ui-address.js';
-import { duration, size, uiAddress, wholeNumber } from './arguments.js';
+import { duration, schemeText, size, uiAddress, wholeNumber } from './arguments.js';
 import { ask, type Common, dataDir, out, print, withCommon } from './common.js';
 
 export function addStartCommand(program: Command): void {
@@ -25,6 +25,7 @@ export function addStartCommand(program: Command): void {
     .option('--watch <dir...>', 'back up these folders whenever they change')
     .option('--quiet <duration>', 'how long a watched folder must stay unchanged before its backup', duration, CLI_DEFAULTS.quietMs)
     .option('--replicas <n>', 'replicas for watched folders', wholeNumber, CLI_DEFAULTS.replicas)
+    .option('--erasure <K/N>', 'code watched folders\' shards into N pieces on N hosts, any K of which restore them (as dbs backup --erasure); replaces --replicas', schemeText)
     .option('--ui [host:port]', `serve the web page (default ${UI_DEFAULTS.host}:${UI_DEFAULTS.port}; \`dbs ui\` opens it)`, uiAddress)
     .option('--ui-allow-remote', 'let --ui bind an address other than loopback (anyone who can reach it and has the token controls this peer; see docs/ui.md)')
     .addOption(new Option('--tuning <json>', 'library settings for tests and the demo').hideHelp())
