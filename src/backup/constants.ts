@@ -20,6 +20,8 @@ export interface BackupEngineOptions {
   placingAtOnce?: number;
   /** Catalog segments in a chain before a backup writes it compacted (default 32, see src/snapshot/constants.ts). */
   compactAfterSegments?: number;
+  /** Largest index piece (bytes) prune's rewrite writes (default 4 MiB, see src/snapshot/constants.ts; tests make it small). */
+  indexPieceBytes?: number;
 }
 
 export const DEFAULT_ENGINE_OPTIONS: Required<BackupEngineOptions> = {
@@ -36,6 +38,7 @@ export const DEFAULT_ENGINE_OPTIONS: Required<BackupEngineOptions> = {
   placingAtOnce: 2,
   // segments: a new machine fetches at most this many to read the catalog; see src/snapshot/constants.ts.
   compactAfterSegments: SNAPSHOT_DEFAULTS.compactAfterSegments,
+  indexPieceBytes: SNAPSHOT_DEFAULTS.indexPieceBytes,
 };
 
 /** bytes: the backup's one read buffer (one buffer reused: fresh ones fragment malloc's arenas). */
@@ -120,3 +123,17 @@ export const WATCH_MAX_PATHS = 10_000;
  * 1.9 s → 1.1 s with 126 of them). 8: a few per host of a small network, not a flood.
  */
 export const CANCEL_AT_ONCE = 8;
+
+/**
+ * ms after which prune stops asking hosts to cancel a contract it knows only by ID (a recovered
+ * head shard's, unrecorded-contracts.ts): two of the default month-long contracts, so it has
+ * lapsed on the host by then, and a host that purged it answers nothing.
+ */
+export const UNRECORDED_GIVE_UP_MS = 60 * 86_400_000;
+
+/**
+ * ms a prune waits, before removing shards, for browsing walks (ls, diff, find) that began
+ * before it to end (browse-gate.ts). A listing streamed to a terminal or a pipe ends in seconds;
+ * a walk still open after a minute is most likely an iterator its caller dropped.
+ */
+export const BROWSE_DRAIN_MS = 60_000;

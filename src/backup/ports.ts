@@ -84,6 +84,16 @@ export interface OwnerContracts {
   adopt(contract: Contract, address: string | null, now: number): void;
   /** Cancels it here at once and sends the host a signed notice. */
   cancel(contract: StoredContract): Promise<void>;
+  /**
+   * Cancels these: notifies their hosts (several per message, `atOnce` messages in flight), calls
+   * `sent`, then records them all in one commit.
+   */
+  cancelMany(contracts: readonly StoredContract[], atOnce: number, sent?: () => void): Promise<void>;
+  /**
+   * Sends the host at `address` a signed cancel of a contract known only by its ID (a recovered
+   * head shard's: unrecorded-contracts.ts). True if the host acknowledged it.
+   */
+  cancelById(id: Uint8Array, address: Address): Promise<boolean>;
   /** The host passed an audit: its strikes are forgiven. */
   honoured(host: Uint8Array): void;
   /** The host failed an audit: one strike. */

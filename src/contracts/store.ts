@@ -111,6 +111,28 @@ export class ContractStore {
     return row ? toStored(row) : undefined;
   }
 
+  /** Runs `work` in one transaction: many writes, one commit (one fsync: synchronous = FULL). */
+  transaction<T>(work: () => T): T {
+    return this.db.transaction(work)();
+  }
+
+  /**
+   * `work` in one transaction committed without waiting for the disk (synchronous = NORMAL for
+   * it: in WAL mode a crash of the process loses nothing, a power cut may lose it, and the next
+   * ordinary commit makes it durable). Only for writes whose loss costs space, never data: a
+   * cancel received as host (lost, the shard is kept until the contract ends). An owner's prune
+   * sends one per contract, and an fsync each was most of its time on a busy disk.
+   */
+  transactionWithoutSync<T>(work: () => T): T {
+    const before = this.db.pragma('synchronous', { simple: true }) as number;
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return this.db.transaction(work)();
+    } finally {
+      this.db.pragma(`synchronous = ${before}`);
+    }
+  }
+
   /** Moves a contract to `state` if it is currently one of `from`. Returns whether it moved. */
   transition(id: Uint8Array, from: ContractState[], state: ContractState, now: number): boolean {
     const placeholders = from.map(() => '?').join(', ');

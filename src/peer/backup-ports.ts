@@ -60,6 +60,8 @@ export function backupPorts(parts: BackupPortParts): BackupPorts {
         if (!store.get(contract.id)) store.insert({ contract, role: 'owner', counterpartAddress: address, state: 'active', reservedUntil: null, now });
       },
       cancel: (contract) => contractService.owner.cancel(contract),
+      cancelMany: (list, atOnce, sent) => contractService.owner.cancelMany(list, atOnce, sent),
+      cancelById: (id, address) => contractService.owner.cancelById(id, formatAddress(address)),
       honoured: (host) => contractService.honoured(host),
       // The port's strike is a failed audit: remembered across restarts (contracts/host-failures.ts).
       strike: (host) => contractService.lostData(host),

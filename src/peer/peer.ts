@@ -28,6 +28,7 @@ import { type PeerOptions, type ResolvedPeerOptions, resolvePeerOptions } from '
 import type { PeerRecord } from './peer-record.js';
 import type { PlacedShard } from './placement.js';
 import { forget, type ForgetRequest, type ForgetResult } from './retention.js';
+import { SqlitePaceStore } from './retention-pace.js';
 import type { PruneOptions, PruneResult } from '../backup/prune.js';
 import type { FoundEntry, LsOptions, SnapshotChange } from '../backup/snapshot-query.js';
 import type { SnapshotStats } from '../backup/snapshot-stats.js';
@@ -102,6 +103,11 @@ export class Peer extends EventEmitter<PeerEvents> {
   /** The recovery key in its copyable text form. */
   get recoveryKey(): string {
     return formatRecoveryKey(this.state.keys.secret);
+  }
+
+  /** Where retention that runs itself keeps its pace across restarts (src/cli/auto-retention.ts). */
+  get retentionPace(): SqlitePaceStore {
+    return new SqlitePaceStore(this.state.db);
   }
 
   /** The signing key of this peer's identity (used by the backup engine for its root record). */
@@ -234,6 +240,11 @@ export class Peer extends EventEmitter<PeerEvents> {
   /** Source bytes, bytes stored after deduplication and compression, bytes hosts hold (all replicas), per snapshot. */
   stats(): SnapshotStats {
     return this.services.backups.stats();
+  }
+
+  /** Per snapshot, the stored bytes only it needs: what forgetting it alone would free (reads every snapshot's trees). */
+  uniqueBytes(): Promise<Map<string, number>> {
+    return this.services.backups.uniqueBytes();
   }
 
   /** One folder of a snapshot, a page at a time (src/backup/snapshot-browse.ts). */

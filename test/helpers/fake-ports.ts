@@ -147,6 +147,14 @@ export class FakeNetwork {
           const stored = this.contracts.find((x) => Buffer.from(x.contract.id).equals(c.contract.id));
           if (stored) stored.state = 'cancelled';
         },
+        cancelMany: async (list, _atOnce, sent) => {
+          sent?.();
+          for (const c of list) {
+            const stored = this.contracts.find((x) => Buffer.from(x.contract.id).equals(c.contract.id));
+            if (stored) stored.state = 'cancelled';
+          }
+        },
+        cancelById: async () => false,
         honoured: (host) => this.strikes.delete(toHex(host)),
         strike: (host) => this.strikes.set(toHex(host), (this.strikes.get(toHex(host)) ?? 0) + 1),
       },

@@ -165,9 +165,21 @@ async function handle(c: Command): Promise<unknown> {
     }
     case 'forget':
       return peer.forget({ policy: { last: c.keepLast ?? 1 } });
-    case 'prune':
-      // `pruneKillAt`: SIGKILL ourselves at that step of the prune (the crash tests).
-      return peer.prune({ dryRun: c.dryRun === true, ...(c.maxUnused !== undefined ? { maxUnusedPercent: c.maxUnused } : {}), onStep: (step) => step === config.pruneKillAt && process.kill(process.pid, 'SIGKILL') });
+    case 'prune': {
+      // `pruneKillAt`: SIGKILL ourselves at that step of the prune (the crash tests). `stepMs`:
+      // ms from the start to each step's end (bench:retention shows where the time goes).
+      const t0 = performance.now();
+      const stepMs: Record<string, number> = {};
+      const result = await peer.prune({
+        dryRun: c.dryRun === true,
+        ...(c.maxUnused !== undefined ? { maxUnusedPercent: c.maxUnused } : {}),
+        onStep: (step) => {
+          if (step === config.pruneKillAt) process.kill(process.pid, 'SIGKILL');
+          stepMs[step] ??= Math.round(performance.now() - t0);
+        },
+      });
+      return { ...result, stepMs: { ...stepMs, done: Math.round(performance.now() - t0) } };
+    }
     case 'gc':
       collectGarbage('major');
       return true;
