@@ -137,7 +137,7 @@ export class BackupEngine {
    */
   async snapshots(): Promise<SnapshotInfo[]> {
     if (this.index.snapshots().length === 0) await this.exclusive(() => this.recover());
-    return this.index.snapshots().map(({ id, createdAt, source, files, bytes, tags }) => ({ id, createdAt, source, files, bytes, ...(tags ? { tags } : {}) }));
+    return this.index.snapshots().map(({ id, createdAt, source, files, bytes, tags, durationMs, addedBytes }) => ({ id, createdAt, source, files, bytes, ...(tags ? { tags } : {}), ...(durationMs !== undefined ? { durationMs, addedBytes } : {}) }));
   }
 
   /**

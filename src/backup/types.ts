@@ -79,6 +79,9 @@ export interface SnapshotInfo {
   bytes: number;
   /** `dbs backup --tag`; absent: none. */
   tags?: string[];
+  /** ms the backup took and shard bytes it uploaded (one copy each); absent for snapshots recovered from the network. */
+  durationMs?: number;
+  addedBytes?: number;
 }
 
 export interface MaintenanceReport {

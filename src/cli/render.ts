@@ -46,7 +46,7 @@ export function renderStatus(s: PeerStatus & { dataDir: string; uptimeMs: number
     `peer       ${s.publicKey}`,
     `address    ${s.address} (UDP and TCP), node ID ${s.nodeId}`,
     `data       ${s.dataDir} (pid ${s.pid}, up ${formatDuration(s.uptimeMs)})`,
-    `storage    offered ${formatBytes(s.storage.offered)}, promised to others ${formatBytes(s.storage.promised)}, free ${formatBytes(s.storage.free)}`,
+    `storage    offered ${formatBytes(s.storage.offered)}, promised to others ${formatBytes(s.storage.promised)} (${formatBytes(s.storage.used)} used), free ${formatBytes(s.storage.free)}`,
     `contracts  ${s.contracts.owner} as owner, ${s.contracts.host} as host`,
     `reach      ${renderReach(s.reach)}`,
     `dht        ${s.dht.contacts} contacts, ${s.dht.values} stored values`,

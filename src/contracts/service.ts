@@ -180,16 +180,16 @@ export class ContractService extends EventEmitter<ContractEvents> {
   }
 
   contracts(): ContractInfo[] {
-    return this.store.list().map((c) => ({
-      id: toHex(c.contract.id),
+    return this.store.listPlain().map((c) => ({
+      id: toHex(c.id),
       role: c.role,
       counterpart: toHex(c.counterpart),
       counterpartAddress: c.counterpartAddress,
-      shardHash: toHex(c.contract.terms.shardHash),
-      size: c.contract.terms.shardSize,
+      shardHash: toHex(c.shardHash),
+      size: c.size,
       state: c.state,
-      createdAt: c.contract.terms.createdAt,
-      expiresAt: c.contract.terms.expiresAt,
+      createdAt: c.createdAt,
+      expiresAt: c.expiresAt,
     }));
   }
 

@@ -13,7 +13,8 @@ export interface PeerStatus {
   publicKey: string;
   nodeId: string;
   address: string;
-  storage: { offered: number; promised: number; free: number };
+  /** Bytes: `--storage`; promised to guests (live contracts, or what the disk cannot take); free; used: shards received and kept (active contracts). */
+  storage: { offered: number; promised: number; free: number; used: number };
   contracts: { owner: number; host: number };
   dht: DhtStats;
   transfer: TransferCounters;
@@ -29,7 +30,7 @@ export interface StatusSources {
   publicKey: Uint8Array;
   dht: Pick<DhtNode, 'id' | 'address' | 'stats'>;
   host: Pick<ContractHost, 'offered' | 'freeBytes'>;
-  store: Pick<ContractStore, 'list'>;
+  store: Pick<ContractStore, 'liveTotals'>;
   tcp: Pick<TransferServer, 'counters'>;
   client: { traffic(): TrafficTotals };
   nat: Pick<NatService, 'status' | 'punching'>;
@@ -38,13 +39,13 @@ export interface StatusSources {
 export function peerStatus(s: StatusSources): PeerStatus {
   const offered = s.host.offered;
   const free = s.host.freeBytes();
-  const live = s.store.list({ live: true });
+  const live = s.store.liveTotals();
   return {
     publicKey: toHex(s.publicKey),
     nodeId: toHex(s.dht.id),
     address: formatAddress(s.dht.address),
-    storage: { offered, promised: offered - free, free },
-    contracts: { owner: live.filter((c) => c.role === 'owner').length, host: live.filter((c) => c.role === 'host').length },
+    storage: { offered, promised: offered - free, free, used: live.hostActiveBytes },
+    contracts: { owner: live.owner, host: live.host },
     dht: s.dht.stats(),
     transfer: s.tcp.counters,
     traffic: s.client.traffic(),

@@ -129,6 +129,12 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 6: contracts known only by ID (a recovered head shard's) and the auto-retention pace.
   RETENTION_STATE_MIGRATION,
+  // 7: how long each backup took and the shard bytes it added (the web page's backups chart);
+  // NULL for snapshots made before, or recovered from the network (the catalog does not carry them).
+  `
+  ALTER TABLE snapshots ADD COLUMN duration_ms INTEGER;
+  ALTER TABLE snapshots ADD COLUMN added_bytes INTEGER;
+  `,
 ];
 
 export function openDatabase(file: string): Db {
