@@ -39,6 +39,16 @@ interface Row {
   restoreMs: number;
   repairMs: number;
   replaced: number;
+  repairDown: number;
+  repairUp: number;
+  /** The restore's piece fetches: shards rebuilt from pieces, hedged requests, shards decoded (not joined). */
+  pieces: { shards: number; hedged: number; decoded: number };
+}
+
+/** The piece fetcher's running totals (src/backup/piece-fetch.ts), read through the engine's private parts: a benchmark's look inside, no API. */
+function pieceTotals(owner: Peer): { shards: number; hedged: number; decoded: number } {
+  const inside = owner as unknown as { services: { backups: { locator: { pieces: { totals: { shards: number; hedged: number; decoded: number } } } } } };
+  return { ...inside.services.backups.locator.pieces.totals };
 }
 
 function heldBytes(owner: Peer): number {
@@ -59,8 +69,11 @@ async function runScheme(source: string, scheme: (typeof SCHEMES)[number]): Prom
     for (const f of readdirSync(own)) renameSync(path.join(own, f), path.join(aside, f));
     const dest = path.join(tempDir('dbs-bench-dest-'), 'r');
     t = performance.now();
+    const before = pieceTotals(owner);
     const restored = await owner.restore(result.id, dest);
     const restoreMs = performance.now() - t;
+    const after = pieceTotals(owner);
+    const pieces = { shards: after.shards - before.shards, hedged: after.hedged - before.hedged, decoded: after.decoded - before.decoded };
     if (restored.incomplete.length > 0) throw new Error(`${scheme.name}: restore incomplete`);
     rmSync(path.dirname(dest), { recursive: true, force: true });
     for (const f of readdirSync(aside)) renameSync(path.join(aside, f), path.join(own, f));
@@ -73,7 +86,7 @@ async function runScheme(source: string, scheme: (typeof SCHEMES)[number]): Prom
     t = performance.now();
     const report = await owner.check();
     const repairMs = performance.now() - t;
-    return { name: scheme.name, sealed: result.uploadedBytes, held, backupMs, restoreMs, repairMs, replaced: report.replaced };
+    return { name: scheme.name, sealed: result.uploadedBytes, held, backupMs, restoreMs, repairMs, replaced: report.replaced, repairDown: report.repairDownloadedBytes, repairUp: report.repairUploadedBytes, pieces };
   } finally {
     await stopAll(peers);
   }
@@ -110,8 +123,8 @@ async function main(): Promise<void> {
   const base = rows[0]!;
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const table = markdownTable(
-    ['scheme', 'held on hosts', 'held / sealed', 'backup', 'vs replicas 3', 'restore from hosts', 'vs replicas 3', 'repair, 1 host lost', 'placed'],
-    rows.map((r) => [r.name, `${(r.held / MiB).toFixed(1)} MiB`, `${(r.held / r.sealed).toFixed(2)}x`, s(r.backupMs), `${(r.backupMs / base.backupMs).toFixed(2)}x`, s(r.restoreMs), `${(r.restoreMs / base.restoreMs).toFixed(2)}x`, s(r.repairMs), r.replaced]),
+    ['scheme', 'held on hosts', 'held / sealed', 'backup', 'vs replicas 3', 'restore from hosts', 'vs replicas 3', 'coded shards: hedged / decoded', 'repair, 1 host lost', 'placed', 'repair down / up'],
+    rows.map((r) => [r.name, `${(r.held / MiB).toFixed(1)} MiB`, `${(r.held / r.sealed).toFixed(2)}x`, s(r.backupMs), `${(r.backupMs / base.backupMs).toFixed(2)}x`, s(r.restoreMs), `${(r.restoreMs / base.restoreMs).toFixed(2)}x`, r.pieces.shards ? `${r.pieces.shards}: ${r.pieces.hedged} / ${r.pieces.decoded}` : '-', s(r.repairMs), r.replaced, `${(r.repairDown / MiB).toFixed(1)} / ${(r.repairUp / MiB).toFixed(1)} MiB`]),
   );
   const section = [
     `## erasure-backup: replicas 3 vs 2/4 vs 3/6 with real peers (\`npm run bench:erasure-backup\`)`,
@@ -124,7 +137,7 @@ async function main(): Promise<void> {
     '',
     goals(rows),
     '',
-    'Held: bytes of all live contracts (pieces or copies) over the sealed bytes uploaded once. The shard holding a backup\'s closing metadata stays whole on N − K + 1 hosts (3 for 2/4, 4 for 3/6), which is why held is a little above N/K. Restore: local copies moved aside, every shard from hosts. Repair: `check` after stopping the host that held the most, from the owner\'s local copies (audits of every contract included).',
+    'Held: bytes of all live contracts (pieces or copies) over the sealed bytes uploaded once. The shard holding a backup\'s closing metadata stays whole on N − K + 1 hosts (3 for 2/4, 4 for 3/6), which is why held is a little above N/K. Restore: local copies moved aside, every shard from hosts. Repair: `check` after stopping the host that held the most, from the owner\'s local copies (audits of every contract included); down / up: what that repair downloaded from hosts and uploaded to new ones (`dbs check` reports both). Restore of a coded shard: exactly K piece requests streamed into one file, a hedged one only beside a slow or failed one (src/backup/piece-fetch.ts).',
   ].join('\n');
   console.log(section);
   if (flags.has('write')) writeSection('erasure-backup', section);

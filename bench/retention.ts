@@ -2,7 +2,7 @@
  * Forget + prune after a history of snapshots, ours against restic's `forget --prune` on the same
  * history, in the same run. Small on purpose (the machine is shared): a few MiB, tens of snapshots.
  *
- *   node dist/bench/retention.js [--snapshots 40] [--files 300] [--keep 5] [--write]
+ *   node dist/bench/retention.js [--snapshots 40] [--files 300] [--keep 5] [--write] [--no-restic] [--cpu-prof DIR]
  *
  * 1. A source tree of `--files` random 16 KiB files in 10 folders (seeded: the same each run).
  * 2. Three host processes and an owner process on 127.0.0.1 (test/helpers/peer-child.ts),
@@ -12,7 +12,11 @@
  *    (VmHWM, reset before); restic `forget --keep-last K --prune --max-unused 5%` under
  *    /usr/bin/time -v. Then a dry-run prune says how the bytes on hosts compare with what the
  *    kept snapshots need.
- * `--write` replaces the section "## retention: ..." of docs/benchmarks.md.
+ * `--write` replaces the section "## retention: ..." of docs/benchmarks.md. `--no-restic` skips
+ * restic (for profiling); `--cpu-prof DIR` runs the owner with `node --cpu-prof` into DIR and
+ * prints when its forget and prune began and ended, in seconds after the owner started (for
+ * bench/cpuprofile-summary.ts --from/--to). Where the prune's time went (ms at each step's end)
+ * is printed either way.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,7 +43,11 @@ function config(dataDir: string, bootstrap: string[]): PeerChildConfig {
 }
 
 async function main(): Promise<void> {
-  const flags = parseFlags(process.argv.slice(2), ['snapshots', 'files', 'keep', 'write']);
+  const flags = parseFlags(process.argv.slice(2), ['snapshots', 'files', 'keep', 'write', 'no-restic', 'cpu-prof']);
+  const withRestic = !flags.has('no-restic');
+  const cpuProfFlag = flags.get('cpu-prof');
+  const cpuProf = cpuProfFlag === undefined ? null : path.resolve(cpuProfFlag === true ? 'bench-profiles' : cpuProfFlag);
+  if (cpuProf) mkdirSync(cpuProf, { recursive: true });
   const snapshots = intFlag(flags, 'snapshots', 40);
   const files = intFlag(flags, 'files', 300);
   const keep = intFlag(flags, 'keep', 5);
@@ -51,7 +59,7 @@ async function main(): Promise<void> {
   };
   cleanUpOnSignal(cleanUp);
   try {
-    const version = ensureRestic();
+    const version = withRestic ? ensureRestic() : 'not run (--no-restic)';
     if (!version) throw new Error('restic is needed (apt-get install restic)');
     const source = path.join(root, 'source');
     const random = seededRandom(42);
@@ -62,9 +70,10 @@ async function main(): Promise<void> {
 
     const first = await PeerProcess.start('h1', config(path.join(root, 'h1'), []));
     await Promise.all([2, 3].map((i) => PeerProcess.start(`h${i}`, config(path.join(root, `h${i}`), [first.address]))));
-    const owner = await PeerProcess.start('owner', config(path.join(root, 'owner'), [first.address]));
+    const ownerStarted = performance.now();
+    const owner = await PeerProcess.start('owner', config(path.join(root, 'owner'), [first.address]), cpuProf ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] } : {});
     const env = { ...process.env, RESTIC_REPOSITORY: path.join(root, 'restic'), RESTIC_PASSWORD: 'bench', RESTIC_CACHE_DIR: path.join(root, 'restic-cache') };
-    await restic(['init'], env, false);
+    if (withRestic) await restic(['init'], env, false);
 
     const t0 = performance.now();
     for (let s = 0; s < snapshots; s++) {
@@ -74,17 +83,21 @@ async function main(): Promise<void> {
       }
       const r = await owner.ask<{ shortfall: number }>({ cmd: 'backup', path: source, replicas: 3 });
       if (r.shortfall) throw new Error(`backup ${s}: ${r.shortfall} replica(s) short`);
-      await restic(['backup', '--host', 'bench', source], env, false);
+      if (withRestic) await restic(['backup', '--host', 'bench', source], env, false);
     }
     console.log(`history: ${snapshots} snapshots in ${fixed((performance.now() - t0) / 1000)} s (both tools)`);
 
     resetPeakRss(owner.pid);
     const start = performance.now();
     await owner.ask({ cmd: 'forget', keepLast: keep });
-    const pruned = await owner.ask<PruneResult>({ cmd: 'prune', maxUnused: 5 });
+    const forgotten = performance.now();
+    const pruned = await owner.ask<PruneResult & { stepMs: Record<string, number> }>({ cmd: 'prune', maxUnused: 5 });
     const ours = { seconds: (performance.now() - start) / 1000, peak: peakRssBytes(owner.pid) };
+    const since = (t: number) => fixed((t - ownerStarted) / 1000, 2);
+    console.log(`forget ${fixed((forgotten - start) / 1000, 2)} s; prune steps (ms from its start): ${JSON.stringify(pruned.stepMs)}`);
+    if (cpuProf) console.log(`owner profile window: forget --from ${since(start)} --to ${since(forgotten)}, prune --from ${since(forgotten)} --to ${since(performance.now())}`);
     const after = await owner.ask<PruneResult>({ cmd: 'prune', maxUnused: 5, dryRun: true });
-    const theirs = await restic(['forget', '--keep-last', String(keep), '--prune', '--max-unused', '5%'], env, true);
+    const theirs = withRestic ? await restic(['forget', '--keep-last', String(keep), '--prune', '--max-unused', '5%'], env, true) : { seconds: NaN, peak: NaN };
 
     const t = pruned.plan.totals;
     const a = after.plan.totals;

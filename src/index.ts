@@ -8,12 +8,16 @@
 export { DhtNode, type DhtNodeOptions, type DhtStats, type LookupReport, type PutResult } from './dht/node.js';
 export { DhtError, type DhtErrorCode } from './dht/errors.js';
 // NAT: how a peer behind a home router works out its address, checks that others can reach it,
-// and maps its port on the router (docs/nat-traversal.md).
+// maps its port on the router, and is punched to through its rendezvous (docs/nat-traversal.md).
 export { type AddressSource, type SelfAddressInfo } from './dht/node.js';
 export { NatService, type NatServiceOptions } from './nat/nat-service.js';
 export { PortMapping, type PortMappingOptions } from './nat/port-mapping.js';
 export { type ReachStatus, type MappingInfo } from './nat/status.js';
 export { AddressSampler, type AddressVerdict } from './nat/address-sampler.js';
+/** A punch that failed: `code` NO_RENDEZVOUS, RENDEZVOUS_REFUSED, TIMEOUT or BUSY (the owner moves on to another host). */
+export { PunchError, type PunchErrorCode } from './nat/errors.js';
+/** How each known peer is reached (`Peer.peers()`, `dbs peers`): direct, punched, or punch via a rendezvous. */
+export { type PeerReach, type ReachPath } from './nat/peer-reach.js';
 export { type Address, formatAddress, parseAddress } from './net/address.js';
 export { type Contact, nodeIdFromAddress } from './net/node-id.js';
 export { xorDistance, compareDistance, commonPrefixLength, sortByDistance } from './dht/id.js';

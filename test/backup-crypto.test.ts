@@ -143,8 +143,9 @@ describe('chunk crypto worker (sealing and opening on a worker thread)', functio
     }
   });
 
-  it('fails a chunk that does not open and a plaintext larger than the slot comes back as a copy', async () => {
-    const worker = new CryptoWorker(keys, 64 * 1024, 1);
+  for (const [where, inlineBytes] of [['on the worker', 0], ['on this thread (small chunks)', 64 * 1024]] as const) {
+  it(`fails a chunk that does not open and a plaintext larger than the slot comes back as a copy, ${where}`, async () => {
+    const worker = new CryptoWorker(keys, 64 * 1024, 1, null, inlineBytes);
     try {
       const text = Buffer.alloc(1024 * 1024, 'a very repetitive line\n');
       const id = chunkId(keys, text);
@@ -173,6 +174,7 @@ describe('chunk crypto worker (sealing and opening on a worker thread)', functio
       await worker.close();
     }
   });
+  }
 
   it('opens chunks whose IDs are views into one large buffer (as decoded from a snapshot), past the worker\'s collection thresholds', async () => {
     const worker = new CryptoWorker(keys, 1100 * 1024, 2);

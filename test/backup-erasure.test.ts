@@ -13,6 +13,7 @@ import path from 'node:path';
 import { Peer, type PeerOptions } from '../src/peer/peer.js';
 import { decodeTerms, type PieceTerms } from '../src/contracts/contract.js';
 import { toHex } from '../src/util/bytes.js';
+import { pieceSizeFor } from '../src/erasure/layout.js';
 import { MiB, peerOptions, startPeers, stopAll, tempDir } from './helpers/peers.js';
 import { describeTree } from './helpers/trees.js';
 
@@ -195,6 +196,11 @@ describe('erasure-coded backups, 2 of 4 (owner + 7 real hosts)', function () {
     const report = await owner.check();
     expect(report.cancelled).to.be.greaterThan(0);
     expect(report.replaced).to.be.greaterThan(0);
+    // What repair moved: uploads for every new piece; downloads only for the shard rebuilt from
+    // the network (K = 2 pieces of it at least), none for those rebuilt from local copies.
+    expect(report.repairUploadedBytes).to.be.greaterThan(0);
+    const k2 = fromNetwork ? 2 * pieceSizeFor(fromNetwork[1][0]!.piece!.shardSize, 2) : 0;
+    expect(report.repairDownloadedBytes).to.be.within(k2, fromNetwork ? 2 * k2 : 0);
     const now = new Set(hosts.map((h) => toHex(h.publicKey)));
     for (const [shard, pieces] of piecesByShard(owner)) {
       expect(pieces.map((p) => p.piece!.index).sort(), shard).to.deep.equal([0, 1, 2, 3]);

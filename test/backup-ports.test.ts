@@ -78,6 +78,10 @@ describe('backup engine against fake ports (no sockets, no DHT)', function () {
     const repairs = network.placements.slice(before).filter((p) => !p.digest);
     expect(repairs.length).to.be.at.least(2);
     expect(report.replaced).to.equal(repairs.reduce((n, p) => n + p.placed, 0));
+    // The local copies are gone: each repaired shard was downloaded once from a surviving
+    // replica, and uploaded once per new replica.
+    expect(report.repairDownloadedBytes).to.equal(repairs.reduce((n, p) => n + p.size, 0));
+    expect(report.repairUploadedBytes).to.equal(repairs.reduce((n, p) => n + p.placed * p.size, 0));
     expect(report.failed).to.equal(lost);
     expect(report.cancelled).to.equal(lost);
     expect(report.replaced).to.be.at.least(lost);

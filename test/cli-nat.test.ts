@@ -39,5 +39,15 @@ describe('cli: dbs start without --host', function () {
     expect(status!.address).to.equal(status!.reach.address);
     const text = (await dbs(['status', ...data])).stdout;
     expect(text).to.match(/\nreach +public at 127\.0\.0\.1:\d+ \(as \d networks see it; UDP \w+, TCP \w+\)\n/);
+    // dbs peers says how each is reached: the three it joined through answer it directly.
+    const peersText = (await dbs(['peers', ...data])).stdout;
+    expect(peersText).to.match(/NODE ID +ADDRESS +REACHED/);
+    expect(peersText.match(/ direct\n/g)).to.have.length(3);
+  });
+
+  it('--friend must be a public key: refused with one line and the usage exit code', async () => {
+    const bad = await dbs(['start', '--data', path.join(work, 'bad'), '--friend', 'not-a-key']);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr.trim()).to.equal('dbs: --friend: friend "not-a-key" is not a public key (64 hex digits, as `dbs status` shows it)');
   });
 });

@@ -196,6 +196,10 @@ describe('cli: forget, excludes, tags and restore filters against running peers'
     // Two replicas of every shard.
     expect(st.hostBytes).to.equal(2 * st.shardBytes);
     expect(st.contracts).to.equal(2 * st.shards);
+    // Each snapshot's unique bytes: a number, at most what is stored in all.
+    for (const x of st.snapshots) expect(x.uniqueBytes).to.be.a('number').within(1, st.storedBytes);
+    const human = await dbs(['stats', ...data]);
+    expect(human.stdout).to.match(/^ID +SOURCE +FILES +SIZE +UNIQUE$/m);
   });
 
   it('start --watch --keep-last 1: the peer forgets and prunes after its watched backups by itself', async function () {

@@ -10,6 +10,9 @@ import { startPeerProcess, stopPeerProcess, DEMO_TUNING } from '../src/cli/demo.
 import { controlRequest } from '../src/control/client.js';
 import { controlSocketPath } from '../src/cli/paths.js';
 import type { SnapshotInfo } from '../src/backup/engine.js';
+import type { ShardHealth } from '../src/backup/shard-health.js';
+import type { WatchInfo } from '../src/cli/control-routes.js';
+import { randomBytes } from 'node:crypto';
 import { dbs, eventually } from './helpers/cli.js';
 import { tempDir } from './helpers/peers.js';
 import { describeTree, makeSampleTree } from './helpers/trees.js';
@@ -197,6 +200,30 @@ describe('cli: dbs against running peer processes', function () {
     writeFileSync(path.join(folder, 'b.txt'), 'second');
     await eventually(async () => (await count()) === 2, 'the backup after a change');
     expect((await dbs(['watch', folder, ...data(0)])).stdout).to.contain('already watching');
+  });
+
+  it('watch --erasure codes the folder\'s shards K of N; watch and start refuse a bad scheme as a usage error', async () => {
+    const folder = path.join(work, 'watched-coded');
+    mkdirSync(folder);
+    // Over two shards of data (1 MiB shards): the shard with the closing metadata stays whole, the others are coded.
+    writeFileSync(path.join(folder, 'c.bin'), randomBytes(2.5 * 2 ** 20));
+    const bad = await dbs(['watch', folder, '--erasure', '3/2', ...data(0)]);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.contain('erasure scheme 3/2');
+    const badStart = await dbs(['start', '--erasure', '2', '--data', path.join(work, 'never')]);
+    expect(badStart.code).to.equal(2);
+    expect(badStart.stderr).to.contain('expected K/N');
+    expect(existsSync(path.join(work, 'never'))).to.equal(false);
+    // One peer and three hosts: 2/3 places all its pieces.
+    const r = await dbs(['watch', folder, '--quiet', '200ms', '--erasure', '2/3', ...data(0)]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.contain(`watching ${folder}`).and.to.contain('(erasure 2/3)');
+    const control = controlSocketPath(peers[0]!.dataDir);
+    const watch = async () => (await controlRequest<WatchInfo[]>(control, 'GET', '/watches')).find((w) => w.path === folder);
+    expect((await watch())?.scheme).to.equal('erasure 2/3');
+    await eventually(async () => (await watch())?.lastSnapshot != null, 'the watched coded backup');
+    const shards = await controlRequest<ShardHealth[]>(control, 'GET', '/shards');
+    expect(shards.filter((h) => h.erasure?.k === 2 && h.erasure.n === 3 && h.live === 3), JSON.stringify(shards)).to.not.be.empty;
   });
 
   it('stop ends the peer cleanly and releases the data directory', async () => {

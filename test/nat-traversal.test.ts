@@ -108,6 +108,8 @@ describe('NAT lab: address discovery, dial-back and port mapping through real NA
     it(`behind a router with ${protocol}: maps UDP and TCP, becomes reachable from the internet, unmaps on stop`, async () => {
       const home = lab!.addHome('upnp');
       const node = await LabNode.start(home.host.ns, { host: '0.0.0.0', port: PORT, bootstrap, mapPort: true, mappingProtocols: [protocol], renewEveryMs: 1000 });
+      // Stopped below; listed too, so a failure before that does not leave it running (and mocha waiting).
+      nodes.push(node);
       const wan = `${home.router.wan}:${PORT}`;
       const mapped = await node.until((s) => s.self.source === 'mapped', 'the mapped address');
       expect(mapped.self.address).to.equal(wan);

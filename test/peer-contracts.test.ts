@@ -56,6 +56,8 @@ describe('peers negotiating contracts over real UDP', function () {
         expect(mine.keptByThem).to.be.greaterThan(0);
       }
       expect(peers[1]!.status().storage.promised).to.equal(peers[1]!.ledger().reduce((s, l) => s + l.keptForThem, 0));
+      // Pending contracts promise space; none is used until a shard arrives.
+      expect(peers[1]!.status().storage.used).to.equal(0);
     });
 
     it('says plainly when fewer hosts exist than replicas asked for', async () => {

@@ -1,150 +1,152 @@
 /**
- * The piece race of src/backup/piece-fetch.ts with downloads the test controls (real piece
- * files, the real erasure worker; no network here: test/backup-erasure.test.ts has real hosts):
- * a stalled host gets a reserve beside it and is dropped once K pieces arrived; a corrupted
- * piece is caught by the decode and another used; fewer than K is null.
+ * The streaming piece fetch of src/backup/piece-fetch.ts against real hosts on 127.0.0.1 (an
+ * owner and 4 hosts, a real 2/4 backup; a TCP relay in front of one host makes it slow or
+ * makes it lie): exactly K requests when the hosts are healthy and the data pieces joined with
+ * no decoding; a slow host gets a hedged request beside it and is cut once K pieces verified; a
+ * piece altered mid-stream is rejected and replaced; fewer than K hosts is null.
  */
 import { expect } from 'chai';
-import { copyFileSync, existsSync, promises as fs, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import type { Peer } from '../src/peer/peer.js';
 import type { StoredContract } from '../src/contracts/store.js';
 import { ErasureWorker } from '../src/erasure/erasure-worker.js';
-import { encodePieceFiles, type PieceFile } from '../src/erasure/piece-files.js';
 import { PieceFetcher } from '../src/backup/piece-fetch.js';
-import { releaseHashWorker } from '../src/storage/parallel-hasher.js';
-import { ShardHasher } from '../src/storage/merkle.js';
-import { toHex } from '../src/util/bytes.js';
+import { TransferClient } from '../src/transfer/client.js';
 import type { Address } from '../src/net/address.js';
-import type { ShardTarget } from '../src/transfer/client.js';
-import { pseudoRandom } from './helpers/erasure.js';
-import { tempDir } from './helpers/temp.js';
+import { toHex } from '../src/util/bytes.js';
+import { MiB, startPeers, stopAll, tempDir } from './helpers/peers.js';
+import { type RelayBehaviour, TcpRelay } from './helpers/tcp-proxy.js';
 
-const SCHEME = { k: 2, n: 4 };
-
-function contractFor(piece: PieceFile, shard: Uint8Array, shardSize: number): StoredContract {
-  const host = new Uint8Array(32).fill(piece.index + 1);
-  return {
-    contract: {
-      id: new Uint8Array(32).fill(100 + piece.index),
-      terms: { shardHash: piece.id, shardSize: piece.size, merkleRoot: piece.root, host, piece: { shard, shardSize, index: piece.index, k: SCHEME.k, n: SCHEME.n } },
-    },
-    role: 'owner',
-    counterpart: host,
-    counterpartAddress: `127.0.0.1:${7000 + piece.index}`,
-    state: 'active',
-    reservedUntil: null,
-    updatedAt: 0,
-  } as unknown as StoredContract;
-}
-
-describe('piece fetch race (controlled downloads, real pieces and worker)', function () {
-  this.timeout(60_000);
-  let dir: string;
-  let shard: Buffer;
-  let shardHash: Uint8Array;
-  let pieces: PieceFile[];
-  let contracts: StoredContract[];
+describe('streaming piece fetch from real hosts (2 of 4, owner + 4 hosts on 127.0.0.1)', function () {
+  this.timeout(120_000);
+  let peers: Peer[] = [];
+  let owner: Peer;
+  const relays: TcpRelay[] = [];
   const worker = new ErasureWorker();
+  const dir = tempDir('dbs-piece-fetch-');
+  const source = tempDir('dbs-piece-fetch-src-');
+  let client: TransferClient;
+  /** The largest coded shard: its ID, live piece contracts and the owner's own copy. */
+  let shard: { hash: Uint8Array; pieces: StoredContract[]; bytes: Buffer };
 
   before(async () => {
-    dir = tempDir('dbs-piece-fetch-');
-    shard = Buffer.from(pseudoRandom(700_001, 7));
-    const shardPath = path.join(dir, 'shard');
-    writeFileSync(shardPath, shard);
-    const h = new ShardHasher();
-    h.update(shard);
-    shardHash = h.digest().hash;
-    await fs.mkdir(path.join(dir, 'hosts'));
-    ({ pieces } = await encodePieceFiles(shardPath, SCHEME, (i) => path.join(dir, 'hosts', `p${i}`)));
-    contracts = pieces.map((p) => contractFor(p, shardHash, shard.length));
+    peers = await startPeers(5, {
+      dht: { maxPerIpPerBucket: Infinity, rateLimit: null, lookupTimeoutMs: 1000, requestTimeoutMs: 1000, retries: 0 },
+      backup: { shardSize: 1 * MiB, chunkSizes: { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 }, hostGraceMs: 0 },
+    });
+    owner = peers[0]!;
+    for (let i = 0; i < 3; i++) writeFileSync(path.join(source, `f${i}.bin`), randomBytes(900 * 1024));
+    const result = await owner.backup(source, { erasure: { k: 2, n: 4 } });
+    expect(result.shortfall).to.equal(0);
+    const byShard = new Map<string, StoredContract[]>();
+    for (const c of owner.contractService.store.list({ role: 'owner', live: true })) {
+      const p = c.contract.terms.piece;
+      if (p) byShard.set(toHex(p.shard), [...(byShard.get(toHex(p.shard)) ?? []), c]);
+    }
+    const [hex, pieces] = [...byShard].sort((a, b) => b[1][0]!.contract.terms.piece!.shardSize - a[1][0]!.contract.terms.piece!.shardSize)[0]!;
+    const own = path.join(owner.dataDir, 'backup', 'shards');
+    const local = readdirSync(own).find((n) => n.includes(hex));
+    expect(local, 'the owner keeps its own copy').to.not.equal(undefined);
+    shard = { hash: Buffer.from(hex, 'hex'), pieces, bytes: readFileSync(path.join(own, local!)) };
+    expect(pieces.map((c) => c.contract.terms.piece!.index).sort()).to.deep.equal([0, 1, 2, 3]);
+    client = new TransferClient(owner.signing);
+  });
+
+  afterEach(async () => {
+    for (const r of relays.splice(0)) await r.close();
   });
 
   after(async () => {
     await worker.close();
-    releaseHashWorker();
-    rmSync(dir, { recursive: true, force: true });
+    await stopAll(peers);
+    for (const d of [dir, source]) rmSync(d, { recursive: true, force: true });
   });
 
-  /** A fetcher whose downloads copy the "host's" piece file, except as `behave` says. */
-  function fetcher(behave: (index: number) => 'ok' | 'fail' | Promise<void>, slowAfterMs = 60_000): { f: PieceFetcher; asked: number[] } {
+  const indexOf = (c: StoredContract) => c.contract.terms.piece!.index;
+  const hostOf = (c: StoredContract) => peers.find((p) => Buffer.from(p.publicKey).equals(c.counterpart))!;
+
+  /**
+   * A fetcher over real TCP to the real hosts; the host of piece `through` (if given) is reached
+   * through a relay that behaves as told. `asked` records every request, in order.
+   */
+  async function fetcher(relayed: Map<number, RelayBehaviour> = new Map()): Promise<{ f: PieceFetcher; asked: number[]; relay: Map<number, TcpRelay> }> {
     const asked: number[] = [];
+    const relay = new Map<number, TcpRelay>();
+    for (const [index, behaviour] of relayed) {
+      const c = shard.pieces.find((p) => indexOf(p) === index)!;
+      const r = await TcpRelay.start(hostOf(c).address, behaviour);
+      relays.push(r);
+      relay.set(index, r);
+    }
     const f = new PieceFetcher({
       addressesOf: async function* (c: StoredContract): AsyncGenerator<Address> {
-        yield { host: '127.0.0.1', port: 7000 + c.contract.terms.piece!.index } as Address;
+        yield relay.get(indexOf(c))?.address ?? hostOf(c).address;
       },
-      download: async (_a: Address, target: ShardTarget, into: string) => {
-        const index = pieces.findIndex((p) => toHex(p.id) === toHex(target.terms.shardHash));
-        asked.push(index);
-        const how = behave(index);
-        if (how === 'fail') throw new Error('host refused');
-        if (how !== 'ok') await how;
-        const file = path.join(into, `got-${index}`);
-        copyFileSync(pieces[index]!.path, file);
-        return file;
+      fetchInto: (address, target, sink, options) => {
+        asked.push(indexOf(shard.pieces.find((p) => Buffer.from(p.contract.id).equals(target.id))!));
+        return client.getInto(address, target, sink, options);
       },
       worker,
-      slowAfterMs,
     });
-    return { f, asked };
+    return { f, asked, relay };
   }
 
-  it('asks K + 1 at once, data pieces first, and joins the data pieces', async () => {
-    const { f, asked } = fetcher(() => 'ok');
-    const out = await f.fetch(shardHash, contracts, dir);
+  const leftovers = () => readdirSync(dir);
+
+  it('healthy hosts: exactly K requests, the data pieces, joined without decoding', async () => {
+    const { f, asked } = await fetcher();
+    const out = await f.fetch(shard.hash, shard.pieces, dir);
     expect(out).to.not.equal(null);
-    expect(readFileSync(out!).equals(shard)).to.equal(true);
-    expect(asked.slice(0, 3).sort()).to.deep.equal([0, 1, 2]);
-    expect([...f.last.used].sort()).to.deep.equal([0, 1]);
+    expect(readFileSync(out!).equals(shard.bytes)).to.equal(true);
+    expect(asked.sort()).to.deep.equal([0, 1]);
+    expect(f.last).to.deep.include({ used: [0, 1], failed: [], hedged: [], decoded: false });
     rmSync(out!);
+    expect(leftovers()).to.deep.equal([]);
   });
 
-  it('starts a reserve beside a stalled host and drops it once K arrived', async () => {
-    let release!: () => void;
-    const stalled = new Promise<void>((r) => (release = r));
-    // The hosts of data pieces 0 and 1 never answer while the race runs (nothing fails, so
-    // only the slow timer can start piece 3 beside them).
-    const { f, asked } = fetcher((i) => (i < 2 ? stalled : 'ok'), 0);
-    const out = await f.fetch(shardHash, contracts, dir);
-    release();
+  it('a slow host gets a hedged request beside it, and is cut once K pieces verified', async () => {
+    // Data piece 1's host sends 16 KiB every 100 ms: its ~0.5 MiB piece would take over three
+    // seconds, while the others take milliseconds (a hedge can start after HEDGE.minDelayMs, 1 s).
+    const { f, asked, relay } = await fetcher(new Map([[1, { throttle: { bytes: 16 * 1024, pauseMs: 100 } }]]));
+    const out = await f.fetch(shard.hash, shard.pieces, dir);
     expect(out).to.not.equal(null);
-    expect(readFileSync(out!).equals(shard)).to.equal(true);
-    expect([...f.last.used].sort()).to.deep.equal([2, 3]);
-    expect(asked).to.include(3);
+    expect(readFileSync(out!).equals(shard.bytes)).to.equal(true);
+    expect(f.last.hedged).to.deep.equal([1]);
+    expect(asked.slice(0, 2).sort()).to.deep.equal([0, 1]);
+    expect(asked[2]).to.equal(2);
+    expect(f.last).to.deep.include({ used: [0, 2], failed: [], decoded: true });
+    // Cancelled, not waited for: the relay's client went away before the piece was all sent.
+    const slow = relay.get(1)!;
+    await waitFor(() => slow.cutByClient === 1);
+    expect(slow.relayed).to.be.lessThan(shard.pieces.find((p) => indexOf(p) === 1)!.contract.terms.shardSize);
     rmSync(out!);
-    // The piece work directory is gone, stalled download and all.
-    expect(readdirSync(dir).filter((n) => n.startsWith('pieces-'))).to.deep.equal([]);
+    expect(leftovers()).to.deep.equal([]);
   });
 
-  it('fewer than K pieces to be had: null, and nothing left behind', async () => {
-    const { f } = fetcher((i) => (i < 3 ? 'fail' : 'ok'));
-    expect(await f.fetch(shardHash, contracts, dir)).to.equal(null);
+  it('a piece altered mid-stream is rejected at its end and another piece used in its place', async () => {
+    // Data piece 0's host flips one byte 200 KB into its answer (well past the frames).
+    const { f, asked } = await fetcher(new Map([[0, { flipAt: 200_000 }]]));
+    const out = await f.fetch(shard.hash, shard.pieces, dir);
+    expect(out).to.not.equal(null);
+    expect(readFileSync(out!).equals(shard.bytes)).to.equal(true);
+    expect(f.last).to.deep.include({ failed: [0], used: [1, 2], decoded: true });
+    expect(asked.sort()).to.deep.equal([0, 1, 2]);
+    rmSync(out!);
+    expect(leftovers()).to.deep.equal([]);
+  });
+
+  it('fewer than K pieces to be had (three hosts lie): null, and nothing left behind', async () => {
+    const { f } = await fetcher(new Map([0, 1, 2].map((i) => [i, { flipAt: 100_000 }])));
+    expect(await f.fetch(shard.hash, shard.pieces, dir)).to.equal(null);
     expect([...f.last.failed].sort()).to.deep.equal([0, 1, 2]);
-    expect(readdirSync(dir).filter((n) => n.endsWith('.part') || n.startsWith('pieces-'))).to.deep.equal([]);
-  });
-
-  it('a piece that does not match its root fails the decode (never a wrong shard)', async () => {
-    const bad = path.join(dir, 'bad-piece');
-    const bytes = readFileSync(pieces[0]!.path);
-    bytes[10] ^= 1;
-    writeFileSync(bad, bytes);
-    const f = new PieceFetcher({
-      addressesOf: async function* (): AsyncGenerator<Address> {
-        yield { host: '127.0.0.1', port: 1 } as Address;
-      },
-      // A download that skips verification (as a buggy transfer would): the decode must catch it.
-      download: async (_a, target, into) => {
-        const index = pieces.findIndex((p) => toHex(p.id) === toHex(target.terms.shardHash));
-        const file = path.join(into, `got-${index}`);
-        copyFileSync(index === 0 ? bad : pieces[index]!.path, file);
-        return file;
-      },
-      worker,
-    });
-    // Only pieces 0 and 1 offered: the corrupted 0 cannot be replaced, so no shard.
-    await f.fetch(shardHash, contracts.slice(0, 2), dir).then(
-      () => expect.fail('a corrupted piece must not decode'),
-      (err: Error) => expect(err.message).to.match(/piece|root|match/i),
-    );
-    expect(existsSync(bad)).to.equal(true);
+    expect(leftovers()).to.deep.equal([]);
   });
 });
+
+/** Polls `ready` every 10 ms for up to 5 s (a relay notices a closed connection on its next turn). */
+async function waitFor(ready: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !ready(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(ready()).to.equal(true);
+}

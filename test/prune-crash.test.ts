@@ -1,7 +1,8 @@
 /**
  * Crash safety of prune: the owner process SIGKILLed at each step of a prune (after repacking,
  * after the index and catalog rewrite, after forgetting the doomed shards locally, after the
- * first contract cancelled), restarted, prunes again: every kept snapshot restores byte for
+ * first contract cancelled, after the rest were told to their hosts but before they were
+ * recorded here), restarted, prunes again: every kept snapshot restores byte for
  * byte, and the hosts end up keeping exactly the contracts the owner still has.
  * The kill is the owner's own (peer-child.ts `pruneKillAt`), so it lands at the step, not near it.
  */
@@ -54,7 +55,7 @@ describe('prune killed with SIGKILL at each step', function () {
     taken.set(r.id, describeTree(source));
   }
 
-  for (const step of ['repacked', 'rewritten', 'forgotten-shards', 'cancelled-one'] as PruneStep[]) {
+  for (const step of ['repacked', 'rewritten', 'forgotten-shards', 'cancelled-one', 'cancels-sent'] as PruneStep[]) {
     it(`killed when ${step}: restarted, the next prune finishes, every kept snapshot restores`, async () => {
       await backup();
       await backup();

@@ -97,7 +97,7 @@ describe('forget and prune for real (owner + 3 real hosts)', function () {
     await restoresExactly(fresh, ids[1]!);
   });
 
-  it('peer.ls, diff, find and stats on the new machine (trees downloaded as needed, nothing left in tmp)', async () => {
+  it('peer.ls, diff, find, stats and uniqueBytes on the new machine (trees downloaded as needed, nothing left in tmp)', async () => {
     const [newer, older] = (await owner.snapshots()).map((s) => s.id) as [string, string];
     const all: string[] = [];
     for await (const e of owner.ls(newer, '', { recursive: true })) all.push(`${e.path}:${e.type}:${e.size}`);
@@ -118,6 +118,12 @@ describe('forget and prune for real (owner + 3 real hosts)', function () {
     // too), trees and metadata; compression gains nothing on random data.
     expect(stats.storedBytes).to.be.greaterThan(1900 * 1024).and.lessThan(1900 * 1024 * 1.05);
     expect(stats.hostBytes).to.be.greaterThan(2 * stats.storedBytes);
+    // What forgetting each alone would free: its own churn file (sealed: random data, a little
+    // more than 400 KiB) and its root tree; stable.bin and the keep/ tree are shared.
+    const unique = await owner.uniqueBytes();
+    expect([...unique.keys()]).to.deep.equal([newer, older]);
+    for (const bytes of unique.values()) expect(bytes).to.be.greaterThan(400 * 1024).and.lessThan(420 * 1024);
+    expect(readdirSync(path.join(owner.dataDir, 'backup', 'tmp'))).to.deep.equal([]);
   });
 
   it('prune on the new machine: contracts and host bytes drop to what kept snapshots need; kept ones restore, here and on another new machine', async () => {
@@ -137,10 +143,11 @@ describe('forget and prune for real (owner + 3 real hosts)', function () {
     expect(after.bytes).to.be.lessThan(3 * (1100 * 1024) * 1.25);
     expect(after.contracts).to.be.lessThan(before.contracts);
     if (process.env['DBS_DEBUG']) console.log(JSON.stringify({ after, hostLive: hosts.map((h) => h.status().contracts.host) }));
-    // Hosts hear of it too: their live contracts for us are our live ones, plus the 3 of the
-    // shard that held the head segment at recovery, known to this machine only by host and
-    // contract ID from the root record (not cancellable: they end at expiry; docs/retention.md).
-    expect(hosts.reduce((n, h) => n + h.status().contracts.host, 0)).to.equal(after.contracts + 3);
+    // Hosts hear of it too: their live contracts for us are exactly our live ones. That includes
+    // the 3 of the shard that held the head segment at recovery, known to this machine only by
+    // host and contract ID from the root record: recovery placed that shard again, so prune
+    // cancels the old ones by ID (they stayed on hosts until they lapsed before).
+    expect(hosts.reduce((n, h) => n + h.status().contracts.host, 0)).to.equal(after.contracts);
     // Every live contract of ours names a shard some host still holds, and nothing is left to prune.
     const again = await owner.prune({ dryRun: true });
     expect(again.plan.missingChunks).to.equal(0);

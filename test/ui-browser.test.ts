@@ -30,6 +30,7 @@ describe('ui: the web page in headless Chromium against running peers', function
   let browser: Browser | null = null;
   let page: Page;
   let origin = '';
+  let tokenUrl = '';
 
   before(async function () {
     const missing = browserMissing();
@@ -50,6 +51,7 @@ describe('ui: the web page in headless Chromium against running peers', function
     expect(ui.code, ui.stderr).to.equal(0);
     const { url } = JSON.parse(ui.stdout) as { url: string };
     origin = new URL(url).origin;
+    tokenUrl = url;
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('request', (r) => requests.push(r.url()));
@@ -78,6 +80,8 @@ describe('ui: the web page in headless Chromium against running peers', function
     expect(await page.textContent('[data-field=contacts]')).to.equal(String(s.dht.contacts));
     expect(await page.textContent('[data-field=storage]')).to.contain('256.0 MiB offered');
     expect(await page.textContent('[data-field=last-backup]')).to.contain('No backup yet');
+    // The first screen came from one answer, the one index.html preloaded (not fetched twice).
+    expect(await page.evaluate("performance.getEntriesByName(location.origin + '/api/overview').length")).to.equal(1);
   });
 
   it('a backup started from the page completes and its snapshot appears without a reload', async () => {
@@ -89,6 +93,9 @@ describe('ui: the web page in headless Chromium against running peers', function
     const snapshots = await controlRequest<Array<{ id: string }>>(controlSocketPath(peers[0]!.dataDir), 'GET', '/snapshots');
     expect(snapshots).to.have.length(1);
     await page.waitForSelector(`[data-list=snapshots] tr[data-snapshot="${snapshots[0]!.id}"]`);
+    // What the backup added and how long it took, recorded with the snapshot (the chart's figures).
+    expect(await page.textContent(`tr[data-snapshot="${snapshots[0]!.id}"] [data-field=took]`)).to.match(/^\d+(\.\d)? s$/);
+    expect(await page.textContent(`tr[data-snapshot="${snapshots[0]!.id}"] [data-field=added]`)).to.match(/KiB$/);
     expect(await page.evaluate("window.notReloaded")).to.equal(true);
     expect(await page.textContent('[data-list=watches]')).to.contain(path.join(work, 'watched')).and.contain('1 h 0 min quiet').and.contain('never');
   });
@@ -114,6 +121,38 @@ describe('ui: the web page in headless Chromium against running peers', function
     expect(readFileSync(path.join(dest, 'docs', 'notes', 'todo.txt'), 'utf8')).to.equal('water the plants\n');
   });
 
+  it('forget from the page shows the plan, then removes the snapshot from the list without a reload; prune reports', async () => {
+    const ask = <T>(method: 'GET' | 'POST', route: string) => controlRequest<T>(controlSocketPath(peers[0]!.dataDir), method, route);
+    // A second snapshot of the same folder (from the page: the list follows its jobs).
+    await page.click('[data-form=backup] button[type=submit]');
+    await page.locator('[data-list=jobs] li[data-kind=backup][data-state=done]').nth(1).waitFor({ timeout: 30_000 });
+    const [newer, older] = await ask<Array<{ id: string }>>('GET', '/snapshots');
+    expect(older, 'two snapshots').to.not.equal(undefined);
+    await page.waitForSelector(`[data-list=snapshots] tr[data-snapshot="${newer!.id}"]`);
+    await page.fill('[data-form=forget] input[name=keep-last]', '1');
+    await page.click('[data-form=forget] button[type=submit]');
+    await page.waitForSelector('[data-field=forget-plan]');
+    // The plan first: nothing is removed yet.
+    expect(await page.$$eval('[data-plan-remove]', (rows) => rows.map((r) => r.getAttribute('data-plan-remove')))).to.deep.equal([older!.id]);
+    expect(await page.$$eval('[data-plan-keep]', (rows) => rows.map((r) => r.getAttribute('data-plan-keep')))).to.deep.equal([newer!.id]);
+    expect(await ask<unknown[]>('GET', '/snapshots')).to.have.length(2);
+    await page.click('[data-action=forget-apply]');
+    await page.waitForSelector(`[data-list=snapshots] tr[data-snapshot="${older!.id}"]`, { state: 'detached', timeout: 30_000 });
+    expect(await page.$$eval('[data-list=snapshots] tbody tr', (rows) => rows.map((r) => r.getAttribute('data-snapshot')))).to.deep.equal([newer!.id]);
+    // Its files were shown (the tree browser test opened it): that view closed with it.
+    expect(await page.$('[data-card=tree]')).to.equal(null);
+    expect((await ask<Array<{ id: string }>>('GET', '/snapshots')).map((s) => s.id)).to.deep.equal([newer!.id]);
+    expect(await page.textContent('[data-list=jobs] li[data-kind=forget]')).to.contain('removed 1 snapshot(s)');
+    expect(await page.evaluate("window.notReloaded")).to.equal(true);
+
+    await page.click('[data-action=prune-dry]');
+    await page.waitForSelector('[data-field=prune-report][data-state=done]', { timeout: 30_000 });
+    expect(await page.textContent('[data-field=prune-report]')).to.contain('dry run: nothing changed').and.match(/would remove \d+ unused shard/);
+    await page.click('[data-action=prune]');
+    await page.locator('[data-list=jobs] li[data-kind=prune][data-state=done]').nth(1).waitFor({ timeout: 30_000 });
+    expect(await page.textContent('[data-field=prune-report]')).to.match(/shard\(s\) removed, \d+ contract\(s\) cancelled/);
+  });
+
   it('a killed host shows as failing after "Check now"', async () => {
     const victim = peers[3]!;
     victim.child.kill('SIGKILL');
@@ -133,6 +172,20 @@ describe('ui: the web page in headless Chromium against running peers', function
     const remote = await dbs(['start', '--data', path.join(work, 'remote'), ...ARGS, '--ui', '0.0.0.0:0']);
     expect(remote.code).to.equal(2);
     expect(remote.stderr).to.match(/^dbs: 0\.0\.0\.0 is not a loopback address: serving the page there needs --ui-allow-remote/);
+  });
+
+  it('opens straight on another page: its module is imported on the first visit', async () => {
+    const context = await browser!.newContext();
+    const other = await context.newPage();
+    other.on('request', (r) => requests.push(r.url()));
+    try {
+      // The fragment survives the token's 303 to /.
+      await other.goto(`${tokenUrl}#hosts`);
+      await other.waitForSelector('[data-view=hosts] [data-list=hosts] tr[data-health]');
+      expect(other.url()).to.equal(`${origin}/#hosts`);
+    } finally {
+      await context.close();
+    }
   });
 
   it('every request the page made went to its own origin', () => {

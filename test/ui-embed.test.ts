@@ -15,6 +15,7 @@ describe('ui: embedded over an in-process peer', function () {
   let peers: Peer[] = [];
   let ui: UiServer;
   let snapshot = '';
+  let backup: Awaited<ReturnType<Peer['backup']>>;
   const source = tempDir('dbs-ui-embed-src-');
 
   before(async function () {
@@ -23,7 +24,8 @@ describe('ui: embedded over an in-process peer', function () {
     mkdirSync(path.join(source, 'a', 'b'), { recursive: true });
     for (let i = 0; i < 7; i++) writeFileSync(path.join(source, 'a', `f${i}.txt`), `file ${i}\n`);
     writeFileSync(path.join(source, 'a', 'b', 'deep.txt'), 'deep\n');
-    snapshot = (await peers[0]!.backup(source, { replicas: 2 })).id;
+    backup = await peers[0]!.backup(source, { replicas: 2 });
+    snapshot = backup.id;
     const owner = peers[0]!;
     const feed = new EventFeed();
     ui = await UiServer.listen({ dataDir: owner.dataDir, routes: controlRoutes(owner, { dataDir: owner.dataDir, feed }), feed, port: 0 });
@@ -43,6 +45,9 @@ describe('ui: embedded over an in-process peer', function () {
     expect(status.body.publicKey).to.equal(peers[0]!.status().publicKey);
     const snaps = await api('/api/snapshots');
     expect(snaps.body.items.map((s: { id: string }) => s.id)).to.deep.equal([snapshot]);
+    // The backups chart's figures, recorded with the snapshot: what it uploaded, how long it took.
+    expect(snaps.body.items[0].addedBytes).to.equal(backup.uploadedBytes).and.be.greaterThan(0);
+    expect(snaps.body.items[0].durationMs).to.be.a('number').and.at.least(0);
   });
 
   it('counts the bytes its TCP client sent to hosts: at least every uploaded replica', async () => {
@@ -52,6 +57,20 @@ describe('ui: embedded over an in-process peer', function () {
     expect(status.traffic.sent).to.be.at.least(uploaded);
     // Audits and downloads are what it received; no restore or audit ran yet, only answers.
     expect(status.traffic.received).to.be.lessThan(uploaded);
+  });
+
+  it('shows each host\'s storage used: the shards it received and keeps (active contracts), within what it promised', async () => {
+    let used = 0;
+    for (const host of peers.slice(1)) {
+      const { storage } = host.status();
+      const kept = host.contracts().filter((c) => c.role === 'host' && c.state === 'active').reduce((t, c) => t + c.size, 0);
+      expect(storage.used).to.equal(kept);
+      expect(storage.used).to.be.at.most(storage.promised);
+      used += storage.used;
+    }
+    expect(used).to.be.greaterThan(0);
+    // The overview's one answer carries the same figure.
+    expect((await api('/api/overview')).body.status.storage.used).to.equal(peers[0]!.status().storage.used);
   });
 
   it('lists a folder of a snapshot a page at a time, folders first', async () => {

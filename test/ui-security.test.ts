@@ -48,6 +48,8 @@ describe('ui: the web page server refuses what it must', function () {
     'POST /restore': handler('POST /restore', { files: 0, bytes: 0, incomplete: [] }),
     'POST /check': handler('POST /check', { audited: 0, failed: 0, cancelled: 0, replaced: 0 }),
     'POST /stop': handler('POST /stop', { stopping: true }),
+    'POST /forget': handler('POST /forget', { policy: 'keep 1 latest', dryRun: true, groups: [], remove: [], removed: [] }),
+    'POST /prune': handler('POST /prune', { dryRun: true }),
   };
   let ui: UiServer;
   let auth: Record<string, string>;
@@ -144,6 +146,33 @@ describe('ui: the web page server refuses what it must', function () {
     expect((await request(ui, 'POST', '/api/restore', headers, { snapshot: 'latest', dest: '/tmp/x', path: 'a/../../b' })).status).to.equal(400);
     expect((await request(ui, 'POST', '/api/restore', headers, { snapshot: 'latest', dest: '/tmp/x\u0000y' })).status).to.equal(400);
     expect(calls).to.have.length(0);
+  });
+
+  it('forget and prune: CSRF-checked like every POST, the body rebuilt key by key, the plan answered at once, the rest as jobs', async () => {
+    calls.length = 0;
+    const origin = `http://${ui.host}:${ui.port}`;
+    const headers = { ...auth, origin, 'x-csrf-token': csrf };
+    expect((await request(ui, 'POST', '/api/forget', { ...auth, origin }, { keep: { last: '1' }, dryRun: true })).status).to.equal(403);
+    expect((await request(ui, 'POST', '/api/prune', { ...auth, origin: 'http://evil.example', 'x-csrf-token': csrf }, {})).status).to.equal(403);
+    expect(calls).to.have.length(0);
+    // Unknown rules, both rules and IDs, neither, odd IDs, a bad percentage: 400 before the peer is asked.
+    for (const body of [{ keep: { last: '1', stop: true } }, { keep: { last: '1' }, snapshots: ['a'] }, {}, { snapshots: ['../x'] }, { keep: { tag: 'a' } }, { keep: { last: 'x'.repeat(300) } }]) {
+      const r = await request(ui, 'POST', '/api/forget', headers, body);
+      expect(r.status, JSON.stringify(body)).to.equal(400);
+    }
+    expect((await request(ui, 'POST', '/api/prune', headers, { maxUnused: 100 })).status).to.equal(400);
+    expect(calls).to.have.length(0);
+    const plan = await request(ui, 'POST', '/api/forget', headers, { keep: { last: 1, daily: ' 7 ', tag: ['a,b', ''] }, dryRun: true, prune: true, sources: ['/etc'] });
+    expect(plan.status, plan.body).to.equal(200);
+    expect(JSON.parse(plan.body).policy).to.equal('keep 1 latest');
+    expect(calls.at(-1)).to.deep.equal({ route: 'POST /forget', body: { snapshots: [], keep: { last: '1', daily: '7', tag: ['a,b'] }, dryRun: true } });
+    const apply = await request(ui, 'POST', '/api/forget', headers, { snapshots: ['20261203T120000Z-abcdef'], dryRun: false, prune: true });
+    expect(apply.status).to.equal(202);
+    expect(JSON.parse(apply.body).kind).to.equal('forget');
+    expect(calls.at(-1)).to.deep.equal({ route: 'POST /forget', body: { snapshots: ['20261203T120000Z-abcdef'], keep: {}, dryRun: false } });
+    const prune = await request(ui, 'POST', '/api/prune', headers, { dryRun: true, maxUnused: '10', extra: 1 });
+    expect(prune.status).to.equal(202);
+    expect(calls.at(-1)).to.deep.equal({ route: 'POST /prune', body: { dryRun: true, maxUnused: 10 } });
   });
 
   it('pages long lists and caps the page size', async () => {

@@ -67,6 +67,7 @@ export async function runBackup(deps: BackupPipelineDeps, source: string, option
     throw new Error(err.code === 'ENOENT' ? `nothing to back up at ${source}: no such file or directory` : `cannot read ${source}: ${err.message}`);
   });
   const { keys, index, locator } = deps;
+  const startedAt = deps.clock.now();
   const parent = options.force ? undefined : index.latestOf(source);
   const progress: BackupProgress = { phase: 'scanning', files: 0, bytes: 0, uploadedBytes: 0 };
   const totals = { shards: 0, shortfall: 0 };
@@ -160,7 +161,7 @@ export async function runBackup(deps: BackupPipelineDeps, source: string, option
     await packer.flush();
     await uploader.finish();
     const last = placedShards[before]!;
-    index.addSnapshot(snapshot);
+    index.addSnapshot({ ...snapshot, durationMs: deps.clock.now() - startedAt, addedBytes: progress.uploadedBytes });
     await deps.metadata.commit(tail, last, [...unindexed, ...placedShards]);
     progress.phase = 'done';
     onProgress({ ...progress });

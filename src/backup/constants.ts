@@ -20,6 +20,8 @@ export interface BackupEngineOptions {
   placingAtOnce?: number;
   /** Catalog segments in a chain before a backup writes it compacted (default 32, see src/snapshot/constants.ts). */
   compactAfterSegments?: number;
+  /** Largest index piece (bytes) prune's rewrite writes (default 4 MiB, see src/snapshot/constants.ts; tests make it small). */
+  indexPieceBytes?: number;
 }
 
 export const DEFAULT_ENGINE_OPTIONS: Required<BackupEngineOptions> = {
@@ -36,6 +38,7 @@ export const DEFAULT_ENGINE_OPTIONS: Required<BackupEngineOptions> = {
   placingAtOnce: 2,
   // segments: a new machine fetches at most this many to read the catalog; see src/snapshot/constants.ts.
   compactAfterSegments: SNAPSHOT_DEFAULTS.compactAfterSegments,
+  indexPieceBytes: SNAPSHOT_DEFAULTS.indexPieceBytes,
 };
 
 /** bytes: the backup's one read buffer (one buffer reused: fresh ones fragment malloc's arenas). */
@@ -46,6 +49,13 @@ export const READ_BYTES = 1024 * 1024;
  * thread pool, where the event loop does not wait for their reads.
  */
 export const SYNC_READ_BYTES = 256 * 1024;
+/**
+ * bytes: chunks up to this size are sealed (backup) and opened (restore) on the main thread, not
+ * on the crypto worker: for a chunk of a few KiB a message each way costs the main thread more
+ * than the work (a small file's chunk is the file). 16 KiB: Brotli and AES-GCM of that take
+ * tens of microseconds, while the worker keeps every larger chunk's per-byte work.
+ */
+export const INLINE_CRYPTO_BYTES = 16 * 1024;
 /** bytes: restored files up to this size are written with synchronous calls (small-file-out.ts); the same bound, for the same reason. */
 export const SYNC_WRITE_BYTES = SYNC_READ_BYTES;
 /** chunks: sealed on the worker while the main thread reads and chunks the next. */
@@ -75,11 +85,18 @@ export const DURABLE_BATCH_FILES = 4096;
 /** bytes: ...or this many. */
 export const DURABLE_BATCH_BYTES = 128 * 1024 * 1024;
 /**
- * ms: a piece still downloading after this counts as slow, and a reserve piece starts beside it
- * (the race keeps both; the first K that verify win). 10 s: far past a 4 MiB piece on any line
- * that can restore at all, so only a stalled host triggers it.
+ * ms: a piece request still running after this counts as slow even when no other request of its
+ * shard gives a pace to compare with (every host silent); otherwise src/erasure/hedge.ts judges
+ * it against the others sooner. 10 s: far past a 4 MiB piece on any line that can restore at all.
  */
 export const PIECE_SLOW_AFTER_MS = 10_000;
+/**
+ * 1 MiB hash slots each piece download keeps in flight (a whole-shard download keeps 4). K pieces
+ * of each of RESTORE_DOWNLOADS shards stream at once: with 2 each, 2/4 holds as many slots as
+ * whole-copy downloads do (12), which the hasher's pool of spare slots mostly covers; 4 each
+ * allocated and dropped fresh shared memory for every other piece.
+ */
+export const PIECE_HASH_SLOTS = 2;
 /**
  * How the engine has the erasure worker write piece files and decoded shards: not fsynced. They
  * are temporary (pieces live until their upload, a decoded shard until the restore read it; a
@@ -106,3 +123,17 @@ export const WATCH_MAX_PATHS = 10_000;
  * 1.9 s → 1.1 s with 126 of them). 8: a few per host of a small network, not a flood.
  */
 export const CANCEL_AT_ONCE = 8;
+
+/**
+ * ms after which prune stops asking hosts to cancel a contract it knows only by ID (a recovered
+ * head shard's, unrecorded-contracts.ts): two of the default month-long contracts, so it has
+ * lapsed on the host by then, and a host that purged it answers nothing.
+ */
+export const UNRECORDED_GIVE_UP_MS = 60 * 86_400_000;
+
+/**
+ * ms a prune waits, before removing shards, for browsing walks (ls, diff, find) that began
+ * before it to end (browse-gate.ts). A listing streamed to a terminal or a pipe ends in seconds;
+ * a walk still open after a minute is most likely an iterator its caller dropped.
+ */
+export const BROWSE_DRAIN_MS = 60_000;

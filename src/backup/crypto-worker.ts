@@ -17,7 +17,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import { newAlignedShared } from '../util/direct-io.js';
-import { type BackupKeys, checkChunkId, SEAL_HEAD, SEAL_OVERHEAD } from './crypto.js';
+import { type BackupKeys, checkChunkId, openInto, SEAL_HEAD, SEAL_OVERHEAD, sealInPlace } from './crypto.js';
+import { INLINE_CRYPTO_BYTES } from './constants.js';
 import type { CryptoAnswer, CryptoJob, CryptoSetup } from './crypto-thread.js';
 
 /** A sealed or opened chunk: `bytes` is valid until `release()`. */
@@ -54,7 +55,14 @@ export class CryptoWorker {
    * (`open(..., { small: true })`): a restore's small files, so they do not queue behind a large
    * file's 4 MiB chunks for the few large slots, at a fraction of their memory.
    */
-  constructor(keys: BackupKeys, slotBytes: number, slots = 3, small: { slotBytes: number; slots: number } | null = null) {
+  constructor(
+    private readonly keys: BackupKeys,
+    slotBytes: number,
+    slots = 3,
+    small: { slotBytes: number; slots: number } | null = null,
+    /** Chunks up to this many bytes are sealed and opened on the calling thread (see INLINE_CRYPTO_BYTES). */
+    private readonly inlineBytes = INLINE_CRYPTO_BYTES,
+  ) {
     const pools = [{ bytes: slotBytes, count: Math.max(1, slots) }, ...(small && small.slots > 0 ? [{ bytes: small.slotBytes, count: small.slots }] : [])];
     this.slots = pools.flatMap(({ bytes, count }, pool) =>
       Array.from({ length: count }, () => {
@@ -135,6 +143,7 @@ export class CryptoWorker {
     }
     // Where the sealed body will be: the worker seals it in place (crypto.ts sealInPlace).
     slot.view.set(plain, SEAL_HEAD);
+    if (plain.length <= this.inlineBytes) return { result: this.inline(slot, id, () => slot.view.subarray(0, sealInPlace(this.keys, id, slot.view, plain.length))) };
     return { result: this.start(slot, 'seal', id, SEAL_HEAD, plain.length) };
   }
 
@@ -153,7 +162,29 @@ export class CryptoWorker {
       this.release(slot);
       throw err;
     }
+    if (sealed.length <= this.inlineBytes) return { result: this.inline(slot, id, () => openInto(this.keys, id, sealed, slot.view)) };
     return { result: this.start(slot, 'open', id, sealed.byteOffset - slot.view.byteOffset, sealed.length) };
+  }
+
+  /**
+   * A small chunk's work done here, in the slot, with the same result as the worker's: a message
+   * each way cost more of the main thread than sealing or opening a chunk of a few KiB does
+   * (postMessage was the largest item of a backup and a restore of small files).
+   */
+  private inline(slot: Slot, id: Uint8Array, work: () => Buffer): Promise<ChunkResult> {
+    if (this.failure) {
+      this.release(slot);
+      return Promise.reject(this.failure);
+    }
+    try {
+      const bytes = work();
+      return Promise.resolve({ id, bytes, release: () => this.release(slot) });
+    } catch (err) {
+      this.release(slot);
+      const failed = Promise.reject(err as Error);
+      failed.catch(() => {});
+      return failed;
+    }
   }
 
   /** Stops the worker; chunks not yet handed back fail. */

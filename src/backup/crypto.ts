@@ -11,7 +11,7 @@
  * - The chunker's gear table is derived from the key too, so chunk boundaries (and sizes) do
  *   not reveal which known file a backup contains.
  */
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomFillSync } from 'node:crypto';
 import { FORMAT_BYTES, pack, unpack } from './compress.js';
 
 const NONCE_BYTES = 12;
@@ -38,6 +38,23 @@ export function deriveBackupKeys(masterKey: Uint8Array): BackupKeys {
   return { idKey: derive('chunk-id'), dataKey: derive('chunk-data'), chunkerSeed: derive('chunker') };
 }
 
+/**
+ * Random nonces drawn from a buffer the CSPRNG fills 4 KiB at a time: the same randomness as a
+ * randomBytes(12) per chunk, without a getrandom call per chunk (it showed in the profile of a
+ * backup of small files). Each nonce is a copy, never handed out twice.
+ */
+const noncePool = Buffer.alloc(4096);
+let noncePoolAt = noncePool.length;
+function nextNonce(): Buffer {
+  if (noncePoolAt + NONCE_BYTES > noncePool.length) {
+    randomFillSync(noncePool);
+    noncePoolAt = 0;
+  }
+  const nonce = Buffer.from(noncePool.subarray(noncePoolAt, noncePoolAt + NONCE_BYTES));
+  noncePoolAt += NONCE_BYTES;
+  return nonce;
+}
+
 export function chunkId(keys: BackupKeys, plaintext: Uint8Array): Uint8Array {
   return new Uint8Array(createHmac('sha256', keys.idKey).update(plaintext).digest());
 }
@@ -52,7 +69,7 @@ export function seal(keys: BackupKeys, id: Uint8Array, plaintext: Uint8Array): B
  */
 export function sealParts(keys: BackupKeys, id: Uint8Array, plaintext: Uint8Array): Buffer[] {
   const { format, body } = pack(plaintext);
-  const nonce = randomBytes(NONCE_BYTES);
+  const nonce = nextNonce();
   const cipher = createCipheriv('aes-256-gcm', keys.dataKey, nonce);
   cipher.setAAD(id);
   // GCM is a stream mode: the format byte and the body encrypt as one message without
@@ -72,7 +89,7 @@ export function sealParts(keys: BackupKeys, id: Uint8Array, plaintext: Uint8Arra
 export function sealInPlace(keys: BackupKeys, id: Uint8Array, buffer: Buffer, length: number): number {
   if (buffer.length < length + SEAL_OVERHEAD) throw new Error('buffer too small to seal in place');
   const { format, body } = pack(buffer.subarray(SEAL_HEAD, SEAL_HEAD + length));
-  const nonce = randomBytes(NONCE_BYTES);
+  const nonce = nextNonce();
   const cipher = createCipheriv('aes-256-gcm', keys.dataKey, nonce);
   cipher.setAAD(id);
   nonce.copy(buffer, 0);

@@ -45,8 +45,12 @@ import { parseTags } from '../retention/tags.js';
 import { type PruneOptions, type PruneResult, runPrune } from './prune.js';
 import { diffSnapshots, findInSnapshots, type FoundEntry, type LsOptions, lsSnapshot, type SnapshotChange } from './snapshot-query.js';
 import { snapshotStats, type SnapshotStats } from './snapshot-stats.js';
+import { snapshotUniqueBytes } from './snapshot-unique.js';
 import type { SnapshotEntryInfo } from './snapshot-browse.js';
 import { createExclude } from './exclude.js';
+import { UnrecordedContracts } from './unrecorded-contracts.js';
+import { BrowseGate } from './browse-gate.js';
+import { BROWSE_DRAIN_MS } from './constants.js';
 
 export type { BackupEngineOptions } from './constants.js';
 export type { BackupOptions, BackupProgress, BackupResult, MaintenanceReport, RestoreOptions, RestoreProgress, RestoreResult, SnapshotInfo, TreeBuildStats } from './types.js';
@@ -73,6 +77,10 @@ export class BackupEngine {
   private readonly schemes: PieceSchemes;
   private readonly pieces: PiecePlacement;
   private readonly pieceRepairer: PieceRepairer;
+  /** Contracts known only by ID (a recovered head shard's): prune cancels them. */
+  private readonly unrecorded: UnrecordedContracts;
+  /** Browsing walks and prune's removal, one side at a time (browse-gate.ts). */
+  private readonly gate: BrowseGate;
   private busy: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -85,6 +93,8 @@ export class BackupEngine {
     this.options = { ...DEFAULT_ENGINE_OPTIONS, ...options };
     this.index = new BackupIndex(db);
     this.catalog = new CatalogDb(db);
+    this.unrecorded = new UnrecordedContracts(db);
+    this.gate = new BrowseGate(ports.clock);
     this.chunker = new Chunker(keys.chunkerSeed, this.options.chunkSizes);
     this.outbox = path.join(dataDir, 'backup', 'outbox');
     this.own = path.join(dataDir, 'backup', 'shards');
@@ -92,7 +102,7 @@ export class BackupEngine {
     const { contracts, clock } = ports;
     this.locator = new ReplicaLocator(ports, this.tmp, this.worker);
     this.placement = new ShardPlacement(ports.placer, this.index, this.own, clock);
-    this.metadata = new Metadata({ keys, index: this.index, catalog: this.catalog, outbox: this.outbox, placement: this.placement, locator: this.locator, contracts, roots: ports.roots, clock, compactAfterSegments: this.options.compactAfterSegments });
+    this.metadata = new Metadata({ keys, index: this.index, catalog: this.catalog, outbox: this.outbox, placement: this.placement, locator: this.locator, contracts, roots: ports.roots, clock, compactAfterSegments: this.options.compactAfterSegments, indexPieceBytes: this.options.indexPieceBytes });
     this.keepAlive = new KeepAlive({ index: this.index, contracts, auditor: ports.auditor, locator: this.locator, placement: this.placement, hostGraceMs: this.options.hostGraceMs });
     this.schemes = new PieceSchemes(db);
     this.pieces = new PiecePlacement({ placement: this.placement, schemes: this.schemes, worker: this.worker, contracts, outbox: this.outbox });
@@ -127,7 +137,7 @@ export class BackupEngine {
    */
   async snapshots(): Promise<SnapshotInfo[]> {
     if (this.index.snapshots().length === 0) await this.exclusive(() => this.recover());
-    return this.index.snapshots().map(({ id, createdAt, source, files, bytes, tags }) => ({ id, createdAt, source, files, bytes, ...(tags ? { tags } : {}) }));
+    return this.index.snapshots().map(({ id, createdAt, source, files, bytes, tags, durationMs, addedBytes }) => ({ id, createdAt, source, files, bytes, ...(tags ? { tags } : {}), ...(durationMs !== undefined ? { durationMs, addedBytes } : {}) }));
   }
 
   /**
@@ -151,7 +161,7 @@ export class BackupEngine {
 
   /** The entries of one folder of a snapshot, a page at a time; runs beside other tasks (it only reads). */
   entries(snapshotId: string, dir: string, page: { offset: number; limit: number }): Promise<SnapshotEntryPage> {
-    return listSnapshotDir({ keys: this.keys, index: this.index, locator: this.locator, tmp: this.tmp }, snapshotId, dir, page);
+    return listSnapshotDir(this.browseDeps(), snapshotId, dir, page);
   }
 
   /** A folder's entries (`recursive`: everything below it), trees read as reached; beside other tasks. */
@@ -174,8 +184,13 @@ export class BackupEngine {
     return snapshotStats(this.index, this.locator);
   }
 
+  /** Snapshot ID → bytes that forgetting it alone would free (trees walked as reached); beside other tasks. */
+  uniqueBytes(): Promise<Map<string, number>> {
+    return snapshotUniqueBytes(this.browseDeps());
+  }
+
   private browseDeps() {
-    return { keys: this.keys, index: this.index, locator: this.locator, tmp: this.tmp };
+    return { keys: this.keys, index: this.index, locator: this.locator, tmp: this.tmp, enter: () => this.gate.enter() };
   }
 
   /** Every shard of ours: replicas wanted and live, and each host's last audit. */
@@ -195,8 +210,14 @@ export class BackupEngine {
   maintain(now = this.ports.clock.now(), opts: { auditAll?: boolean } = {}): Promise<MaintenanceReport> {
     return this.exclusive(async () => {
       const audits = await this.keepAlive.auditDue(now, opts.auditAll);
-      const replaced = (await this.repairer.run()) + (await this.pieceRepairer.run()).placed;
-      const report = { ...audits, replaced };
+      const copies = await this.repairer.run();
+      const pieces = await this.pieceRepairer.run();
+      const report = {
+        ...audits,
+        replaced: copies + pieces.placed,
+        repairDownloadedBytes: this.repairer.lastBytes.downloaded + pieces.downloadBytes,
+        repairUploadedBytes: this.repairer.lastBytes.uploaded + pieces.uploadBytes,
+      };
       // Hosts changed: the catalog in the network must name the new ones, or a new machine
       // would look for the shards where they no longer are. Until that succeeds, every pass
       // tries again.
@@ -212,7 +233,7 @@ export class BackupEngine {
    * and maintenance.
    */
   prune(opts: PruneOptions = {}): Promise<PruneResult> {
-    const deps = { keys: this.keys, index: this.index, locator: this.locator, placement: this.placement, metadata: this.metadata, contracts: this.ports.contracts, outbox: this.outbox, tmp: this.tmp, shardSize: this.options.shardSize, pinned: () => this.pinnedMetadata(), headShard: () => this.catalog.head()?.location.shard ?? null };
+    const deps = { keys: this.keys, index: this.index, locator: this.locator, placement: this.placement, metadata: this.metadata, contracts: this.ports.contracts, outbox: this.outbox, tmp: this.tmp, shardSize: this.options.shardSize, pinned: () => this.pinnedMetadata(), headShard: () => this.catalog.head()?.location.shard ?? null, unrecorded: this.unrecorded, peers: this.ports.peers, now: () => this.ports.clock.now(), removal: (work: () => Promise<void>, waiting: () => void) => this.gate.removal(work, BROWSE_DRAIN_MS, waiting) };
     return this.exclusive(async () => {
       // A new machine prunes from the recovered catalog.
       if (!this.catalog.head()) await this.recover();
@@ -233,10 +254,11 @@ export class BackupEngine {
    * shard it is written in), so this machine cannot record them in full in its next segment.
    * Without new contracts recorded, a later recovery of a chain that goes on from here would
    * find no hosts for that shard (test/faults/clock-skew.test.ts found it). Placing it from the
-   * copy recovery kept costs one small shard's contracts; the old ones lapse at their end.
+   * copy recovery kept costs one small shard's contracts; the old ones are kept by ID and
+   * cancelled by the next prune (prune-unrecorded.ts).
    */
   private async recover(): Promise<void> {
-    await recover({ keys: this.keys, index: this.index, catalog: this.catalog, roots: this.ports.roots, contracts: this.ports.contracts, locator: this.locator, clock: this.ports.clock, own: this.own, tmp: this.tmp });
+    await recover({ keys: this.keys, index: this.index, catalog: this.catalog, roots: this.ports.roots, contracts: this.ports.contracts, unrecorded: this.unrecorded, locator: this.locator, clock: this.ports.clock, own: this.own, tmp: this.tmp });
     if (!this.catalog.head()) return;
     if ((await this.repairer.run()) > 0) this.metadata.markStale();
     await this.metadata.publishCatalogIfStale();

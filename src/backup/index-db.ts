@@ -27,6 +27,9 @@ export interface SnapshotRow {
   parent: string | null;
   /** `dbs backup --tag`; absent: none. */
   tags?: string[];
+  /** ms the backup took, and the shard bytes it uploaded (one copy each); local figures, absent on a recovered machine. */
+  durationMs?: number;
+  addedBytes?: number;
 }
 
 interface SnapshotRaw {
@@ -38,6 +41,8 @@ interface SnapshotRaw {
   root: Buffer | null;
   parent: string | null;
   tags: string | null;
+  duration_ms: number | null;
+  added_bytes: number | null;
 }
 
 interface ShardRaw {
@@ -98,7 +103,9 @@ export class BackupIndex {
 
   /** Records a finished snapshot (its root tree, and the parent its files cache came from). */
   addSnapshot(s: SnapshotRow): void {
-    this.db.prepare('INSERT OR REPLACE INTO snapshots (id, created_at, source, files, bytes, root, parent, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(s.id, s.createdAt, s.source, s.files, s.bytes, s.root, s.parent, s.tags?.length ? JSON.stringify(s.tags) : null);
+    this.db
+      .prepare('INSERT OR REPLACE INTO snapshots (id, created_at, source, files, bytes, root, parent, tags, duration_ms, added_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(s.id, s.createdAt, s.source, s.files, s.bytes, s.root, s.parent, s.tags?.length ? JSON.stringify(s.tags) : null, s.durationMs ?? null, s.addedBytes ?? null);
   }
 
   /** Forgotten snapshots leave the list (their blobs stay until prune). */
@@ -213,5 +220,5 @@ function toShard(r: ShardRaw): ShardRow {
 
 function toSnapshot(r: SnapshotRaw): SnapshotRow {
   const tags = r.tags ? (JSON.parse(r.tags) as string[]) : [];
-  return { id: r.id, createdAt: r.created_at, source: r.source, files: r.files, bytes: r.bytes, root: r.root ? new Uint8Array(r.root) : null, parent: r.parent, ...(tags.length ? { tags } : {}) };
+  return { id: r.id, createdAt: r.created_at, source: r.source, files: r.files, bytes: r.bytes, root: r.root ? new Uint8Array(r.root) : null, parent: r.parent, ...(tags.length ? { tags } : {}), ...(r.duration_ms !== null ? { durationMs: r.duration_ms } : {}), ...(r.added_bytes !== null ? { addedBytes: r.added_bytes } : {}) };
 }

@@ -23,6 +23,8 @@ import type { OwnerContracts, RootRecords } from './ports.js';
 import type { ReplicaLocator } from './replica-locator.js';
 import { encodeRootRecordV2 } from './root-record.js';
 import { ShardWriter } from './shard-writer.js';
+import { writeBoundedPieces } from './bounded-pieces.js';
+import { DEFAULTS as SNAPSHOT_DEFAULTS } from '../snapshot/constants.js';
 
 export interface MetadataDeps {
   keys: BackupKeys;
@@ -36,6 +38,8 @@ export interface MetadataDeps {
   clock: Clock;
   /** Segments in a chain before it is compacted (default DEFAULTS.compactAfterSegments). */
   compactAfterSegments?: number;
+  /** Largest index piece prune's rewrite writes (bytes, default SNAPSHOT_DEFAULTS.indexPieceBytes). */
+  indexPieceBytes?: number;
 }
 
 /** Packs one sealed metadata blob into the shard being written; its location has shard null ("this shard"). */
@@ -152,22 +156,33 @@ export class Metadata {
 
   /**
    * Prune's rewrite: the whole live index (`entries`) as new pieces and the live catalog as a
-   * new base chain, in a shard of their own, placed and named by the root record. Afterwards
-   * no live piece or segment is in a shard of `doomed`, so those can be cancelled.
+   * new base chain, placed and named by the root record. Afterwards no live piece or segment is
+   * in a shard of `doomed`, so those can be cancelled. `into`: the last repacked shard, not yet
+   * placed; the metadata goes in after its chunks (whose entries say "this shard"), and once it
+   * is placed those chunks' index entries move to it. Without it, a shard of their own. The
+   * index goes into shards of about `shardSize` each (bounded-pieces.ts), the catalog last.
    */
-  async rewriteAll(entries: Iterable<WrittenIndexEntry>, doomed: Set<string>, replicas: number): Promise<void> {
-    const writer = new ShardWriter(this.deps.outbox);
-    const tail = await this.writeTail(
-      this.sealInto(writer),
+  async rewriteAll(entries: Iterable<WrittenIndexEntry>, doomed: Set<string>, replicas: number, into?: ShardWriter, shardSize = Infinity): Promise<void> {
+    const { index, placement, outbox } = this.deps;
+    const first = into ?? new ShardWriter(outbox);
+    const own = [...first.chunks];
+    // Placed first, then the entries move: the index never points at a shard no host has.
+    const place = async (writer: ShardWriter): Promise<Uint8Array> => {
+      const placed = await placement.placeNew(writer, replicas, writer === into ? 'data' : 'meta', await writer.finish());
+      if (writer === first) index.putChunks(own.map((c) => ({ chunk: c.id, shard: placed.hash, offset: c.offset, length: c.length })));
+      return placed.hash;
+    };
+    // The index in pieces, in shards of about `shardSize` (bounded-pieces.ts); the catalog after them.
+    const { writer, pieces } = await writeBoundedPieces(
+      { packInto: (w) => this.sealInto(w), newWriter: () => new ShardWriter(outbox), place, shardSize, pieceBytes: this.deps.indexPieceBytes ?? SNAPSHOT_DEFAULTS.indexPieceBytes },
+      first,
+      own.map((c) => ({ chunk: c.id, shard: null, offset: c.offset, length: c.length })),
       entries,
-      null,
-      [],
-      [],
-      { doomed },
     );
-    const placed = await this.deps.placement.placeNew(writer, replicas, 'meta', await writer.finish());
-    const kept = this.deps.index.shards().filter((s) => !doomed.has(toHex(s.hash))).map((s) => s.hash);
-    await this.commit(tail, placed.hash, kept);
+    const tail = await this.writeTail(this.sealInto(writer), [], null, pieces, [], { doomed });
+    const head = await place(writer);
+    const kept = index.shards().filter((s) => !doomed.has(toHex(s.hash))).map((s) => s.hash);
+    await this.commit(tail, head, kept);
     this.catalogStale = false;
   }
 

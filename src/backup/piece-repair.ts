@@ -76,7 +76,8 @@ export class PieceRepairer {
         // Never on a host that keeps a piece of this shard (an expiring one's renewal goes elsewhere).
         const placed = await this.deps.placement.placePieces(shard.hash, shard.size, scheme, rebuilt, pieces.map((c) => c.counterpart));
         report.placed += placed.contracts.length;
-        report.downloadBytes += plan.downloadBytes;
+        // What the fetch really took (K pieces, and any hedged or failed request), not the plan's K pieces.
+        if (!local) report.downloadBytes += locator.pieces.last.downloadedBytes;
         report.uploadBytes += placed.contracts.reduce((sum, c) => sum + c.contract.terms.shardSize, 0);
         if (placed.contracts.length < rebuilt.length) this.failures++;
       } catch {

@@ -11,6 +11,8 @@ import type { Refusal } from '../contracts/negotiation.js';
 import type { StoredContract } from '../contracts/store.js';
 import type { ShardDigest } from '../storage/merkle.js';
 import type { AuditOutcome, ShardTarget } from '../transfer/client.js';
+import type { ReceiveOptions } from '../transfer/verified-receive.js';
+import type { SlotSink } from '../storage/parallel-hasher.js';
 
 /** A shard put on hosts: the contracts whose upload completed, and who refused. */
 export interface PlacedShard {
@@ -48,6 +50,8 @@ export interface PlaceOptions {
  */
 export interface ShardFetcher {
   fetchToFile(address: Address, target: ShardTarget, file: string, options?: { direct?: boolean }): Promise<void>;
+  /** Downloads a shard (a piece) into `sink`, verified as it streams; resolves with its digest (transfer/client.ts `getInto`). */
+  fetchInto(address: Address, target: ShardTarget, sink: SlotSink, options?: ReceiveOptions): Promise<ShardDigest>;
 }
 
 /**
@@ -80,6 +84,16 @@ export interface OwnerContracts {
   adopt(contract: Contract, address: string | null, now: number): void;
   /** Cancels it here at once and sends the host a signed notice. */
   cancel(contract: StoredContract): Promise<void>;
+  /**
+   * Cancels these: notifies their hosts (several per message, `atOnce` messages in flight), calls
+   * `sent`, then records them all in one commit.
+   */
+  cancelMany(contracts: readonly StoredContract[], atOnce: number, sent?: () => void): Promise<void>;
+  /**
+   * Sends the host at `address` a signed cancel of a contract known only by its ID (a recovered
+   * head shard's: unrecorded-contracts.ts). True if the host acknowledged it.
+   */
+  cancelById(id: Uint8Array, address: Address): Promise<boolean>;
   /** The host passed an audit: its strikes are forgiven. */
   honoured(host: Uint8Array): void;
   /** The host failed an audit: one strike. */

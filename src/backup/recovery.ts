@@ -4,7 +4,8 @@
  * walk the chain back to its base learning where older shards are, replay it oldest first, then
  * rebuild the chunk index from the index deltas, one piece at a time. Every shard fetched is
  * verified and kept as our local copy (the head shard's contracts are only in the root record
- * by key and ID, so repair re-replicates it from that copy).
+ * by key and ID, so repair re-replicates it from that copy, and those are kept by ID for prune
+ * to cancel: unrecorded-contracts.ts).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -25,6 +26,7 @@ import type { BackupIndex } from './index-db.js';
 import type { OwnerContracts, RootRecords } from './ports.js';
 import type { ReplicaLocator } from './replica-locator.js';
 import { decodeRootRecordV2 } from './root-record.js';
+import type { UnrecordedContracts } from './unrecorded-contracts.js';
 
 export class RecoveryError extends Error {
   readonly code = 'NO_CATALOG_HOST';
@@ -40,6 +42,8 @@ export interface RecoveryDeps {
   catalog: CatalogDb;
   roots: Pick<RootRecords, 'read'>;
   contracts: Pick<OwnerContracts, 'adopt'>;
+  /** Where the head shard's contracts, known only by host and ID, are kept for prune. */
+  unrecorded: Pick<UnrecordedContracts, 'add'>;
   locator: Pick<ReplicaLocator, 'find' | 'download'>;
   clock: Clock;
   /** Where our shard copies are kept (fetched shards land there). */
@@ -99,6 +103,8 @@ export async function recover(deps: RecoveryDeps): Promise<void> {
         deps.contracts.adopt({ terms: decodeTerms(c.terms), id: contractIdFromEncoded(c.terms), ownerSignature: c.ownerSignature, hostSignature: c.hostSignature }, c.address, now);
       }
       catalog.recorded([...shards, ...contracts], true);
+      const adopted = new Set(contracts.map((c) => toHex(contractIdFromEncoded(c.terms))));
+      deps.unrecorded.add(root.hosts.filter((h) => !adopted.has(toHex(h.contract))).map((h) => ({ id: h.contract, host: h.host, shard: root.head.shard })), now);
       catalog.addPieces(pieces, root.head.shard, true);
       catalog.setHead({ seq: root.seq, base: root.base, location: root.head });
       // Every shard's chunks are in the deltas just replayed.

@@ -26,6 +26,8 @@ export interface RepairDeps {
 export class Repairer {
   /** Placements that found nobody (the next pass tries again). */
   failures = 0;
+  /** What the last run downloaded (copies fetched from surviving replicas) and uploaded (new replicas), in bytes. */
+  lastBytes = { downloaded: 0, uploaded: 0 };
 
   constructor(private readonly deps: RepairDeps) {}
 
@@ -37,6 +39,7 @@ export class Repairer {
   async run(): Promise<number> {
     const { index, locator, placement } = this.deps;
     let placed = 0;
+    const bytes = (this.lastBytes = { downloaded: 0, uploaded: 0 });
     const queue = new PQueue({ concurrency: this.deps.repairsAtOnce ?? REPAIRS_AT_ONCE });
     const now = this.deps.clock.now();
     for (const shard of index.shards()) {
@@ -48,6 +51,7 @@ export class Repairer {
       void queue.add(async () => {
         const file = await this.sourceFor(shard, live);
         if (!file) return;
+        if (file.temporary) bytes.downloaded += shard.size;
         try {
           // Excluded: hosts with a live contract for it (never two replicas on one host; an
           // expiring one's renewal goes elsewhere), and hosts that failed any audit.
@@ -55,6 +59,7 @@ export class Repairer {
           // the counts of repairs that finish meanwhile.
           const more = await placement.placeMore(file.path, missing, live.map((c) => c.counterpart));
           placed += more;
+          bytes.uploaded += more * shard.size;
         } catch {
           // Nobody available now; the next pass tries again.
           this.failures++;

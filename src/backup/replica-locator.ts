@@ -26,9 +26,9 @@ export class ReplicaLocator {
     private readonly ports: { contracts: Pick<OwnerContracts, 'live'>; fetcher: ShardFetcher; peers: PeerFinder },
     /** Where downloads go unless the caller names a directory. */
     private readonly tmp: string,
-    worker: Pick<ErasureWorker, 'decode'> = new ErasureWorker(),
+    worker: Pick<ErasureWorker, 'decodeInPlace'> = new ErasureWorker(),
   ) {
-    this.pieces = new PieceFetcher({ addressesOf: (c) => this.addressesOf(c), download: (a, t, dir, direct) => this.download(a, t, dir, direct), worker });
+    this.pieces = new PieceFetcher({ addressesOf: (c) => this.addressesOf(c), fetchInto: (a, t, sink, o) => this.ports.fetcher.fetchInto(a, t, sink, o), worker });
   }
 
   /**

@@ -4,10 +4,11 @@
  * shard files kept open while chunks are read out of them (one open per shard, not per chunk).
  * Memory stays flat: downloads stream to disk, reads take one chunk at a time.
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import PQueue from 'p-queue';
 import { toHex } from '../util/bytes.js';
 import { DirectReadFile } from '../util/direct-io.js';
-import { RESTORE_DOWNLOADS, RESTORE_OPEN_SHARDS } from './constants.js';
+import { RESTORE_DOWNLOADS, RESTORE_OPEN_SHARDS, SYNC_READ_BYTES } from './constants.js';
 
 export interface RestoreShardsOptions {
   /** Shards fetched at once (default RESTORE_DOWNLOADS). */
@@ -18,6 +19,8 @@ export interface RestoreShardsOptions {
 
 interface OpenFile {
   handle: Promise<DirectReadFile>;
+  /** An ordinary descriptor for small chunks (see `read`), opened on first use. */
+  buffered: number | null;
   users: number;
   lastUsed: number;
 }
@@ -72,6 +75,11 @@ export class RestoreShards {
   async read(file: string, offset: number, length: number, scratch: Buffer): Promise<Buffer> {
     const entry = this.acquire(file);
     try {
+      // Small chunks (small files' chunks) with a synchronous read through the page cache: they
+      // come in the order they were packed, so the kernel's readahead has the next ones in
+      // memory and a read is a copy, where a direct read per chunk went to the device each time
+      // and through the thread pool (the restore's largest item for small files).
+      if (length <= SYNC_READ_BYTES) return readFully((entry.buffered ??= openSync(file, 'r')), scratch, offset, length);
       const handle = await entry.handle;
       const bytes = await handle.readAt(scratch, offset, length);
       if (bytes.length !== length) throw new Error('shard is shorter than its index says');
@@ -87,6 +95,7 @@ export class RestoreShards {
     this.queue.clear();
     await this.queue.onIdle();
     const handles = [...this.open.values()].map((e) => e.handle);
+    for (const e of this.open.values()) closeBuffered(e);
     this.open.clear();
     // Read-only handles: a failed open or close loses nothing.
     await Promise.all(handles.map((h) => h.then((x) => x.close()).catch(() => {})));
@@ -95,7 +104,7 @@ export class RestoreShards {
   private acquire(file: string): OpenFile {
     let entry = this.open.get(file);
     if (!entry) {
-      const created: OpenFile = { handle: DirectReadFile.open(file), users: 1, lastUsed: 0 };
+      const created: OpenFile = { handle: DirectReadFile.open(file), buffered: null, users: 1, lastUsed: 0 };
       // A failed open is not cached: the next read tries again.
       created.handle.catch(() => {
         if (this.open.get(file) === created) this.open.delete(file);
@@ -114,8 +123,30 @@ export class RestoreShards {
       for (const e of this.open) if (e[1].users === 0 && (!oldest || e[1].lastUsed < oldest[1].lastUsed)) oldest = e;
       if (!oldest) return;
       this.open.delete(oldest[0]);
+      closeBuffered(oldest[1]);
       // Read-only: a failed close loses nothing.
       void oldest[1].handle.then((h) => h.close()).catch(() => {});
     }
   }
+}
+
+/** `length` bytes at `offset` of `fd` into the front of `scratch`; a shard shorter than that throws as a short direct read does. */
+function readFully(fd: number, scratch: Buffer, offset: number, length: number): Buffer {
+  let got = 0;
+  while (got < length) {
+    const n = readSync(fd, scratch, got, length - got, offset + got);
+    if (n === 0) throw new Error('shard is shorter than its index says');
+    got += n;
+  }
+  return scratch.subarray(0, length);
+}
+
+function closeBuffered(entry: OpenFile): void {
+  if (entry.buffered === null) return;
+  const fd = entry.buffered;
+  entry.buffered = null;
+  // Read-only: a failed close loses nothing.
+  try {
+    closeSync(fd);
+  } catch {}
 }

@@ -49,6 +49,8 @@ export interface BrowseDeps {
   locator: Pick<ReplicaLocator, 'localCopy' | 'fetchShard'>;
   /** Where a downloaded meta shard may go for a moment. */
   tmp: string;
+  /** Enters the browse gate (browse-gate.ts) for one walk; the function returned leaves it. */
+  enter: () => Promise<() => void>;
 }
 
 /** Folders first, then by name: the order a file browser shows. */
@@ -59,6 +61,30 @@ function byKindThenName(a: SnapshotEntryInfo, b: SnapshotEntryInfo): number {
 
 /** The entries directly inside `dir` of snapshot `snapshotId`, sorted, the page [offset, offset + limit). */
 export async function listSnapshotDir(deps: BrowseDeps, snapshotId: string, dir: string, page: { offset: number; limit: number }): Promise<SnapshotEntryPage> {
+  const leave = await deps.enter();
+  let nodes: TreeNode[];
+  let prefix: string;
+  try {
+    ({ nodes, prefix } = await readFolder(deps, snapshotId, dir));
+  } finally {
+    leave();
+  }
+  const children: SnapshotEntryInfo[] = nodes.map((n) => ({
+    name: n.name,
+    path: prefix ? `${prefix}/${n.name}` : n.name,
+    type: n.type,
+    size: n.type === 'file' ? n.size : 0,
+    mtimeMs: n.mtimeMs,
+    mode: n.mode,
+    ...(n.target !== undefined ? { target: n.target } : {}),
+  }));
+  children.sort(byKindThenName);
+  const offset = Math.max(0, page.offset);
+  return { snapshot: snapshotId, dir: prefix, total: children.length, offset, entries: children.slice(offset, offset + Math.max(0, page.limit)) };
+}
+
+/** The nodes of folder `dir` of the snapshot, reading one listing per path component. */
+async function readFolder(deps: BrowseDeps, snapshotId: string, dir: string): Promise<{ nodes: TreeNode[]; prefix: string }> {
   const summary = deps.index.snapshots().find((s) => s.id === snapshotId);
   if (!summary) throw new SnapshotBrowseError('UNKNOWN_SNAPSHOT', `unknown snapshot ${snapshotId}`);
   if (!summary.root) throw new SnapshotFormatError('LEGACY_SNAPSHOT', `snapshot ${snapshotId} was written in the first format, which this version does not read`);
@@ -87,16 +113,5 @@ export async function listSnapshotDir(deps: BrowseDeps, snapshotId: string, dir:
   } finally {
     await fs.rm(work, { recursive: true, force: true });
   }
-  const children: SnapshotEntryInfo[] = nodes.map((n) => ({
-    name: n.name,
-    path: prefix ? `${prefix}/${n.name}` : n.name,
-    type: n.type,
-    size: n.type === 'file' ? n.size : 0,
-    mtimeMs: n.mtimeMs,
-    mode: n.mode,
-    ...(n.target !== undefined ? { target: n.target } : {}),
-  }));
-  children.sort(byKindThenName);
-  const offset = Math.max(0, page.offset);
-  return { snapshot: snapshotId, dir: prefix, total: children.length, offset, entries: children.slice(offset, offset + Math.max(0, page.limit)) };
+  return { nodes, prefix };
 }

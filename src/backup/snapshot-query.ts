@@ -4,7 +4,9 @@
  * tree-diff: an unchanged subtree is skipped unread), from our shard copies or, failing that,
  * downloaded into a temporary folder removed when the walk ends; nothing holds a whole
  * snapshot. Results are async iterators, so a caller can stop early. They run beside backups
- * and restores (they only read), like the web page's browser (snapshot-browse.ts).
+ * and restores (they only read), like the web page's browser (snapshot-browse.ts), and beside
+ * a prune: each walk holds the browse gate (browse-gate.ts) from its start to its end, so it
+ * reads the index as it was before the prune's removal or after it, never half of each.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -39,12 +41,18 @@ export interface FoundEntry extends SnapshotEntryInfo {
   snapshot: string;
 }
 
-/** A walk's tree loader over a temporary folder for downloads; `close` removes it. */
+/** A walk's tree loader over a temporary folder for downloads, inside the browse gate; `close` leaves both. */
 async function openTrees(deps: BrowseDeps): Promise<{ loadTree: LoadTree; close: () => Promise<void> }> {
-  const work = await fs.mkdtemp(path.join(deps.tmp, 'query-'));
-  const shardFile = cachedShardFiles(deps.locator, deps.index, work);
-  const reader = new BlobReader(deps.keys, deps.index, shardFile);
-  return { loadTree: async (id) => decodeTree(await reader.load(id)), close: () => fs.rm(work, { recursive: true, force: true }) };
+  const leave = await deps.enter();
+  try {
+    const work = await fs.mkdtemp(path.join(deps.tmp, 'query-'));
+    const shardFile = cachedShardFiles(deps.locator, deps.index, work);
+    const reader = new BlobReader(deps.keys, deps.index, shardFile);
+    return { loadTree: async (id) => decodeTree(await reader.load(id)), close: () => fs.rm(work, { recursive: true, force: true }).finally(leave) };
+  } catch (err) {
+    leave();
+    throw err;
+  }
 }
 
 function snapshotRow(deps: BrowseDeps, id: string): SnapshotRow & { root: Uint8Array } {
@@ -72,10 +80,10 @@ async function folderTree(loadTree: LoadTree, snapshot: SnapshotRow & { root: Ui
 
 /** The entries of `dir` (a folder of the snapshot; '' its root), in name order; `recursive`: all below it. */
 export async function* lsSnapshot(deps: BrowseDeps, snapshotId: string, dir = '', opts: LsOptions = {}): AsyncGenerator<SnapshotEntryInfo> {
-  const snapshot = snapshotRow(deps, snapshotId);
   const prefix = dir.replace(/^\/+|\/+$/g, '');
   const trees = await openTrees(deps);
   try {
+    const snapshot = snapshotRow(deps, snapshotId);
     const tree = await folderTree(trees.loadTree, snapshot, prefix);
     for await (const e of walkTree(tree, trees.loadTree, { descend: () => opts.recursive === true }, prefix)) yield entryInfo(e.path, e.node);
   } finally {
@@ -85,9 +93,9 @@ export async function* lsSnapshot(deps: BrowseDeps, snapshotId: string, dir = ''
 
 /** What changed from snapshot `a` to snapshot `b`, in path order; unchanged folders are not read. */
 export async function* diffSnapshots(deps: BrowseDeps, a: string, b: string): AsyncGenerator<SnapshotChange> {
-  const [before, after] = [snapshotRow(deps, a), snapshotRow(deps, b)];
   const trees = await openTrees(deps);
   try {
+    const [before, after] = [snapshotRow(deps, a), snapshotRow(deps, b)];
     for await (const c of diffTrees(before.root, after.root, trees.loadTree)) {
       const node = (c.after ?? c.before)!;
       const change: SnapshotChange = { kind: c.kind, path: c.path, type: node.type };
@@ -113,9 +121,9 @@ function sameContent(a: TreeNode, b: TreeNode): boolean {
  */
 export async function* findInSnapshots(deps: BrowseDeps, pattern: string, snapshotId?: string): AsyncGenerator<FoundEntry> {
   const match = ignore().add(pattern);
-  const snapshots = snapshotId ? [snapshotRow(deps, snapshotId)] : deps.index.snapshots().filter((s): s is SnapshotRow & { root: Uint8Array } => s.root !== null);
   const trees = await openTrees(deps);
   try {
+    const snapshots = snapshotId ? [snapshotRow(deps, snapshotId)] : deps.index.snapshots().filter((s): s is SnapshotRow & { root: Uint8Array } => s.root !== null);
     for (const s of snapshots) {
       for await (const e of walkTree(s.root, trees.loadTree)) {
         // gitignore counts what is inside a matching folder as matching too; find wants the folder itself.

@@ -8,7 +8,7 @@ import type { BackupIndex } from './index-db.js';
 import type { ReplicaLocator } from './replica-locator.js';
 
 export interface SnapshotStats {
-  snapshots: Array<{ id: string; createdAt: number; source: string; files: number; bytes: number; tags?: string[] }>;
+  snapshots: Array<{ id: string; createdAt: number; source: string; files: number; bytes: number; tags?: string[]; /** Stored bytes only this snapshot needs (`dbs stats`; `peer.uniqueBytes()`). */ uniqueBytes?: number }>;
   /** Sum of every snapshot's file bytes (what restoring them all would write). */
   sourceBytes: number;
   /** Sealed bytes of the distinct chunks and blobs indexed: after deduplication and compression. */

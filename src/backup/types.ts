@@ -79,6 +79,9 @@ export interface SnapshotInfo {
   bytes: number;
   /** `dbs backup --tag`; absent: none. */
   tags?: string[];
+  /** ms the backup took and shard bytes it uploaded (one copy each); absent for snapshots recovered from the network. */
+  durationMs?: number;
+  addedBytes?: number;
 }
 
 export interface MaintenanceReport {
@@ -86,4 +89,8 @@ export interface MaintenanceReport {
   failed: number;
   cancelled: number;
   replaced: number;
+  /** Bytes repairs downloaded from surviving hosts (shards or pieces; 0 when rebuilt from our own copies). */
+  repairDownloadedBytes: number;
+  /** Bytes repairs uploaded to new hosts (new replicas and rebuilt pieces). */
+  repairUploadedBytes: number;
 }

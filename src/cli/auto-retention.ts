@@ -1,6 +1,7 @@
 /**
  * Retention that runs itself for watched folders: each folder's `--keep-*` policy, applied to
- * that folder's snapshots after its backups at the RetentionPacer's pace, then one prune.
+ * that folder's snapshots after its backups at the RetentionPacer's pace (kept in the peer's
+ * database, so a restart keeps it), then one prune.
  * Failures are logged, never thrown: a backup that succeeded stays a success.
  */
 import type { Peer } from '../peer/peer.js';
@@ -16,9 +17,10 @@ export interface AutoRetention {
   afterBackup(now: number): Promise<void>;
 }
 
-export function autoRetention(peer: Pick<Peer, 'forget' | 'prune'>, log: Pick<PeerLog, 'info' | 'warn'>, pace: { everyBackups?: number; everyMs?: number } = {}): AutoRetention {
+export function autoRetention(peer: Pick<Peer, 'forget' | 'prune' | 'retentionPace'>, log: Pick<PeerLog, 'info' | 'warn'>, pace: { everyBackups?: number; everyMs?: number } = {}): AutoRetention {
   const policies = new Map<string, ReturnType<typeof policyFromFlags>>();
-  const pacer = new RetentionPacer({ ...AUTO_RETENTION, ...pace });
+  // Paced across restarts: the state is in the peer's database.
+  const pacer = new RetentionPacer({ ...AUTO_RETENTION, ...pace }, peer.retentionPace);
   return {
     setPolicy(folder, keep) {
       if (keep && Object.keys(keep).length > 0) policies.set(folder, policyFromFlags(keep));

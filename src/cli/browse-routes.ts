@@ -10,7 +10,7 @@ import type { ControlHandler } from '../control/protocol.js';
 /** Entries per progress line: big enough that a line's framing costs little, small enough to show at once. */
 export const STREAM_BATCH = 200;
 
-export type BrowsePeer = Pick<Peer, 'snapshots' | 'ls' | 'diff' | 'find' | 'stats'>;
+export type BrowsePeer = Pick<Peer, 'snapshots' | 'ls' | 'diff' | 'find' | 'stats' | 'uniqueBytes'>;
 
 async function stream<T>(items: AsyncIterable<T>, report: (p: unknown) => void): Promise<{ count: number }> {
   let batch: T[] = [];
@@ -42,7 +42,9 @@ export function browseRoutes(
     },
     'GET /stats': async () => {
       await peer.snapshots(); // a new machine recovers its catalog first
-      return peer.stats();
+      const unique = await peer.uniqueBytes();
+      const stats = peer.stats();
+      return { ...stats, snapshots: stats.snapshots.map((s) => (unique.has(s.id) ? { ...s, uniqueBytes: unique.get(s.id)! } : s)) };
     },
   };
 }

@@ -49,7 +49,8 @@ export function renderStats(s: SnapshotStats): string {
     `stored once (after deduplication and compression): ${formatBytes(s.storedBytes)} in ${s.blobs} chunks and blobs, ${s.shards} shard(s) of ${formatBytes(s.shardBytes)}`,
     `held on hosts (every replica): ${formatBytes(s.hostBytes)} under ${s.contracts} contract(s)`,
   ];
-  if (s.snapshots.length) lines.push('', table(['ID', 'SOURCE', 'FILES', 'SIZE'], s.snapshots.map((x) => [x.id, x.source, x.files, formatBytes(x.bytes)])));
+  // UNIQUE: stored bytes only that snapshot needs, what forgetting it alone would free.
+  if (s.snapshots.length) lines.push('', table(['ID', 'SOURCE', 'FILES', 'SIZE', 'UNIQUE'], s.snapshots.map((x) => [x.id, x.source, x.files, formatBytes(x.bytes), x.uniqueBytes === undefined ? '-' : formatBytes(x.uniqueBytes)])));
   return lines.join('\n');
 }
 
@@ -78,7 +79,7 @@ export function addBrowseCommands(program: Command, deps: BrowseCommandDeps): vo
     });
 
   deps.withCommon(program.command('stats'))
-    .description('source bytes, bytes stored after deduplication and compression, bytes held on hosts (all replicas), per snapshot')
+    .description('source bytes, bytes stored after deduplication and compression, bytes held on hosts (all replicas), per snapshot with the bytes only it needs (what forgetting it alone would free)')
     .action(async (opts: { json?: boolean }) => {
       const s = await deps.ask<SnapshotStats>(opts, 'GET', '/stats');
       deps.print(opts, s, () => renderStats(s));

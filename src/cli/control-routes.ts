@@ -20,18 +20,21 @@ import { CLI_DEFAULTS } from './defaults.js';
 import { CliError, ExitCode } from './errors.js';
 import type { PeerLog } from './log.js';
 import { formatBytes, formatDuration } from './units.js';
+import { type WatchScheme, watchSchemeOf } from './watch-scheme.js';
 
 /** The Peer methods the routes use (a narrow port: tests and embedders may hand in less than a Peer). */
 export type ControlPeer = Pick<Peer, 'status' | 'peers' | 'contracts' | 'ledger' | 'snapshots' | 'findPeer' | 'backup' | 'restore' | 'check' | 'snapshotEntries' | 'shardHealth' | 'auditRecords' | 'forget' | 'prune'> & BrowsePeer & {
   dht: Pick<Peer['dht'], 'lookup'>;
 };
 
-export type Watch = (dir: string, quietMs: number, keep?: KeepFlags) => Promise<{ watching: string; already: boolean }>;
+export type Watch = (dir: string, quietMs: number, keep?: KeepFlags, scheme?: WatchScheme) => Promise<{ watching: string; already: boolean }>;
 
 /** A watched folder and its last backup (ms since the epoch; null before the first). */
 export interface WatchInfo {
   path: string;
   quietMs: number;
+  /** How it is backed up: "replicas 3", "erasure 2/4". */
+  scheme?: string;
   lastRunAt: number | null;
   lastSnapshot: string | null;
   lastError: string | null;
@@ -41,6 +44,8 @@ export interface ControlContext {
   dataDir: string;
   /** Replicas when a backup request names none (default CLI_DEFAULTS.replicas). */
   replicas?: number;
+  /** How `POST /watch` backs a folder up when the request names neither replicas nor erasure. */
+  watchScheme?: WatchScheme;
   /** Quiet time of `POST /watch` when the request names none, ms. */
   quietMs?: number;
   /** Where events go (dbs.log and the terminal); nothing by default. */
@@ -216,7 +221,7 @@ export function controlRoutes(peer: ControlPeer, ctx: ControlContext): Record<st
     },
     'POST /check': async () => {
       const report = await peer.check();
-      log.info('check-done', { ...report }, `check: audited ${report.audited} contract(s), ${report.failed} failed, ${report.cancelled} cancelled, ${report.replaced} replica(s) re-created`);
+      log.info('check-done', { ...report }, `check: audited ${report.audited} contract(s), ${report.failed} failed, ${report.cancelled} cancelled, ${report.replaced} replica(s) or piece(s) re-created (repair downloaded ${formatBytes(report.repairDownloadedBytes)}, uploaded ${formatBytes(report.repairUploadedBytes)})`);
       return report;
     },
   };
@@ -227,7 +232,8 @@ export function controlRoutes(peer: ControlPeer, ctx: ControlContext): Record<st
       const quietMs = body.quietMs === undefined ? (ctx.quietMs ?? CLI_DEFAULTS.quietMs) : Number(body.quietMs);
       if (!Number.isFinite(quietMs) || quietMs < 0) throw new CliError('--quiet must be a duration of 0 or more', ExitCode.usage);
       const keep = typeof body.keep === 'object' && body.keep !== null && Object.keys(body.keep).length > 0 ? (body.keep as KeepFlags) : undefined;
-      return watch(str(body, 'path')!, quietMs, keep);
+      const named = body.replicas !== undefined || body.erasure !== undefined;
+      return watch(str(body, 'path')!, quietMs, keep, named ? watchSchemeOf(body, ctx.watchScheme ?? { replicas: defaultReplicas }) : undefined);
     };
   }
   if (requestStop) {

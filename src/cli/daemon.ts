@@ -3,6 +3,8 @@
  * other commands talk to, the log, the optional tracker subscription and folder watches, and
  * stops cleanly on SIGINT/SIGTERM (sockets closed, database closed, socket file removed).
  */
+import type { ErasureScheme } from '../erasure/layout.js';
+import { backupSchemeOptions, describeScheme, type WatchScheme } from './watch-scheme.js';
 import { autoRetention } from './auto-retention.js';
 import type { KeepFlags } from '../retention/flags.js';
 import { promises as fs } from 'node:fs';
@@ -32,6 +34,8 @@ export interface DaemonOptions {
   host: string;
   /** Map the port on the router (UPnP / NAT-PMP) when bound to every interface. */
   mapPort?: boolean;
+  /** `--friend`: public keys (hex) of peers to keep our shards first, wherever they are (src/peer/friends.ts). */
+  friends?: string[];
   port: number;
   storage: number;
   bootstrap: string[];
@@ -41,6 +45,8 @@ export interface DaemonOptions {
   /** Quiet time before a watched folder is backed up. */
   quietMs: number;
   replicas: number;
+  /** `--erasure K/N` for watched folders (replaces replicas; src/cli/watch-scheme.ts). */
+  erasure?: ErasureScheme;
   /** `--keep-*` for the folders watched from the start: forget and prune after their backups. */
   keep?: KeepFlags;
   /** Extra library settings (timeouts, shard sizes...): the demo and tests use fast ones. */
@@ -88,7 +94,7 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
       ...tuning,
       dataDir: options.dataDir,
       host: options.host,
-      nat: { ...tuning.nat, ...(options.mapPort === false ? { mapPort: false } : {}) },
+      nat: { ...tuning.nat, ...(options.mapPort === false ? { mapPort: false } : {}), ...(options.friends?.length ? { friends: options.friends } : {}) },
       port: options.port,
       storage: options.storage,
       ...(options.recoveryKey ? { recoveryKey: options.recoveryKey } : {}),
@@ -149,7 +155,8 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
   // What `GET /watches` (and the web page) shows of each watched folder.
   const watched = new Map<string, WatchInfo>();
   const retention = autoRetention(peer, log, options.tuning?.retentionPace);
-  const watchFolder = async (dir: string, quietMs: number, keep?: KeepFlags) => {
+  const defaultScheme: WatchScheme = options.erasure ? { replicas: options.replicas, erasure: options.erasure } : { replicas: options.replicas };
+  const watchFolder = async (dir: string, quietMs: number, keep?: KeepFlags, scheme: WatchScheme = defaultScheme) => {
     const abs = path.resolve(dir);
     // As at start-up: whatever stat says, the folder cannot be watched, and the message says which one.
     const st = await fs.stat(abs).catch(() => null);
@@ -163,7 +170,7 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
         const info = watched.get(abs)!;
         info.lastRunAt = Date.now();
         try {
-          const result = await peer.backup(abs, { replicas: options.replicas, changedPaths: changedPaths ?? undefined });
+          const result = await peer.backup(abs, { ...backupSchemeOptions(scheme), changedPaths: changedPaths ?? undefined });
           Object.assign(info, { lastSnapshot: result.id, lastError: null });
           log.info('watch-backup', { path: abs, ...result }, `watched ${abs}: snapshot ${result.id}, ${result.files} files, ${formatBytes(result.uploadedBytes)} uploaded${result.shortfall ? `, ${result.shortfall} replica(s) short` : ''}`);
           await retention.afterBackup(Date.now());
@@ -175,10 +182,10 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
       },
     });
     watchers.set(abs, watcher);
-    watched.set(abs, { path: abs, quietMs, lastRunAt: null, lastSnapshot: null, lastError: null });
+    watched.set(abs, { path: abs, quietMs, scheme: describeScheme(scheme), lastRunAt: null, lastSnapshot: null, lastError: null });
     watcher.poke();
-    log.info('watch', { path: abs, quietMs }, `watching ${abs} (backs up ${formatDuration(quietMs)} after changes stop)`);
-    return { watching: abs, already: false };
+    log.info('watch', { path: abs, quietMs, scheme: describeScheme(scheme) }, `watching ${abs} (backs up ${formatDuration(quietMs)} after changes stop, ${describeScheme(scheme)})`);
+    return { watching: abs, already: false, scheme: describeScheme(scheme) };
   };
   stops.push(() => {
     for (const w of watchers.values()) w.close();
@@ -205,7 +212,7 @@ export async function startDaemon(options: DaemonOptions): Promise<{ peer: Peer;
     return stopping;
   };
 
-  Object.assign(routes, controlRoutes(peer, { dataDir: options.dataDir, replicas: options.replicas, quietMs: options.quietMs, log, feed, watch: watchFolder, watches: () => [...watched.values()], requestStop: () => void stop() }));
+  Object.assign(routes, controlRoutes(peer, { dataDir: options.dataDir, replicas: options.replicas, watchScheme: defaultScheme, quietMs: options.quietMs, log, feed, watch: watchFolder, watches: () => [...watched.values()], requestStop: () => void stop() }));
   try {
     for (const dir of options.watch) await watchFolder(dir, options.quietMs, options.keep);
     if (options.ui) stops.push(await startDaemonUi(options.ui, { dataDir: options.dataDir, routes, feed, log, exitCodeOf }));

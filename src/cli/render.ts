@@ -46,7 +46,7 @@ export function renderStatus(s: PeerStatus & { dataDir: string; uptimeMs: number
     `peer       ${s.publicKey}`,
     `address    ${s.address} (UDP and TCP), node ID ${s.nodeId}`,
     `data       ${s.dataDir} (pid ${s.pid}, up ${formatDuration(s.uptimeMs)})`,
-    `storage    offered ${formatBytes(s.storage.offered)}, promised to others ${formatBytes(s.storage.promised)}, free ${formatBytes(s.storage.free)}${DISK_NOTE[s.storage.disk] ?? ''}`,
+    `storage    offered ${formatBytes(s.storage.offered)}, promised to others ${formatBytes(s.storage.promised)} (${formatBytes(s.storage.used)} used), free ${formatBytes(s.storage.free)}${DISK_NOTE[s.storage.disk] ?? ''}`,
     `contracts  ${s.contracts.owner} as owner, ${s.contracts.host} as host`,
     `reach      ${renderReach(s.reach)}`,
     `dht        ${s.dht.contacts} contacts, ${s.dht.values} stored values`,
@@ -64,10 +64,14 @@ export function renderBackoff(list: PeerStatus['backoff']): string[] {
   return waiting.map((b, i) => `${i === 0 ? 'backoff    ' : '           '}${short(b.host)} not asked until ${when(b.until)} UTC: ${b.reason} (${b.failures} failure${b.failures === 1 ? '' : 's'} in a row)`);
 }
 
-/** How others reach this peer, in one line: `public at A`, `mapped (UPnP) at A`, `client only: why`. */
+/** How others reach this peer, in one line: `public at A`, `mapped (UPnP) at A`, `client only: why` (and through which rendezvous it can be punched to). */
 export function renderReach(r: ReachStatus): string {
   const checks = `UDP ${r.udp}, TCP ${r.tcp}`;
-  if (r.reach === 'client-only') return `client only: ${r.reason ?? 'not reachable'}${r.address ? ` (address ${r.address}; ${checks})` : ''}`;
+  if (r.reach === 'client-only') {
+    // Registered with rendezvous: peers that know our key can still punch through to us (src/nat).
+    const punchable = r.registeredWith?.length ? `; punchable through ${r.registeredWith.join(', ')}` : '';
+    return `client only: ${r.reason ?? 'not reachable'}${r.address ? ` (address ${r.address}; ${checks}${punchable})` : ''}`;
+  }
   if (r.reach === 'mapped' && r.mapping) return `mapped by ${r.mapping.protocol === 'upnp' ? 'UPnP' : 'NAT-PMP'} at ${r.mapping.external} (${checks})`;
   return `public at ${r.address} (${r.addressSource === 'observed' ? `as ${r.observers} networks see it; ` : ''}${checks})`;
 }

@@ -3,11 +3,13 @@
  * stops it. A module of its own so that main.ts loads the peer (and with it the whole library)
  * only when this command runs: the other commands are a control-socket request each.
  */
+import { parseScheme } from '../erasure/layout.js';
 import type { KeepFlags } from '../retention/flags.js';
 import { AlreadyRunningError } from '../control/server.js';
 import { parseRecoveryKey } from '../identity/recovery-key.js';
 import { startDaemon } from './daemon.js';
 import { CliError, ExitCode } from './errors.js';
+import { parseFriends } from '../peer/friends.js';
 
 export interface StartOptions {
   dataDir: string;
@@ -17,11 +19,15 @@ export interface StartOptions {
   port: number;
   storage: number;
   bootstrap?: string[];
+  /** `--friend KEY...`: peers to keep our shards first (found by key, punched to behind a NAT). */
+  friend?: string[];
   tracker?: string;
   recover?: string;
   watch?: string[];
   quiet: number;
   replicas: number;
+  /** `--erasure K/N` for the watched folders (checked by commander: schemeText). */
+  erasure?: string;
   /** `--keep-*` for the watched folders (see src/cli/auto-retention.ts). */
   keep?: KeepFlags;
   /** `--ui`: serve the web page there. */
@@ -38,6 +44,11 @@ export async function runStart(opts: StartOptions, out: (line: string) => void):
     } catch (err) {
       throw new CliError(`--recover: ${(err as Error).message}`, ExitCode.usage);
     }
+  }
+  try {
+    parseFriends(opts.friend ?? []);
+  } catch (err) {
+    throw new CliError(`--friend: ${(err as Error).message}`, ExitCode.usage);
   }
   let tuning: object | undefined;
   if (opts.tuning) {
@@ -56,11 +67,13 @@ export async function runStart(opts: StartOptions, out: (line: string) => void):
       port: opts.port,
       storage: opts.storage,
       bootstrap: opts.bootstrap ?? [],
+      ...(opts.friend?.length ? { friends: opts.friend } : {}),
       ...(opts.tracker ? { tracker: opts.tracker } : {}),
       ...(opts.recover ? { recoveryKey: opts.recover } : {}),
       watch: opts.watch ?? [],
       quietMs: opts.quiet,
       replicas: opts.replicas,
+      ...(opts.erasure ? { erasure: parseScheme(opts.erasure) } : {}),
       ...(opts.keep ? { keep: opts.keep } : {}),
       ...(tuning ? { tuning } : {}),
       ...(opts.ui ? { ui: opts.ui } : {}),

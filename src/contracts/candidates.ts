@@ -34,6 +34,11 @@ export interface CandidateComponents {
   self: Uint8Array;
   /** Called when a peer that owes us storage does not answer. */
   strike(host: Uint8Array): void;
+  /**
+   * Where our friends are now (hosts the user named, found by key: src/peer/friends.ts), asked
+   * before the DHT's: a friend behind a NAT is in no routing table, yet can host (punched).
+   */
+  friends?(): Promise<Address[]>;
 }
 
 export class CandidateFinder {
@@ -143,11 +148,16 @@ export class CandidateFinder {
     );
     const out: Address[] = [];
     const seen = new Set<string>();
+    for (const friend of (await this.components.friends?.().catch(() => [])) ?? []) {
+      if (seen.has(formatAddress(friend))) continue;
+      seen.add(formatAddress(friend));
+      out.push(friend);
+    }
     for (let i = 0; lists.some((l) => i < l.length); i++) {
       for (const list of lists) {
         const c = list[i];
-        if (!c || seen.has(toHex(c.id))) continue;
-        seen.add(toHex(c.id));
+        if (!c || seen.has(formatAddress(c))) continue;
+        seen.add(formatAddress(c));
         out.push({ host: c.host, port: c.port });
       }
     }

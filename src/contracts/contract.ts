@@ -175,6 +175,17 @@ export function verifyCancel(publicKey: Uint8Array, id: Uint8Array, signature: U
   return verifyEd25519(publicKey, Buffer.concat([CANCEL_TAG, id]), signature);
 }
 
+const CANCEL_MANY_TAG = Buffer.from('dbs-contract-cancel-many-v1');
+
+/** A cancellation of all of `ids` at once (a CONTRACT_CANCEL's `msig`), signed by either party. */
+export function signCancelMany(keys: SigningKeyPair, ids: readonly Uint8Array[]): Uint8Array {
+  return signEd25519(keys, Buffer.concat([CANCEL_MANY_TAG, ...ids]));
+}
+
+export function verifyCancelMany(publicKey: Uint8Array, ids: readonly Uint8Array[], signature: Uint8Array): boolean {
+  return verifyEd25519(publicKey, Buffer.concat([CANCEL_MANY_TAG, ...ids]), signature);
+}
+
 /** Parameters an owner chooses for a new proposal. */
 export interface ProposalParams {
   host: Uint8Array;

@@ -41,18 +41,34 @@ export const Reject = defineMessage<{ contractId: Uint8Array; reason: number; co
   },
 });
 
-export const Cancel = defineMessage<{ contractId: Uint8Array; signature: Uint8Array }>({
+/** Contracts a CONTRACT_CANCEL may cancel besides `cid` (`more`): 16 keeps it under ~800 bytes. */
+export const CANCEL_MORE_MAX = 16;
+
+/**
+ * `more` + `msig`: more contracts with the same counterpart cancelled at once (a prune), `msig`
+ * over all of them. A receiver that does not know these fields cancels `cid` alone and answers
+ * without `more`; the sender then cancels the rest one by one.
+ */
+export const Cancel = defineMessage<{ contractId: Uint8Array; signature: Uint8Array; more?: Uint8Array[]; manySignature?: Uint8Array }>({
   type: MessageType.CANCEL,
   name: 'CONTRACT_CANCEL',
   isResponse: false,
-  encode: (b) => ({ cid: b.contractId, sig: b.signature }),
-  decode: (f) => ({ contractId: f.bytes('cid', 32), signature: f.bytes('sig', 64) }),
+  encode: (b) => ({ cid: b.contractId, sig: b.signature, more: b.more, msig: b.manySignature }),
+  decode: (f) => {
+    const more = f.has('more') ? f.bytesList('more', 32, CANCEL_MORE_MAX) : undefined;
+    const manySignature = f.optionalBytes('msig', 64);
+    return { contractId: f.bytes('cid', 32), signature: f.bytes('sig', 64), ...(more ? { more } : {}), ...(manySignature ? { manySignature } : {}) };
+  },
 });
 
-export const Cancelled = defineMessage<{ contractId: Uint8Array }>({
+/** `more`: which of the CANCEL's `more` the receiver knew and cancelled (or had ended already). */
+export const Cancelled = defineMessage<{ contractId: Uint8Array; more?: Uint8Array[] }>({
   type: MessageType.CANCELLED,
   name: 'CONTRACT_CANCELLED',
   isResponse: true,
-  encode: (b) => ({ cid: b.contractId }),
-  decode: (f) => ({ contractId: f.bytes('cid', 32) }),
+  encode: (b) => ({ cid: b.contractId, more: b.more }),
+  decode: (f) => {
+    const more = f.has('more') ? f.bytesList('more', 32, CANCEL_MORE_MAX) : undefined;
+    return { contractId: f.bytes('cid', 32), ...(more ? { more } : {}) };
+  },
 });

@@ -8,14 +8,16 @@
  * on the same key.
  */
 import type { Clock } from '../util/clock.js';
+import { toHex } from '../util/bytes.js';
 import { type Address, formatAddress, parseAddress } from '../net/address.js';
 import type { DhtNode } from '../dht/node.js';
 import type { SigningKeyPair } from '../crypto/ed25519.js';
 import { type Candidate, CandidateFinder } from './candidates.js';
 import { UnsentCancels } from './unsent-cancels.js';
 import type { Introduce } from './introduce.js';
-import { type Contract, encodeTerms, type PieceTerms, propose, signCancel, verifyContract } from './contract.js';
-import { Cancel, Cancelled, Reject } from './messages.js';
+import { type Contract, encodeTerms, type PieceTerms, propose, signCancel, signCancelMany, verifyContract } from './contract.js';
+import { Cancel, CANCEL_MORE_MAX, Cancelled, Reject } from './messages.js';
+import { cancelBatches } from './cancel-batches.js';
 import { sendProposal } from './propose-request.js';
 import { owesUs } from './policy.js';
 import { explainNoHost, isExcusedRefusal, NegotiationError, type Refusal, type RefusalCode, reasonName } from './refusals.js';
@@ -61,6 +63,8 @@ export interface OwnerConfig {
    * debtor among them would be asked first) before going ahead without them.
    */
   helloGraceMs: number;
+  /** Where our friends are now, asked as hosts before the DHT's (see CandidateComponents.friends). */
+  friends?: () => Promise<Address[]>;
 }
 
 export class ContractOwner {
@@ -83,7 +87,8 @@ export class ContractOwner {
     /** Who answers at an address (HELLO, src/peer/hello.ts). */
     introduce: Introduce,
   ) {
-    this.candidates = new CandidateFinder({ dht, store, clock, introduce, self: keys.publicKey, strike }, config);
+    const friends = config.friends;
+    this.candidates = new CandidateFinder({ dht, store, clock, introduce, self: keys.publicKey, strike, ...(friends ? { friends } : {}) }, config);
   }
 
   async negotiate(req: NegotiationRequest): Promise<NegotiationResult> {
@@ -112,14 +117,73 @@ export class ContractOwner {
 
   /** Cancels a contract (either role): records it and tells the other party, best effort. */
   async cancel(stored: StoredContract): Promise<void> {
+    this.store.transition(stored.contract.id, ['pending', 'active'], 'cancelled', this.clock.now());
+    await this.notifyCancel(stored);
+  }
+
+  /**
+   * Cancels many (prune): told to their hosts up to 1 + CANCEL_MORE_MAX in one
+   * CONTRACT_CANCEL (one round trip and one commit on the host instead of one each: they were
+   * most of a prune's time), `atOnce` messages in flight, then all recorded in one transaction
+   * (one commit, not one each). `sent`: called between the two (the crash tests kill there).
+   */
+  async cancelMany(list: readonly StoredContract[], atOnce: number, sent?: () => void): Promise<void> {
+    const batches = cancelBatches(list, 1 + CANCEL_MORE_MAX);
+    // A pool, not rounds: a round waits for its slowest host, a pool keeps every host busy.
+    let next = 0;
+    const worker = async () => {
+      while (next < batches.length) await this.notifyBatch(batches[next++]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(atOnce, batches.length) }, worker));
+    sent?.();
+    // Recorded after the notices: killed before this, they are still live here and the next
+    // prune cancels them again (a host answers a cancel of one it cancelled already). Recorded
+    // first, a kill would leave hosts keeping contracts no one would ever cancel.
+    const now = this.clock.now();
+    this.store.transaction(() => {
+      for (const c of list) this.store.transition(c.contract.id, ['pending', 'active'], 'cancelled', now);
+    });
+  }
+
+  /** One CONTRACT_CANCEL for contracts with one counterpart (cancel-batches.ts). */
+  private async notifyBatch(batch: StoredContract[]): Promise<void> {
+    if (batch.length === 1) return this.notifyCancel(batch[0]!);
+    const address = batch[0]!.counterpartAddress!;
+    const ids = batch.map((c) => c.contract.id);
+    let acked: Set<string>;
+    try {
+      const { body } = await this.dht.rpc.request(parseAddress(address), Cancel, { contractId: ids[0]!, signature: signCancel(this.keys, ids[0]!), more: ids.slice(1), manySignature: signCancelMany(this.keys, ids) }, Cancelled);
+      acked = new Set((body.more ?? []).map((id) => toHex(id)));
+    } catch {
+      // Away: each is told again when it may be back (unsent-cancels.ts).
+      for (const id of ids) this.unsentCancels.add(id, address, this.clock.now());
+      return;
+    }
+    // A host without batches cancelled the first alone (no `more` in its answer): the rest one by one.
+    for (const c of batch.slice(1)) if (!acked.has(toHex(c.contract.id))) await this.notifyCancel(c);
+  }
+
+  private async notifyCancel(stored: StoredContract): Promise<void> {
     const { id } = stored.contract;
-    this.store.transition(id, ['pending', 'active'], 'cancelled', this.clock.now());
     if (!stored.counterpartAddress) return;
     try {
       await this.dht.rpc.request(parseAddress(stored.counterpartAddress), Cancel, { contractId: id, signature: signCancel(this.keys, id) }, Cancelled);
     } catch {
       // The other party may be gone: told again when it may be back (unsent-cancels.ts).
       this.unsentCancels.add(id, stored.counterpartAddress, this.clock.now());
+    }
+  }
+
+  /**
+   * Cancels a contract known here only by its ID (a recovered head shard's, whose terms this
+   * machine never saw): the signed notice alone; true if the host acknowledged it.
+   */
+  async cancelById(id: Uint8Array, address: string): Promise<boolean> {
+    try {
+      await this.dht.rpc.request(parseAddress(address), Cancel, { contractId: id, signature: signCancel(this.keys, id) }, Cancelled);
+      return true;
+    } catch {
+      return false;
     }
   }
 

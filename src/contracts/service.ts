@@ -8,14 +8,14 @@ import { EventEmitter } from 'node:events';
 import type { Clock } from '../util/clock.js';
 import type { Contact } from '../net/node-id.js';
 import { formatAddress } from '../net/address.js';
-import { toHex } from '../util/bytes.js';
+import { bytesEqual, toHex } from '../util/bytes.js';
 import type { DhtNode } from '../dht/node.js';
 import type { Reply } from '../rpc/rpc.js';
 import type { SigningKeyPair } from '../crypto/ed25519.js';
 import type { Db } from '../storage/database.js';
 import type { Introduce } from './introduce.js';
 import { addressCheck, ProposalCookies } from './address-cookies.js';
-import { CLOCK_TOLERANCE_SECONDS, verifyCancel } from './contract.js';
+import { CLOCK_TOLERANCE_SECONDS, verifyCancel, verifyCancelMany } from './contract.js';
 import { ContractHost, type HostConfig } from './host.js';
 import { Cancel, Cancelled, Propose } from './messages.js';
 import { ContractOwner, type NegotiationRequest, type NegotiationResult, type OwnerConfig } from './negotiation.js';
@@ -120,15 +120,24 @@ export class ContractService extends EventEmitter<ContractEvents> {
     this.store.saveStanding(key, recordStrike(this.store.counterpart(key), this.clock.now()), this.clock.now());
   }
 
-  private onCancel(body: { contractId: Uint8Array; signature: Uint8Array }, from: Contact): Reply | undefined {
+  private onCancel(body: { contractId: Uint8Array; signature: Uint8Array; more?: Uint8Array[]; manySignature?: Uint8Array }, from: Contact): Reply | undefined {
     const stored = this.store.get(body.contractId);
     // Unknown contracts and forged cancellations get no answer at all.
     if (!stored || !verifyCancel(stored.counterpart, body.contractId, body.signature)) return undefined;
-    if (this.store.transition(body.contractId, ['pending', 'active'], 'cancelled', this.clock.now())) {
-      this.store.sawCounterpart(stored.counterpart, formatAddress(from), null, this.clock.now());
-      this.emit('cancelled', { ...stored, state: 'cancelled' });
-    }
-    return { spec: Cancelled, body: { contractId: body.contractId } };
+    // Several at once (a prune): `msig` covers them all; only contracts with the same counterpart.
+    const more = body.more ?? [];
+    if (more.length > 0 && !(body.manySignature && verifyCancelMany(stored.counterpart, [body.contractId, ...more], body.manySignature))) return undefined;
+    const others = more.map((id) => this.store.get(id)).filter((c): c is StoredContract => c !== undefined && bytesEqual(c.counterpart, stored.counterpart));
+    // One commit for all, not waiting for the disk: an owner's prune sends many of these, and a
+    // cancel lost to a power cut only keeps the shard here until the contract ends.
+    const moved = this.store.transactionWithoutSync(() => {
+      const now = this.clock.now();
+      const done = [stored, ...others].filter((c) => this.store.transition(c.contract.id, ['pending', 'active'], 'cancelled', now));
+      if (done.length > 0) this.store.sawCounterpart(stored.counterpart, formatAddress(from), null, now);
+      return done;
+    });
+    for (const c of moved) this.emit('cancelled', { ...c, state: 'cancelled' });
+    return { spec: Cancelled, body: { contractId: body.contractId, ...(more.length > 0 ? { more: others.map((c) => c.contract.id) } : {}) } };
   }
 
   /** Gives back the space of a host reservation whose upload cannot be kept (e.g. the disk is full). */
@@ -171,16 +180,16 @@ export class ContractService extends EventEmitter<ContractEvents> {
   }
 
   contracts(): ContractInfo[] {
-    return this.store.list().map((c) => ({
-      id: toHex(c.contract.id),
+    return this.store.listPlain().map((c) => ({
+      id: toHex(c.id),
       role: c.role,
       counterpart: toHex(c.counterpart),
       counterpartAddress: c.counterpartAddress,
-      shardHash: toHex(c.contract.terms.shardHash),
-      size: c.contract.terms.shardSize,
+      shardHash: toHex(c.shardHash),
+      size: c.size,
       state: c.state,
-      createdAt: c.contract.terms.createdAt,
-      expiresAt: c.contract.terms.expiresAt,
+      createdAt: c.createdAt,
+      expiresAt: c.expiresAt,
     }));
   }
 

@@ -73,6 +73,8 @@ export class DhtNode {
   private keptReadOnly = false;
   private readonly addressListeners: ((info: SelfAddressInfo) => void)[] = [];
   private closed = false;
+  /** Which peers that answered may enter the routing table (setContactFilter). */
+  private contactFilter: (contact: Contact) => boolean = () => true;
   private readonly counters = { lookups: 0, invalidValues: 0, storesRefused: 0, maintenanceErrors: 0, addressChanges: 0 };
 
   /** Binds the socket, joins through `bootstrap` (if any) and starts maintenance. */
@@ -110,7 +112,9 @@ export class DhtNode {
     this.shared = { rpc: this.rpc, store: this.store, clock, settings, counters };
     this.parts = buildParts(this.shared, self, this.self.address);
     // Both go through `this.parts`, so they follow the parts when the node adopts a new address.
-    this.rpc.onContact((contact, kind) => this.parts.liveness.sawContact(contact, kind));
+    this.rpc.onContact((contact, kind) => {
+      if (this.contactFilter(contact)) this.parts.liveness.sawContact(contact, kind);
+    });
     this.rpc.onObserved((observed, reporter) => this.observed(observed, reporter));
     const table = { closest: (target: Uint8Array, n: number) => this.parts.table.closest(target, n), get: (id: Uint8Array) => this.parts.table.get(id) };
     registerHandlers(this.rpc, { table, tokens, values: this.store, refused: () => counters.storesRefused++ }, settings);
@@ -187,6 +191,15 @@ export class DhtNode {
   }
 
   // --- joining and the routing table ---
+
+  /**
+   * Keeps peers for which `admit` is false out of the routing table, however they answer: a peer
+   * behind a NAT that answers us over a punched path (src/nat) is reachable by us alone, and must
+   * not be handed to others in NODES answers.
+   */
+  setContactFilter(admit: (contact: Contact) => boolean): void {
+    this.contactFilter = admit;
+  }
 
   /**
    * Joins the network: pings the given nodes, looks up our own ID, then refreshes the

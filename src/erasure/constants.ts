@@ -49,3 +49,44 @@ export const DEFAULTS = {
    */
   extraFetches: 1,
 } as const;
+
+/**
+ * Hedged piece fetches (hedge.ts, used by src/backup/piece-fetch.ts): a restore starts exactly K
+ * requests and asks for one more only beside one that is slow or has failed, as "The Tail at
+ * Scale" (Dean & Barroso) hedges and Storj's long-tail cancellation does with extra requests.
+ */
+export const HEDGE = {
+  /**
+   * Requests beyond K started at once (count): none. Every extra one downloads a whole piece
+   * (1/K of the shard) that is thrown away when the hosts are healthy, which they are in the
+   * common case: with 2/4 that was 1.5x the shard per restore (docs/benchmarks.md, erasure-backup).
+   */
+  extraAtStart: 0,
+  /**
+   * A request is slow once its time still to go at its recent pace (see rateWindowMs) is at
+   * least this many times the shortest whole duration among the shard's other requests
+   * (finished or projected): a hedge at that pace would end in half the time the slow one still
+   * needs. 2, not 1: the pace is an estimate, and a hedge costs a whole piece of download (and a
+   * decode); lower hedges the ordinary jitter of hosts sharing a line or a CPU.
+   */
+  slowFactor: 2,
+  /**
+   * ms a request runs before it can count as slow. Its first moments are setup (connect, HELLO,
+   * the host's signature check and first disk read) and TCP slow start, while the K requests of
+   * a shard (and of the shards fetched beside it) contend for the owner's line and CPU: paces
+   * then say little about the hosts. Measured: at 250 ms, restores of 2/4 on this project's busy
+   * 2-core test machine hedged 11 of 18 shards from healthy hosts (each hedge a piece downloaded
+   * for nothing). A piece that takes longer than a second is where a hedge can pay.
+   */
+  minDelayMs: 1000,
+  /**
+   * ms over which a request's recent pace is measured (one to two of these). Recent, not since
+   * the start: requests sharing the owner's line or CPU slow each other, and the one left behind
+   * speeds up once the others finish; a hedge then would only compete with it. 250: several
+   * 1 MiB hash slots at any rate worth hedging for, so the pace is not one burst.
+   */
+  rateWindowMs: 250,
+  /** ms between two looks at the requests' progress: small next to minDelayMs, cheap (a few numbers). */
+  checkEveryMs: 50,
+} as const;
+

@@ -5,6 +5,7 @@
  * {id, error: {code?, message, piece?}}.
  */
 import { parentPort } from 'node:worker_threads';
+import { decodeInPlace } from './assembly.js';
 import { ErasureError } from './errors.js';
 import type { ErasureScheme } from './layout.js';
 import { decodePieceFiles, encodePieceFiles, type PieceSource, rebuildPieceFiles, type WriteOptions } from './piece-files.js';
@@ -12,7 +13,8 @@ import { decodePieceFiles, encodePieceFiles, type PieceSource, rebuildPieceFiles
 export type ErasureJob =
   | { op: 'encode'; shardPath: string; scheme: ErasureScheme; piecePaths: string[]; options?: WriteOptions }
   | { op: 'decode'; candidates: PieceSource[]; scheme: ErasureScheme; shardSize: number; shardPath: string; options?: WriteOptions }
-  | { op: 'rebuild'; candidates: PieceSource[]; scheme: ErasureScheme; shardSize: number; targets: number[]; piecePaths: string[]; options?: WriteOptions };
+  | { op: 'rebuild'; candidates: PieceSource[]; scheme: ErasureScheme; shardSize: number; targets: number[]; piecePaths: string[]; options?: WriteOptions }
+  | { op: 'decodeInPlace'; file: string; scheme: ErasureScheme; shardSize: number; sources: number[] };
 
 export interface ErasureJobError {
   code?: string;
@@ -36,6 +38,8 @@ async function run(job: ErasureJob): Promise<unknown> {
       return decodePieceFiles(job.candidates, job.scheme, job.shardSize, job.shardPath, job.options);
     case 'rebuild':
       return rebuildPieceFiles(job.candidates, job.scheme, job.shardSize, job.targets, pathFrom(job.piecePaths), job.options);
+    case 'decodeInPlace':
+      return decodeInPlace(job.file, job.scheme, job.shardSize, job.sources);
   }
 }
 

@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { ErasureError, type ErasureErrorCode } from './errors.js';
 import type { ErasureJob, ErasureJobError } from './erasure-thread.js';
 import type { ErasureScheme, PieceLayout } from './layout.js';
+import type { ShardDigest } from '../storage/merkle.js';
 import type { PieceFile, PieceSource, RejectedPiece, WriteOptions } from './piece-files.js';
 
 interface Pending {
@@ -40,6 +41,11 @@ export class ErasureWorker {
     options: WriteOptions = {},
   ): Promise<{ pieces: PieceFile[]; used: number[]; rejected: RejectedPiece[] }> {
     return this.run({ op: 'rebuild', candidates, scheme, shardSize, targets, piecePaths, options }) as Promise<{ pieces: PieceFile[]; used: number[]; rejected: RejectedPiece[] }>;
+  }
+
+  /** `decodeInPlace` (assembly.ts) on the worker: the missing data pieces of an assembly file rebuilt, the file cut to the shard and hashed. */
+  decodeInPlace(file: string, scheme: ErasureScheme, shardSize: number, sources: number[]): Promise<ShardDigest> {
+    return this.run({ op: 'decodeInPlace', file, scheme, shardSize, sources }) as Promise<ShardDigest>;
   }
 
   /** Stops the worker; pending jobs fail. A later job starts a new one. */

@@ -3,8 +3,13 @@
  * (dial-back-server.ts), checks our own reachability when our address is known or changes and
  * every `reachabilityIntervalMs` (reachability-check.ts), keeps the DHT read-only while strangers
  * cannot reach us over UDP, and maps our port on the router when asked (port-mapping.ts).
+ * Hole punching (docs/nat-traversal.md): while client-only it registers with a few rendezvous
+ * (keepalive.ts beating registrar.ts); it serves as a rendezvous for others while reachable
+ * (rendezvous-server.ts); it punches to peers behind NATs and answers their punches (puncher.ts),
+ * opens and accepts TCP streams on punched paths (tcp-puncher.ts), and keeps punched peers out
+ * of the DHT's routing table.
  */
-import { type Address, parseAddress } from '../net/address.js';
+import { type Address, formatAddress, parseAddress } from '../net/address.js';
 import type { Contact } from '../net/node-id.js';
 import type { RpcEndpoint } from '../rpc/rpc.js';
 import { type Clock, every } from '../util/clock.js';
@@ -15,17 +20,27 @@ import type { Dialer } from './dialer.js';
 import { ReachabilityCheck, type ReachabilityCheckInit, type ReachabilityVerdict } from './reachability-check.js';
 import { type MappingInfo, reachStatus, type ReachStatus } from './status.js';
 import { Keepalive } from './keepalive.js';
+import { type PunchCounters, Puncher, type PuncherInit, type PunchResult } from './puncher.js';
+import { Registrar } from './registrar.js';
+import { type TcpPunchCounters, TcpPuncher, type TcpPuncherInit } from './tcp-puncher.js';
+import type { Socket } from 'node:net';
+import { PunchRoutes } from './punch-routes.js';
+import { type PeerReach, peerReach } from './peer-reach.js';
+import { type RendezvousCounters, RendezvousServer, type RendezvousServerInit } from './rendezvous-server.js';
 
 /** What the service needs of the DHT node. */
 export interface NatDht {
   readonly rpc: RpcEndpoint;
   readonly clock: Clock;
   contacts(): Contact[];
+  /** Whether a contact is verified at that address (it answered our requests). */
+  isProven(contact: Contact): boolean;
   ping(address: Address): Promise<unknown>;
   selfAddress(): SelfAddressInfo;
   setReadOnly(readOnly: boolean): void;
   useMappedAddress(address: Address): Promise<void>;
   onAddressChange(listener: (info: SelfAddressInfo) => void): void;
+  setContactFilter(admit: (contact: Contact) => boolean): void;
 }
 
 /** A port mapping on the router (port-mapping.ts), or a stand-in. */
@@ -46,16 +61,29 @@ export interface NatServiceOptions {
   /** Keepalives of a client-only peer to its rendezvous (ms between beats; 0: none). */
   keepaliveIntervalMs?: number;
   rendezvousCount?: number;
+  /** Serving as a rendezvous for others (rendezvous-server.ts). */
+  rendezvous?: Partial<RendezvousServerInit>;
+  punch?: Partial<PuncherInit>;
+  tcpPunch?: Partial<TcpPuncherInit>;
 }
 
 export class NatService {
   private readonly server: DialBackServer;
   private readonly check: ReachabilityCheck;
   private readonly keepalive: Keepalive;
+  private readonly registrar: Registrar;
+  private readonly rendezvousServer: RendezvousServer;
+  private readonly puncher: Puncher;
+  private readonly tcpPuncher: TcpPuncher;
+  /** Peers behind NATs and their rendezvous, learned from their records (discovery tells us). */
+  readonly routes = new PunchRoutes();
   private readonly keepaliveOn: boolean;
   private stopTimer: () => void = () => {};
   private checking: Promise<ReachabilityVerdict> | null = null;
   private stopped = false;
+  private readonly rendezvousListeners: (() => void)[] = [];
+  /** The rendezvous set last told to listeners ("a,b,c"). */
+  private lastRendezvous = '';
 
   constructor(
     private readonly dht: NatDht,
@@ -66,7 +94,22 @@ export class NatService {
     this.check = new ReachabilityCheck({ rpc, clock, contacts: () => dht.contacts() }, options.check);
     const intervalMs = options.keepaliveIntervalMs ?? NAT_DEFAULTS.keepaliveIntervalMs;
     this.keepaliveOn = intervalMs > 0;
-    this.keepalive = new Keepalive({ clock, ping: (a) => dht.ping(a), contacts: () => dht.contacts() }, { intervalMs, count: options.rendezvousCount ?? NAT_DEFAULTS.rendezvousCount });
+    // The keepalive's beat is a REGISTER: it holds the mapping open and the rendezvous serves us.
+    this.registrar = new Registrar({ rpc, clock });
+    const register = async (a: Address) => {
+      await this.registrar.register(a);
+      this.rendezvousMaybeChanged();
+    };
+    this.keepalive = new Keepalive({ clock, ping: register, contacts: () => dht.contacts() }, { intervalMs, count: options.rendezvousCount ?? NAT_DEFAULTS.rendezvousCount });
+    const reachable = () => {
+      const self = dht.selfAddress();
+      return self.source !== 'unknown' && !self.readOnly;
+    };
+    this.rendezvousServer = new RendezvousServer({ rpc, clock, reachable, isProven: (c) => dht.isProven(c) }, options.rendezvous);
+    this.puncher = new Puncher({ rpc, clock, isRendezvous: (a) => this.registrar.isRendezvous(a) }, options.punch);
+    // A peer reached by punching (or known to need it) answers us alone: keep it out of the table.
+    dht.setContactFilter((c) => !this.puncher.punchPeer(c) && !this.routes.get(c));
+    this.tcpPuncher = new TcpPuncher({ rpc, clock, punchedRecently: (a) => this.puncher.punchedRecently(a) }, options.tcpPunch);
     dht.onAddressChange(() => {
       // Results were about the old address.
       this.check.clear();
@@ -134,6 +177,72 @@ export class NatService {
     return { ...this.keepalive.counters };
   }
 
+  /**
+   * Opens a UDP path to `peer`, a client-only peer behind a NAT, through one of its `rendezvous`
+   * (from its peer record). Throws PunchError (errors.ts).
+   */
+  punch(peer: Address, rendezvous: Address[]): Promise<PunchResult> {
+    return this.puncher.connect(peer, rendezvous);
+  }
+
+  /**
+   * A TCP stream to `peer` over a punched path (TCP simultaneous open, tcp-puncher.ts): punch the
+   * UDP path first. Throws PunchError TIMEOUT (e.g. a NAT that does not keep ports) or RpcError.
+   */
+  openTcp(peer: Address): Promise<Socket> {
+    return this.tcpPuncher.open(peer);
+  }
+
+  /** Who takes the TCP streams punched to us by others (the transfer server); until set, we refuse them. */
+  acceptPunchedStreams(accept: (socket: Socket, peer: Address) => void): void {
+    this.tcpPuncher.acceptor = accept;
+  }
+
+  /** Whether a path to `peer` was punched lately (its NAT mappings should hold). */
+  punchedRecently(peer: Address): boolean {
+    return this.puncher.punchedRecently(peer);
+  }
+
+  /** How each peer we know is reached (`dbs peers`): our DHT contacts, punched paths, peers to punch to. */
+  peers(): PeerReach[] {
+    return peerReach({
+      contacts: this.dht.contacts(),
+      rendezvous: this.keepalive.rendezvous,
+      punched: this.puncher.punchedPaths(),
+      toPunch: this.routes.all(),
+      now: this.dht.clock.now(),
+      freshMs: this.options.punch?.freshMs ?? NAT_DEFAULTS.punchedFreshMs,
+    });
+  }
+
+  /** Called when the set of rendezvous holding our registration changed (the peer republishes its record). */
+  onRendezvousChange(listener: () => void): void {
+    this.rendezvousListeners.push(listener);
+  }
+
+  private rendezvousMaybeChanged(): void {
+    const now = this.registeredWith().map(formatAddress).sort().join(',');
+    if (now === this.lastRendezvous) return;
+    this.lastRendezvous = now;
+    for (const l of this.rendezvousListeners) l();
+  }
+
+  /** The rendezvous that hold a registration of ours now: what our peer record names (`r`). */
+  registeredWith(): Address[] {
+    if (!this.keepalive.running) return [];
+    this.registrar.keepOnly(this.keepalive.rendezvous);
+    return this.registrar.current();
+  }
+
+  /** Punches made and answered, and what we served as a rendezvous (with refusals). */
+  get punching(): { punches: PunchCounters; tcp: TcpPunchCounters; rendezvous: RendezvousCounters & { registrations: number } } {
+    return {
+      punches: { ...this.puncher.counters },
+      tcp: { ...this.tcpPuncher.counters },
+      rendezvous: { ...this.rendezvousServer.counters, registrations: this.rendezvousServer.registrations },
+    };
+  }
+
   /** Dial-backs we made for others, and the requests we refused. */
   get dialBacks(): DialBackCounters {
     return { ...this.server.counters };
@@ -146,6 +255,7 @@ export class NatService {
     return {
       ...reachStatus({ address: self.address, source: self.source, readOnly: self.readOnly, observed: self.observed, udp, tcp, mapping }),
       rendezvous: this.keepalive.rendezvous,
+      registeredWith: this.registeredWith().map(formatAddress),
     };
   }
 

@@ -12,10 +12,16 @@ export interface PeerNatOptions extends Omit<NatServiceOptions, 'portMapper'> {
   /** Map our port on the router (UPnP, NAT-PMP). Default: when bound to a wildcard host. */
   mapPort?: boolean;
   mapping?: Omit<PortMappingOptions, 'clock'>;
+  /**
+   * Public keys (hex) of friends to keep our shards first, found by their records wherever they
+   * are, punched to behind a NAT (src/peer/friends.ts).
+   */
+  friends?: string[];
 }
 
 export function peerNatService(dht: NatDht, options: { host?: string; nat?: PeerNatOptions; clock: Clock }): NatService {
-  const { mapPort, mapping, ...rest } = options.nat ?? {};
+  // `friends` are placement's (src/peer/friends.ts, built in wiring.ts), not the service's.
+  const { mapPort, mapping, friends: _friends, ...rest } = options.nat ?? {};
   const wildcard = options.host !== undefined && isUnspecified(options.host);
   const portMapper = (mapPort ?? wildcard) ? new PortMapping({ ...mapping, clock: options.clock }) : null;
   return new NatService(dht, { ...rest, portMapper });

@@ -34,6 +34,8 @@ export interface ReachStatus {
   reason?: string;
   /** Reachable peers a client-only peer keeps its NAT mappings open to (keepalive.ts). */
   rendezvous?: string[];
+  /** Of those, the ones that took our REGISTER: they pass punch requests on to us (our record's `r`). */
+  registeredWith?: string[];
 }
 
 export interface ReachInputs {

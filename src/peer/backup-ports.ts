@@ -14,7 +14,7 @@ import type { StoredContract } from '../contracts/store.js';
 import type { ShardDigest } from '../storage/merkle.js';
 import type { AuditOutcome, ShardTarget } from '../transfer/client.js';
 import { ROOT_RECORD_SALT } from '../backup/formats.js';
-import type { BackupPorts, PlacedShard } from '../backup/ports.js';
+import type { BackupPorts, PlacedShard, ShardFetcher } from '../backup/ports.js';
 
 /** What the ports are made of: the peer's DHT, contracts, key and clock, and four of its methods. */
 export interface BackupPortParts {
@@ -24,6 +24,7 @@ export interface BackupPortParts {
   clock: Clock;
   placeShard(file: string, options: { replicas: number; exclude?: Uint8Array[]; digest?: ShardDigest }): Promise<PlacedShard>;
   fetchShardToFile(address: Address, target: ShardTarget, file: string, options?: { direct?: boolean }): Promise<void>;
+  fetchShardInto: ShardFetcher['fetchInto'];
   /** Audits the host at the contract's `counterpartAddress`. */
   audit(contract: StoredContract): Promise<AuditOutcome>;
   findPeer(publicKey: Uint8Array): Promise<Address | null>;
@@ -35,7 +36,7 @@ export function backupPorts(parts: BackupPortParts): BackupPorts {
   return {
     clock: parts.clock,
     placer: { place: (file, options) => parts.placeShard(file, options) },
-    fetcher: { fetchToFile: (address, target, file, options) => parts.fetchShardToFile(address, target, file, options) },
+    fetcher: { fetchToFile: (address, target, file, options) => parts.fetchShardToFile(address, target, file, options), fetchInto: (...args) => parts.fetchShardInto(...args) },
     auditor: { audit: (address, contract) => parts.audit({ ...contract, counterpartAddress: formatAddress(address) }) },
     peers: {
       find: async (publicKey) => {
@@ -59,6 +60,8 @@ export function backupPorts(parts: BackupPortParts): BackupPorts {
         if (!store.get(contract.id)) store.insert({ contract, role: 'owner', counterpartAddress: address, state: 'active', reservedUntil: null, now });
       },
       cancel: (contract) => contractService.owner.cancel(contract),
+      cancelMany: (list, atOnce, sent) => contractService.owner.cancelMany(list, atOnce, sent),
+      cancelById: (id, address) => contractService.owner.cancelById(id, formatAddress(address)),
       honoured: (host) => contractService.honoured(host),
       // The port's strike is a failed audit: remembered across restarts (contracts/host-failures.ts).
       strike: (host) => contractService.lostData(host),

@@ -17,6 +17,10 @@ export interface DiscoveryComponents {
   introduce: Introduce;
   /** What this peer offers right now (its record says it). */
   offer(): { offered: number; free: number };
+  /** Rendezvous that pass punch requests on to us while we are client-only (src/nat): our record's `r`. */
+  rendezvous?(): Address[];
+  /** Told of every record found: a peer naming rendezvous is punched to before HELLO (nat/punch-routes.ts). */
+  learnRoute?(peer: Address, rendezvous: Address[] | undefined): void;
 }
 
 export class Discovery {
@@ -33,6 +37,7 @@ export class Discovery {
     const { dht, introduce } = this.components;
     const record = await findPeerRecord(dht, publicKey);
     if (!record) return null;
+    this.components.learnRoute?.(record, record.rendezvous);
     // No answer (or a bad one) is not an error here: it is what `verified: false` reports.
     const answer = await introduce(record).catch(() => null);
     return { ...record, verified: answer !== null && Buffer.from(answer.publicKey).equals(publicKey) };
@@ -43,10 +48,11 @@ export class Discovery {
     const { dht, signing, clock, offer } = this.components;
     const address: Address = dht.address;
     const { offered, free } = offer();
-    const summary = `${formatAddress(address)}|${offered}|${free}`;
+    const rendezvous = this.components.rendezvous?.() ?? [];
+    const summary = `${formatAddress(address)}|${offered}|${free}|${rendezvous.map(formatAddress).join(',')}`;
     // A peer bound to a wildcard has no address to publish until it has adopted one.
     if (summary === this.lastPublished || dht.selfAddress().source === 'unknown') return;
     this.lastPublished = summary;
-    await publishPeerRecord(dht, signing, { ...address, offered, free, publishedAt: clock.now() });
+    await publishPeerRecord(dht, signing, { ...address, offered, free, publishedAt: clock.now(), ...(rendezvous.length ? { rendezvous } : {}) });
   }
 }

@@ -8,8 +8,11 @@ import type { Clock } from '../util/clock.js';
 import { type Address, parseAddress } from '../net/address.js';
 import type { SigningKeyPair } from '../crypto/ed25519.js';
 import type { ContractStore, StoredContract } from '../contracts/store.js';
-import { type AuditOutcome, TransferClient, type ShardTarget } from '../transfer/client.js';
+import { type AuditOutcome, TRANSFER_CLIENT_DEFAULTS, TransferClient, type TransferClientOptions, type ShardTarget } from '../transfer/client.js';
 import type { TrafficTotals } from '../transfer/socket-meter.js';
+import type { ReceiveOptions } from '../transfer/verified-receive.js';
+import type { SlotSink } from '../storage/parallel-hasher.js';
+import type { ShardDigest } from '../storage/merkle.js';
 
 export class OwnerTransfers {
   private readonly client: TransferClient;
@@ -18,8 +21,10 @@ export class OwnerTransfers {
     signing: SigningKeyPair,
     private readonly store: Pick<ContractStore, 'transition'>,
     private readonly clock: Clock,
+    /** How to open a stream to a host (wiring.ts: punched for a host behind a NAT); default plain TCP. */
+    connect?: TransferClientOptions['connect'],
   ) {
-    this.client = new TransferClient(signing);
+    this.client = new TransferClient(signing, { ...TRANSFER_CLIENT_DEFAULTS, ...(connect ? { connect } : {}) });
   }
 
   /** Bytes sent to and received from hosts so far (src/transfer/socket-meter.ts). */
@@ -43,6 +48,11 @@ export class OwnerTransfers {
   /** Downloads a shard from the host at `address` into a new file, verified; no file is left if it does not verify. */
   fetchToFile(address: Address, target: ShardTarget, file: string, options: { direct?: boolean } = {}): Promise<void> {
     return this.client.getFile(address, target, file, options);
+  }
+
+  /** Downloads a shard (a piece) from the host at `address` into `sink`, verified as it streams; resolves with its digest. */
+  fetchInto(address: Address, target: ShardTarget, sink: SlotSink, options: ReceiveOptions = {}): Promise<ShardDigest> {
+    return this.client.getInto(address, target, sink, options);
   }
 
   /** Audits the host of one of our contracts with `samples` fresh random leaves (at least 1). */

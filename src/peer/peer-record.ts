@@ -20,13 +20,22 @@ export interface PeerRecord extends Address {
   free: number;
   /** Publication time, ms since the epoch (also the record's sequence number). */
   publishedAt: number;
+  /**
+   * Rendezvous of a client-only peer behind a NAT (src/nat/registrar.ts): peers that pass punch
+   * requests on to it. Absent for a reachable peer. At most MAX_RECORD_RENDEZVOUS.
+   */
+  rendezvous?: Address[];
 }
+
+/** Rendezvous a peer record may name (`r`): 3, as a client-only peer keeps (nat/constants.ts). */
+export const MAX_RECORD_RENDEZVOUS = 3;
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 
 export function encodePeerRecord(r: PeerRecord): Uint8Array {
-  return packr.pack({ h: r.host, p: r.port, o: r.offered, f: r.free, t: r.publishedAt });
+  const rendezvous = (r.rendezvous ?? []).slice(0, MAX_RECORD_RENDEZVOUS).map((a) => `${a.host}|${a.port}`);
+  return packr.pack({ h: r.host, p: r.port, o: r.offered, f: r.free, t: r.publishedAt, ...(rendezvous.length ? { r: rendezvous } : {}) });
 }
 
 /** Decodes a peer record; null if it is not one. */
@@ -38,10 +47,26 @@ export function decodePeerRecord(bytes: Uint8Array): PeerRecord | null {
     return null;
   }
   if (!raw || typeof raw !== 'object') return null;
-  const { h, p, o, f, t } = raw as Record<string, unknown>;
+  const { h, p, o, f, t, r } = raw as Record<string, unknown>;
   const uint = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
   if (typeof h !== 'string' || !isIP(h) || !uint(p) || (p as number) < 1 || (p as number) > 65535 || !uint(o) || !uint(f) || !uint(t)) return null;
-  return { host: h, port: p as number, offered: o as number, free: f as number, publishedAt: t as number };
+  const rendezvous = r === undefined ? [] : decodeRendezvous(r);
+  if (!rendezvous) return null;
+  return { host: h, port: p as number, offered: o as number, free: f as number, publishedAt: t as number, ...(rendezvous.length ? { rendezvous } : {}) };
+}
+
+/** `r`: a list of "host|port" strings (IP literal, port 1-65535), at most MAX_RECORD_RENDEZVOUS; null if not. */
+function decodeRendezvous(r: unknown): Address[] | null {
+  if (!Array.isArray(r) || r.length > MAX_RECORD_RENDEZVOUS) return null;
+  const out: Address[] = [];
+  for (const item of r) {
+    if (typeof item !== 'string' || item.length > 60) return null;
+    const [host, port, ...rest] = item.split('|');
+    const n = Number(port);
+    if (rest.length || !host || !isIP(host) || !Number.isInteger(n) || n < 1 || n > 65535) return null;
+    out.push({ host, port: n });
+  }
+  return out;
 }
 
 export function peerRecordKey(publicKey: Uint8Array): Uint8Array {

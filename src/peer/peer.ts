@@ -28,13 +28,15 @@ import { type PeerOptions, type ResolvedPeerOptions, resolvePeerOptions } from '
 import type { PeerRecord } from './peer-record.js';
 import type { PlacedShard } from './placement.js';
 import { forget, type ForgetRequest, type ForgetResult } from './retention.js';
+import { SqlitePaceStore } from './retention-pace.js';
 import type { PruneOptions, PruneResult } from '../backup/prune.js';
 import type { FoundEntry, LsOptions, SnapshotChange } from '../backup/snapshot-query.js';
 import type { SnapshotStats } from '../backup/snapshot-stats.js';
 import type { SnapshotEntryInfo } from '../backup/snapshot-browse.js';
 import { bindSockets } from './sockets.js';
 import { closeLocalState, type LocalState, openLocalState } from './startup.js';
-import { knownPeers, peerStatus, type PeerStatus } from './status.js';
+import { peerStatus, type PeerStatus } from './status.js';
+import type { PeerReach } from '../nat/peer-reach.js';
 import { type PeerServices, wireServices } from './wiring.js';
 
 export { type ContractOptions, DEFAULT_CONTRACT_OPTIONS, type PeerOptions } from './options.js';
@@ -82,6 +84,8 @@ export class Peer extends EventEmitter<PeerEvents> {
     let peer: Peer | undefined;
     try {
       const { dht, tcp, wired } = await bindSockets(resolved, state.shards, (d) => wireServices(d, state, resolved));
+      // TCP streams punched to us through a NAT are served as if accepted on our port (src/nat).
+      wired.nat.acceptPunchedStreams((socket) => tcp.accept(socket));
       peer = new Peer(resolved, state, dht, tcp, wired);
       await wired.hostDuties.removeOrphanShards();
       await wired.backups.init();
@@ -102,6 +106,11 @@ export class Peer extends EventEmitter<PeerEvents> {
   /** The recovery key in its copyable text form. */
   get recoveryKey(): string {
     return formatRecoveryKey(this.state.keys.secret);
+  }
+
+  /** Where retention that runs itself keeps its pace across restarts (src/cli/auto-retention.ts). */
+  get retentionPace(): SqlitePaceStore {
+    return new SqlitePaceStore(this.state.db);
   }
 
   /** The signing key of this peer's identity (used by the backup engine for its root record). */
@@ -236,6 +245,11 @@ export class Peer extends EventEmitter<PeerEvents> {
     return this.services.backups.stats();
   }
 
+  /** Per snapshot, the stored bytes only it needs: what forgetting it alone would free (reads every snapshot's trees). */
+  uniqueBytes(): Promise<Map<string, number>> {
+    return this.services.backups.uniqueBytes();
+  }
+
   /** One folder of a snapshot, a page at a time (src/backup/snapshot-browse.ts). */
   snapshotEntries(snapshotId: string, dir: string, page: { offset: number; limit: number }): ReturnType<BackupEngine['entries']> {
     return this.services.backups.entries(snapshotId, dir, page);
@@ -269,9 +283,9 @@ export class Peer extends EventEmitter<PeerEvents> {
     return this.services.maintenance.run();
   }
 
-  /** The DHT contacts this peer knows (its routing table), closest to its own ID first. */
-  peers(): Array<{ nodeId: string; address: string }> {
-    return knownPeers(this.dht);
+  /** The peers this one knows and how each is reached: its DHT contacts, punched paths, peers behind NATs (src/nat/peer-reach.ts). */
+  peers(): PeerReach[] {
+    return this.services.nat.peers();
   }
 
   status(): PeerStatus {

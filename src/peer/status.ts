@@ -9,13 +9,17 @@ import type { TrafficTotals } from '../transfer/socket-meter.js';
 import type { ReachStatus } from '../nat/status.js';
 import { backoffStatus, type BackoffStatus } from './backoff-status.js';
 import type { BackoffEntry } from './host-backoff.js';
+import type { NatService } from '../nat/nat-service.js';
 
 export interface PeerStatus {
   publicKey: string;
   nodeId: string;
   address: string;
-  /** `disk`: 'full' or 'read-only' during such an episode of the shard directory's disk (storage/disk-space.ts). */
-  storage: { offered: number; promised: number; free: number; disk: 'ok' | 'full' | 'read-only' };
+  /**
+   * Bytes: `--storage`; promised to guests (live contracts, or what the disk cannot take); free; used: shards received and kept (active contracts).
+   * `disk`: 'full' or 'read-only' during such an episode of the shard directory's disk (storage/disk-space.ts).
+   */
+  storage: { offered: number; promised: number; free: number; used: number; disk: 'ok' | 'full' | 'read-only' };
   contracts: { owner: number; host: number };
   dht: DhtStats;
   transfer: TransferCounters;
@@ -25,16 +29,18 @@ export interface PeerStatus {
   reach: ReachStatus;
   /** Hosts that failed us as owner and are not asked for a while (placement backoff). */
   backoff: BackoffStatus[];
+  /** Punches made and answered, and what this peer served as a rendezvous, refusals counted (src/nat). */
+  punching: NatService['punching'];
 }
 
 export interface StatusSources {
   publicKey: Uint8Array;
   dht: Pick<DhtNode, 'id' | 'address' | 'stats'>;
   host: Pick<ContractHost, 'offered' | 'freeBytes'>;
-  store: Pick<ContractStore, 'list'>;
+  store: Pick<ContractStore, 'liveTotals'>;
   tcp: Pick<TransferServer, 'counters'>;
   client: { traffic(): TrafficTotals };
-  nat: { status(): ReachStatus };
+  nat: Pick<NatService, 'status' | 'punching'>;
   disk: { readonly isFull: boolean; readonly isReadOnly: boolean };
   backoff: { list(): BackoffEntry[] };
   now: number;
@@ -43,22 +49,18 @@ export interface StatusSources {
 export function peerStatus(s: StatusSources): PeerStatus {
   const offered = s.host.offered;
   const free = s.host.freeBytes();
-  const live = s.store.list({ live: true });
+  const live = s.store.liveTotals();
   return {
     publicKey: toHex(s.publicKey),
     nodeId: toHex(s.dht.id),
     address: formatAddress(s.dht.address),
-    storage: { offered, promised: offered - free, free, disk: s.disk.isReadOnly ? 'read-only' : s.disk.isFull ? 'full' : 'ok' },
-    contracts: { owner: live.filter((c) => c.role === 'owner').length, host: live.filter((c) => c.role === 'host').length },
+    storage: { offered, promised: offered - free, free, used: live.hostActiveBytes, disk: s.disk.isReadOnly ? 'read-only' : s.disk.isFull ? 'full' : 'ok' },
+    contracts: { owner: live.owner, host: live.host },
     dht: s.dht.stats(),
     transfer: s.tcp.counters,
     traffic: s.client.traffic(),
     reach: s.nat.status(),
     backoff: backoffStatus(s.backoff.list(), s.now),
+    punching: s.nat.punching,
   };
-}
-
-/** The DHT contacts this peer knows (its routing table), closest to its own ID first. */
-export function knownPeers(dht: Pick<DhtNode, 'contacts'>): Array<{ nodeId: string; address: string }> {
-  return dht.contacts().map((c) => ({ nodeId: toHex(c.id), address: formatAddress(c) }));
 }

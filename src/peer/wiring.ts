@@ -30,6 +30,9 @@ import { PeerPlacer } from './placement.js';
 import type { NatService } from '../nat/nat-service.js';
 import { peerNatService } from '../nat/peer-nat.js';
 import { diskRefusal } from '../storage/write-failures.js';
+import { punchingConnect, punchingIntroduce } from '../nat/punch-routes.js';
+import { connectDirect } from '../transfer/client.js';
+import { friendAddresses, parseFriends } from './friends.js';
 
 /** The local state the services are built on (see startup.ts). */
 export interface WiringState {
@@ -61,14 +64,26 @@ export function wireServices(dht: DhtNode, state: WiringState, options: Resolved
   const { clock } = options;
   const events = new EventEmitter<PeerEvents>();
   const failures = new Failures();
-  const introduce = helloClient(dht.rpc);
+  const nat = peerNatService(dht, { host: options.host, nat: options.nat, clock });
+  // HELLO punches first to a peer behind a NAT whose record named its rendezvous (src/nat).
+  const routes = nat.routes;
+  const introduce = punchingIntroduce(helloClient(dht.rpc), routes, () => nat);
   // What a host offers is bounded by its disk's real free space (storage/disk-space.ts).
-  const contracts = new ContractService(dht, db, keys.signing, clock, { ...options.contracts, offered: options.storage, diskBytes: () => shards.space.promisable(), readOnly: () => shards.space.isReadOnly, refusalForWriteError: (err) => diskRefusal(err, shards.space) }, introduce);
+  // Friends are asked first as hosts, found by key wherever they are (friends.ts).
+  const friends = friendAddresses(parseFriends(options.nat.friends ?? []), (key) => discovery.findPeer(key), clock);
+  const contracts = new ContractService(
+    dht,
+    db,
+    keys.signing,
+    clock,
+    { ...options.contracts, offered: options.storage, diskBytes: () => shards.space.promisable(), readOnly: () => shards.space.isReadOnly, refusalForWriteError: (err) => diskRefusal(err, shards.space), friends },
+    introduce,
+  );
   // What we offer and have free right now: HELLO answers and the peer record say it.
   const offer = () => ({ offered: contracts.host.offered, free: contracts.host.freeBytes() });
   answerHello(dht.rpc, keys.signing, () => dht.address, offer, (from) => dht.isProven(from));
 
-  const transfers = new OwnerTransfers(keys.signing, contracts.store, clock);
+  const transfers = new OwnerTransfers(keys.signing, contracts.store, clock, punchingConnect(connectDirect, routes, () => nat));
   const placer = new PeerPlacer(
     { negotiate: (req) => contracts.negotiate(req), cancel: (c) => contracts.owner.cancel(c), store: contracts.store, transfers, clock },
     { uploadConcurrency: options.uploadConcurrency, placementRounds: DEFAULTS.placementRounds },
@@ -85,10 +100,19 @@ export function wireServices(dht: DhtNode, state: WiringState, options: Resolved
     },
     { rootRepublishIntervalMs: options.rootRepublishIntervalMs },
   );
-  const discovery = new Discovery({ dht, signing: keys.signing, clock, introduce, offer });
-  const nat = peerNatService(dht, { host: options.host, nat: options.nat, clock });
+  const discovery = new Discovery({
+    dht,
+    signing: keys.signing,
+    clock,
+    introduce,
+    offer,
+    rendezvous: () => nat.registeredWith(),
+    learnRoute: (peer, rendezvous) => routes.learn(peer, rendezvous),
+  });
   // A peer that takes a new address (behind NAT) republishes its record there.
   dht.onAddressChange(() => void discovery.publishRecord().catch(() => {}));
+  // A client-only peer's record names its rendezvous: republished when they change.
+  nat.onRendezvousChange(() => void discovery.publishRecord().catch(() => {}));
   const backups = createBackupEngine({ dht, contracts, keys, db, options, placer, transfers, discovery });
   const maintenance = new PeerMaintenance({
     clock,
@@ -138,6 +162,7 @@ export function createBackupEngine(parts: {
     clock: options.clock,
     placeShard: (file, placing) => placer.place(file, placing),
     fetchShardToFile: (address, target, file, fetching) => transfers.fetchToFile(address, target, file, fetching),
+    fetchShardInto: (address, target, sink, receiving) => transfers.fetchInto(address, target, sink, receiving),
     audit: (contract) => transfers.audit(contract, contract.contract.terms.auditSamples),
     findPeer: (publicKey) => discovery.findPeer(publicKey),
   });

@@ -7,7 +7,8 @@
  * where this is three typed arrays.
  * Chunk IDs are keyed hashes (HMAC-SHA-256), uniform already: their first bytes are the hash.
  * Exact: whole IDs are compared. Each entry also has a "seen" bit, so the planner can tell
- * which needed chunks no shard in the index held (then nothing may be pruned).
+ * which needed chunks no shard in the index held (then nothing may be pruned), and, in a set
+ * made `withValues`, a 32-bit number (`dbs stats`' unique bytes: which snapshot needs it).
  */
 
 /** Fill at which the table doubles: linear probing stays short below ~0.7. */
@@ -19,16 +20,18 @@ export class ChunkIdSet {
   private keys: Uint8Array;
   private used: Uint8Array;
   private seen: Uint8Array;
+  private values: Int32Array | null;
   private count = 0;
 
-  /** `idBytes`: the length of every ID (32 for this project's chunk IDs). */
-  constructor(readonly idBytes = 32, expected = 0) {
+  /** `idBytes`: the length of every ID (32 for this project's chunk IDs); `withValues`: a number per ID. */
+  constructor(readonly idBytes = 32, expected = 0, withValues = false) {
     let slots = INITIAL_SLOTS;
     while (expected > slots * MAX_LOAD) slots *= 2;
     this.slots = slots;
     this.keys = new Uint8Array(slots * idBytes);
     this.used = new Uint8Array(slots >>> 3);
     this.seen = new Uint8Array(slots >>> 3);
+    this.values = withValues ? new Int32Array(slots) : null;
   }
 
   get size(): number {
@@ -37,7 +40,26 @@ export class ChunkIdSet {
 
   /** Bytes held by the table (for reports and the memory benchmark). */
   get bytes(): number {
-    return this.keys.byteLength + this.used.byteLength + this.seen.byteLength;
+    return this.keys.byteLength + this.used.byteLength + this.seen.byteLength + (this.values?.byteLength ?? 0);
+  }
+
+  /** The number stored with `id`, undefined if `id` is not in the set (a set made `withValues`). */
+  value(id: Uint8Array): number | undefined {
+    const values = this.valuesOrThrow();
+    this.check(id);
+    const slot = this.find(id);
+    return this.bit(this.used, slot) ? values[slot] : undefined;
+  }
+
+  /** Stores `value` with `id`, adding `id` if it is not in the set yet (a set made `withValues`). */
+  setValue(id: Uint8Array, value: number): void {
+    this.add(id);
+    this.valuesOrThrow()[this.find(id)] = value;
+  }
+
+  private valuesOrThrow(): Int32Array {
+    if (!this.values) throw new Error('this ChunkIdSet was made without values');
+    return this.values;
   }
 
   add(id: Uint8Array): boolean {
@@ -113,11 +135,12 @@ export class ChunkIdSet {
   }
 
   private grow(): void {
-    const { keys, used, seen, slots } = this;
+    const { keys, used, seen, values, slots } = this;
     this.slots = slots * 2;
     this.keys = new Uint8Array(this.slots * this.idBytes);
     this.used = new Uint8Array(this.slots >>> 3);
     this.seen = new Uint8Array(this.slots >>> 3);
+    this.values = values ? new Int32Array(this.slots) : null;
     for (let s = 0; s < slots; s++) {
       if (!(used[s >>> 3]! & (1 << (s & 7)))) continue;
       const id = keys.subarray(s * this.idBytes, (s + 1) * this.idBytes);
@@ -125,6 +148,7 @@ export class ChunkIdSet {
       this.keys.set(id, slot * this.idBytes);
       this.used[slot >>> 3]! |= 1 << (slot & 7);
       if (seen[s >>> 3]! & (1 << (s & 7))) this.seen[slot >>> 3]! |= 1 << (slot & 7);
+      if (values) this.values![slot] = values[s]!;
     }
   }
 }

@@ -1,8 +1,11 @@
 /**
  * When retention that runs itself (`dbs watch` / `dbs start --watch` with `--keep-*`) forgets
  * and prunes: after a backup, at most once per AUTO_RETENTION.everyBackups backups or per
- * AUTO_RETENTION.everyMs, whichever comes first, and after the first backup of a run (a peer
- * restarted after a long pause catches up at once). Pure: "now" is handed in.
+ * AUTO_RETENTION.everyMs, whichever comes first, and after the first backup ever. Its state
+ * (when it last ran, backups since) goes through a `PaceStore` (the peer's database:
+ * src/peer/retention-pace.ts), so a restarted daemon keeps the pace: it neither prunes after
+ * every restart nor forgets the backups it counted; one restarted after a long pause is past
+ * `everyMs` and catches up at once. Pure: "now" is handed in, the store is a port.
  */
 
 export const AUTO_RETENTION = {
@@ -16,20 +19,37 @@ export const AUTO_RETENTION = {
   everyMs: 24 * 60 * 60 * 1000,
 } as const;
 
-export class RetentionPacer {
-  private lastRunAt: number | null = null;
-  private backups = 0;
+/** What the pacer remembers. */
+export interface PaceState {
+  /** ms; null: never ran. */
+  lastRunAt: number | null;
+  /** Backups since that run. */
+  backups: number;
+}
 
-  constructor(private readonly pace: { everyBackups: number; everyMs: number } = AUTO_RETENTION) {}
+/** Where the pacer keeps its state across restarts. */
+export interface PaceStore {
+  load(): PaceState | null;
+  save(state: PaceState): void;
+}
+
+export class RetentionPacer {
+  private state: PaceState;
+
+  constructor(
+    private readonly pace: { everyBackups: number; everyMs: number } = AUTO_RETENTION,
+    private readonly store: PaceStore | null = null,
+  ) {
+    this.state = store?.load() ?? { lastRunAt: null, backups: 0 };
+  }
 
   /** A backup finished at `now`: true if retention is due now (and counted as run). */
   backupDone(now: number): boolean {
-    this.backups++;
-    const due = this.lastRunAt === null || this.backups >= this.pace.everyBackups || now - this.lastRunAt >= this.pace.everyMs;
-    if (due) {
-      this.lastRunAt = now;
-      this.backups = 0;
-    }
+    const backups = this.state.backups + 1;
+    const { lastRunAt } = this.state;
+    const due = lastRunAt === null || backups >= this.pace.everyBackups || now - lastRunAt >= this.pace.everyMs;
+    this.state = due ? { lastRunAt: now, backups: 0 } : { lastRunAt, backups };
+    this.store?.save(this.state);
     return due;
   }
 }

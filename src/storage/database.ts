@@ -5,6 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import { HOST_FAILURES_MIGRATION } from './migrations/host-failures.js';
+import { RETENTION_STATE_MIGRATION } from './migrations/retention-state.js';
 
 export type Db = Database.Database;
 
@@ -125,6 +126,14 @@ export const MIGRATIONS: readonly string[] = [
   // 5: snapshot tags (dbs backup --tag), a JSON list; NULL: none.
   `
   ALTER TABLE snapshots ADD COLUMN tags TEXT;
+  `,
+  // 6: contracts known only by ID (a recovered head shard's) and the auto-retention pace.
+  RETENTION_STATE_MIGRATION,
+  // 7: how long each backup took and the shard bytes it added (the web page's backups chart);
+  // NULL for snapshots made before, or recovered from the network (the catalog does not carry them).
+  `
+  ALTER TABLE snapshots ADD COLUMN duration_ms INTEGER;
+  ALTER TABLE snapshots ADD COLUMN added_bytes INTEGER;
   `,
 ];
 

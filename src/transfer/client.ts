@@ -5,7 +5,7 @@
 import { randomInt } from 'node:crypto';
 import net, { type Socket } from 'node:net';
 import { promises as fs } from 'node:fs';
-import { Transform, type Readable, Writable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Address } from '../net/address.js';
 import type { SigningKeyPair } from '../crypto/ed25519.js';
@@ -19,10 +19,11 @@ export interface ShardTarget {
   hostSignature?: Uint8Array;
 }
 import { LEAF_SIZE, pickLeaves, verifyLeaf } from '../storage/merkle.js';
-import { ParallelShardHasher } from '../storage/parallel-hasher.js';
+import { ParallelShardHasher, type SlotSink } from '../storage/parallel-hasher.js';
+import type { ShardDigest } from '../storage/merkle.js';
 import { sendFile } from './send-file.js';
 import { DirectWriteFile } from '../util/direct-io.js';
-import { ScavengeEvery } from '../util/scavenge.js';
+import { type ReceiveOptions, receiveVerified, verifiedDigest, verifiedWrite } from './verified-receive.js';
 import type { Fields } from '../wire/fields.js';
 import { frame, MAX_AUDIT_LEAVES, NONCE_BYTES, Op, type OpCode, isTransferErrorCode, readFrame, signRequest, TransferError, type TransferErrorCode } from './frames.js';
 import { SocketMeter } from './socket-meter.js';
@@ -30,7 +31,12 @@ import { SocketMeter } from './socket-meter.js';
 export interface TransferClientOptions {
   connectTimeoutMs: number;
   idleTimeoutMs: number;
+  /** Opens the stream to a host (default: a plain TCP connect; a host behind a NAT is punched to, src/nat). */
+  connect?: (address: Address, timeoutMs: number) => Promise<Socket>;
 }
+
+/** ms: a connect to a home host over a slow line; ms of silence before a transfer counts as stalled. */
+export const TRANSFER_CLIENT_DEFAULTS: TransferClientOptions = { connectTimeoutMs: 10_000, idleTimeoutMs: 30_000 };
 
 /**
  * Why an audit failed, for the owner to act on (src/backup/audit-policy.ts): the host's own
@@ -50,8 +56,6 @@ export interface AuditOutcome {
 }
 
 const SMALL_FRAME = 1024;
-/** Bytes downloaded between two young-generation collections. */
-const DOWNLOAD_SCAVENGE_BYTES = 2 * 1024 * 1024;
 
 export class TransferClient {
   /** Bytes sent to and received from hosts, over every connection this client opened. */
@@ -59,7 +63,7 @@ export class TransferClient {
 
   constructor(
     private readonly keys: SigningKeyPair,
-    private readonly options: TransferClientOptions = { connectTimeoutMs: 10_000, idleTimeoutMs: 30_000 },
+    private readonly options: TransferClientOptions = TRANSFER_CLIENT_DEFAULTS,
   ) {}
 
   /**
@@ -137,37 +141,33 @@ export class TransferClient {
   async getFile(address: Address, contract: ShardTarget, file: string, options: { direct?: boolean } = {}): Promise<void> {
     const socket = await this.open(address, Op.GET, contract);
     let handle: DirectWriteFile | null = null;
-    let hasher: ParallelShardHasher | null = null;
     try {
       expectOk(await readFrame(socket, SMALL_FRAME));
       const out = (handle = await DirectWriteFile.create(file, 0o600, options.direct ?? true));
-      const { terms } = contract;
-      const h = (hasher = new ParallelShardHasher({ sink: (data, position) => out.write(data, position) }));
-      // The host has sent everything: close our side too (see get).
-      socket.once('end', () => socket.end());
-      // The socket's 64 KiB Buffers are copied into the hasher's slots at once: collected every
-      // few MiB, they do not pile up in malloc's arena (util/scavenge.ts).
-      const garbage = new ScavengeEvery(DOWNLOAD_SCAVENGE_BYTES);
-      const sink = new Writable({
-        highWaterMark: 1024 * 1024,
-        write(chunk: Buffer, _enc, done) {
-          garbage.count(chunk.length);
-          verifiedWrite(h, chunk, terms).then(() => done(), done);
-        },
-        final(done) {
-          verifiedDigest(h, terms).then(() => done(), done);
-        },
-      });
-      await pipeline(socket, sink).catch((err: unknown) => {
-        throw err instanceof TransferError ? err : new TransferError('CONNECTION_LOST', `download cut: ${err instanceof Error ? err.message : String(err)}`);
-      });
+      await receiveVerified(socket, contract.terms, (data, position) => out.write(data, position));
       await out.close();
       handle = null;
     } catch (err) {
-      await hasher?.settle();
       await handle?.close().catch(() => {});
-      if (handle || hasher) await fs.rm(file, { force: true });
+      if (handle) await fs.rm(file, { force: true });
       throw err;
+    } finally {
+      socket.destroy();
+    }
+  }
+
+  /**
+   * Downloads a shard into `sink` (1 MiB slots at their offsets in the shard), verifying it as
+   * it arrives (see verified-receive.ts); resolves with its digest once it matches the contract.
+   * On failure or abort the sink's writes have finished when this rejects; what they wrote is
+   * the caller's to discard.
+   */
+  async getInto(address: Address, contract: ShardTarget, sink: SlotSink, options: ReceiveOptions = {}): Promise<ShardDigest> {
+    if (options.signal?.aborted) throw new TransferError('CONNECTION_LOST', 'download cancelled');
+    const socket = await this.open(address, Op.GET, contract);
+    try {
+      expectOk(await readFrame(socket, SMALL_FRAME));
+      return await receiveVerified(socket, contract.terms, sink, options);
     } finally {
       socket.destroy();
     }
@@ -205,7 +205,7 @@ export class TransferClient {
   }
 
   private async open(address: Address, op: OpCode, contract: ShardTarget, leaves?: number[]): Promise<Socket> {
-    const socket = await connect(address, this.options.connectTimeoutMs);
+    const socket = await (this.options.connect ?? connectDirect)(address, this.options.connectTimeoutMs);
     this.meter.track(socket);
     socket.setTimeout(this.options.idleTimeoutMs, () => socket.destroy(new TransferError('IDLE_TIMEOUT', 'host went silent')));
     try {
@@ -232,7 +232,8 @@ export class TransferClient {
   }
 }
 
-function connect(address: Address, timeoutMs: number): Promise<Socket> {
+/** A plain TCP connection to `address`; TransferError CONNECTION_LOST if none within `timeoutMs`. */
+export function connectDirect(address: Address, timeoutMs: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: address.host, port: address.port, noDelay: true, allowHalfOpen: true });
     const timer = setTimeout(() => socket.destroy(new TransferError('CONNECTION_LOST', 'connect timed out')), timeoutMs);
@@ -260,21 +261,4 @@ function packLeaves(leaves: number[]): Uint8Array {
   const out = Buffer.alloc(leaves.length * 4);
   leaves.forEach((l, i) => out.writeUInt32BE(l, i * 4));
   return out;
-}
-
-type ShardTerms = ShardTarget['terms'];
-
-/** Hashes a downloaded chunk, refusing bytes beyond the shard's size. */
-async function verifiedWrite(hasher: ParallelShardHasher, chunk: Buffer, terms: ShardTerms): Promise<void> {
-  if (hasher.size + chunk.length > terms.shardSize) throw new TransferError('VERIFY', 'host sent more bytes than the shard has');
-  await hasher.write(chunk);
-}
-
-/** Ends a download's hashing: size, shard ID and Merkle root must be the contract's. */
-async function verifiedDigest(hasher: ParallelShardHasher, terms: ShardTerms): Promise<void> {
-  const got = await hasher.digest();
-  if (got.size !== terms.shardSize) throw new TransferError('VERIFY', `host sent ${got.size} of ${terms.shardSize} bytes`);
-  if (!Buffer.from(got.hash).equals(terms.shardHash) || !Buffer.from(got.root).equals(terms.merkleRoot)) {
-    throw new TransferError('VERIFY', 'the shard the host sent does not match its hash');
-  }
 }

@@ -109,6 +109,11 @@ export class TransferServer {
     return new TransferServer(server, store, contracts, { ...DEFAULT_TRANSFER_OPTIONS, ...options }, onRefused);
   }
 
+  /** Serves a connection opened some other way (a TCP stream punched through a NAT, src/nat). */
+  accept(socket: Socket): void {
+    void this.handle(socket);
+  }
+
   get port(): number {
     return (this.server.address() as net.AddressInfo).port;
   }

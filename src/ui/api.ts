@@ -9,6 +9,8 @@ import type { ContractInfo, LedgerInfo } from '../contracts/service.js';
 import type { AuditRecord, ShardHealth } from '../backup/shard-health.js';
 import { UiError } from './errors.js';
 import type { Jobs } from './jobs.js';
+import { overview } from './overview.js';
+import { forgetRequest, pruneRequest } from './retention-requests.js';
 import { guestsView, hostsView, paginate } from './views.js';
 
 export type ApiHandler = (query: URLSearchParams, body: Record<string, unknown>) => Promise<{ status?: number; body: unknown }>;
@@ -19,6 +21,8 @@ export interface ApiDeps {
   csrf: string;
   pageSize: number;
   maxPageSize: number;
+  /** Events in the overview answer. */
+  overviewEvents: number;
 }
 
 /** A whole number from the query, within [0, max]. */
@@ -73,6 +77,7 @@ export function apiRoutes(deps: ApiDeps): { get: Record<string, ApiHandler>; pos
     get: {
       '/api/session': async () => ({ body: { csrf: deps.csrf, pageSize: deps.pageSize, maxPageSize: deps.maxPageSize } }),
       '/api/status': async () => ({ body: await call('GET /status') }),
+      '/api/overview': async () => ({ body: await overview({ call, jobs: () => deps.jobs.list(), events: deps.overviewEvents }) }),
       '/api/peers': paged('GET /peers'),
       '/api/contracts': paged('GET /contracts'),
       '/api/snapshots': paged('GET /snapshots'),
@@ -114,6 +119,12 @@ export function apiRoutes(deps: ApiDeps): { get: Record<string, ApiHandler>; pos
         return job('restore', 'POST /restore', request);
       },
       '/api/check': async () => job('check', 'POST /check', {}),
+      // The plan (dry run) answers at once: it only reads the snapshot list. Removing is a job.
+      '/api/forget': async (_q, body) => {
+        const request = forgetRequest(body);
+        return request.dryRun ? { body: await call('POST /forget', request) } : job('forget', 'POST /forget', request);
+      },
+      '/api/prune': async (_q, body) => job('prune', 'POST /prune', pruneRequest(body)),
     },
   };
 }

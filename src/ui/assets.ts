@@ -4,7 +4,7 @@
  * htm, uPlot). A fixed table from URL to file, made once: no path from a request ever reaches
  * the filesystem. index.html is rendered once with the import map inline (its SHA-256 goes
  * into the Content-Security-Policy, so no other inline script can run) and a modulepreload link
- * for every module.
+ * for every module of the first screen.
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -15,7 +15,15 @@ import { fileURLToPath } from 'node:url';
 export interface Asset {
   file: string;
   type: string;
+  /** The file's bytes, read once at start-up for the small files (all but uPlot): no file opened per request. */
+  body?: Buffer;
 }
+
+/** The modules the overview needs (app.js imports these statically; the rest lazily). */
+const FIRST_SCREEN = ['/api.js', '/components.js', '/format.js', '/pages/overview.js', '/vendor/preact.mjs', '/vendor/hooks.mjs', '/vendor/htm.mjs'];
+
+/** Files up to this size are served from memory (ours and preact/htm: about 60 KB in all). */
+const IN_MEMORY_BYTES = 64 * 1024;
 
 const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -66,10 +74,15 @@ export async function loadAssets(webDir = WEB_DIR): Promise<Assets> {
     else if (entry.isDirectory()) for (const name of await fs.readdir(path.join(webDir, entry.name))) add(`/${entry.name}/${name}`, path.join(webDir, entry.name, name));
   }
   for (const [url, file] of Object.entries(vendorFiles())) add(url, file);
+  for (const asset of files.values()) {
+    const { size } = await fs.stat(asset.file);
+    if (size <= IN_MEMORY_BYTES) asset.body = await fs.readFile(asset.file);
+  }
   const template = await fs.readFile(path.join(webDir, 'index.html'), 'utf8');
-  // Every module is announced up front, so the browser fetches the whole graph in one round
-  // instead of one round per level of imports (app.js → pages → components → vendor).
-  const preload = [...files.entries()].filter(([url, a]) => a.type.startsWith('text/javascript') && url !== '/app.js').map(([url]) => `<link rel="modulepreload" href="${url}">`).join('\n');
+  // The first screen's modules are announced up front, so the browser fetches them in one round
+  // instead of one round per level of imports (app.js → overview → components → vendor). The other
+  // pages (and uPlot, 145 KB) are imported when needed or when the page is idle (app.js).
+  const preload = FIRST_SCREEN.filter((url) => files.has(url)).map((url) => `<link rel="modulepreload" href="${url}">`).join('\n');
   const indexHtml = template.replace('<!--IMPORT_MAP-->', `<script type="importmap">${IMPORT_MAP}</script>\n${preload}`);
   files.delete('/index.html');
   return { files, indexHtml, scriptHashes: [createHash('sha256').update(IMPORT_MAP).digest('base64')] };

@@ -25,6 +25,8 @@ export const UI_DEFAULTS = {
   maxPageSize: 500,
   /** Bytes of a request body: a path and a few options. */
   maxBodyBytes: 16 * 1024,
+  /** Recent events in the overview answer: what the page shows, kept live from then on. */
+  overviewEvents: 50,
   /** Finished jobs (backups, restores, checks started from the page) kept for the page to show. */
   jobsKept: 20,
   /** ms a client may take to send its headers. */

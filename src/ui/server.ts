@@ -96,7 +96,7 @@ export class UiServer {
       status: async () => (status ? status({}, () => {}) : null),
     });
     const jobs = new Jobs(UI_DEFAULTS.jobsKept, (job) => streams.send('job', job), exitCodeOf);
-    const api = apiRoutes({ routes: options.routes, jobs, csrf, pageSize: UI_DEFAULTS.pageSize, maxPageSize: UI_DEFAULTS.maxPageSize });
+    const api = apiRoutes({ routes: options.routes, jobs, csrf, pageSize: UI_DEFAULTS.pageSize, maxPageSize: UI_DEFAULTS.maxPageSize, overviewEvents: UI_DEFAULTS.overviewEvents });
     const unsubscribe = options.feed?.subscribe((e) => streams.send('event', e)) ?? (() => {});
     const server = http.createServer();
     server.headersTimeout = UI_DEFAULTS.headersTimeoutMs;
@@ -173,7 +173,8 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, ctx: 
       const asset = ctx.assets.files.get(url.pathname);
       if (asset) {
         res.writeHead(200, { ...ctx.headers, 'content-type': asset.type });
-        createReadStream(asset.file).on('error', () => res.destroy()).pipe(res);
+        if (asset.body) res.end(asset.body);
+        else createReadStream(asset.file).on('error', () => res.destroy()).pipe(res);
         return;
       }
       const handler = ctx.api.get[url.pathname];

@@ -28,6 +28,17 @@ export const MessageType = {
   DIAL_BACK: 40,
   DIAL_BACK_RESULT: 41,
   DIAL_PROBE: 42,
+  // Rendezvous and hole punching (src/nat/punch-messages.ts).
+  REGISTER: 43,
+  REGISTERED: 44,
+  PUNCH_REQUEST: 45,
+  PUNCH_READY: 46,
+  PUNCH_NOTIFY: 47,
+  PUNCH_NOTIFIED: 48,
+  PUNCH: 49,
+  PUNCH_ACK: 50,
+  TCP_PUNCH: 51,
+  TCP_PUNCH_READY: 52,
 } as const;
 
 export type MessageTypeNumber = (typeof MessageType)[keyof typeof MessageType];

@@ -15,6 +15,8 @@ import { digestFromLeaves, hashLeaf, LEAF_SIZE, type ShardDigest } from '../../s
 import { toHex } from '../../src/util/bytes.js';
 import type { BackupPorts } from '../../src/backup/ports.js';
 import type { AuditOutcome } from '../../src/transfer/client.js';
+import { verifiedDigest, verifiedWrite } from '../../src/transfer/verified-receive.js';
+import { ParallelShardHasher } from '../../src/storage/parallel-hasher.js';
 
 export interface FakeHost {
   key: Uint8Array;
@@ -31,8 +33,8 @@ export class FakeNetwork {
   readonly contracts: StoredContract[] = [];
   readonly strikes = new Map<string, number>();
   root: { value: Uint8Array; seq: number } | null = null;
-  /** Shard placements asked for: replicas wanted, hosts excluded, whether a digest came with it, replicas placed. */
-  readonly placements: { replicas: number; exclude: string[]; digest: boolean; placed: number }[] = [];
+  /** Shard placements asked for: replicas wanted, hosts excluded, whether a digest came with it, replicas placed, the shard's size. */
+  readonly placements: { replicas: number; exclude: string[]; digest: boolean; placed: number; size: number }[] = [];
 
   constructor(
     dir: string,
@@ -81,7 +83,7 @@ export class FakeNetwork {
           const { hash, root, size } = digest ?? digestOf(file);
           const excluded = new Set(exclude.map(toHex));
           const chosen = this.hosts.filter((h) => !excluded.has(toHex(h.key)) && !h.silent).slice(0, replicas);
-          this.placements.push({ replicas, exclude: [...excluded], digest: digest !== undefined, placed: chosen.length });
+          this.placements.push({ replicas, exclude: [...excluded], digest: digest !== undefined, placed: chosen.length, size });
           const contracts = chosen.map((h) => {
             copyFileSync(file, path.join(h.dir, toHex(hash)));
             const contract = propose(this.owner, {
@@ -107,6 +109,16 @@ export class FakeNetwork {
           if (!stored) throw new Error('connection refused');
           if (!existsSync(stored)) throw new Error('NOT_STORED');
           copyFileSync(stored, file);
+        },
+        // The stored file through the same hashing and checks as a real download.
+        fetchInto: async (address, target, sink) => {
+          const h = this.at(address);
+          const stored = h && !h.silent ? path.join(h.dir, toHex(target.terms.shardHash)) : null;
+          if (!stored) throw new Error('connection refused');
+          if (!existsSync(stored)) throw new Error('NOT_STORED');
+          const hasher = new ParallelShardHasher({ sink });
+          await verifiedWrite(hasher, readFileSync(stored), target.terms);
+          return verifiedDigest(hasher, target.terms);
         },
       },
       auditor: {
@@ -135,6 +147,14 @@ export class FakeNetwork {
           const stored = this.contracts.find((x) => Buffer.from(x.contract.id).equals(c.contract.id));
           if (stored) stored.state = 'cancelled';
         },
+        cancelMany: async (list, _atOnce, sent) => {
+          sent?.();
+          for (const c of list) {
+            const stored = this.contracts.find((x) => Buffer.from(x.contract.id).equals(c.contract.id));
+            if (stored) stored.state = 'cancelled';
+          }
+        },
+        cancelById: async () => false,
         honoured: (host) => this.strikes.delete(toHex(host)),
         strike: (host) => this.strikes.set(toHex(host), (this.strikes.get(toHex(host)) ?? 0) + 1),
       },

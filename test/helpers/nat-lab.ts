@@ -62,6 +62,11 @@ export interface NatLab {
   addHome(kind: RouterKind, options?: HomeOptions): Home;
   /** Conntrack entries of a router (for tests of mappings and timeouts). */
   conntrack(home: Home): string;
+  /**
+   * Makes a router forget every UDP mapping to or from `remoteHost` (conntrack -D), as if they had
+   * timed out: a test can start from "no path" however the peers talked before.
+   */
+  forgetUdp(home: Home, remoteHost: string): void;
   /** Stops the routers' daemons and deletes every namespace the lab made. */
   close(): void;
 }
@@ -85,6 +90,11 @@ function has(cmd: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Null when `cmd` is installed; otherwise why a test that needs it must skip (e.g. conntrack for `forgetUdp`). */
+export function labToolMissing(cmd: string, debianPackage = cmd): string | null {
+  return has(cmd) ? null : `the NAT lab needs ${cmd} here: apt-get install ${debianPackage}`;
 }
 
 /** Null when the lab can be built here (for the kinds asked); otherwise why not, for the skip. */
@@ -269,6 +279,16 @@ export function createNatLab(): NatLab {
         return inNs(home.router.ns, 'conntrack', ['-L']);
       } catch (err) {
         return `conntrack unavailable: ${(err as Error).message.split('\n')[0]}`;
+      }
+    },
+
+    forgetUdp(home, remoteHost) {
+      for (const side of ['--orig-dst', '--orig-src']) {
+        try {
+          inNs(home.router.ns, 'conntrack', ['-D', '-p', 'udp', side, remoteHost]);
+        } catch {
+          // conntrack exits 1 when nothing matched.
+        }
       }
     },
 

@@ -10,7 +10,7 @@ import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { DhtNode } from '../../src/dht/node.js';
 import { formatAddress, parseAddress } from '../../src/net/address.js';
-import { NatService } from '../../src/nat/nat-service.js';
+import { NatService, type NatServiceOptions } from '../../src/nat/nat-service.js';
 import { PortMapping } from '../../src/nat/port-mapping.js';
 import { toHex } from '../../src/util/bytes.js';
 
@@ -25,6 +25,8 @@ export interface NatNodeConfig {
   renewEveryMs?: number;
   /** Keepalives to rendezvous once client-only (ms; 0: none). */
   keepaliveIntervalMs?: number;
+  /** Settings of our rendezvous service (benchmarks lift its rate limits). */
+  rendezvous?: NatServiceOptions['rendezvous'];
 }
 
 const config = JSON.parse(process.argv[2] ?? '') as NatNodeConfig;
@@ -36,7 +38,11 @@ await new Promise<void>((resolve) => tcp.listen(dht.address.port, config.host, r
 const mapper = config.mapPort
   ? new PortMapping({ ...(config.mappingProtocols ? { protocols: config.mappingProtocols } : {}), ...(config.renewEveryMs ? { renewEveryMs: config.renewEveryMs } : {}) })
   : null;
-const nat = new NatService(dht, { portMapper: mapper, ...(config.keepaliveIntervalMs !== undefined ? { keepaliveIntervalMs: config.keepaliveIntervalMs } : {}) });
+const nat = new NatService(dht, {
+  portMapper: mapper,
+  ...(config.keepaliveIntervalMs !== undefined ? { keepaliveIntervalMs: config.keepaliveIntervalMs } : {}),
+  ...(config.rendezvous ? { rendezvous: config.rendezvous } : {}),
+});
 nat.start(dht.address.port);
 if (config.bootstrap.length > 0) await dht.bootstrap(config.bootstrap);
 say({ ready: true, address: formatAddress(dht.address), id: toHex(dht.id) });
@@ -62,6 +68,7 @@ for await (const line of createInterface({ input: process.stdin })) {
       dialBacks: nat.dialBacks,
       mapping: mapper?.counters ?? null,
       keepalives: nat.keepalives,
+      punching: nat.punching,
     });
   } else if (cmd === 'ping') {
     say({ answered: await dht.ping(parseAddress(to!)).then(() => true, () => false) });

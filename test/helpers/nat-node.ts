@@ -5,7 +5,10 @@ import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { NatNodeConfig } from './nat-node-child.js';
 
-const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'nat-node-child.js');
+const HELPERS = path.dirname(fileURLToPath(import.meta.url));
+const CHILD = path.join(HELPERS, 'nat-node-child.js');
+/** The home peer of the hole-punching test (nat-punch-child.ts). */
+export const PUNCH_CHILD = path.join(HELPERS, 'nat-punch-child.js');
 
 export class LabNode {
   private readonly queue: ((line: string) => void)[] = [];
@@ -15,18 +18,20 @@ export class LabNode {
     lines: Interface,
     readonly address: string,
     readonly id: string,
+    /** The whole ready line (nat-punch-child.ts adds `publicKey`). */
+    readonly ready: Record<string, string>,
   ) {
     lines.on('line', (line) => this.queue.shift()?.(line));
   }
 
-  static async start(ns: string, config: NatNodeConfig): Promise<LabNode> {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, CHILD, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  static async start(ns: string, config: NatNodeConfig, script = CHILD): Promise<LabNode> {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, script, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'inherit'] });
     const lines = createInterface({ input: child.stdout! });
-    const ready = await new Promise<{ address: string; id: string }>((resolve, reject) => {
-      lines.once('line', (line) => resolve(JSON.parse(line) as { address: string; id: string }));
+    const ready = await new Promise<Record<string, string> & { address: string; id: string }>((resolve, reject) => {
+      lines.once('line', (line) => resolve(JSON.parse(line) as Record<string, string> & { address: string; id: string }));
       child.once('exit', (code) => reject(new Error(`nat node in ${ns} exited with ${code}`)));
     });
-    return new LabNode(child, lines, ready.address, ready.id);
+    return new LabNode(child, lines, ready.address, ready.id, ready);
   }
 
   /** Sends a command and resolves with its answer. */

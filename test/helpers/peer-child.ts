@@ -73,6 +73,7 @@ const options: PeerOptions = {
   ...(config.recoveryKey ? { recoveryKey: config.recoveryKey } : {}),
   ...(config.transfer ? { transfer: config.transfer } : {}),
   ...(config.backup ? { backup: config.backup } : {}),
+  ...(config.nat ? { nat: config.nat } : {}),
   ...(config.faults ? { wrapTransport: (udp) => (faulty = new FaultyTransport(udp, config.faults!)) } : {}),
 };
 const peer = await Peer.start(options);
@@ -165,9 +166,21 @@ async function handle(c: Command): Promise<unknown> {
     }
     case 'forget':
       return peer.forget({ policy: { last: c.keepLast ?? 1 } });
-    case 'prune':
-      // `pruneKillAt`: SIGKILL ourselves at that step of the prune (the crash tests).
-      return peer.prune({ dryRun: c.dryRun === true, ...(c.maxUnused !== undefined ? { maxUnusedPercent: c.maxUnused } : {}), onStep: (step) => step === config.pruneKillAt && process.kill(process.pid, 'SIGKILL') });
+    case 'prune': {
+      // `pruneKillAt`: SIGKILL ourselves at that step of the prune (the crash tests). `stepMs`:
+      // ms from the start to each step's end (bench:retention shows where the time goes).
+      const t0 = performance.now();
+      const stepMs: Record<string, number> = {};
+      const result = await peer.prune({
+        dryRun: c.dryRun === true,
+        ...(c.maxUnused !== undefined ? { maxUnusedPercent: c.maxUnused } : {}),
+        onStep: (step) => {
+          if (step === config.pruneKillAt) process.kill(process.pid, 'SIGKILL');
+          stepMs[step] ??= Math.round(performance.now() - t0);
+        },
+      });
+      return { ...result, stepMs: { ...stepMs, done: Math.round(performance.now() - t0) } };
+    }
     case 'gc':
       collectGarbage('major');
       return true;

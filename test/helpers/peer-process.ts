@@ -37,6 +37,8 @@ export interface PeerChildConfig {
   realNetworkLimits?: boolean;
   dht?: PeerOptions['dht'];
   contracts?: PeerOptions['contracts'];
+  /** NAT settings (e.g. `mapPort: false`, `friends` by public key) for peers in the NAT lab. */
+  nat?: PeerOptions['nat'];
   transfer?: PeerOptions['transfer'];
   backup?: PeerOptions['backup'];
   /** Default 24 days: maintenance runs only on the `maintain` command. */

@@ -1,8 +1,9 @@
 /**
  * `npm run ui:screenshots`: a screenshot of each page of the web UI into docs/ui/*.png, taken
  * in headless Chromium against a real little network (five `dbs start` processes on 127.0.0.1):
- * the first backs up a folder twice and restores a file, another backs up onto it (so it has
- * guests), one host is killed and a check finds it failing.
+ * the first backs up a folder twice (once tagged), restores a file, runs a prune dry run and
+ * shows a forget plan; another backs up onto it (so it has guests); one host is killed and a
+ * check finds it failing.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -32,7 +33,7 @@ try {
   const docs = path.join(work, 'Documents');
   mkdirSync(docs);
   makeSampleTree(docs, 2);
-  await ask(0, 'POST', '/backup', { path: docs, replicas: 3 });
+  await ask(0, 'POST', '/backup', { path: docs, replicas: 3, tags: ['daily'] });
   const theirs = path.join(work, 'Photos');
   mkdirSync(theirs);
   makeSampleTree(theirs, 3);
@@ -60,6 +61,12 @@ try {
   await page.fill('[data-form=restore] input[name=dest]', path.join(work, 'restored'));
   await page.click('[data-form=restore] button[type=submit]');
   await page.waitForSelector('[data-list=jobs] li[data-state=done]');
+  // A prune dry run's report, and the plan of a forget that keeps the newest snapshot.
+  await page.click('[data-action=prune-dry]');
+  await page.waitForSelector('[data-field=prune-report][data-state=done]', { timeout: 30_000 });
+  await page.fill('[data-form=forget] input[name=keep-last]', '1');
+  await page.click('[data-form=forget] button[type=submit]');
+  await page.waitForSelector('[data-field=forget-plan]');
   await page.waitForTimeout(500);
   await page.screenshot({ path: path.join(OUT, 'backups.png'), fullPage: true });
 

@@ -9,7 +9,7 @@ import { addKeepOptions, keepFlagsOf } from '../forget.js';
 import { CLI_DEFAULTS } from '../defaults.js';
 import { renderContracts, renderLedger, renderStatus, table } from '../render.js';
 import { formatBytes, formatDuration } from '../units.js';
-import { duration } from './arguments.js';
+import { duration, schemeText, wholeNumber } from './arguments.js';
 import { ask, type Common, print, withCommon } from './common.js';
 
 /** In the order `dbs --help` lists them. */
@@ -19,9 +19,9 @@ export function addPeerCommands(program: Command): void {
     print(opts, status, () => renderStatus(status));
   });
 
-  withCommon(program.command('peers')).description('the peers this one knows (its DHT routing table)').action(async (opts: Common) => {
-    const list = await ask<Array<{ nodeId: string; address: string }>>(opts, 'GET', '/peers');
-    print(opts, list, () => (list.length ? table(['NODE ID', 'ADDRESS'], list.map((p) => [p.nodeId, p.address])) : 'no peers known yet'));
+  withCommon(program.command('peers')).description('the peers this one knows and how each is reached (direct, punched through a NAT)').action(async (opts: Common) => {
+    const list = await ask<Array<{ nodeId: string; address: string; how: string }>>(opts, 'GET', '/peers');
+    print(opts, list, () => (list.length ? table(['NODE ID', 'ADDRESS', 'REACHED'], list.map((p) => [p.nodeId, p.address, p.how])) : 'no peers known yet'));
   });
 
   withCommon(program.command('contracts')).description('storage contracts, as owner and as host').action(async (opts: Common) => {
@@ -35,8 +35,9 @@ export function addPeerCommands(program: Command): void {
   });
 
   withCommon(program.command('check')).description('audit every host of our backups now, and repair what failed').action(async (opts: Common) => {
-    const r = await ask<{ audited: number; failed: number; cancelled: number; replaced: number }>(opts, 'POST', '/check');
-    print(opts, r, () => `audited ${r.audited} contract(s): ${r.failed} failed, ${r.cancelled} cancelled, ${r.replaced} replica(s) re-created`);
+    const r = await ask<{ audited: number; failed: number; cancelled: number; replaced: number; repairDownloadedBytes?: number; repairUploadedBytes?: number }>(opts, 'POST', '/check');
+    const moved = r.replaced > 0 ? ` (repair downloaded ${formatBytes(r.repairDownloadedBytes ?? 0)}, uploaded ${formatBytes(r.repairUploadedBytes ?? 0)})` : '';
+    print(opts, r, () => `audited ${r.audited} contract(s): ${r.failed} failed, ${r.cancelled} cancelled, ${r.replaced} replica(s) or piece(s) re-created${moved}`);
   });
 
   withCommon(program.command('lookup <id>'))
@@ -53,9 +54,12 @@ export function addPeerCommands(program: Command): void {
   addKeepOptions(withCommon(program.command('watch <dir>')))
     .description('have the running peer back up a folder whenever it changes')
     .option('--quiet <duration>', 'how long the folder must stay unchanged first', duration, CLI_DEFAULTS.quietMs)
-    .action(async (dir: string, opts: Common & { quiet: number }) => {
+    .option('--replicas <n>', 'how many hosts keep each shard (default: what dbs start was given)', wholeNumber)
+    .option('--erasure <K/N>', 'code each shard into N pieces on N hosts, any K of which restore it; replaces --replicas', schemeText)
+    .action(async (dir: string, opts: Common & { quiet: number; replicas?: number; erasure?: string }) => {
       const keep = await keepFlagsOf(opts);
-      const r = await ask<{ watching: string; already: boolean }>(opts, 'POST', '/watch', { path: path.resolve(dir), quietMs: opts.quiet, ...(keep ? { keep } : {}) });
-      print(opts, r, () => (r.already ? `already watching ${r.watching}` : `watching ${r.watching}: it is backed up ${formatDuration(opts.quiet)} after changes stop`));
+      const scheme = { ...(opts.replicas !== undefined ? { replicas: opts.replicas } : {}), ...(opts.erasure ? { erasure: opts.erasure } : {}) };
+      const r = await ask<{ watching: string; already: boolean; scheme?: string }>(opts, 'POST', '/watch', { path: path.resolve(dir), quietMs: opts.quiet, ...scheme, ...(keep ? { keep } : {}) });
+      print(opts, r, () => (r.already ? `already watching ${r.watching}` : `watching ${r.watching}: it is backed up ${formatDuration(opts.quiet)} after changes stop${r.scheme ? ` (${r.scheme})` : ''}`));
     });
 }

@@ -9,7 +9,7 @@ import { UI_DEFAULTS } from '../../ui/constants.js';
 import { CLI_DEFAULTS } from '../defaults.js';
 import type { StartOptions } from '../start.js';
 import { parseUiAddress } from '../ui-address.js';
-import { duration, size, uiAddress, wholeNumber } from './arguments.js';
+import { duration, schemeText, size, uiAddress, wholeNumber } from './arguments.js';
 import { ask, type Common, dataDir, out, print, withCommon } from './common.js';
 
 export function addStartCommand(program: Command): void {
@@ -20,11 +20,13 @@ export function addStartCommand(program: Command): void {
     .option('--port <port>', 'UDP and TCP port (0: any free port)', wholeNumber, CLI_DEFAULTS.port)
     .option('--storage <size>', 'space offered to other peers, e.g. 10GiB (0 means you cannot back up)', size, CLI_DEFAULTS.storageBytes)
     .option('--bootstrap <host:port...>', 'peers to join through')
+    .option('--friend <public-key...>', 'peers to keep our shards first, by public key (`dbs status` shows it): found wherever they are, even behind a home NAT')
     .option('--tracker <url>', 'an optional tracker to find bootstrap peers through')
     .option('--recover <key>', 'start with an existing recovery key (a new machine)')
     .option('--watch <dir...>', 'back up these folders whenever they change')
     .option('--quiet <duration>', 'how long a watched folder must stay unchanged before its backup', duration, CLI_DEFAULTS.quietMs)
     .option('--replicas <n>', 'replicas for watched folders', wholeNumber, CLI_DEFAULTS.replicas)
+    .option('--erasure <K/N>', 'code watched folders\' shards into N pieces on N hosts, any K of which restore them (as dbs backup --erasure); replaces --replicas', schemeText)
     .option('--ui [host:port]', `serve the web page (default ${UI_DEFAULTS.host}:${UI_DEFAULTS.port}; \`dbs ui\` opens it)`, uiAddress)
     .option('--ui-allow-remote', 'let --ui bind an address other than loopback (anyone who can reach it and has the token controls this peer; see docs/ui.md)')
     .addOption(new Option('--tuning <json>', 'library settings for tests and the demo').hideHelp())

@@ -16,29 +16,11 @@ async function answer(res) {
   return body;
 }
 
-/** Requests started before the components that use them exist (once each): see prefetch(). */
-const early = new Map();
-
 const urlOf = (path, params) => `${path}${params ? `?${new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null))}` : ''}`;
 
 export async function get(path, params) {
-  const url = urlOf(path, params);
-  const started = early.get(url);
-  if (started) {
-    early.delete(url);
-    return started;
-  }
-  return answer(await fetch(url, { credentials: 'same-origin', headers: { accept: 'application/json' } }));
-}
-
-/** Starts GETs now, while the page is still being built; the first get() of the same URL takes the answer. */
-export function prefetch(requests) {
-  for (const [path, params] of requests) {
-    const url = urlOf(path, params);
-    const p = fetch(url, { credentials: 'same-origin', headers: { accept: 'application/json' } }).then(answer);
-    p.catch(() => {});
-    early.set(url, p);
-  }
+  // No headers of our own: a request that differs from index.html's preload would not match it.
+  return answer(await fetch(urlOf(path, params), { credentials: 'same-origin' }));
 }
 
 export async function post(path, body = {}) {
@@ -61,11 +43,16 @@ export async function post(path, body = {}) {
   }
 }
 
-/** Calls handlers[name](data) for each `status`, `event` and `job` message; returns the close function. */
-export function stream(handlers, onState) {
-  const es = new EventSource('/api/stream');
+/**
+ * The live stream, opened when this module loads (in parallel with the first answer, not after
+ * the first render); `listen` attaches the handlers: handlers[name](data) for each `status`,
+ * `event` and `job` message, onState('live' | 'reconnecting' | 'closed'). Returns the close function.
+ */
+const es = new EventSource('/api/stream');
+export function listen(handlers, onState) {
   for (const [name, fn] of Object.entries(handlers)) es.addEventListener(name, (e) => fn(JSON.parse(e.data)));
   es.onopen = () => onState?.('live');
   es.onerror = () => onState?.(es.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');
+  if (es.readyState === EventSource.OPEN) onState?.('live');
   return () => es.close();
 }

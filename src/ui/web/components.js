@@ -1,9 +1,9 @@
-// Small shared pieces: a pager, a storage bar, a time-series chart (uPlot), a job line.
+// Small shared pieces: a pager, a storage bar, a time-series chart (uPlot).
 import { h } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
 import { get } from './api.js';
-import { bytes, duration } from './format.js';
+import { bytes } from './format.js';
 
 export const html = htm.bind(h);
 
@@ -36,6 +36,17 @@ export function Bar({ parts, total }) {
   <div class="legend">${parts.map((p) => html`<span><i class=${`dot ${p.cls}`}></i>${p.label} ${bytes(p.value)}</span>`)}</div>`;
 }
 
+let cssLoaded = null;
+/** uPlot's stylesheet, added with the first chart: not one more request the first paint waits for. */
+function uPlotCss() {
+  cssLoaded ??= new Promise((resolve) => {
+    const link = Object.assign(document.createElement('link'), { rel: 'stylesheet', href: '/vendor/uPlot.min.css' });
+    link.onload = link.onerror = resolve;
+    document.head.append(link);
+  });
+  return cssLoaded;
+}
+
 /**
  * A uPlot chart of `data` ([xs, ...ys]) with `series` ({label, stroke, fill, scale, format}).
  * `windowS`: x is time, the last `windowS` seconds; `labels`: x is 0..n-1, labelled. A series
@@ -48,14 +59,18 @@ export function Chart({ data, series, height = 180, yFormat = (v) => bytes(v), b
   labelRef.current = labels;
   useEffect(() => {
     let gone = false;
-    // uPlot is loaded when the first chart is drawn: the cards above it do not wait for it.
-    void import('uplot').then(({ default: uPlot }) => {
+    // uPlot (145 KB of unminified module, not preloaded) is fetched and compiled once the page is
+    // idle: the cards and lists show first, the chart a moment later.
+    const load = () => void Promise.all([import('uplot'), uPlotCss()]).then(([{ default: uPlot }]) => {
       if (gone) return;
       draw(uPlot);
       plot.current.setData(dataRef.current);
     });
+    const idle = typeof requestIdleCallback === 'function' ? requestIdleCallback(load, { timeout: 1000 }) : setTimeout(load, 50);
     return () => {
       gone = true;
+      if (typeof cancelIdleCallback === 'function') cancelIdleCallback(idle);
+      clearTimeout(idle);
       plot.current?.destroy();
     };
   }, []);
@@ -83,18 +98,4 @@ export function Chart({ data, series, height = 180, yFormat = (v) => bytes(v), b
       }))],
     }, data, box.current);
   }
-}
-
-export function JobLine({ job }) {
-  const p = job.progress;
-  const pct = p && p.totalBytes ? Math.floor((100 * p.bytes) / p.totalBytes) : null;
-  const what = job.kind === 'backup' ? job.request.path : job.kind === 'restore' ? `${job.request.path || '(whole snapshot)'} → ${job.request.dest}` : 'all hosts';
-  let detail = '';
-  if (job.state === 'running') detail = p ? (job.kind === 'backup' ? `${p.phase}: ${p.files} files, ${bytes(p.bytes)} read, ${bytes(p.uploadedBytes)} uploaded` : `${p.files} files, ${bytes(p.bytes)}${pct !== null ? ` (${pct} %)` : ''}`) : 'starting…';
-  else if (job.state === 'failed') detail = job.error.message;
-  else if (job.kind === 'backup') detail = `snapshot ${job.result.id}: ${job.result.files} files, ${bytes(job.result.uploadedBytes)} uploaded${job.result.shortfall ? `, ${job.result.shortfall} replica(s) short` : ''}`;
-  else if (job.kind === 'restore') detail = `${job.result.files} files, ${bytes(job.result.bytes)} written${job.result.incomplete.length ? `; ${job.result.incomplete.length} incomplete` : ''}`;
-  else detail = `audited ${job.result.audited}: ${job.result.failed} failed, ${job.result.cancelled} cancelled, ${job.result.replaced} re-created`;
-  if (job.endedAt) detail += ` (${duration(job.endedAt - job.startedAt)})`;
-  return html`<li class=${`job ${job.state}`} data-job=${job.id} data-state=${job.state}><b>${job.kind}</b> ${what} — <span class="state">${job.state}</span> ${detail}</li>`;
 }

@@ -18,6 +18,7 @@ export function rate(bytesPerSecond) {
 
 export function duration(ms) {
   if (ms === null || ms === undefined) return '–';
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)} s`;
   const s = Math.floor(ms / 1000);
   if (s < 60) return `${s} s`;
   const m = Math.floor(s / 60);
@@ -27,9 +28,22 @@ export function duration(ms) {
   return `${Math.floor(h / 24)} days`;
 }
 
+// Written out by hand, not with Intl: the first Intl.DateTimeFormat of a page loads the locale's
+// data, which cost the overview 60-200 ms of its first render (bench:ui's profile); restic and
+// the CLI print times this way too.
+const two = (n) => String(n).padStart(2, '0');
+
+/** Local time to the second: 2026-12-03 17:57:32. */
 export function time(ms) {
   if (!ms) return 'never';
-  return new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+}
+
+/** A time for a chart's axis: day and time, no year (12-03 17:57). */
+export function shortTime(ms) {
+  const d = new Date(ms);
+  return `${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}`;
 }
 
 export function ago(ms, now = Date.now()) {

@@ -1,8 +1,10 @@
 // Backups: start one, see the jobs, the snapshots (chart and list), browse and restore, each shard's replicas.
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { get, post } from '../api.js';
-import { Chart, JobLine, Pager, html, usePaged } from '../components.js';
-import { ago, bytes, duration, short, time } from '../format.js';
+import { Chart, Pager, html, usePaged } from '../components.js';
+import { JobLine } from '../job-line.js';
+import { ago, bytes, duration, short, shortTime, time } from '../format.js';
+import { Retention } from './retention.js';
 import { TreeBrowser } from './tree.js';
 
 function Actions({ jobs }) {
@@ -23,28 +25,32 @@ function Actions({ jobs }) {
   </section>`;
 }
 
+/** Backrest's chart: per snapshot, the bytes it added (bars, left) and how long it took (line, right). */
 function SnapshotChart({ items }) {
   const rows = useMemo(() => [...items].sort((a, b) => a.createdAt - b.createdAt), [items]);
-  const data = useMemo(() => [rows.map((_, i) => i), rows.map((s) => s.bytes), rows.map((s) => s.files)], [rows]);
-  const labels = rows.map((s) => new Date(s.createdAt).toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' }));
+  const data = useMemo(() => [rows.map((_, i) => i), rows.map((s) => s.addedBytes ?? null), rows.map((s) => (s.durationMs ?? null) === null ? null : s.durationMs / 1000)], [rows]);
+  const labels = useMemo(() => rows.map((s) => shortTime(s.createdAt)), [rows]);
   if (items.length === 0) return null;
   return html`<${Chart} data=${data} bars=${true} height=${160} labels=${labels} yFormat=${(v) => bytes(v)}
-    series=${[{ label: 'size', stroke: '#2c7be5', fill: 'rgba(44,123,229,0.25)' }, { label: 'files', stroke: '#888', scale: 'right', format: (v) => String(Math.round(v)) }]} />`;
+    series=${[{ label: 'bytes added', stroke: '#2c7be5', fill: 'rgba(44,123,229,0.25)' }, { label: 'duration', stroke: '#e5822c', scale: 'right', format: (v) => duration(v * 1000) }]} />`;
 }
 
 function Snapshots({ jobs, onBrowse, browsing }) {
-  const done = jobs.filter((j) => j.kind === 'backup' && j.state === 'done').length;
-  const paged = usePaged('/api/snapshots', {}, [done], 20);
+  // The newest finished backup or forget: the list reloads when it changes (no page reload).
+  const changed = jobs.find((j) => (j.kind === 'backup' || j.kind === 'forget') && j.state === 'done')?.id;
+  const paged = usePaged('/api/snapshots', {}, [changed], 20);
   const items = paged.page?.items ?? [];
   return html`<section class="card wide" data-card="snapshots">
     <h2>Snapshots</h2>
-    <p class="small">Each snapshot on this page of the list: its size (bars, left) and files (line, right). Snapshots record no duration; the jobs above show how long the page's own backups took.</p>
+    <p class="small">Each snapshot on this page of the list: the shard bytes its backup added to the network (bars, left; one copy, before replicas) and how long it took (line, right). Snapshots recovered from the network on a new machine do not carry these two figures.</p>
     <${SnapshotChart} items=${items} />
     <table data-list="snapshots">
-      <thead><tr><th>Time</th><th>Source</th><th class="num">Files</th><th class="num">Size</th><th>ID</th><th></th></tr></thead>
+      <thead><tr><th>Time</th><th>Source</th><th class="num">Files</th><th class="num">Size</th><th class="num">Added</th><th class="num">Took</th><th>Tags</th><th>ID</th><th></th></tr></thead>
       <tbody>${items.map((s) => html`<tr key=${s.id} data-snapshot=${s.id} class=${browsing === s.id ? 'selected' : ''}>
         <td>${time(s.createdAt)} <small>${ago(s.createdAt)}</small></td><td class="mono small">${s.source}</td>
-        <td class="num">${s.files}</td><td class="num">${bytes(s.bytes)}</td><td class="mono small">${s.id}</td>
+        <td class="num">${s.files}</td><td class="num">${bytes(s.bytes)}</td>
+        <td class="num" data-field="added">${bytes(s.addedBytes)}</td><td class="num" data-field="took">${duration(s.durationMs)}</td>
+        <td data-field="tags">${(s.tags ?? []).map((t) => html`<span class="tag">${t}</span>`)}</td><td class="mono small">${s.id}</td>
         <td><button data-action="browse" onClick=${() => onBrowse(s)}>Browse</button></td></tr>`)}</tbody>
     </table>
     <${Pager} paged=${paged} label="snapshots" />
@@ -91,10 +97,16 @@ export function Backups({ status, jobs }) {
   useEffect(() => {
     if (browsing) document.querySelector('[data-card="tree"]')?.scrollIntoView({ block: 'nearest' });
   }, [browsing]);
+  // A snapshot forgotten while its files are shown: the browser closes (its trees may be pruned).
+  const forgotten = jobs.find((j) => j.kind === 'forget' && j.state === 'done' && browsing && j.request.snapshots.includes(browsing.id));
+  useEffect(() => {
+    if (forgotten) setBrowsing(null);
+  }, [forgotten?.id]);
   return html`<h1>Backups</h1>
     <${Actions} jobs=${jobs} />
     <${Snapshots} jobs=${jobs} browsing=${browsing?.id} onBrowse=${setBrowsing} />
     ${browsing && html`<${TreeBrowser} key=${browsing.id} snapshot=${browsing} onClose=${() => setBrowsing(null)} />`}
+    <${Retention} jobs=${jobs} />
     <${Watches} jobs=${jobs} />
     <${Shards} status=${status} />`;
 }

@@ -1,5 +1,5 @@
 // Overview: this peer, its storage, its network, traffic live, the last backup and what happened.
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo } from 'preact/hooks';
 import { get } from '../api.js';
 import { Bar, Chart, html } from '../components.js';
 import { ago, bytes, duration, fingerprint, rate, time } from '../format.js';
@@ -16,31 +16,26 @@ function rates(samples) {
   return [xs, ups, downs];
 }
 
-/** What the overview asks for when it opens (app.js starts these before the page is built). */
-export const OVERVIEW_REQUESTS = [['/api/snapshots', { limit: 1 }], ['/api/shards', { limit: 0 }], ['/api/hosts', { limit: 0 }], ['/api/guests', { limit: 0 }]];
+/** What the overview's counts depend on: a job that ended, the contracts' counts. */
+export const summaryKey = (status, jobs) => `${jobs.find((j) => j.state !== 'running')?.id}/${status.contracts.owner}/${status.contracts.host}`;
 
-export function Overview({ status, samples, events, jobs }) {
-  // One state for the four answers: the cards render once when they are all in, not four times.
-  const [loaded, setLoaded] = useState({});
-  const { last, shards, hosts, guests } = loaded;
-  const lastJob = jobs.find((j) => j.state !== 'running')?.id;
+export function Overview({ status, summary, onSummary, samples, events, jobs }) {
+  // The first answer came with the page (app.js); asked again when what it counts has changed.
+  const { snapshots, shards, hosts, guests } = summary;
+  const key = summaryKey(status, jobs);
   useEffect(() => {
-    void Promise.allSettled(OVERVIEW_REQUESTS.map(([path, params]) => get(path, params))).then((answers) => {
-      const [last, shards, hosts, guests] = answers.map((a) => (a.status === 'fulfilled' ? a.value : null));
-      setLoaded({ last, shards, hosts, guests });
-    });
-  }, [lastJob, status.contracts.owner, status.contracts.host]);
+    if (summary.key !== key) get('/api/overview').then((o) => onSummary({ ...o, key }), () => {});
+  }, [key]);
   const data = useMemo(() => rates(samples), [samples]);
-  const ready = 'last' in loaded;
-  // Marks for the benchmark (bench/ui.ts): when every card first showed its data.
+  // The mark for the benchmark (bench/ui.ts): when every card first showed its data.
   useEffect(() => {
-    if (ready && performance.getEntriesByName('dbs-overview-ready').length === 0) performance.mark('dbs-overview-ready');
-  }, [ready]);
+    if (performance.getEntriesByName('dbs-overview-ready').length === 0) performance.mark('dbs-overview-ready');
+  }, []);
   const { storage, dht, transfer } = status;
-  const snap = last?.items[0];
+  const snap = snapshots.last;
   const health = !shards ? '…' : shards.total === 0 ? 'no shards yet' : shards.degraded === 0 ? `all ${shards.total} shards fully replicated` : `${shards.degraded} of ${shards.total} shards below their replicas (repair runs each maintenance pass)`;
   return html`<h1>Overview</h1>
-  <section class="cards" data-ready=${ready ? 'yes' : 'no'}>
+  <section class="cards" data-ready="yes">
     <div class="card" data-card="peer">
       <h2>This peer</h2>
       <dl>
@@ -54,8 +49,12 @@ export function Overview({ status, samples, events, jobs }) {
     </div>
     <div class="card" data-card="storage">
       <h2>Storage offered to others</h2>
-      <${Bar} total=${storage.offered} parts=${[{ label: 'promised to guests', value: storage.promised, cls: 'promised' }, { label: 'free', value: storage.free, cls: 'free' }]} />
-      <p data-field="storage">${bytes(storage.promised)} promised of ${bytes(storage.offered)} offered, ${bytes(storage.free)} free</p>
+      <${Bar} total=${storage.offered} parts=${[
+        { label: 'used', value: storage.used ?? 0, cls: 'used' },
+        { label: 'not arrived', value: Math.max(0, storage.promised - (storage.used ?? 0)), cls: 'promised' },
+        { label: 'free', value: storage.free, cls: 'free' },
+      ]} />
+      <p data-field="storage">${bytes(storage.offered)} offered: ${bytes(storage.promised)} promised to guests, ${bytes(storage.used ?? 0)} of it used; ${bytes(storage.free)} free</p>
       <p>Contracts: <b data-field="owner-contracts">${status.contracts.owner}</b> for our shards, <b data-field="host-contracts">${status.contracts.host}</b> kept for others</p>
     </div>
     <div class="card" data-card="network">
@@ -72,8 +71,8 @@ export function Overview({ status, samples, events, jobs }) {
     <div class="card" data-card="backup">
       <h2>Last backup</h2>
       ${snap ? html`<p data-field="last-backup"><b>${time(snap.createdAt)}</b> (${ago(snap.createdAt)})</p>
-        <p class="mono small">${snap.source}</p><p>${snap.files} files, ${bytes(snap.bytes)}; ${last.total} snapshot(s) in all</p>`
-      : ready ? html`<p data-field="last-backup">No backup yet. <a href="#backups">Back up a folder</a>.</p>` : html`<p>…</p>`}
+        <p class="mono small">${snap.source}</p><p>${snap.files} files, ${bytes(snap.bytes)}; ${snapshots.total} snapshot(s) in all</p>`
+      : html`<p data-field="last-backup">No backup yet. <a href="#backups">Back up a folder</a>.</p>`}
       <p data-field="health" class=${shards?.degraded ? 'warn' : 'ok'}>${health}</p>
     </div>
   </section>
