@@ -3,9 +3,10 @@
  * files: found through the chunk index by ID, or at a known location. The shard file comes
  * from the caller (our local copy, or a verified download), located once per shard.
  */
-import { closeSync, openSync, promises as fs, readSync } from 'node:fs';
+import { closeSync, openSync, promises as fs } from 'node:fs';
 import type { ResolvedLocation } from '../snapshot/catalog-records.js';
 import { toHex } from '../util/bytes.js';
+import { readFullySync } from '../util/read-fully.js';
 import { type BackupKeys, open } from './crypto.js';
 import type { BackupIndex } from './index-db.js';
 import type { ReplicaLocator } from './replica-locator.js';
@@ -54,12 +55,7 @@ export async function readSealed(keys: BackupKeys, file: string, loc: Omit<Resol
     const fd = openSync(file, 'r');
     try {
       const buf = Buffer.alloc(loc.length);
-      let got = 0;
-      while (got < loc.length) {
-        const n = readSync(fd, buf, got, loc.length - got, loc.offset + got);
-        if (n === 0) throw new Error('shard is shorter than its index says');
-        got += n;
-      }
+      if (readFullySync(fd, buf, 0, loc.length, loc.offset) !== loc.length) throw new Error('shard is shorter than its index says');
       return open(keys, loc.id, buf);
     } finally {
       closeSync(fd);

@@ -11,6 +11,7 @@ import type { Chunker } from './chunker.js';
 import { type BackupKeys, chunkId } from './crypto.js';
 import type { PackStream } from './pack-stream.js';
 import { READ_BYTES, SYNC_READ_BYTES } from './constants.js';
+import { readFullySync } from '../util/read-fully.js';
 
 export class FileSaver {
   /**
@@ -65,14 +66,9 @@ export class FileSaver {
  */
 async function* readSmall(file: string, buffer: Buffer): AsyncGenerator<Buffer> {
   const fd = fsSync.openSync(file, 'r');
-  let got = 0;
+  let got: number;
   try {
-    for (;;) {
-      const n = fsSync.readSync(fd, buffer, got, buffer.length - got, null);
-      if (n === 0) break;
-      got += n;
-      if (got === buffer.length) break;
-    }
+    got = readFullySync(fd, buffer, 0, buffer.length, 0);
   } finally {
     fsSync.closeSync(fd);
   }

@@ -4,10 +4,11 @@
  * shard files kept open while chunks are read out of them (one open per shard, not per chunk).
  * Memory stays flat: downloads stream to disk, reads take one chunk at a time.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import PQueue from 'p-queue';
 import { toHex } from '../util/bytes.js';
 import { DirectReadFile } from '../util/direct-io.js';
+import { readFullySync } from '../util/read-fully.js';
 import { RESTORE_DOWNLOADS, RESTORE_OPEN_SHARDS, SYNC_READ_BYTES } from './constants.js';
 
 export interface RestoreShardsOptions {
@@ -132,12 +133,7 @@ export class RestoreShards {
 
 /** `length` bytes at `offset` of `fd` into the front of `scratch`; a shard shorter than that throws as a short direct read does. */
 function readFully(fd: number, scratch: Buffer, offset: number, length: number): Buffer {
-  let got = 0;
-  while (got < length) {
-    const n = readSync(fd, scratch, got, length - got, offset + got);
-    if (n === 0) throw new Error('shard is shorter than its index says');
-    got += n;
-  }
+  if (readFullySync(fd, scratch, 0, length, offset) !== length) throw new Error('shard is shorter than its index says');
   return scratch.subarray(0, length);
 }
 

@@ -11,6 +11,7 @@ import dgram from 'node:dgram';
 import { DhtNode } from '../../src/dht/node.js';
 import { FindNode, FindValue, Ping, Store } from '../../src/dht/messages.js';
 import { immutableKey } from '../../src/dht/records.js';
+import { compareDistance } from '../../src/dht/id.js';
 import { Cancel, Propose } from '../../src/contracts/messages.js';
 import { encodeTerms, propose } from '../../src/contracts/contract.js';
 import { generateSigningKeyPair } from '../../src/crypto/ed25519.js';
@@ -68,7 +69,12 @@ describe('faults: UDP reflection toward unproven addresses', function () {
     // A full routing table (so NODES carries k contacts) and a value of the largest size held here.
     for (let i = 0; i < 24; i++) nodes.push(await DhtNode.create({ ...LOOPBACK, bootstrap: [target.address] }));
     await until(() => target.dht.contacts().length >= 20, 'a full routing table at the target');
-    const value = randomBytes(880);
+    // A value whose key is closer to the target than to any other node here: whoever stores it,
+    // the target is among the k closest and keeps it (a random value left the target out of the
+    // k closest now and then, and "value held" measured a "not held" answer).
+    const others = nodes.map((node) => node.id);
+    let value = randomBytes(880);
+    while (others.some((id) => compareDistance(immutableKey(value), id, target.dht.id) < 0)) value = randomBytes(880);
     await nodes[0]!.put(value);
     const owner = generateSigningKeyPair();
     const kinds: Record<string, (from: Address) => Uint8Array> = {
