@@ -17,7 +17,7 @@ import { toHex } from '../../src/util/bytes.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { randomFile } from '../helpers/host-harness.js';
 import { GiB, MiB, peerOptions, startPeers, stopAll, tempDir } from '../helpers/peers.js';
-import { mountSmallFs, type SmallFs } from '../helpers/small-fs.js';
+import { mountSmallFsOrSkip, type SmallFs } from '../helpers/small-fs.js';
 import { writeFileAtomic } from '../../src/util/atomic-file.js';
 
 function partials(peer: Peer): string[] {
@@ -31,9 +31,7 @@ describe('faults: a full disk on the host side', function () {
   const work = tempDir('dbs-diskfull-');
 
   before(function () {
-    const mounted = mountSmallFs(40 * MiB);
-    if (typeof mounted === 'string') this.skip();
-    else fsys = mounted;
+    fsys = mountSmallFsOrSkip(this, 40 * MiB);
   });
   afterEach(async () => {
     await stopAll(peers);

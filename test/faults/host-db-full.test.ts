@@ -18,7 +18,7 @@ import { Accept, Propose, Reject } from '../../src/contracts/messages.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { randomFile } from '../helpers/host-harness.js';
 import { GiB, MiB, peerOptions, startPeers, stopAll, tempDir, withClock } from '../helpers/peers.js';
-import { mountSmallFs, type SmallFs } from '../helpers/small-fs.js';
+import { mountSmallFsOrSkip, type SmallFs } from '../helpers/small-fs.js';
 
 describe("faults: a host's database on a full disk (SQLITE_FULL)", function () {
   this.timeout(120_000);
@@ -27,11 +27,7 @@ describe("faults: a host's database on a full disk (SQLITE_FULL)", function () {
   const work = tempDir('dbs-host-db-full-');
 
   before(function () {
-    const mounted = mountSmallFs(40 * MiB);
-    if (typeof mounted === 'string') {
-      console.log(`      skipped: ${mounted}`);
-      this.skip();
-    } else fsys = mounted;
+    fsys = mountSmallFsOrSkip(this, 40 * MiB);
   });
   after(async () => {
     await stopAll(peers);

@@ -10,18 +10,14 @@ import { expect } from 'chai';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { LOG_FILE, openPeerLog } from '../../src/cli/log.js';
-import { mountSmallFs, type SmallFs } from '../helpers/small-fs.js';
+import { mountSmallFsOrSkip, type SmallFs } from '../helpers/small-fs.js';
 
 describe("faults: the daemon's log on a full disk", function () {
   this.timeout(30_000);
   let fsys: SmallFs | null = null;
 
   before(function () {
-    const mounted = mountSmallFs(1024 * 1024);
-    if (typeof mounted === 'string') {
-      console.log(`      skipped: ${mounted}`);
-      this.skip();
-    } else fsys = mounted;
+    fsys = mountSmallFsOrSkip(this, 1024 * 1024);
   });
   after(() => fsys?.unmount());
 

@@ -14,7 +14,7 @@ import { Peer } from '../../src/peer/peer.js';
 import { BackupDiskFullError, asBackupError } from '../../src/backup/backup-space.js';
 import { classify, ExitCode } from '../../src/cli/errors.js';
 import { MiB, peerOptions, startPeers, stopAll, tempDir } from '../helpers/peers.js';
-import { mountSmallFs, type SmallFs } from '../helpers/small-fs.js';
+import { mountSmallFsOrSkip, type SmallFs } from '../helpers/small-fs.js';
 import { describeTree } from '../helpers/trees.js';
 
 /** Every file under `dir`, relative paths. */
@@ -33,9 +33,7 @@ describe('faults: a full disk on the owner side (backup)', function () {
   const work = tempDir('dbs-owner-full-');
 
   before(function () {
-    const mounted = mountSmallFs(24 * MiB);
-    if (typeof mounted === 'string') this.skip();
-    else fsys = mounted;
+    fsys = mountSmallFsOrSkip(this, 24 * MiB);
   });
   after(async () => {
     await stopAll(peers);

@@ -18,7 +18,7 @@ import type { PeerPlacer } from '../../src/peer/placement.js';
 import { fromHex, toHex } from '../../src/util/bytes.js';
 import { ManualClock, systemClock, type Clock } from '../../src/util/clock.js';
 import { GiB, MiB, peerOptions, startPeers, stopAll, tempDir } from '../helpers/peers.js';
-import { mountSmallFs, type SmallFs } from '../helpers/small-fs.js';
+import { mountSmallFsOrSkip, type SmallFs } from '../helpers/small-fs.js';
 import { randomFile } from '../helpers/host-harness.js';
 import { ParallelShardHasher } from '../../src/storage/parallel-hasher.js';
 
@@ -35,9 +35,7 @@ describe('faults: placement routes around a host that fails its uploads', functi
   const work = tempDir('dbs-failover-');
 
   before(function () {
-    const mounted = mountSmallFs(24 * MiB);
-    if (typeof mounted === 'string') this.skip();
-    else fsys = mounted;
+    fsys = mountSmallFsOrSkip(this, 24 * MiB);
   });
   after(async () => {
     await stopAll(peers);

@@ -21,7 +21,7 @@ import { TransferError } from '../../src/transfer/frames.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { randomFile } from '../helpers/host-harness.js';
 import { GiB, MiB, peerOptions, startPeers, stopAll, tempDir } from '../helpers/peers.js';
-import { mountSmallFs, type SmallFs } from '../helpers/small-fs.js';
+import { mountSmallFsOrSkip, type SmallFs } from '../helpers/small-fs.js';
 import { ReadOnlyMount } from '../helpers/read-only-mount.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -55,11 +55,7 @@ describe('faults: a host whose data directory turns read-only while it runs', fu
   const work = tempDir('dbs-read-only-');
 
   before(function () {
-    const mounted = mountSmallFs(48 * MiB);
-    if (typeof mounted === 'string') {
-      console.log(`      skipped: ${mounted}`);
-      this.skip();
-    } else fsys = mounted;
+    fsys = mountSmallFsOrSkip(this, 48 * MiB);
   });
   after(async () => {
     ro?.release();

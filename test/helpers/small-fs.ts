@@ -47,3 +47,16 @@ export function mountSmallFs(sizeBytes: number): SmallFs | string {
     },
   };
 }
+
+/**
+ * A `before` hook's mount: the small file system, or the test skipped with the reason printed
+ * (no root, no loop devices). What every fault test on a small disk starts with.
+ */
+export function mountSmallFsOrSkip(ctx: Mocha.Context, sizeBytes: number): SmallFs {
+  const mounted = mountSmallFs(sizeBytes);
+  if (typeof mounted === 'string') {
+    console.log(`      skipped: ${mounted}`);
+    ctx.skip();
+  }
+  return mounted as SmallFs;
+}
