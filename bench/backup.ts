@@ -82,7 +82,8 @@ async function main(): Promise<void> {
   }
 
   if (flags.has('fresh-fs')) {
-    const made = makeFreshFilesystem(need + 2 * GiB);
+    // Inodes: the source, three restores, the hosts' shard files and the databases.
+    const made = makeFreshFilesystem(need + 2 * GiB, (files ?? 0) * 5 + 1_000_000);
     base = made.dir;
     removeFs = made.remove;
     freshFsNote = made.note;

@@ -42,7 +42,7 @@ export function duBytes(dir: string): number {
  * ext4, creating files shortly after thousands were deleted is slow). Needs root, mkfs.ext4,
  * losetup and mount; the sparse image lives in os.tmpdir(). `remove` unmounts and deletes it all.
  */
-export function makeFreshFilesystem(bytes: number): FreshFilesystem {
+export function makeFreshFilesystem(bytes: number, minInodes = 0): FreshFilesystem {
   if (process.getuid?.() !== 0) throw new Error('--fresh-fs needs root (it runs mkfs.ext4, losetup and mount)');
   const image = path.join(os.tmpdir(), `dbs-bench-fs-${process.pid}.img`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dbs-bench-mnt-'));
@@ -59,7 +59,9 @@ export function makeFreshFilesystem(bytes: number): FreshFilesystem {
   };
   try {
     execFileSync('truncate', ['-s', String(bytes), image]);
-    execFileSync('mkfs.ext4', ['-q', '-F', '-O', '^has_journal', image], { stdio: 'ignore' });
+    // mkfs gives one inode per 16 KiB: a million small files, restored twice, needs more.
+    const inodes = minInodes > bytes / (16 * 1024) ? ['-N', String(Math.ceil(minInodes))] : [];
+    execFileSync('mkfs.ext4', ['-q', '-F', '-O', '^has_journal', ...inodes, image], { stdio: 'ignore' });
     device = execFileSync('losetup', ['--direct-io=on', '-f', '--show', image], { encoding: 'utf8' }).trim();
     execFileSync('mount', [device, dir]);
     mounted = true;

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/usr/bin/env -S node --max-semi-space-size=1 --heap-growing-percent=50
 /**
  * `dbs`: the command line. `dbs start` runs a peer in the foreground; the other commands talk
  * to it over the control socket in its data directory. Errors are one line and an exit code
